@@ -1,0 +1,3 @@
+from inbox_agent.cli import main
+
+raise SystemExit(main())

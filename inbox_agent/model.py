@@ -1,0 +1,149 @@
+"""Typed, frozen records that flow between the stages.
+
+Stages never mutate these: they return new ones (``dataclasses.replace``), so a
+decision can be printed (``--dry-run``) before an adapter carries it out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+CATEGORIES: tuple[str, ...] = (
+    "account_locked",
+    "transaction_failed",
+    "wrong_charge",
+    "funds_not_received",
+    "security",
+    "privacy",
+    "customer_service",
+    "other",
+)
+
+EVIDENCE_IDS: tuple[str, ...] = (
+    "transaction_date",
+    "transaction_time",
+    "amount",
+    "transaction_id",
+    "error_message",
+    "screenshot",
+    "account_id",
+    "recipient",
+    "expected_amount",
+    "contact_history",
+    "desired_resolution",
+)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One attachment of a message.
+
+    ``filename`` is the customer's original name, kept as data only; the file on
+    disk is always ``safe_name`` inside the attachment folder.
+    """
+
+    filename: str
+    safe_name: str
+    content_type: str  # sniffed from the bytes, falling back to the declared type
+    declared_type: str
+    size: int
+    sha256: str
+    inline: bool = False
+    payload: bytes = field(default=b"", repr=False, compare=False)
+
+    @property
+    def is_screenshot(self) -> bool:
+        """Images and PDFs count as screenshot evidence."""
+        return self.content_type.startswith("image/") or self.content_type == "application/pdf"
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """Everything the core needs from one raw mail, decoded to text."""
+
+    raw_sha256: str
+    size: int
+    message_id: str  # normalised "<local@domain>", "" when the mail has none
+    sender: str  # lower-cased addr-spec of From, "" when missing or unparseable
+    sender_name: str
+    recipients: tuple[str, ...]  # To + Cc addr-specs, lower-cased
+    reply_to: str  # addr-spec or ""
+    subject: str
+    date: datetime | None  # the Date header in UTC; None when missing or invalid
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    # Loop/auto-reply relevant headers, lower-cased names, decoded values, in order.
+    headers: tuple[tuple[str, str], ...]
+    return_path: str | None  # None: header absent; "": the null path "<>"
+    content_type: str  # top-level MIME type, e.g. "multipart/report"
+    text: str  # the whole readable body (HTML converted when there is no plain part)
+    new_text: str  # text with quoted earlier replies and signatures removed
+    html: str  # the original HTML part, "" if none; never rendered unescaped
+    attachments: tuple[Attachment, ...] = ()
+    defects: tuple[str, ...] = ()
+    language: str = "en"  # "zh" or "en", from the text
+
+    def header(self, name: str) -> str | None:
+        """First value of a header kept in ``headers`` (case-insensitive)."""
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key == wanted:
+                return value
+        return None
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    WAITING_CUSTOMER = "waiting_customer"
+    WAITING_STAFF = "waiting_staff"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Categorization:
+    category: str  # primary
+    categories: tuple[str, ...]  # primary first, then secondary ones
+    confidence: float  # 0..1
+    matched: tuple[tuple[str, str], ...]  # (category, term) pairs that matched: the "why"
+    severity: str  # "urgent" | "high" | "normal"
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Why no acknowledgement is sent for a message (it is still stored)."""
+
+    reason: str  # stable code, e.g. "auto_reply", "bounce", "list", "rate_limit"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """A mail queued in the durable outbox.
+
+    ``raw`` is serialised once, when the mail is queued, so every retry sends the
+    very same bytes (same Message-ID): a duplicate can always be recognised.
+    """
+
+    outbox_id: str
+    case_id: str
+    kind: str  # "ack_first" | "ack_followup" | "ack_complete" | "staff_notify" | "staff_reply" | ...
+    message_id: str
+    sender: str  # envelope sender
+    recipients: tuple[str, ...]
+    raw: bytes = field(repr=False)
+
+
+class SendOutcome(StrEnum):
+    SENT = "sent"  # the server accepted it (250)
+    RETRY = "retry"  # connection error or 4xx: try again later
+    FAILED = "failed"  # 5xx or a permanent local error: give up, make it visible
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outbox_id: str
+    outcome: SendOutcome
+    detail: str = ""
