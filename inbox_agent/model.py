@@ -147,3 +147,67 @@ class SendResult:
     outbox_id: str
     outcome: SendOutcome
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to a case: who, when, what."""
+
+    at: str  # ISO-8601 UTC
+    kind: str  # "opened", "message", "ack_queued", "mail_sent", "mail_failed", "note", ...
+    actor: str  # "system", a staff address, or the customer's address
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Case:
+    case_id: str  # "WLT-2026-000123"
+    seq: int
+    customer: str  # the address that opened the case; only it (and staff) may join
+    customer_name: str
+    subject: str
+    language: str
+    category: str
+    categories: tuple[str, ...]
+    confidence: float
+    matched: tuple[tuple[str, str], ...]
+    severity: str
+    status: CaseStatus
+    created_at: str
+    updated_at: str
+    evidence: tuple[tuple[str, str], ...] = ()  # evidence id -> value, over all customer messages
+    missing: tuple[str, ...] = ()
+    message_ids: tuple[str, ...] = ()  # Message-IDs of every mail of the case, theirs and ours
+    awaiting_since: str = ""  # first customer message not yet answered by staff ("" = none)
+    last_ack_at: str = ""
+    acks_sent: int = 0
+    assignee: str = ""
+    escalation_level: int = 0
+    flags: tuple[str, ...] = ()
+    events: tuple[Event, ...] = ()
+
+    @property
+    def evidence_map(self) -> dict[str, str]:
+        return dict(self.evidence)
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """A stored message: metadata and the readable text; the raw mail is on disk by hash."""
+
+    key: str  # unique: "<message-id>|sha256" or "sha256" when there is no Message-ID
+    case_id: str  # "" when the mail belongs to no case (bounce, list mail...)
+    direction: str  # "in" | "out"
+    message_id: str
+    raw_sha256: str
+    sender: str
+    subject: str
+    date: str  # Date header, ISO, "" if none
+    received_at: str  # when we fetched it, ISO
+    source: str  # "imap:INBOX:1234:17" / "maildir:<file>" / "cli"
+    text: str  # new text (quoted replies removed), capped
+    language: str = "en"
+    skip: str = ""  # why no acknowledgement was sent ("" = none skipped)
+    evidence: tuple[tuple[str, str], ...] = ()
+    attachments: tuple[tuple[str, str, str, int], ...] = ()  # (original name, stored name, type, size)
+    defects: tuple[str, ...] = ()

@@ -66,8 +66,9 @@ class ImapSettings:
 class MaildirSettings:
     path: Path
     # Maildir has no keywords: processed mail is moved to cur/ with the "S" flag
-    # ("flag") or into the sub-folder ``.<processed_folder>`` ("move").
-    processed_action: Literal["flag", "move"] = "flag"
+    # ("flag"), into the sub-folder ``.<processed_folder>`` ("move"), or left where it
+    # is ("keep": for read-only folders such as the shipped examples).
+    processed_action: Literal["flag", "move", "keep"] = "flag"
     processed_folder: str = "Processed"
 
 

@@ -1,0 +1,170 @@
+"""Wiring and the daemon loop: adapters built from config, jobs on a ``schedule`` Scheduler.
+
+A failing job is logged and retried with capped backoff, never fatal. SIGTERM and
+SIGINT let the current batch finish and commit, then the loop exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import schedule
+
+from inbox_agent.adapters.mailbox import Mailbox
+from inbox_agent.adapters.maildir import MaildirMailbox
+from inbox_agent.adapters.transport import Transport
+from inbox_agent.clock import Clock, SystemClock
+from inbox_agent.config import Config
+from inbox_agent.render import TemplateSet
+from inbox_agent.runner import CycleReport, Runner
+from inbox_agent.store import Store
+
+log = logging.getLogger("inbox_agent.daemon")
+
+
+def open_store(config: Config) -> Store:
+    settings = config.storage
+    return Store(settings.data_dir, shard_size=settings.shard_size, lock_timeout=settings.lock_timeout)
+
+
+def make_mailbox(config: Config) -> Mailbox:
+    if config.mailbox.kind == "imap":
+        from inbox_agent.adapters.imap import ImapMailbox
+
+        assert config.mailbox.imap is not None
+        return ImapMailbox(config.mailbox.imap)
+    assert config.mailbox.maildir is not None
+    return MaildirMailbox(config.mailbox.maildir)
+
+
+def make_transport(config: Config, on_accepted: Callable[[str], None] | None = None) -> Transport:
+    from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
+
+    if config.smtp.kind == "smtp":
+        return SmtpTransport(config.smtp, on_accepted=on_accepted)
+    return DirectoryTransport(config.smtp)
+
+
+@dataclass
+class Runtime:
+    config: Config
+    store: Store
+    runner: Runner
+    mailbox: Mailbox
+    clock: Clock
+
+
+def build_runtime(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    clock: Clock | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Runtime:
+    clock = clock or SystemClock()
+    store = open_store(config)
+    mailbox = make_mailbox(config)
+    templates = TemplateSet(config.templates_dir)
+    runner_holder: dict[str, Runner] = {}
+    # The SMTP adapter reports each accepted mail at once so it can be logged before
+    # the batch's "sent" marks are committed (narrowing the duplicate window).
+    transport = make_transport(config, on_accepted=lambda outbox_id: runner_holder["r"].sent_log.append(outbox_id))
+    runner = Runner(
+        config, store, mailbox, transport, templates, clock, dry_run=dry_run, should_stop=should_stop, progress=progress
+    )
+    runner_holder["r"] = runner
+    return Runtime(config=config, store=store, runner=runner, mailbox=mailbox, clock=clock)
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT; checked between batches so a batch always finishes."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def __call__(self) -> bool:
+        return self.event.is_set()
+
+    def install(self) -> None:
+        def handler(signum: int, _frame: Any) -> None:
+            log.info("received %s: finishing the current batch, then stopping", signal.Signals(signum).name)
+            self.event.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+
+def run_cycle(runtime: Runtime) -> CycleReport:
+    """Poll, process, send — one cycle."""
+    report = runtime.runner.poll()
+    sent, failed, retry = runtime.runner.send_outbox()
+    return CycleReport(report.rows, report.fetched, report.backlog, sent, failed, retry, report.error)
+
+
+class Daemon:
+    def __init__(self, runtime: Runtime, stop: StopFlag, on_report: Callable[[CycleReport], None]) -> None:
+        self.runtime = runtime
+        self.stop = stop
+        self.on_report = on_report
+        self.scheduler = schedule.Scheduler()  # our own: the module-level default is global state
+        self.failures = 0
+        self.paused_until = 0.0
+        self.extra_jobs: list[tuple[float, Callable[[], None]]] = []
+
+    def _poll_job(self) -> None:
+        if time.monotonic() < self.paused_until:
+            return
+        try:
+            report = run_cycle(self.runtime)
+        except Exception as exc:  # never fatal: log, back off, try again
+            log.exception("poll cycle failed")
+            report = CycleReport((), 0, 0, 0, 0, 0, error=f"{type(exc).__name__}: {exc}")
+        self.on_report(report)
+        if report.error:
+            self.failures += 1
+            settings = self.runtime.config.mailbox
+            delay = min(settings.backoff_max, settings.backoff_initial * 2 ** (self.failures - 1))
+            log.warning("mailbox unavailable (%s); next attempt in %.0fs", report.error, delay)
+            self.paused_until = time.monotonic() + delay
+        else:
+            self.failures = 0
+
+    def add_job(self, every_seconds: float, job: Callable[[], None]) -> None:
+        def safe() -> None:
+            try:
+                job()
+            except Exception:
+                log.exception("scheduled job %s failed; it runs again at its next time", getattr(job, "__name__", job))
+
+        self.scheduler.every(max(1, int(every_seconds))).seconds.do(safe)
+
+    def run(self) -> None:
+        config = self.runtime.config
+        self.scheduler.every(max(1, int(config.mailbox.poll_interval))).seconds.do(self._poll_job)
+        self._poll_job()
+        use_idle = config.mailbox.kind == "imap" and config.mailbox.imap is not None and config.mailbox.imap.idle
+        while not self.stop():
+            self.scheduler.run_pending()
+            wait = self.scheduler.idle_seconds
+            wait = 1.0 if wait is None else max(0.0, min(wait, 1.0))
+            if use_idle and time.monotonic() >= self.paused_until:
+                if self._idle_wait(min(config.mailbox.imap.idle_timeout, 5.0)):  # type: ignore[union-attr]
+                    self._poll_job()
+            else:
+                self.stop.event.wait(wait)
+        log.info("stopped")
+
+    def _idle_wait(self, timeout: float) -> bool:
+        try:
+            return self.runtime.mailbox.wait_for_new(timeout)
+        except Exception as exc:
+            log.warning("IDLE failed (%s); falling back to polling for this round", exc)
+            self.stop.event.wait(1.0)
+            return False

@@ -1,0 +1,110 @@
+"""Config is validated once: every problem listed with its key path, secrets never shown."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from inbox_agent.config import ConfigError, build_config, load_config, parse_duration, parse_size
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_example_config_loads() -> None:
+    config = load_config(ROOT / "config.example.toml")
+    assert config.mailbox.kind == "maildir"
+    assert config.mailbox.maildir is not None
+    assert config.mailbox.maildir.path == ROOT / "examples" / "maildir"
+    assert config.smtp.kind == "directory"
+    assert config.sla.response_seconds("security") == 3600
+    assert config.sla.response_seconds("wrong_charge") == 86400
+
+
+def _base() -> dict:
+    return tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
+
+
+def test_every_problem_is_reported_at_once_with_its_key_path(tmp_path: Path) -> None:
+    data = _base()
+    data["mailbox"]["poll_interval"] = "soon"
+    data["mailbox"]["kind"] = "pop3"
+    data["smtp"]["batch_size"] = -1
+    data["acknowledge"]["colour"] = "blue"
+    data["sla"]["category"] = {"securty": "1h"}
+    with pytest.raises(ConfigError) as raised:
+        build_config(data, base_dir=ROOT)
+    problems = "\n".join(raised.value.problems)
+    assert "mailbox.poll_interval" in problems
+    assert "mailbox.kind" in problems
+    assert "smtp.batch_size" in problems
+    assert "acknowledge.colour: unknown key" in problems
+    assert "sla.category.securty: unknown category" in problems
+    assert len(raised.value.problems) >= 5
+
+
+def test_literal_password_is_refused_and_env_secret_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _base()
+    data["mailbox"]["kind"] = "imap"
+    data["mailbox"]["imap"]["password"] = "hunter2"
+    with pytest.raises(ConfigError) as raised:
+        build_config(data, base_dir=ROOT)
+    assert any("mailbox.imap.password" in p and "password_env" in p for p in raised.value.problems)
+    assert "hunter2" not in str(raised.value)
+
+    del data["mailbox"]["imap"]["password"]
+    monkeypatch.setenv("INBOX_AGENT_IMAP_PASSWORD", "s3cret-value")
+    config = build_config(data, base_dir=ROOT)
+    assert config.mailbox.imap is not None
+    assert config.mailbox.imap.password.reveal() == "s3cret-value"
+    assert "s3cret-value" not in repr(config)
+
+
+def test_missing_env_secret_and_plaintext_without_consent(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _base()
+    data["mailbox"]["kind"] = "imap"
+    data["mailbox"]["imap"]["security"] = "plain"
+    monkeypatch.delenv("INBOX_AGENT_IMAP_PASSWORD", raising=False)
+    with pytest.raises(ConfigError) as raised:
+        build_config(data, base_dir=ROOT)
+    problems = raised.value.problems
+    assert any("INBOX_AGENT_IMAP_PASSWORD is not set" in p for p in problems)
+    assert any("mailbox.imap.security" in p and "allow_plaintext" in p for p in problems)
+
+
+def test_password_file(tmp_path: Path) -> None:
+    secret = tmp_path / "imap.secret"
+    secret.write_text("from-a-file\n")
+    data = _base()
+    data["mailbox"]["kind"] = "imap"
+    del data["mailbox"]["imap"]["password_env"]
+    data["mailbox"]["imap"]["password_file"] = str(secret)
+    config = build_config(data, base_dir=ROOT)
+    assert config.mailbox.imap is not None
+    assert config.mailbox.imap.password.reveal() == "from-a-file"
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path / "absent.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[mailbox\nkind = 1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("5m", 300), ("24h", 86400), ("2d", 172800), (90, 90), ("250ms", 0.25)]
+)
+def test_durations(text: object, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_bad_duration_and_sizes() -> None:
+    with pytest.raises(ValueError):
+        parse_duration("fortnight")
+    assert parse_size("25MB") == 25 * 1024 * 1024
+    assert parse_size("512kb") == 512 * 1024
+    with pytest.raises(ValueError):
+        parse_size("big")

@@ -1,0 +1,187 @@
+"""The store keeps committed state through crashes, torn writes and a second daemon."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inbox_agent.model import Case, CaseStatus, Event, MessageRecord
+from inbox_agent.store import Changes, Store, StoreError, StoreLocked, case_id_for
+
+
+def _case(seq: int, customer: str = "alice@example.com") -> Case:
+    at = "2026-11-20T10:00:00+00:00"
+    return Case(
+        case_id=case_id_for(seq, 2026),
+        seq=seq,
+        customer=customer,
+        customer_name="Alice",
+        subject=f"complaint {seq}",
+        language="en",
+        category="wrong_charge",
+        categories=("wrong_charge",),
+        confidence=0.9,
+        matched=(("wrong_charge", "charged twice"),),
+        severity="normal",
+        status=CaseStatus.OPEN,
+        created_at=at,
+        updated_at=at,
+        message_ids=(f"<m{seq}@example.com>",),
+        events=(Event(at=at, kind="opened", actor=customer),),
+    )
+
+
+def _message(seq: int) -> MessageRecord:
+    return MessageRecord(
+        key=f"<m{seq}@example.com>|{seq:064x}",
+        case_id=case_id_for(seq, 2026),
+        direction="in",
+        message_id=f"<m{seq}@example.com>",
+        raw_sha256=f"{seq:064x}",
+        sender="alice@example.com",
+        subject=f"complaint {seq}",
+        date="",
+        received_at="2026-11-20T10:00:00+00:00",
+        source="test",
+        text="I was charged twice",
+    )
+
+
+def _commit_cases(store: Store, seqs: range) -> None:
+    changes = Changes(next_case_seq=seqs.stop)
+    for seq in seqs:
+        changes.put_case(_case(seq))
+        changes.messages.append(_message(seq))
+    store.commit(changes)
+
+
+def test_commit_round_trip_and_index(tmp_path: Path) -> None:
+    store = Store(tmp_path / "data", shard_size=10)
+    _commit_cases(store, range(1, 26))
+    reopened = Store(tmp_path / "data", shard_size=10)
+    reopened.rebuild_index()
+    case = reopened.get_case(case_id_for(17, 2026))
+    assert case == _case(17)
+    assert [m.key for m in reopened.case_messages(case.case_id)] == [_message(17).key]
+    assert reopened.index.message_cases["<m17@example.com>"] == case.case_id
+    assert f"{17:064x}" in reopened.index.hashes
+    assert len(reopened.index.active_cases) == 25
+    # 25 cases in shards of 10 -> three shard files, each bounded in size
+    assert sorted(p.name for p in (tmp_path / "data" / "cases").glob("0*.json")) == [
+        "000000.json",
+        "000001.json",
+        "000002.json",
+    ]
+    assert reopened.meta()["next_case_seq"] == 26
+
+
+def test_files_are_private(tmp_path: Path) -> None:
+    store = Store(tmp_path / "data")
+    _commit_cases(store, range(1, 3))
+    store.put_blob(b"raw mail")
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "data" / "state.json").stat().st_mode) == 0o600
+    for path in (tmp_path / "data" / "cases").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    for path in (tmp_path / "data" / "raw").rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600)
+
+
+def test_torn_temp_file_from_a_crash_mid_write_leaves_the_committed_state(tmp_path: Path) -> None:
+    store = Store(tmp_path / "data", shard_size=10)
+    _commit_cases(store, range(1, 4))
+    shard = tmp_path / "data" / "cases" / "000000.json"
+    before = shard.read_bytes()
+    # A writer killed mid-write leaves its half-written temp file; the real file is untouched.
+    (shard.parent / ".000000.json.999.tmp").write_bytes(before[: len(before) // 2])
+    reopened = Store(tmp_path / "data", shard_size=10)
+    reopened.rebuild_index()
+    assert reopened.get_case(case_id_for(2, 2026)) == _case(2)
+
+
+def test_database_cut_off_in_the_middle_of_a_write_in_a_subprocess(tmp_path: Path) -> None:
+    """SIGKILL at the named point inside atomic_write: the previous commit stays readable."""
+    data = tmp_path / "data"
+    store = Store(data, shard_size=10)
+    _commit_cases(store, range(1, 4))
+    script = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+from test_store import _commit_cases
+from inbox_agent.store import Store
+store = Store({str(data)!r}, shard_size=10)
+_commit_cases(store, range(4, 8))
+"""
+    env = {**os.environ, "INBOX_AGENT_CRASH_AT": "store_mid_write:2"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True)
+    assert result.returncode == -9
+    reopened = Store(data, shard_size=10)  # replays the journal
+    reopened.rebuild_index()
+    for seq in range(1, 8):
+        assert reopened.get_case(case_id_for(seq, 2026)) == _case(seq)
+    assert not (data / "journal.json").exists()
+
+
+def test_journal_left_by_a_crash_is_applied_on_open(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = Store(data, shard_size=10)
+    _commit_cases(store, range(1, 2))
+    changes = Changes(next_case_seq=3)
+    changes.put_case(_case(2))
+    operations = store._operations(changes)
+    (data / "journal.json").write_text(json.dumps(operations))
+    reopened = Store(data, shard_size=10)
+    assert reopened.get_case(case_id_for(2, 2026)) == _case(2)
+    assert reopened.meta()["next_case_seq"] == 3
+
+
+def test_unreadable_shard_is_a_clear_error(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = Store(data, shard_size=10)
+    _commit_cases(store, range(1, 2))
+    (data / "cases" / "000000.json").write_text('{"cases": {"1": ')
+    with pytest.raises(StoreError, match="not readable JSON"):
+        Store(data, shard_size=10).rebuild_index()
+
+
+def test_second_daemon_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
+    first = Store(tmp_path / "data")
+    first.acquire_daemon_lock()
+    script = (
+        "import sys; from inbox_agent.store import Store, StoreLocked\n"
+        f"s = Store({str(tmp_path / 'data')!r})\n"
+        "try:\n    s.acquire_daemon_lock()\nexcept StoreLocked as e:\n    print(e); sys.exit(7)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 7
+    assert f"pid {os.getpid()}" in result.stdout
+    first.release_daemon_lock()
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0
+
+
+def test_writer_waits_for_the_write_lock_then_times_out(tmp_path: Path) -> None:
+    holder = Store(tmp_path / "data")
+    other = Store(tmp_path / "data", lock_timeout=0.3)
+    with holder.write_lock(), pytest.raises(StoreLocked, match="locked by another writer"):
+        other.commit(Changes(status={"x": 1}))
+    other.commit(Changes(status={"x": 2}))
+    assert holder.status()["x"] == 2
+
+
+def test_attachment_names_cannot_escape(tmp_path: Path) -> None:
+    store = Store(tmp_path / "data")
+    path = store.put_attachment("0123456789abcdef.png", b"\x89PNG")
+    assert path.is_relative_to(tmp_path / "data" / "attachments")
+    for bad in ("../evil", "/etc/passwd", "..\\x", ".hidden", ""):
+        with pytest.raises(StoreError):
+            store.put_attachment(bad, b"x")
