@@ -45,7 +45,9 @@ class MaildirMailbox:
                 if since is not None and received.date() < since:
                     continue
                 key = f"{folder.name}/{entry.name}"
-                refs.append((stat.st_mtime, MailRef(key=key, uid=0, size=stat.st_size, internal_date=received)))
+                refs.append(
+                    (stat.st_mtime, MailRef(key=key, uid=0, size=stat.st_size, internal_date=received))
+                )
         refs.sort(key=lambda item: (item[0], item[1].key))
         return [ref for _, ref in refs]
 

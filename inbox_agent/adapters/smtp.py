@@ -1,0 +1,392 @@
+"""Outgoing-mail transports: SMTP (smtplib) and a directory of .eml files.
+
+Both implement ``adapters.transport.Transport``: one result per mail, never an
+exception for a delivery problem. SMTP answers map to outcomes as ops expect:
+250 -> SENT, 4xx / connection trouble / timeouts -> RETRY, 5xx -> FAILED, always
+with the server's own words in ``detail``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from inbox_agent.adapters.imap import tls_client_context
+from inbox_agent.adapters.transport import TransportError
+from inbox_agent.model import OutgoingMail, SendOutcome, SendResult
+from inbox_agent.settings import SmtpSettings
+
+# 421 means "service closing the channel": the mail was not taken and the
+# connection is gone, so sending it again on a fresh connection is safe.
+_CLOSING = 421
+
+
+class _TrackingSMTPMixin:
+    """Remembers whether DATA was sent for the current mail.
+
+    A connection that drops *before* DATA certainly did not deliver the mail, so it
+    can be resent at once on a new connection; after DATA the server may already
+    have it, so the mail goes back to the outbox (RETRY) instead of being doubled now.
+    """
+
+    data_started = False
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        self.data_started = True
+        return super().data(msg)  # type: ignore[misc]
+
+
+class _SMTP(_TrackingSMTPMixin, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_TrackingSMTPMixin, smtplib.SMTP_SSL):
+    pass
+
+
+_Connection = _SMTP | _SMTP_SSL
+
+
+@dataclass(frozen=True)
+class _Undelivered:
+    """The connection failed under a mail; ``safe_to_resend`` when DATA was never sent."""
+
+    detail: str
+    safe_to_resend: bool
+
+
+class SmtpTransport:
+    """Delivers mails over one SMTP connection per batch (``settings.batch_size`` mails)."""
+
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        *,
+        on_accepted: Callable[[str], None] | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self._settings = settings
+        self._on_accepted = on_accepted
+        self._log = logger or logging.getLogger(__name__)
+
+    @property
+    def _where(self) -> str:
+        return f"{self._settings.host}:{self._settings.port}"
+
+    def send_batch(self, mails: Sequence[OutgoingMail]) -> list[SendResult]:
+        results: list[SendResult] = []
+        size = max(1, self._settings.batch_size)
+        for start in range(0, len(mails), size):
+            results.extend(self._send_on_one_connection(mails[start : start + size]))
+        return results
+
+    def check(self) -> str:
+        """Connect, log in if configured, QUIT; raise TransportError with the reason otherwise."""
+        connection = self._open()
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            connection.quit()
+        login = f", logged in as {self._settings.username}" if self._settings.username else ""
+        return f"SMTP ok: {self._where} ({self._settings.security}{login})"
+
+    # -- one connection ----------------------------------------------------------
+
+    def _send_on_one_connection(self, mails: Sequence[OutgoingMail]) -> list[SendResult]:
+        results: list[SendResult] = []
+        reconnect_left = True  # the server may drop us once per batch (idle timeout, message limit)
+        lost_detail = ""
+        try:
+            connection: _Connection | None = self._open()
+        except TransportError as error:
+            self._log.warning("SMTP: %s", error)
+            return [SendResult(mail.outbox_id, SendOutcome.RETRY, str(error)) for mail in mails]
+        try:
+            for mail in mails:
+                if connection is None:
+                    results.append(SendResult(mail.outbox_id, SendOutcome.RETRY, lost_detail))
+                    continue
+                outcome = self._send_one(connection, mail)
+                if isinstance(outcome, _Undelivered):
+                    lost_detail = outcome.detail
+                    _discard(connection)
+                    connection = None
+                    if reconnect_left:
+                        reconnect_left = False
+                        connection, outcome = self._reconnect_and_resend(mail, outcome)
+                if isinstance(outcome, _Undelivered):
+                    lost_detail = outcome.detail
+                    outcome = SendResult(mail.outbox_id, SendOutcome.RETRY, outcome.detail)
+                results.append(outcome)
+        finally:
+            if connection is not None:
+                with contextlib.suppress(smtplib.SMTPException, OSError):
+                    connection.quit()
+                _discard(connection)
+        return results
+
+    def _reconnect_and_resend(
+        self, mail: OutgoingMail, lost: _Undelivered
+    ) -> tuple[_Connection | None, SendResult | _Undelivered]:
+        self._log.info("SMTP: connection to %s lost (%s); reconnecting once", self._where, lost.detail)
+        try:
+            connection = self._open()
+        except TransportError as error:
+            return None, _Undelivered(f"{lost.detail}; reconnect failed: {error}", safe_to_resend=False)
+        if not lost.safe_to_resend:
+            return connection, lost
+        outcome = self._send_one(connection, mail)
+        if isinstance(outcome, _Undelivered):
+            _discard(connection)
+            return None, outcome
+        return connection, outcome
+
+    def _send_one(self, connection: _Connection, mail: OutgoingMail) -> SendResult | _Undelivered:
+        connection.data_started = False
+        try:
+            refused = connection.sendmail(
+                mail.sender,
+                list(mail.recipients),
+                mail.raw,
+                mail_options=self._mail_options(connection, mail),
+            )
+        except smtplib.SMTPRecipientsRefused as error:
+            return _refused_recipients(mail, error.recipients)
+        except smtplib.SMTPResponseException as error:
+            detail = _answer(error.smtp_code, error.smtp_error)
+            if error.smtp_code == _CLOSING:
+                return _Undelivered(detail, safe_to_resend=True)
+            return SendResult(mail.outbox_id, _outcome_for(error.smtp_code), detail)
+        except smtplib.SMTPServerDisconnected as error:
+            what = (
+                f"timed out after {self._settings.timeout:g}s talking to {self._where}"
+                if _timed_out(error)
+                else f"connection to {self._where} closed: {error}"
+            )
+            return _Undelivered(what, safe_to_resend=not connection.data_started)
+        except smtplib.SMTPNotSupportedError as error:
+            return SendResult(mail.outbox_id, SendOutcome.FAILED, f"server cannot take this mail: {error}")
+        except UnicodeError as error:
+            return SendResult(mail.outbox_id, SendOutcome.FAILED, f"address is not ASCII: {error}")
+        except TimeoutError:
+            return _Undelivered(
+                f"timed out after {self._settings.timeout:g}s talking to {self._where}",
+                safe_to_resend=not connection.data_started,
+            )
+        except (OSError, smtplib.SMTPException) as error:
+            return _Undelivered(
+                f"connection to {self._where} failed: {error}", safe_to_resend=not connection.data_started
+            )
+        if self._on_accepted is not None:
+            # The server has the mail. The caller records its "sent" mark here; a crash
+            # before that mark is written is the one documented duplicate window.
+            self._on_accepted(mail.outbox_id)
+        detail = "; ".join(f"{rcpt}: {_answer(code, text)}" for rcpt, (code, text) in refused.items())
+        return SendResult(mail.outbox_id, SendOutcome.SENT, f"refused {detail}" if detail else "250 accepted")
+
+    @staticmethod
+    def _mail_options(connection: _Connection, mail: OutgoingMail) -> list[str]:
+        options: list[str] = []
+        if not mail.raw.isascii() and connection.has_extn("8bitmime"):
+            options.append("BODY=8BITMIME")
+        addresses = [mail.sender, *mail.recipients]
+        if not all(address.isascii() for address in addresses) and connection.has_extn("smtputf8"):
+            options.append("SMTPUTF8")
+        return options
+
+    # -- connecting -------------------------------------------------------------------
+
+    def _open(self) -> _Connection:
+        settings = self._settings
+        context = tls_client_context(settings.tls_verify, settings.ca_file)
+        local_name = settings.helo_name or None
+        try:
+            if settings.security == "tls":
+                connection: _Connection = _SMTP_SSL(
+                    settings.host, settings.port, local_name, timeout=settings.timeout, context=context
+                )
+            else:
+                connection = _SMTP(settings.host, settings.port, local_name, timeout=settings.timeout)
+        except ssl.SSLError as error:
+            raise TransportError(f"TLS handshake with {self._where} failed: {error}") from error
+        except (OSError, smtplib.SMTPException) as error:
+            if _timed_out(error):
+                raise TransportError(
+                    f"cannot connect to {self._where}: timed out after {settings.timeout:g}s"
+                ) from error
+            raise TransportError(f"cannot connect to {self._where}: {error}") from error
+        try:
+            if settings.security == "starttls":
+                self._start_tls(connection, context)
+            if settings.username:
+                self._login(connection)
+        except BaseException:
+            _discard(connection)
+            raise
+        return connection
+
+    def _start_tls(self, connection: _Connection, context: ssl.SSLContext) -> None:
+        try:
+            connection.ehlo()
+            if not connection.has_extn("starttls"):
+                raise TransportError(f"TLS: {self._where} does not offer STARTTLS")
+            connection.starttls(context=context)
+            connection.ehlo()
+        except ssl.SSLError as error:
+            raise TransportError(f"TLS handshake with {self._where} failed: {error}") from error
+        except smtplib.SMTPResponseException as error:
+            raise TransportError(
+                f"TLS: {self._where} refused STARTTLS: {_answer(error.smtp_code, error.smtp_error)}"
+            ) from error
+        except (OSError, smtplib.SMTPException) as error:
+            raise TransportError(f"TLS: STARTTLS with {self._where} failed: {error}") from error
+
+    def _login(self, connection: _Connection) -> None:
+        settings = self._settings
+        try:
+            connection.login(settings.username, settings.password.reveal())
+        except smtplib.SMTPAuthenticationError as error:
+            raise TransportError(
+                f"authentication failed for user {settings.username} at {self._where}: "
+                f"{_answer(error.smtp_code, error.smtp_error)}"
+            ) from error
+        except smtplib.SMTPNotSupportedError as error:
+            raise TransportError(
+                f"authentication failed for user {settings.username}: {self._where} offers no AUTH "
+                "(is STARTTLS required first?)"
+            ) from error
+        except smtplib.SMTPException as error:
+            raise TransportError(f"authentication failed for user {settings.username}: {error}") from error
+        except OSError as error:
+            raise TransportError(f"connection to {self._where} lost during login: {error}") from error
+
+
+# 5xx answers that blame our login, not the mail: giving up on every customer's
+# acknowledgement because of a wrong SMTP password would lose them all.
+_OUR_CONFIG_PROBLEM = frozenset({530, 535})
+
+
+def _timed_out(error: BaseException) -> bool:
+    """smtplib reports a read timeout as SMTPServerDisconnected; the timeout is its context."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, TimeoutError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _outcome_for(code: int) -> SendOutcome:
+    if 400 <= code < 500 or code in _OUR_CONFIG_PROBLEM:
+        return SendOutcome.RETRY
+    if 500 <= code < 600:
+        return SendOutcome.FAILED
+    return SendOutcome.RETRY  # a nonsense code: do not give up on the customer's mail
+
+
+def _refused_recipients(mail: OutgoingMail, refused: dict[str, tuple[int, bytes]]) -> SendResult:
+    """Every recipient was refused: FAILED only if all refusals are permanent."""
+    detail = "; ".join(f"{rcpt}: {_answer(code, text)}" for rcpt, (code, text) in refused.items())
+    permanent = refused and all(500 <= code < 600 for code, _ in refused.values())
+    return SendResult(mail.outbox_id, SendOutcome.FAILED if permanent else SendOutcome.RETRY, detail)
+
+
+def _answer(code: int, text: bytes | str) -> str:
+    message = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {' '.join(message.split())}"
+
+
+def _discard(connection: smtplib.SMTP) -> None:
+    with contextlib.suppress(Exception):
+        connection.close()
+
+
+# --------------------------------------------------------------------------- directory
+
+# Outbox ids become file names: letters, digits, dot, dash, underscore; no leading dot.
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
+
+
+class DirectoryTransport:
+    """Writes each mail as ``<directory>/<outbox_id>.eml`` (0600, folder 0700), atomically.
+
+    The default first-run transport: no server needed, and ops can look at exactly
+    what would have been sent. A file that already exists counts as sent, so a
+    retry after a crash never writes a second copy.
+    """
+
+    def __init__(self, settings: SmtpSettings, *, on_accepted: Callable[[str], None] | None = None) -> None:
+        if settings.directory is None:
+            raise ValueError("DirectoryTransport needs settings.directory")
+        self._directory = Path(settings.directory)
+        self._on_accepted = on_accepted
+
+    def send_batch(self, mails: Sequence[OutgoingMail]) -> list[SendResult]:
+        try:
+            self._ensure_directory()
+        except OSError as error:
+            detail = f"cannot create {self._directory}: {error}"
+            return [SendResult(mail.outbox_id, SendOutcome.RETRY, detail) for mail in mails]
+        return [self._write(mail) for mail in mails]
+
+    def check(self) -> str:
+        try:
+            self._ensure_directory()
+        except OSError as error:
+            raise TransportError(f"cannot create {self._directory}: {error}") from error
+        if not os.access(self._directory, os.W_OK | os.X_OK):
+            raise TransportError(f"cannot write to {self._directory}")
+        return f"directory ok: mails are written to {self._directory}"
+
+    def _ensure_directory(self) -> None:
+        if not self._directory.is_dir():
+            self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # mkdir's mode is filtered by the umask; outgoing mail holds personal data.
+            self._directory.chmod(0o700)
+
+    def _write(self, mail: OutgoingMail) -> SendResult:
+        if not _SAFE_ID.fullmatch(mail.outbox_id):
+            return SendResult(mail.outbox_id, SendOutcome.FAILED, "outbox id is not a safe file name")
+        target = self._directory / f"{mail.outbox_id}.eml"
+        if target.exists():
+            return SendResult(mail.outbox_id, SendOutcome.SENT, f"already written: {target}")
+        try:
+            _write_atomically(target, mail.raw)
+        except OSError as error:  # disk full, permissions: the mail stays in the outbox
+            return SendResult(mail.outbox_id, SendOutcome.RETRY, f"cannot write {target}: {error}")
+        if self._on_accepted is not None:
+            self._on_accepted(mail.outbox_id)
+        return SendResult(mail.outbox_id, SendOutcome.SENT, f"written: {target}")
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    """Readers see either no file or the complete file, even after a crash or power loss."""
+    # Dot-prefixed temp name in the same folder: os.replace stays on one file system,
+    # and whoever collects *.eml never picks up a half-written file.
+    handle, temp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as temp:  # mkstemp creates it 0600
+            temp.write(data)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    _fsync_directory(target.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
