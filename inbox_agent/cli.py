@@ -7,14 +7,13 @@ import hashlib
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from inbox_agent.clock import FixedClock, SystemClock, iso, parse_iso
+from inbox_agent.clock import SystemClock, parse_iso
 from inbox_agent.config import Config, ConfigError, find_config_path, load_config
 from inbox_agent.mask import setup_logging
 from inbox_agent.store import StoreError, StoreLocked, case_to_doc, message_to_doc
@@ -43,7 +42,11 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     stop = StopFlag()
     stop.install()
     progress_bar = Progress(
-        TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True)
+        TextColumn("backfill"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
     )
     task_id: list[int] = []
 
@@ -138,10 +141,19 @@ def cmd_classify(args: argparse.Namespace, config: Config) -> int:
             results.append({"file": name, "error": f"would be quarantined: {failure.reason}"})
             status = EXIT_FAIL
             continue
-        skip = loop_skip(msg, own_addresses=config.own_addresses, loop_header="x-inbox-agent-loop", loop_token=config.loop_token)
+        skip = loop_skip(
+            msg,
+            own_addresses=config.own_addresses,
+            loop_header="x-inbox-agent-loop",
+            loop_token=config.loop_token,
+        )
         result = categorize(msg.subject, msg.new_text, config.rules)
         evidence = extract_evidence(
-            msg.subject, msg.new_text, msg.attachments, reference=msg.date or now, tz=ZoneInfo(config.sla.timezone)
+            msg.subject,
+            msg.new_text,
+            msg.attachments,
+            reference=msg.date or now,
+            tz=ZoneInfo(config.sla.timezone),
         )
         results.append(
             {
@@ -195,7 +207,8 @@ def cmd_cases(args: argparse.Namespace, config: Config) -> int:
     cases = [
         case
         for case in store.iter_cases()
-        if (not args.status or case.status == args.status) and (not args.category or case.category == args.category)
+        if (not args.status or case.status == args.status)
+        and (not args.category or case.category == args.category)
     ]
     cases.sort(key=lambda case: case.seq)
     if args.json:
@@ -242,9 +255,13 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
         doc["outbox"] = outbox
         _print_json(doc)
         return EXIT_OK
-    console.print(f"[bold]{case.case_id}[/bold]  {case.status}  {case.category} ({case.severity})  customer {case.customer}")
+    console.print(
+        f"[bold]{case.case_id}[/bold]  {case.status}  {case.category} ({case.severity})  customer {case.customer}"
+    )
     console.print(f"subject: {case.subject}")
-    console.print(f"why {case.category}: " + (", ".join(f"{c}:{t}" for c, t in case.matched) or "no term matched"))
+    console.print(
+        f"why {case.category}: " + (", ".join(f"{c}:{t}" for c, t in case.matched) or "no term matched")
+    )
     console.print("evidence: " + (", ".join(f"{k}={v}" for k, v in case.evidence) or "none"))
     console.print("missing: " + (", ".join(case.missing) or "nothing"))
     if case.assignee:
@@ -264,7 +281,9 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
         )
     console.print(messages_table)
     for entry in outbox:
-        console.print(f"outbox: {entry['kind']} {entry['status']} attempts={entry['attempts']} {entry['last_error']}")
+        console.print(
+            f"outbox: {entry['kind']} {entry['status']} attempts={entry['attempts']} {entry['last_error']}"
+        )
     return EXIT_OK
 
 
@@ -283,7 +302,9 @@ def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
     for column in ("id", "at", "stage", "reason", "source", "size"):
         table.add_column(column, overflow="fold")
     for entry in entries:
-        table.add_row(entry["id"], entry["at"], entry["stage"], entry["reason"], entry["source"], str(entry["size"]))
+        table.add_row(
+            entry["id"], entry["at"], entry["stage"], entry["reason"], entry["source"], str(entry["size"])
+        )
     console.print(table)
     console.print(f"{len(entries)} quarantined")
     return EXIT_OK
@@ -301,7 +322,9 @@ def _quarantine_retry(store: Any, config: Config, entry_id: str | None) -> int:
         console.print(f"[red]no quarantine entry {entry_id}[/red]")
         return EXIT_FAIL
     if not entry.get("raw_sha256"):
-        console.print("[red]this mail was never downloaded (too large); raise mailbox.max_message_size and re-deliver it[/red]")
+        console.print(
+            "[red]this mail was never downloaded (too large); raise mailbox.max_message_size and re-deliver it[/red]"
+        )
         return EXIT_FAIL
     raw = store.get_blob(entry["raw_sha256"])
     clock = SystemClock()
@@ -311,7 +334,9 @@ def _quarantine_retry(store: Any, config: Config, entry_id: str | None) -> int:
         view = runner._view()
         view.known_hashes = set(view.known_hashes) - {entry["raw_sha256"]}
         now = clock.now()
-        decision = process(Incoming(raw, entry["source"], parse_iso(entry["at"])), view, config, templates, now)
+        decision = process(
+            Incoming(raw, entry["source"], parse_iso(entry["at"])), view, config, templates, now
+        )
         if decision.outcome == "quarantined":
             console.print(f"still failing at {decision.quarantine_stage}: {decision.quarantine_reason}")
             return EXIT_FAIL
@@ -398,20 +423,26 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="inbox-agent", description="Complaint-mailbox daemon of a digital wallet.")
+    parser = argparse.ArgumentParser(
+        prog="inbox-agent", description="Complaint-mailbox daemon of a digital wallet."
+    )
     parser.add_argument("--config", help="config file (default: $INBOX_AGENT_CONFIG, then ./config.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="the daemon: poll, process, send, escalate")
     run.add_argument("--once", action="store_true", help="one cycle, then exit (cron, systemd timers, tests)")
-    run.add_argument("--dry-run", action="store_true", help="show the decisions; write, flag and send nothing")
+    run.add_argument(
+        "--dry-run", action="store_true", help="show the decisions; write, flag and send nothing"
+    )
 
     classify = sub.add_parser("classify", help="parse, guard, categorize and find evidence; no side effects")
     classify.add_argument("files", nargs="+", metavar="FILE.eml")
     classify.add_argument("--json", action="store_true")
 
     cases = sub.add_parser("cases", help="list cases")
-    cases.add_argument("--status", choices=["open", "waiting_customer", "waiting_staff", "escalated", "resolved"])
+    cases.add_argument(
+        "--status", choices=["open", "waiting_customer", "waiting_staff", "escalated", "resolved"]
+    )
     cases.add_argument("--category")
     cases.add_argument("--json", action="store_true")
 
@@ -461,5 +492,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         sys.stderr.write(f"store error: {exc}\n")
         return EXIT_FAIL
-
-

@@ -127,14 +127,14 @@ _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 def parse_duration(value: object) -> float:
     """ "30s", "5m", "24h", "2d", or a bare number of seconds."""
     if isinstance(value, bool):
-        raise ValueError("expected a duration like \"30s\", \"5m\", \"24h\"")
+        raise ValueError('expected a duration like "30s", "5m", "24h"')
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("must not be negative")
         return float(value)
     match = _DURATION.match(str(value))
     if not match:
-        raise ValueError(f"expected a duration like \"30s\", \"5m\", \"24h\", got {value!r}")
+        raise ValueError(f'expected a duration like "30s", "5m", "24h", got {value!r}')
     return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
 
 
@@ -143,7 +143,7 @@ def parse_size(value: object) -> int:
         return value
     match = _SIZE.match(str(value))
     if not match:
-        raise ValueError(f"expected a size like \"25MB\", got {value!r}")
+        raise ValueError(f'expected a size like "25MB", got {value!r}')
     unit = (match.group(2) or "b").lower()
     return int(float(match.group(1)) * _SIZE_UNITS[unit])
 
@@ -256,12 +256,16 @@ class Section:
         env_name = self.str_(f"{key_prefix}_env")
         file_name = self.str_(f"{key_prefix}_file")
         if env_name and file_name:
-            self.errors.append(f"{self._key(key_prefix)}: give {key_prefix}_env or {key_prefix}_file, not both")
+            self.errors.append(
+                f"{self._key(key_prefix)}: give {key_prefix}_env or {key_prefix}_file, not both"
+            )
             return Secret("")
         if env_name:
             value = os.environ.get(env_name)
             if value is None:
-                self.errors.append(f"{self._key(key_prefix + '_env')}: environment variable {env_name} is not set")
+                self.errors.append(
+                    f"{self._key(key_prefix + '_env')}: environment variable {env_name} is not set"
+                )
                 return Secret("")
             return Secret(value)
         if file_name:
@@ -286,16 +290,16 @@ def _imap(section: Section) -> ImapSettings:
     security = section.choice("security", "tls", ("tls", "starttls", "plain"))
     if security == "plain" and not allow_plaintext:
         section.errors.append(
-            f"{section.path}.security: \"plain\" sends the password unencrypted; "
+            f'{section.path}.security: "plain" sends the password unencrypted; '
             "set allow_plaintext = true to allow it"
         )
     auth = section.choice("auth", "password", ("password", "xoauth2"))
     host = section.str_("host")
     if not host:
-        section.errors.append(f"{section.path}.host: required for kind = \"imap\"")
+        section.errors.append(f'{section.path}.host: required for kind = "imap"')
     username = section.str_("username")
     if not username:
-        section.errors.append(f"{section.path}.username: required for kind = \"imap\"")
+        section.errors.append(f'{section.path}.username: required for kind = "imap"')
     secret = section.secret("token" if auth == "xoauth2" else "password")
     settings = ImapSettings(
         host=host,
@@ -350,7 +354,7 @@ def _mailbox(section: Section) -> MailboxSettings:
         except ValueError:
             section.errors.append(f"{section.path}.start_date: expected YYYY-MM-DD, got {raw_date!r}")
     if start_from == "date" and start_date is None:
-        section.errors.append(f"{section.path}.start_date: required when start_from = \"date\"")
+        section.errors.append(f'{section.path}.start_date: required when start_from = "date"')
     settings = MailboxSettings(
         kind=kind,  # type: ignore[arg-type]
         imap=imap,
@@ -382,10 +386,10 @@ def _smtp(section: Section) -> SmtpSettings:
     host = section.str_("host")
     if kind == "smtp":
         if not host:
-            section.errors.append(f"{section.path}.host: required for kind = \"smtp\"")
+            section.errors.append(f'{section.path}.host: required for kind = "smtp"')
         if security == "plain" and username and not allow_plaintext:
             section.errors.append(
-                f"{section.path}.security: \"plain\" sends the password unencrypted; "
+                f'{section.path}.security: "plain" sends the password unencrypted; '
                 "set allow_plaintext = true to allow it"
             )
     directory = section.path_("directory", "outbox") if kind == "directory" else None
@@ -443,7 +447,9 @@ def _sla(section: Section) -> SlaSettings:
     categories = section.sub("category")
     for key in list(categories.data):
         if key not in CATEGORIES:
-            categories.errors.append(f"{categories.path}.{key}: unknown category (known: {', '.join(CATEGORIES)})")
+            categories.errors.append(
+                f"{categories.path}.{key}: unknown category (known: {', '.join(CATEGORIES)})"
+            )
             categories.used.add(key)
             continue
         per_category[key] = categories.duration(key, default)

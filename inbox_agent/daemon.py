@@ -75,9 +75,19 @@ def build_runtime(
     runner_holder: dict[str, Runner] = {}
     # The SMTP adapter reports each accepted mail at once so it can be logged before
     # the batch's "sent" marks are committed (narrowing the duplicate window).
-    transport = make_transport(config, on_accepted=lambda outbox_id: runner_holder["r"].sent_log.append(outbox_id))
+    transport = make_transport(
+        config, on_accepted=lambda outbox_id: runner_holder["r"].sent_log.append(outbox_id)
+    )
     runner = Runner(
-        config, store, mailbox, transport, templates, clock, dry_run=dry_run, should_stop=should_stop, progress=progress
+        config,
+        store,
+        mailbox,
+        transport,
+        templates,
+        clock,
+        dry_run=dry_run,
+        should_stop=should_stop,
+        progress=progress,
     )
     runner_holder["r"] = runner
     return Runtime(config=config, store=store, runner=runner, mailbox=mailbox, clock=clock)
@@ -141,7 +151,9 @@ class Daemon:
             try:
                 job()
             except Exception:
-                log.exception("scheduled job %s failed; it runs again at its next time", getattr(job, "__name__", job))
+                log.exception(
+                    "scheduled job %s failed; it runs again at its next time", getattr(job, "__name__", job)
+                )
 
         self.scheduler.every(max(1, int(every_seconds))).seconds.do(safe)
 
@@ -149,7 +161,9 @@ class Daemon:
         config = self.runtime.config
         self.scheduler.every(max(1, int(config.mailbox.poll_interval))).seconds.do(self._poll_job)
         self._poll_job()
-        use_idle = config.mailbox.kind == "imap" and config.mailbox.imap is not None and config.mailbox.imap.idle
+        use_idle = (
+            config.mailbox.kind == "imap" and config.mailbox.imap is not None and config.mailbox.imap.idle
+        )
         while not self.stop():
             self.scheduler.run_pending()
             wait = self.scheduler.idle_seconds

@@ -10,6 +10,7 @@ which a mail can go out twice — and then with the same Message-ID.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -86,7 +87,5 @@ class SentLog:
             os.close(fd)
 
     def clear(self) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
-        except FileNotFoundError:
-            pass

@@ -135,7 +135,9 @@ class _ChainMap(Mapping[str, str]):
 # ---------------------------------------------------------------- the stages together
 
 
-def process(incoming: Incoming, view: BatchView, config: Config, templates: TemplateSet, now: datetime) -> Decision:
+def process(
+    incoming: Incoming, view: BatchView, config: Config, templates: TemplateSet, now: datetime
+) -> Decision:
     """Decide everything about one mail. Never raises: failures become quarantine."""
     raw_sha = hashlib.sha256(incoming.raw).hexdigest()
     # The same bytes twice (a crash before the mailbox was marked, a UIDVALIDITY
@@ -174,7 +176,9 @@ def process(incoming: Incoming, view: BatchView, config: Config, templates: Temp
         reference = msg.date or incoming.received_at
         found = extract_evidence(msg.subject, msg.new_text, msg.attachments, reference=reference, tz=tz)
         stage = "acknowledge"
-        return _customer_message(msg, incoming, match.case, match.refused, categorization, found, view, config, templates, now)
+        return _customer_message(
+            msg, incoming, match.case, match.refused, categorization, found, view, config, templates, now
+        )
     except Exception as exc:  # a crashing stage must not stop the mailbox: quarantine this one mail
         return _quarantine(incoming, raw_sha, stage, f"{type(exc).__name__}: {exc}")
 
@@ -219,7 +223,9 @@ def _with_event(case: Case, event: Event, **changes: Any) -> Case:
     return replace(case, events=case.events + (event,), updated_at=event.at, **changes)
 
 
-def _file_skipped(msg: ParsedMessage, incoming: Incoming, case: Case | None, skip: Skip, now: datetime) -> Decision:
+def _file_skipped(
+    msg: ParsedMessage, incoming: Incoming, case: Case | None, skip: Skip, now: datetime
+) -> Decision:
     """Auto-replies, bounces, list mail: stored (on their case when they have one), never answered.
 
     They never move a case's clock: an out-of-office is not the customer answering.
@@ -327,7 +333,9 @@ def _customer_message(
     else:
         case = replace(existing, **_merge_categorization(existing, categorization))
         if case.status == CaseStatus.RESOLVED:
-            case = _with_event(case, Event(at=at, kind="reopened", actor=msg.sender, detail="customer wrote again"))
+            case = _with_event(
+                case, Event(at=at, kind="reopened", actor=msg.sender, detail="customer wrote again")
+            )
         outcome = "joined"
 
     previous = case.evidence_map
@@ -345,7 +353,7 @@ def _customer_message(
         detail = f"evidence added: {', '.join(sorted(new_evidence)) or 'none'}"
         case = _with_event(case, Event(at=at, kind="customer_message", actor=msg.sender, detail=detail))
 
-    skip = _ack_skip(msg, incoming, case, existing is None, view, config, now)
+    skip = _ack_skip(msg, incoming, case, existing is None, bool(new_evidence), view, config, now)
     outgoing: tuple[OutgoingMail, ...] = ()
     blobs: list[bytes] = [incoming.raw]
     if skip is None:
@@ -362,7 +370,12 @@ def _customer_message(
         )
         _count_ack(view, msg.sender, now)
     status = case.status
-    if status in (CaseStatus.OPEN, CaseStatus.WAITING_CUSTOMER, CaseStatus.WAITING_STAFF, CaseStatus.RESOLVED):
+    if status in (
+        CaseStatus.OPEN,
+        CaseStatus.WAITING_CUSTOMER,
+        CaseStatus.WAITING_STAFF,
+        CaseStatus.RESOLVED,
+    ):
         status = CaseStatus.WAITING_CUSTOMER if missing else CaseStatus.WAITING_STAFF
     case = replace(case, status=status)
     record = _message_record(msg, incoming, case.case_id, skip, found)
@@ -376,7 +389,7 @@ def _customer_message(
         attachments=_attachments(msg),
         sender=msg.sender,
         subject=msg.subject,
-        note=f"{case.case_id} {case.category}",
+        note=case.category,
     )
 
 
@@ -393,6 +406,7 @@ def _ack_skip(
     incoming: Incoming,
     case: Case,
     is_new: bool,
+    brings_evidence: bool,
     view: BatchView,
     config: Config,
     now: datetime,
@@ -404,7 +418,9 @@ def _ack_skip(
     age = now - incoming.received_at
     if age > timedelta(seconds=config.mailbox.silent_older_than):
         return Skip("backfill_old", f"received {age.days} days ago")
-    if not is_new and case.last_ack_at:
+    # A reply that brings new evidence always gets its answer ("received X, still
+    # missing Y"): it is bounded by the number of evidence ids, so it cannot flood.
+    if not is_new and case.last_ack_at and not brings_evidence:
         since_last = now - parse_iso(case.last_ack_at)
         if since_last < timedelta(seconds=settings.per_case_interval):
             return Skip("case_rate_limit", f"last acknowledgement {int(since_last.total_seconds())}s ago")
@@ -420,7 +436,9 @@ def _counter_key(sender: str) -> str:
 
 def _acks_in_last_day(view: BatchView, sender: str, now: datetime) -> int:
     horizon = now - timedelta(days=1)
-    return sum(1 for stamp in view.counter(_counter_key(sender)).get("times", []) if parse_iso(stamp) > horizon)
+    return sum(
+        1 for stamp in view.counter(_counter_key(sender)).get("times", []) if parse_iso(stamp) > horizon
+    )
 
 
 def _count_ack(view: BatchView, sender: str, now: datetime) -> None:

@@ -82,7 +82,9 @@ class Runner:
     def _checkpoint_key(self, name: str) -> str:
         return f"{self.config.mailbox.kind}:{name}"
 
-    def _starting_point(self, name: str, uidvalidity: int, uidnext: int) -> tuple[int, Any, dict[str, Any] | None]:
+    def _starting_point(
+        self, name: str, uidvalidity: int, uidnext: int
+    ) -> tuple[int, Any, dict[str, Any] | None]:
         """(after_uid, since, checkpoint to write first) for this mailbox."""
         checkpoint = self.store.checkpoint(self._checkpoint_key(name))
         settings = self.config.mailbox
@@ -91,7 +93,12 @@ class Runner:
                 return int(checkpoint.get("uid", 0)), None, None
             # UIDVALIDITY changed: UIDs mean nothing any more. Look at everything again;
             # content-hash de-duplication files each known mail as a duplicate.
-            log.warning("UIDVALIDITY of %s changed (%s -> %s): rescanning", name, checkpoint.get("uidvalidity"), uidvalidity)
+            log.warning(
+                "UIDVALIDITY of %s changed (%s -> %s): rescanning",
+                name,
+                checkpoint.get("uidvalidity"),
+                uidvalidity,
+            )
             return 0, None, {"uidvalidity": uidvalidity, "uid": 0}
         if settings.start_from == "now" and uidvalidity:
             return uidnext - 1, None, {"uidvalidity": uidvalidity, "uid": uidnext - 1}
@@ -106,7 +113,9 @@ class Runner:
         """Fetch and process every new mail, batch by batch."""
         try:
             state = self.mailbox.open()
-            after_uid, since, first_checkpoint = self._starting_point(state.name, state.uidvalidity, state.uidnext)
+            after_uid, since, first_checkpoint = self._starting_point(
+                state.name, state.uidvalidity, state.uidnext
+            )
             refs = self.mailbox.list_new(after_uid, since)
         except MailboxError as exc:
             self._record_status(mailbox=f"error: {exc}", last_error=str(exc))
@@ -160,7 +169,10 @@ class Runner:
             changes.next_case_seq = view.next_seq
             uids = [item.ref.uid for item in fetched if item.ref.uid]
             if uids:
-                changes.checkpoints[self._checkpoint_key(name)] = {"uidvalidity": uidvalidity, "uid": max(uids)}
+                changes.checkpoints[self._checkpoint_key(name)] = {
+                    "uidvalidity": uidvalidity,
+                    "uid": max(uids),
+                }
             changes.status = self._status_after_batch(len(fetched), now)
             if self.dry_run:
                 return rows
@@ -218,7 +230,9 @@ class Runner:
                 "source": source,
                 "size": item.ref.size,
             }
-            log.warning("quarantined %s at %s: %s", source, decision.quarantine_stage, decision.quarantine_reason)
+            log.warning(
+                "quarantined %s at %s: %s", source, decision.quarantine_stage, decision.quarantine_reason
+            )
             return Row(source, "", "", "", decision.summary)
         if decision.case is not None:
             changes.put_case(decision.case)
@@ -284,7 +298,9 @@ class Runner:
         if not accepted:
             return
         entries = [entry for entry in self.store.outbox_entries() if entry["outbox_id"] in accepted]
-        results = [SendResult(entry["outbox_id"], SendOutcome.SENT, "accepted before a restart") for entry in entries]
+        results = [
+            SendResult(entry["outbox_id"], SendOutcome.SENT, "accepted before a restart") for entry in entries
+        ]
         self._commit_results(entries, results)
 
     def _commit_results(self, entries: Iterable[dict[str, Any]], results: Sequence[SendResult]) -> None:
@@ -300,7 +316,9 @@ class Runner:
                 updated = after_result(entry, result, now, settings.retry_initial, settings.retry_max)
                 if updated is None:
                     changes.outbox_removed.add(result.outbox_id)
-                    self._case_event(changes, entry, "mail_sent", f"{entry['kind']} {entry['message_id']}", now)
+                    self._case_event(
+                        changes, entry, "mail_sent", f"{entry['kind']} {entry['message_id']}", now
+                    )
                     changes.messages.append(_outgoing_record(entry, now))
                 else:
                     changes.outbox[result.outbox_id] = updated
@@ -311,7 +329,9 @@ class Runner:
             self.store.commit(changes)
         self.sent_log.clear()
 
-    def _case_event(self, changes: Changes, entry: dict[str, Any], kind: str, detail: str, now: datetime) -> None:
+    def _case_event(
+        self, changes: Changes, entry: dict[str, Any], kind: str, detail: str, now: datetime
+    ) -> None:
         case = changes.cases.get(entry["case_id"]) or self.store.get_case(entry["case_id"])
         if case is None:
             return

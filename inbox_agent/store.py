@@ -126,7 +126,9 @@ class AtomicJSONStorage(Storage):
             except FileNotFoundError:
                 self._data = {}
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise StoreError(f"{self.path} is not readable JSON ({exc}); restore it from a backup") from exc
+                raise StoreError(
+                    f"{self.path} is not readable JSON ({exc}); restore it from a backup"
+                ) from exc
         return self._data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
@@ -135,7 +137,9 @@ class AtomicJSONStorage(Storage):
 
     def flush(self) -> None:
         if self.dirty and self._data is not None:
-            atomic_write(self.path, json.dumps(self._data, ensure_ascii=False, separators=(",", ":")).encode())
+            atomic_write(
+                self.path, json.dumps(self._data, ensure_ascii=False, separators=(",", ":")).encode()
+            )
             self.dirty = False
 
     def close(self) -> None:

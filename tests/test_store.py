@@ -159,13 +159,21 @@ def test_second_daemon_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
         f"s = Store({str(tmp_path / 'data')!r})\n"
         "try:\n    s.acquire_daemon_lock()\nexcept StoreLocked as e:\n    print(e); sys.exit(7)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parents[1])
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert result.returncode == 7
     assert f"pid {os.getpid()}" in result.stdout
     first.release_daemon_lock()
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parents[1])
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert result.returncode == 0
 
 
