@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from inbox_agent.clock import SystemClock, parse_iso
+from inbox_agent.clock import SystemClock, iso, parse_iso
 from inbox_agent.config import Config, ConfigError, find_config_path, load_config
 from inbox_agent.mask import setup_logging
 from inbox_agent.store import StoreError, StoreLocked, case_to_doc, message_to_doc
@@ -356,6 +357,58 @@ def _quarantine_retry(store: Any, config: Config, entry_id: str | None) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- staff actions
+
+
+def cmd_staff_action(args: argparse.Namespace, config: Config) -> int:
+    """assign / note / reply / resolve / reopen: an event on the case; mail is queued for the daemon."""
+    from inbox_agent.outbox import new_entry
+    from inbox_agent.render import TemplateSet
+    from inbox_agent.staff import StaffAction, StaffActionError, apply_action
+    from inbox_agent.store import Changes
+
+    text = _action_text(args)
+    actor = args.by or os.environ.get("USER", "staff")
+    action = StaffAction(kind=args.command, actor=actor, text=text, assignee=getattr(args, "name", "") or "")
+    store = _open_store(config)
+    now = SystemClock().now()
+    with store.write_lock():
+        case = store.get_case(args.case)
+        if case is None:
+            console.print(f"[red]no case {args.case}[/red]")
+            return EXIT_FAIL
+        try:
+            updated, outgoing = apply_action(
+                case,
+                action,
+                config=config,
+                templates=TemplateSet(config.templates_dir),
+                now=now,
+                cause=f"cli|{args.command}|{iso(now)}|{actor}|{text}",
+            )
+        except StaffActionError as exc:
+            console.print(f"[red]{exc}[/red]")
+            return EXIT_FAIL
+        changes = Changes()
+        changes.put_case(updated)
+        for mail in outgoing:
+            changes.outbox[mail.outbox_id] = new_entry(mail, store.put_blob(mail.raw), now)
+        store.commit(changes)
+    queued = (
+        f"; {len(outgoing)} mail queued to {updated.customer} (sent by the daemon's next cycle)"
+        if outgoing
+        else ""
+    )
+    console.print(f"{updated.case_id}: {args.command} recorded, status {updated.status}{queued}")
+    return EXIT_OK
+
+
+def _action_text(args: argparse.Namespace) -> str:
+    if getattr(args, "file", None):
+        return Path(args.file).read_text(encoding="utf-8").strip()
+    return " ".join(getattr(args, "text", None) or []).strip()
+
+
 # ---------------------------------------------------------------- status / check
 
 
@@ -459,6 +512,23 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
 
     sub.add_parser("check", help="validate config and templates, log in to IMAP and SMTP")
+
+    staff_help = {
+        "note": "add an internal note",
+        "reply": "answer the customer (stops the response clock)",
+        "resolve": "resolve the case; the customer gets the resolution mail",
+        "reopen": "reopen a resolved case",
+    }
+    assign = sub.add_parser("assign", help="assign a case to a staff member")
+    assign.add_argument("case")
+    assign.add_argument("name")
+    assign.add_argument("--by", help="who acts (default: $USER)")
+    for name, text in staff_help.items():
+        action = sub.add_parser(name, help=text)
+        action.add_argument("case")
+        action.add_argument("text", nargs="*", help="the text (or --file)")
+        action.add_argument("--file", help="read the text from this file")
+        action.add_argument("--by", help="who acts (default: $USER)")
     return parser
 
 
@@ -470,6 +540,11 @@ COMMANDS = {
     "quarantine": cmd_quarantine,
     "status": cmd_status,
     "check": cmd_check,
+    "assign": cmd_staff_action,
+    "note": cmd_staff_action,
+    "reply": cmd_staff_action,
+    "resolve": cmd_staff_action,
+    "reopen": cmd_staff_action,
 }
 
 

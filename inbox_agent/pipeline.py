@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from inbox_agent.categorize import categorize
 from inbox_agent.clock import iso, parse_iso
-from inbox_agent.compose import AckRequest, build_email, make_message_id, render_ack
+from inbox_agent.compose import AckRequest, render_ack
 from inbox_agent.config import Config
 from inbox_agent.evidence import extract_evidence, missing_evidence
 from inbox_agent.guard import loop_skip
@@ -31,8 +31,10 @@ from inbox_agent.model import (
     ParsedMessage,
     Skip,
 )
+from inbox_agent.outgoing import outgoing_mail
 from inbox_agent.parse import ParseFailure, parse_message
 from inbox_agent.render import TemplateSet
+from inbox_agent.staff import StaffActionError, apply_action, parse_staff_mail
 from inbox_agent.store import case_id_for, message_key
 from inbox_agent.thread import find_thread
 
@@ -168,8 +170,12 @@ def process(
         if skip is not None:
             return _file_skipped(msg, incoming, match.case, skip, now)
         stage = "categorize"
-        if match.case is not None and config.staff.is_staff(msg.sender) and msg.sender != match.case.customer:
-            return _staff_message(msg, incoming, match.case, now)
+        if config.staff.is_staff(msg.sender):
+            if match.case is not None and msg.sender != match.case.customer:
+                return _staff_message(msg, incoming, match.case, config, templates, now)
+            if match.case is None:
+                # Staff mail that names no case (an internal forward, a test): keep it, answer nobody.
+                return _file_skipped(msg, incoming, None, Skip("staff_without_case"), now)
         categorization = categorize(msg.subject, msg.new_text, config.rules)
         stage = "evidence"
         tz = ZoneInfo(config.sla.timezone)
@@ -247,26 +253,42 @@ def _file_skipped(
     )
 
 
-def _staff_message(msg: ParsedMessage, incoming: Incoming, case: Case, now: datetime) -> Decision:
-    """A staff member wrote on the case: that is a staff response, so the clock stops."""
-    record = _message_record(msg, incoming, case.case_id, Skip("staff"), {})
-    event = Event(at=iso(now), kind="staff_message", actor=msg.sender, detail=msg.subject[:200])
-    updated = _with_event(
-        case,
-        event,
-        message_ids=_add_ids(case.message_ids, msg.message_id),
-        awaiting_since="",
-        status=CaseStatus.WAITING_CUSTOMER if case.status != CaseStatus.RESOLVED else case.status,
-    )
+def _staff_message(
+    msg: ParsedMessage, incoming: Incoming, case: Case, config: Config, templates: TemplateSet, now: datetime
+) -> Decision:
+    """A staff member wrote on the case: a command (#note, #assign, #resolve, #reopen)
+    or an answer that goes on to the customer. Either way it is never acknowledged."""
+    action = parse_staff_mail(msg.new_text, msg.sender)
+    record = _message_record(msg, incoming, case.case_id, Skip("staff", action.kind), {})
+    base = replace(case, message_ids=_add_ids(case.message_ids, msg.message_id))
+    try:
+        updated, outgoing = apply_action(
+            base,
+            action,
+            config=config,
+            templates=templates,
+            now=now,
+            cause=msg.raw_sha256,
+            reply_to_message_id=case.message_ids[0] if case.message_ids else "",
+        )
+        note = f"staff {action.kind}"
+    except StaffActionError as exc:
+        updated = _with_event(
+            base, Event(at=iso(now), kind="staff_command_refused", actor=msg.sender, detail=str(exc))
+        )
+        outgoing = ()
+        note = f"staff {action.kind} refused: {exc}"
     return Decision(
         outcome="joined",
         case=updated,
         message=record,
-        skip=Skip("staff"),
-        blobs=(incoming.raw,),
+        outgoing=outgoing,
+        skip=Skip("staff", action.kind),
+        blobs=(incoming.raw, *(mail.raw for mail in outgoing)),
         attachments=_attachments(msg),
         sender=msg.sender,
         subject=msg.subject,
+        note=note,
     )
 
 
@@ -473,30 +495,14 @@ def _acknowledgement(
         hotline=config.acknowledge.hotline,
     )
     rendered = render_ack(templates, request)
-    # Derived from the incoming mail's hash: processing the same mail again after a
-    # crash yields the same outbox id and Message-ID, never a second mail.
-    unique = f"{case.case_id}.{kind}.{msg.raw_sha256[:16]}"
-    message_id = make_message_id(config.message_id_domain, unique)
-    email = build_email(
-        from_addr=config.mailbox.address,
-        from_name=config.acknowledge.from_name,
-        to_addr=msg.sender,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=message_id,
-        in_reply_to=msg.message_id,
-        references=tuple(dict.fromkeys(msg.references + ((msg.message_id,) if msg.message_id else ()))),
-        date=now,
-        loop_header="X-Inbox-Agent-Loop",
-        loop_token=config.loop_token,
-    )
-    return OutgoingMail(
-        outbox_id=unique,
+    return outgoing_mail(
+        config,
         case_id=case.case_id,
         kind=kind,
-        message_id=message_id,
-        sender=config.mailbox.address,
-        recipients=(msg.sender,),
-        raw=email.as_bytes(),
+        unique=f"{case.case_id}.{kind}.{msg.raw_sha256[:16]}",
+        rendered=rendered,
+        to_addr=msg.sender,
+        in_reply_to=msg.message_id,
+        references=tuple(dict.fromkeys(msg.references + ((msg.message_id,) if msg.message_id else ()))),
+        now=now,
     )

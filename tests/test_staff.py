@@ -1,0 +1,119 @@
+"""Staff answer, annotate, resolve and reopen cases — by mail or by CLI."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from pathlib import Path
+
+import pytest
+from helpers import cli, cli_json, complaint, write_config
+
+from inbox_agent.staff import parse_staff_mail
+
+pytestmark = pytest.mark.dovecot
+
+STAFF = "agent.li@staff.wallet.example"
+
+
+def _body(raw: bytes) -> str:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    return msg.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "detail"),
+    [
+        ("#note called the customer\nleft a voicemail", "note", "called the customer\nleft a voicemail"),
+        ("#assign wang.fang\n", "assign", "wang.fang"),
+        ("#resolve refunded ¥268.50 today", "resolve", "refunded ¥268.50 today"),
+        ("#REOPEN", "reopen", ""),
+        ("Dear customer, we refunded you.", "reply", "Dear customer, we refunded you."),
+        ("  please #resolve this", "reply", "please #resolve this"),
+    ],
+)
+def test_first_line_commands(text: str, kind: str, detail: str) -> None:
+    action = parse_staff_mail(text, STAFF)
+    assert action.kind == kind
+    assert (action.assignee if kind == "assign" else action.text) == detail
+
+
+def test_staff_by_mail_reply_resolve_and_customer_reopens(dovecot, smtp_server, tmp_path: Path) -> None:
+    config = write_config(tmp_path, dovecot=dovecot, smtp=smtp_server)
+    dovecot.append(complaint("amy@example.com", "Charged twice", "I was charged twice, ¥99.00 each, on 2026-11-18.",
+                             message_id="<amy-1@example.com>"))
+    assert cli(config, "run", "--once").returncode == 0
+    (ack,) = smtp_server.wait_for(1)
+    (case,) = cli_json(config, "cases")
+    case_id = case["case_id"]
+    ack_id = email.message_from_bytes(ack.raw)["Message-ID"]
+    assert cli_json(config, "show", case_id)["awaiting_since"]
+
+    # A stranger tries to close the case with a command: nothing changes for Amy's case.
+    dovecot.append(complaint("mallory@example.net", f"Re: [{case_id}] Charged twice", "#resolve done"))
+    # Staff answer the customer by replying to the acknowledgement.
+    dovecot.append(complaint(STAFF, f"Re: [{case_id}] Charged twice",
+                             "Hello Amy, we found the duplicate payment and are refunding it.",
+                             in_reply_to=ack_id, message_id="<staff-1@staff.wallet.example>"))
+    smtp_server.clear()
+    assert cli(config, "run", "--once").returncode == 0
+    received = smtp_server.wait_for(2)
+    to_amy = [m for m in received if m.rcpt_tos == ("amy@example.com",)]
+    assert len(to_amy) == 1
+    assert "we found the duplicate payment" in _body(to_amy[0].raw)
+    assert case_id in email.message_from_bytes(to_amy[0].raw)["Subject"]
+    shown = cli_json(config, "show", case_id)
+    assert shown["status"] == "waiting_customer"
+    assert shown["awaiting_since"] == ""  # the staff response stopped the clock
+    assert [e["kind"] for e in shown["events"]].count("resolved") == 0
+
+    # #resolve by mail: the customer gets the resolution mail.
+    smtp_server.clear()
+    dovecot.append(complaint(STAFF, f"Re: [{case_id}] Charged twice", "#resolve Refund of ¥99.00 issued.",
+                             message_id="<staff-2@staff.wallet.example>"))
+    assert cli(config, "run", "--once").returncode == 0
+    (resolution,) = smtp_server.wait_for(1)
+    assert resolution.rcpt_tos == ("amy@example.com",)
+    assert "Refund of ¥99.00 issued." in _body(resolution.raw)
+    assert cli_json(config, "show", case_id)["status"] == "resolved"
+
+    # The customer answers the resolution: the case reopens and the clock restarts.
+    dovecot.append(complaint("amy@example.com", f"Re: [{case_id}] Charged twice", "The refund never came.",
+                             message_id="<amy-2@example.com>"))
+    assert cli(config, "run", "--once").returncode == 0
+    shown = cli_json(config, "show", case_id)
+    assert shown["status"] in ("waiting_customer", "waiting_staff")
+    assert shown["awaiting_since"]
+    assert "reopened" in [e["kind"] for e in shown["events"]]
+
+
+def test_staff_by_cli(tmp_path: Path, smtp_server) -> None:
+    maildir = tmp_path / "maildir"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    (maildir / "new" / "1.mail").write_bytes(
+        complaint("ben@example.com", "Account locked", "My account is locked since 2026-11-19.")
+    )
+    config = write_config(tmp_path, smtp=smtp_server, maildir=maildir)
+    assert cli(config, "run", "--once").returncode == 0
+    (case,) = cli_json(config, "cases")
+    case_id = case["case_id"]
+    assert cli(config, "assign", case_id, "wang.fang", "--by", "lead").returncode == 0
+    assert cli(config, "note", case_id, "customer", "called", "--by", "lead").returncode == 0
+    answer = tmp_path / "answer.txt"
+    answer.write_text("We unlocked your account; please set a new password in the app.")
+    assert cli(config, "reply", case_id, "--file", str(answer), "--by", "lead").returncode == 0
+    assert cli(config, "resolve", case_id, "unlocked", "--by", "lead").returncode == 0
+    assert cli(config, "resolve", case_id, "again").returncode == 1  # already resolved
+    assert cli(config, "reopen", case_id, "--by", "lead").returncode == 0
+    assert cli(config, "note", "WLT-2026-999999", "x").returncode == 1
+    shown = cli_json(config, "show", case_id)
+    assert shown["assignee"] == "wang.fang"
+    kinds = [(e["kind"], e["actor"]) for e in shown["events"]]
+    for expected in ("assigned", "note", "staff_reply", "resolved", "reopened"):
+        assert (expected, "lead") in kinds
+    smtp_server.clear()
+    assert cli(config, "run", "--once").returncode == 0  # the daemon sends what the CLI queued
+    bodies = [_body(m.raw) for m in smtp_server.wait_for(2)]
+    assert any("We unlocked your account" in body for body in bodies)
+    assert any("unlocked" in body for body in bodies)
