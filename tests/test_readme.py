@@ -29,11 +29,19 @@ def test_readme_names_exactly_two_commands_and_ci_runs_the_second() -> None:
 @pytest.mark.slow
 def test_first_readme_command_in_a_fresh_checkout_and_venv(tmp_path: Path) -> None:
     checkout = tmp_path / "checkout"
-    ignore = shutil.ignore_patterns(".venv", "data", "outbox", "__pycache__", ".git", "*.egg-info", ".pytest_cache")
+    ignore = shutil.ignore_patterns(
+        ".venv", "data", "outbox", "__pycache__", ".git", "*.egg-info", ".pytest_cache"
+    )
     shutil.copytree(ROOT, checkout, ignore=ignore)
     first = _quick_start_commands()[0]
-    result = subprocess.run(["bash", "-c", first], cwd=checkout, capture_output=True, text=True, timeout=600,
-                            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(Path.home()), "COLUMNS": "200"})
+    result = subprocess.run(
+        ["bash", "-c", first],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(Path.home()), "COLUMNS": "200"},
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "16 fetched, 16 processed" in result.stdout
     assert "WLT-2026-000001" in result.stdout

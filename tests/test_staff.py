@@ -40,8 +40,14 @@ def test_first_line_commands(text: str, kind: str, detail: str) -> None:
 
 def test_staff_by_mail_reply_resolve_and_customer_reopens(dovecot, smtp_server, tmp_path: Path) -> None:
     config = write_config(tmp_path, dovecot=dovecot, smtp=smtp_server)
-    dovecot.append(complaint("amy@example.com", "Charged twice", "I was charged twice, ¥99.00 each, on 2026-11-18.",
-                             message_id="<amy-1@example.com>"))
+    dovecot.append(
+        complaint(
+            "amy@example.com",
+            "Charged twice",
+            "I was charged twice, ¥99.00 each, on 2026-11-18.",
+            message_id="<amy-1@example.com>",
+        )
+    )
     assert cli(config, "run", "--once").returncode == 0
     (ack,) = smtp_server.wait_for(1)
     (case,) = cli_json(config, "cases")
@@ -52,9 +58,15 @@ def test_staff_by_mail_reply_resolve_and_customer_reopens(dovecot, smtp_server, 
     # A stranger tries to close the case with a command: nothing changes for Amy's case.
     dovecot.append(complaint("mallory@example.net", f"Re: [{case_id}] Charged twice", "#resolve done"))
     # Staff answer the customer by replying to the acknowledgement.
-    dovecot.append(complaint(STAFF, f"Re: [{case_id}] Charged twice",
-                             "Hello Amy, we found the duplicate payment and are refunding it.",
-                             in_reply_to=ack_id, message_id="<staff-1@staff.wallet.example>"))
+    dovecot.append(
+        complaint(
+            STAFF,
+            f"Re: [{case_id}] Charged twice",
+            "Hello Amy, we found the duplicate payment and are refunding it.",
+            in_reply_to=ack_id,
+            message_id="<staff-1@staff.wallet.example>",
+        )
+    )
     smtp_server.clear()
     assert cli(config, "run", "--once").returncode == 0
     received = smtp_server.wait_for(2)
@@ -69,8 +81,14 @@ def test_staff_by_mail_reply_resolve_and_customer_reopens(dovecot, smtp_server, 
 
     # #resolve by mail: the customer gets the resolution mail.
     smtp_server.clear()
-    dovecot.append(complaint(STAFF, f"Re: [{case_id}] Charged twice", "#resolve Refund of ¥99.00 issued.",
-                             message_id="<staff-2@staff.wallet.example>"))
+    dovecot.append(
+        complaint(
+            STAFF,
+            f"Re: [{case_id}] Charged twice",
+            "#resolve Refund of ¥99.00 issued.",
+            message_id="<staff-2@staff.wallet.example>",
+        )
+    )
     assert cli(config, "run", "--once").returncode == 0
     (resolution,) = smtp_server.wait_for(1)
     assert resolution.rcpt_tos == ("amy@example.com",)
@@ -78,8 +96,14 @@ def test_staff_by_mail_reply_resolve_and_customer_reopens(dovecot, smtp_server, 
     assert cli_json(config, "show", case_id)["status"] == "resolved"
 
     # The customer answers the resolution: the case reopens and the clock restarts.
-    dovecot.append(complaint("amy@example.com", f"Re: [{case_id}] Charged twice", "The refund never came.",
-                             message_id="<amy-2@example.com>"))
+    dovecot.append(
+        complaint(
+            "amy@example.com",
+            f"Re: [{case_id}] Charged twice",
+            "The refund never came.",
+            message_id="<amy-2@example.com>",
+        )
+    )
     assert cli(config, "run", "--once").returncode == 0
     shown = cli_json(config, "show", case_id)
     assert shown["status"] in ("waiting_customer", "waiting_staff")
