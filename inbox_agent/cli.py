@@ -16,7 +16,9 @@ from rich.table import Table
 
 from inbox_agent.clock import SystemClock, iso, parse_iso
 from inbox_agent.config import Config, ConfigError, find_config_path, load_config
+from inbox_agent.escalate_job import add_escalate_parser, cmd_escalate
 from inbox_agent.mask import setup_logging
+from inbox_agent.report import add_report_parser, cmd_report
 from inbox_agent.store import StoreError, StoreLocked, case_to_doc, message_to_doc
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
@@ -38,7 +40,7 @@ def _print_json(data: Any) -> None:
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from inbox_agent.daemon import Daemon, StopFlag, build_runtime, run_cycle
+    from inbox_agent.daemon import Daemon, StopFlag, build_runtime, run_cycle, run_once
 
     stop = StopFlag()
     stop.install()
@@ -70,7 +72,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         return EXIT_FAIL
     try:
         if args.once or args.dry_run:
-            report = run_cycle(runtime)
+            report = run_once(runtime) if args.once and not args.dry_run else run_cycle(runtime)
             _print_cycle(report, dry_run=args.dry_run)
             return EXIT_FAIL if report.error else EXIT_OK
         daemon = Daemon(runtime, stop, on_report=lambda report: _log_cycle(report))
@@ -118,58 +120,22 @@ def _short(text: str, width: int) -> str:
 
 
 def cmd_classify(args: argparse.Namespace, config: Config) -> int:
-    from zoneinfo import ZoneInfo
-
-    from inbox_agent.categorize import categorize
-    from inbox_agent.evidence import extract_evidence, missing_evidence
-    from inbox_agent.guard import loop_skip
-    from inbox_agent.parse import ParseFailure, parse_message
+    from inbox_agent.classify import classify_bytes
 
     now = SystemClock().now()
     results = []
     status = EXIT_OK
     for name in args.files:
-        path = Path(name)
         try:
-            raw = path.read_bytes()
+            raw = Path(name).read_bytes()
         except OSError as exc:
             results.append({"file": name, "error": f"cannot read: {exc.strerror}"})
             status = EXIT_FAIL
             continue
-        try:
-            msg = parse_message(raw, received_at=now)
-        except ParseFailure as failure:
-            results.append({"file": name, "error": f"would be quarantined: {failure.reason}"})
+        result = {"file": name, **classify_bytes(raw, config, now)}
+        if "error" in result:
             status = EXIT_FAIL
-            continue
-        skip = loop_skip(
-            msg,
-            own_addresses=config.own_addresses,
-            loop_header="x-inbox-agent-loop",
-            loop_token=config.loop_token,
-        )
-        result = categorize(msg.subject, msg.new_text, config.rules)
-        evidence = extract_evidence(
-            msg.subject,
-            msg.new_text,
-            msg.attachments,
-            reference=msg.date or now,
-            tz=ZoneInfo(config.sla.timezone),
-        )
-        results.append(
-            {
-                "file": name,
-                "category": result.category,
-                "categories": list(result.categories),
-                "confidence": round(result.confidence, 3),
-                "matched": [list(pair) for pair in result.matched],
-                "language": msg.language,
-                "severity": result.severity,
-                "evidence": evidence,
-                "missing": list(missing_evidence(result.category, evidence, config.rules)),
-                "skip": None if skip is None else skip.reason,
-            }
-        )
+        results.append(result)
     if args.json:
         _print_json(results if len(results) != 1 else results[0])
         return status
@@ -529,6 +495,8 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument("text", nargs="*", help="the text (or --file)")
         action.add_argument("--file", help="read the text from this file")
         action.add_argument("--by", help="who acts (default: $USER)")
+    add_escalate_parser(sub)
+    add_report_parser(sub)
     return parser
 
 
@@ -545,6 +513,8 @@ COMMANDS = {
     "reply": cmd_staff_action,
     "resolve": cmd_staff_action,
     "reopen": cmd_staff_action,
+    "escalate": cmd_escalate,
+    "report": cmd_report,
 }
 
 

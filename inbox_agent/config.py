@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -58,14 +58,69 @@ class AcknowledgeSettings:
     loop_token: str = ""  # value of our loop header; derived from the address when ""
 
 
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SEVERITIES: tuple[str, ...] = ("urgent", "high", "normal")
+ESCALATION_LEVELS: tuple[str, ...] = ("L1", "L2", "L3")
+
+
 @dataclass(frozen=True)
 class SlaSettings:
     default: float = 86400.0  # seconds until a case must have a staff response
     per_category: Mapping[str, float] = field(default_factory=dict)
     timezone: str = "UTC"  # the service's local time: relative dates, business hours
+    per_severity: Mapping[str, float] = field(default_factory=dict)  # the shorter of the two applies
+    # Business hours: when on, the SLA clock only runs inside them (local time of
+    # ``timezone``), except for the ``always_on`` categories, which run 24/7.
+    business_hours: bool = False
+    working_days: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # date.weekday(): 0 = Monday
+    day_start_minute: int = 9 * 60  # minutes after local midnight
+    day_end_minute: int = 18 * 60  # 1440 = the next midnight
+    holidays: frozenset[date] = frozenset()
+    always_on: frozenset[str] = frozenset({"security"})
+    complaint_window: float = 60 * 86400.0  # incidents older than this (at case creation) are flagged
 
-    def response_seconds(self, category: str) -> float:
-        return self.per_category.get(category, self.default)
+    def response_seconds(self, category: str, severity: str = "") -> float:
+        """The case's response-time limit: the shorter of its category's and its severity's."""
+        seconds = self.per_category.get(category, self.default)
+        if severity in self.per_severity:
+            seconds = min(seconds, self.per_severity[severity])
+        return seconds
+
+    def uses_business_hours(self, category: str) -> bool:
+        return self.business_hours and category not in self.always_on
+
+
+@dataclass(frozen=True)
+class EscalationLevel:
+    """One escalation level and when it fires, measured on the case's SLA clock.
+
+    The level is due after ``threshold * percent / 100 + plus`` seconds of SLA time:
+    "150%" is (150, 0), "+4h" is (100, 4h) and a plain "36h" is (0, 36h).
+    """
+
+    name: str  # "L1" | "L2" | "L3"
+    number: int  # 1, 2, 3: what Case.escalation_level records
+    percent: float
+    plus: float
+    recipients: tuple[str, ...] = ()
+
+    def after_seconds(self, sla_threshold: float) -> float:
+        return sla_threshold * self.percent / 100.0 + self.plus
+
+
+def _default_levels() -> tuple[EscalationLevel, ...]:
+    return (
+        EscalationLevel("L1", 1, 100.0, 0.0),
+        EscalationLevel("L2", 2, 200.0, 0.0),
+        EscalationLevel("L3", 3, 300.0, 0.0),
+    )
+
+
+@dataclass(frozen=True)
+class EscalationSettings:
+    enabled: bool = True
+    sweep_interval: float = 60.0  # seconds between two sweeps of the daemon
+    levels: tuple[EscalationLevel, ...] = field(default_factory=_default_levels)
 
 
 @dataclass(frozen=True)
@@ -78,6 +133,13 @@ class StaffSettings:
         if address in self.addresses:
             return True
         return "@" in address and address.rsplit("@", 1)[1] in self.domains
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    html: Path | None = None  # the staff page the daemon keeps up to date; None = not written
+    interval: float = 300.0  # seconds between two writes of the page
+    include_resolved: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +160,8 @@ class Config:
     templates_dir: Path
     logging: LoggingSettings
     rules: Rules
+    escalation: EscalationSettings = field(default_factory=EscalationSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -441,28 +505,152 @@ def _acknowledge(section: Section) -> AcknowledgeSettings:
     return settings
 
 
+def _durations_by_key(section: Section, known: tuple[str, ...], what: str) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for key in list(section.data):
+        if key not in known:
+            section.errors.append(f"{section.path}.{key}: unknown {what} (known: {', '.join(known)})")
+            section.used.add(key)
+            continue
+        values[key] = section.duration(key, 0.0)
+    section.finish()
+    return values
+
+
+_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _business_day(section: Section) -> tuple[int, int]:
+    """``hours = "09:00-18:00"`` as minutes after local midnight; "24:00" ends at midnight."""
+    text = section.str_("hours", "09:00-18:00")
+    match = _HOURS.match(text)
+    if match:
+        start_h, start_m, end_h, end_m = (int(part) for part in match.groups())
+        start, end = start_h * 60 + start_m, end_h * 60 + end_m
+        if start_m < 60 and end_m < 60 and start < end <= 24 * 60 and start_h < 24:
+            return start, end
+    section.errors.append(
+        f'{section.path}.hours: expected "HH:MM-HH:MM" with the start before the end, got {text!r}'
+    )
+    return 9 * 60, 18 * 60
+
+
+def _working_days(section: Section) -> frozenset[int]:
+    if not section.has("working_days"):
+        return frozenset({0, 1, 2, 3, 4})
+    days: set[int] = set()
+    for name in section.str_list("working_days"):
+        key = name.strip().lower()[:3]
+        if key not in WEEKDAYS:
+            section.errors.append(
+                f"{section.path}.working_days: unknown day {name!r} (use {', '.join(WEEKDAYS)})"
+            )
+            continue
+        days.add(WEEKDAYS.index(key))
+    if not days:
+        section.errors.append(f"{section.path}.working_days: name at least one day")
+        return frozenset({0, 1, 2, 3, 4})
+    return frozenset(days)
+
+
+def _holidays(section: Section) -> frozenset[date]:
+    raw = section.raw("holidays", [])
+    if not isinstance(raw, list):
+        section.errors.append(f"{section.path}.holidays: expected a list of dates (YYYY-MM-DD)")
+        return frozenset()
+    days: set[date] = set()
+    for item in raw:
+        if isinstance(item, date):
+            days.add(item)
+            continue
+        try:
+            days.add(date.fromisoformat(str(item)))
+        except ValueError:
+            section.errors.append(f"{section.path}.holidays: expected YYYY-MM-DD, got {item!r}")
+    return frozenset(days)
+
+
 def _sla(section: Section) -> SlaSettings:
     default = section.duration("default", 86400.0)
-    per_category: dict[str, float] = {}
-    categories = section.sub("category")
-    for key in list(categories.data):
-        if key not in CATEGORIES:
-            categories.errors.append(
-                f"{categories.path}.{key}: unknown category (known: {', '.join(CATEGORIES)})"
-            )
-            categories.used.add(key)
-            continue
-        per_category[key] = categories.duration(key, default)
-    categories.finish()
+    per_category = _durations_by_key(section.sub("category"), CATEGORIES, "category")
     if "security" not in per_category:
         per_category["security"] = 3600.0
+    per_severity = _durations_by_key(section.sub("severity"), SEVERITIES, "severity")
     timezone = section.str_("timezone", "UTC")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         section.errors.append(f"{section.path}.timezone: unknown time zone {timezone!r}")
         timezone = "UTC"
-    settings = SlaSettings(default=default, per_category=per_category, timezone=timezone)
+    always_on = section.str_list("always_on") if section.has("always_on") else ["security"]
+    for category in always_on:
+        if category not in CATEGORIES:
+            section.errors.append(f"{section.path}.always_on: unknown category {category!r}")
+    start, end = _business_day(section)
+    for name, seconds in {**per_category, **per_severity, "default": default}.items():
+        if seconds <= 0:
+            section.errors.append(f"{section.path}: the response time for {name} must be longer than 0")
+    settings = SlaSettings(
+        default=default,
+        per_category=per_category,
+        timezone=timezone,
+        per_severity=per_severity,
+        business_hours=section.bool_("business_hours", False),
+        working_days=_working_days(section),
+        day_start_minute=start,
+        day_end_minute=end,
+        holidays=_holidays(section),
+        always_on=frozenset(always_on),
+        complaint_window=section.duration("complaint_window", 60 * 86400.0),
+    )
+    section.finish()
+    return settings
+
+
+_AFTER = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*%|(\+)?\s*(.+?))\s*$")
+
+
+def _level_after(section: Section, default_percent: float) -> tuple[float, float]:
+    """ "150%" (of the SLA limit), "+4h" (the SLA limit plus 4 hours) or "36h" (exactly)."""
+    raw = section.raw("after", f"{default_percent:g}%")
+    match = _AFTER.match(str(raw)) if isinstance(raw, str) else None
+    if match and match.group(1):
+        return float(match.group(1)), 0.0
+    try:
+        if match:
+            return (100.0 if match.group(2) else 0.0), parse_duration(match.group(3))
+        return 0.0, parse_duration(raw)
+    except ValueError:
+        section.errors.append(
+            f'{section.path}.after: expected "150%", "+4h" or a duration like "36h", got {raw!r}'
+        )
+        return default_percent, 0.0
+
+
+def _escalation(section: Section) -> EscalationSettings:
+    levels: list[EscalationLevel] = []
+    configured = [name for name in ESCALATION_LEVELS if section.has(name)]
+    for number, name in enumerate(ESCALATION_LEVELS, start=1):
+        if configured and name not in configured:
+            continue
+        level = section.sub(name)
+        percent, plus = _level_after(level, 100.0 * number)
+        if percent <= 0 and plus <= 0:
+            section.errors.append(f"{level.path}.after: must be later than the start of the clock")
+        recipients = []
+        for address in level.str_list("recipients"):
+            if not _EMAIL.match(address.strip()):
+                section.errors.append(f"{level.path}.recipients: not an email address: {address!r}")
+                continue
+            recipients.append(address.strip().lower())
+        level.finish()
+        levels.append(EscalationLevel(name, number, percent, plus, tuple(dict.fromkeys(recipients))))
+    sweep_interval = section.duration("sweep_interval", 60.0)
+    if sweep_interval < 1:
+        section.errors.append(f"{section.path}.sweep_interval: at least 1s")
+    settings = EscalationSettings(
+        enabled=section.bool_("enabled", True), sweep_interval=sweep_interval, levels=tuple(levels)
+    )
     section.finish()
     return settings
 
@@ -475,6 +663,20 @@ def _staff(section: Section) -> StaffSettings:
             section.errors.append(f"{section.path}.addresses: not an email address: {addr!r}")
     section.finish()
     return StaffSettings(addresses=addresses, domains=domains)
+
+
+def _report(section: Section) -> ReportSettings:
+    html = section.str_("html", "")
+    interval = section.duration("interval", 300.0)
+    if interval < 1:
+        section.errors.append(f"{section.path}.interval: at least 1s")
+    settings = ReportSettings(
+        html=section.path_("html", "") if html else None,
+        interval=interval,
+        include_resolved=section.bool_("include_resolved", False),
+    )
+    section.finish()
+    return settings
 
 
 def _logging(section: Section) -> LoggingSettings:
@@ -495,6 +697,12 @@ def build_config(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     acknowledge = _acknowledge(root.sub("acknowledge"))
     sla = _sla(root.sub("sla"))
     staff = _staff(root.sub("staff"))
+    escalation = _escalation(root.sub("escalation"))
+    # Whoever gets an escalation notification answers it by replying: that reply is a
+    # staff response, never a customer complaint to acknowledge.
+    notified = frozenset(address for level in escalation.levels for address in level.recipients)
+    staff = replace(staff, addresses=staff.addresses | notified)
+    report = _report(root.sub("report"))
     templates = root.sub("templates")
     templates_dir = templates.path_("dir", "templates")
     templates.finish()
@@ -516,6 +724,8 @@ def build_config(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
         templates_dir=templates_dir,
         logging=logging_settings,
         rules=rules,
+        escalation=escalation,
+        report=report,
     )
 
 

@@ -11,7 +11,8 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import schedule
@@ -111,6 +112,76 @@ class StopFlag:
         signal.signal(signal.SIGINT, handler)
 
 
+def escalation_sweep(runtime: Runtime) -> None:
+    """Deadlines come from stored timestamps, so a sweep after downtime catches up."""
+    from inbox_agent.escalate_job import sweep_job
+
+    sweep_job(runtime)
+
+
+def write_staff_page(runtime: Runtime) -> None:
+    from inbox_agent.report import write_report
+
+    settings = runtime.config.report
+    if settings.html is None or runtime.runner.dry_run:
+        return
+    write_report(
+        runtime.store,
+        runtime.config,
+        runtime.runner.templates,
+        runtime.clock.now(),
+        settings.html,
+        include_resolved=settings.include_resolved,
+    )
+
+
+def purge_old_raw_mail(runtime: Runtime) -> None:
+    from inbox_agent.retention import purge
+
+    days = runtime.config.storage.retention_days
+    if days <= 0 or runtime.runner.dry_run:
+        return
+    report = purge(runtime.store, runtime.clock.now(), days)
+    if report.cases:
+        log.info(
+            "retention: raw mail of %d resolved cases deleted (%d mails, %d attachments)",
+            report.cases,
+            report.blobs,
+            report.attachments,
+        )
+
+
+def housekeeping_jobs(config: Config) -> list[tuple[float, Callable[[Runtime], None]]]:
+    """The jobs besides polling, with how often each runs (seconds)."""
+    jobs: list[tuple[float, Callable[[Runtime], None]]] = []
+    if config.escalation.enabled:
+        jobs.append((config.escalation.sweep_interval, escalation_sweep))
+    if config.report.html is not None:
+        jobs.append((config.report.interval, write_staff_page))
+    if config.storage.retention_days > 0:
+        jobs.append((86400.0, purge_old_raw_mail))
+    return jobs
+
+
+def run_once(runtime: Runtime) -> CycleReport:
+    """`run --once`: a cycle, every housekeeping job once, then send what they queued."""
+    report = run_cycle(runtime)
+    if report.error or runtime.runner.dry_run:
+        return report
+    for _interval, job in housekeeping_jobs(runtime.config):
+        try:
+            job(runtime)
+        except Exception:  # the mail of this cycle is committed; a failed job runs next time
+            log.exception("%s failed", job.__name__)
+    sent, failed, retry = runtime.runner.send_outbox()
+    return replace(
+        report,
+        sent=report.sent + sent,
+        send_failed=report.send_failed + failed,
+        send_retry=retry,
+    )
+
+
 def run_cycle(runtime: Runtime) -> CycleReport:
     """Poll, process, send — one cycle."""
     report = runtime.runner.poll()
@@ -151,15 +222,16 @@ class Daemon:
             try:
                 job()
             except Exception:
-                log.exception(
-                    "scheduled job %s failed; it runs again at its next time", getattr(job, "__name__", job)
-                )
+                name = getattr(getattr(job, "func", job), "__name__", repr(job))
+                log.exception("scheduled job %s failed; it runs again at its next time", name)
 
         self.scheduler.every(max(1, int(every_seconds))).seconds.do(safe)
 
     def run(self) -> None:
         config = self.runtime.config
         self.scheduler.every(max(1, int(config.mailbox.poll_interval))).seconds.do(self._poll_job)
+        for interval, job in housekeeping_jobs(config):
+            self.add_job(interval, partial(job, self.runtime))
         self._poll_job()
         use_idle = (
             config.mailbox.kind == "imap" and config.mailbox.imap is not None and config.mailbox.imap.idle

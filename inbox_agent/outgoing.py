@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from inbox_agent.compose import RenderedMail, build_email, make_message_id
+from inbox_agent.compose import RenderedMail, build_email_bytes, make_message_id
 from inbox_agent.config import Config
 from inbox_agent.model import OutgoingMail
 
@@ -28,7 +28,7 @@ def outgoing_mail(
     the staff command): doing the same work again yields the same outbox id and
     Message-ID, so it can never queue a second copy."""
     message_id = make_message_id(config.message_id_domain, unique)
-    email = build_email(
+    raw = build_email_bytes(
         from_addr=config.mailbox.address,
         from_name=config.acknowledge.from_name,
         to_addr=to_addr,
@@ -49,5 +49,5 @@ def outgoing_mail(
         message_id=message_id,
         sender=config.mailbox.address,
         recipients=(to_addr,),
-        raw=email.as_bytes(),
+        raw=raw,
     )
