@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# bench/ holds tools the tests also drive (the fuzzer, the benchmark corpus).
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 from servers import (  # noqa: E402  (tests/ is not a package; servers.py sits beside this file)
     DovecotServer,
