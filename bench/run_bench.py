@@ -1,0 +1,580 @@
+"""The benchmark: `python bench/run_bench.py [--quick] [--json FILE]`.
+
+Starts a throw-away Dovecot and aiosmtpd (tests/servers.py), APPENDs a generated
+corpus (bench/corpus.py) and measures, in one run against the same servers:
+
+1. end-to-end throughput of the daemon (first fetch -> last acknowledgement accepted),
+   with two baselines: the raw transport and fetch + parse;
+2. acknowledgement latency (APPEND -> arrival at the SMTP server) of the daemon as
+   a subprocess, polling and with IMAP IDLE;
+3. the cost of one message, the startup time and the size on disk with 1,000 to
+   100,000 cases already stored;
+4. peak RSS of every measured process, and a cProfile of the end-to-end run.
+
+Each measurement runs in its own process (bench/worker.py) so its memory and CPU
+are its own, not shared with the servers. See bench/README.md for what each number
+means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+PROJECT = BENCH.parent
+sys.path.insert(0, str(PROJECT / "tests"))
+sys.path.insert(0, str(BENCH))
+
+from corpus import BenchMail, describe, generate_corpus  # noqa: E402
+from helpers import write_config  # noqa: E402
+from imapclient import IMAPClient  # noqa: E402
+from servers import DovecotServer, ReceivedMail, SmtpServer, dovecot_missing_reason  # noqa: E402
+
+DEFAULT_JSON = BENCH / "results" / "latest.json"
+_IN_REPLY_TO = re.compile(rb"^In-Reply-To:\s*(<[^>]+>)", re.MULTILINE | re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure: the full run, or the under-a-minute smoke run."""
+
+    throughput_sizes: tuple[int, ...]
+    runs: dict[int, int]  # N -> number of end-to-end runs (the median is reported)
+    profile_size: int
+    latency_rate: float  # mails per second
+    latency_seconds: float
+    scale_sizes: tuple[int, ...]
+    scale_new_mails: int
+
+
+FULL = Plan(
+    throughput_sizes=(1000, 10000),
+    runs={1000: 3, 10000: 1},
+    profile_size=1000,
+    latency_rate=5.0,
+    latency_seconds=20.0,
+    scale_sizes=(1000, 10000, 20000, 100000),
+    scale_new_mails=500,
+)
+QUICK = Plan(
+    throughput_sizes=(200,),
+    runs={200: 1},
+    profile_size=200,
+    latency_rate=5.0,
+    latency_seconds=2.0,
+    scale_sizes=(200, 1000),
+    scale_new_mails=50,
+)
+
+
+class TimedSmtpServer(SmtpServer):
+    """The test SMTP server, also noting when each reply arrived (by the mail it answers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrivals: dict[str, float] = {}
+
+    def _record(self, server: Any, envelope: Any, session: Any) -> None:
+        super()._record(server, envelope, session)
+        match = _IN_REPLY_TO.search(envelope.original_content or b"")
+        if match:
+            self.arrivals.setdefault(match.group(1).decode(), time.monotonic())
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def worker(*args: str, timeout: float = 3600) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "worker.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=PROJECT,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"worker {args[0]} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def append_corpus(dovecot: DovecotServer, folder: str, mails: list[BenchMail]) -> float:
+    started = time.perf_counter()
+    dovecot.create_folder(folder)
+    with dovecot.client() as client:
+        for mail in mails:
+            client.append(folder, mail.raw)
+    return time.perf_counter() - started
+
+
+def config_for(
+    folder: Path, dovecot: DovecotServer, smtp: SmtpServer, mailbox: str, data_dir: Path, **extra: Any
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    imap = {
+        "folder": mailbox,
+        "batch_size": 100,
+        "processed_keyword": extra.pop("keyword", "$InboxAgentDone"),
+    }
+    imap.update(extra.pop("imap", {}))
+    mailbox_section = {"poll_interval": extra.pop("poll_interval", "1s")}
+    return write_config(
+        folder,
+        dovecot=dovecot,
+        smtp=smtp,
+        overrides={
+            "mailbox": mailbox_section,
+            "mailbox.imap": imap,
+            "storage": {"data_dir": str(data_dir)},
+            "acknowledge": {"per_sender_per_day": 100000, "per_case_interval": "0s"},
+            "smtp": {"batch_size": 100},
+            "logging": {"level": "WARNING"},
+        },
+    )
+
+
+def customer_replies(received: list[ReceivedMail]) -> int:
+    """Acknowledgements to customers (staff notifications are not counted)."""
+    return sum(1 for mail in received if not any("staff.wallet.example" in to for to in mail.rcpt_tos))
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    position = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[position]
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))  # type: ignore[union-attr]
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gb": round(mem_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+# ---------------------------------------------------------------- 1. throughput
+
+
+def measure_throughput(
+    plan: Plan, dovecot: DovecotServer, smtp: TimedSmtpServer, corpus: list[BenchMail], work: Path
+) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    servers = {
+        "imap_host": dovecot.host,
+        "imap_port": dovecot.port,
+        "user": dovecot.user,
+        "password": dovecot.password,
+        "smtp_host": smtp.host,
+        "smtp_port": smtp.port,
+        "batch": 100,
+    }
+    for size in plan.throughput_sizes:
+        folder = f"Bench{size}"
+        mails = corpus[:size]
+        append_seconds = append_corpus(dovecot, folder, mails)
+        expected = sum(mail.expects_ack for mail in mails)
+        log(f"[throughput N={size}] appended in {append_seconds:.1f}s; {expected} acknowledgements expected")
+        spec = json.dumps({**servers, "folder": folder})
+        raws, parses, runs = [], [], []
+        for number in range(plan.runs[size]):
+            smtp.clear()
+            raws.append(worker("raw", "--servers", spec))
+            parses.append(worker("parse", "--servers", spec))
+            smtp.clear()
+            data_dir = work / f"e2e-{size}-{number}"
+            config = config_for(
+                work / f"cfg-{size}-{number}", dovecot, smtp, folder, data_dir, keyword=f"$Run{number}"
+            )
+            result = worker("e2e", "--config", str(config))
+            result["acks_received"] = customer_replies(smtp.wait_for(0))
+            result["acks_expected"] = expected
+            result["blob_mb_on_disk"] = round(_du(data_dir / "raw") / 2**20, 1)
+            runs.append(result)
+            log(
+                f"[throughput N={size} run {number + 1}] e2e {result['mails_per_second']}/s, "
+                f"raw {raws[-1]['mails_per_second']}/s, parse {parses[-1]['mails_per_second']}/s"
+            )
+            shutil.rmtree(data_dir, ignore_errors=True)
+        e2e_rate = statistics.median(run["mails_per_second"] for run in runs)
+        raw_rate = statistics.median(run["mails_per_second"] for run in raws)
+        parse_rate = statistics.median(run["mails_per_second"] for run in parses)
+        results[str(size)] = {
+            "runs": len(runs),
+            "append_seconds": round(append_seconds, 1),
+            "e2e_mails_per_second": e2e_rate,
+            "raw_transport_mails_per_second": raw_rate,
+            "fetch_parse_mails_per_second": parse_rate,
+            "ratio_to_raw_transport": round(e2e_rate / raw_rate, 3),
+            "ratio_to_fetch_parse": round(e2e_rate / parse_rate, 3),
+            "e2e_peak_rss_mb": max(run["peak_rss_mb"] for run in runs),
+            "e2e_runs": runs,
+            "raw_runs": raws,
+            "parse_runs": parses,
+        }
+    return results
+
+
+def measure_profile(
+    plan: Plan, dovecot: DovecotServer, smtp: SmtpServer, work: Path, out: Path
+) -> dict[str, Any]:
+    """A separate run under cProfile (its timing is not used: the profiler slows it)."""
+    smtp.clear()
+    folder = f"Bench{plan.profile_size}"
+    data_dir = work / "e2e-profile"
+    config = config_for(work / "cfg-profile", dovecot, smtp, folder, data_dir, keyword="$Profile")
+    result = worker("e2e", "--config", str(config), "--profile-dir", str(out))
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return {
+        "mails": result["fetched"],
+        "seconds_under_profiler": result["seconds"],
+        "cumulative": str(out / "e2e_profile_cumulative.txt"),
+        "tottime": str(out / "e2e_profile_tottime.txt"),
+        "raw_stats": str(out / "e2e.prof"),
+    }
+
+
+def _du(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+
+
+# ---------------------------------------------------------------- 2. latency
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _daemon_polled(data_dir: Path) -> bool:
+    try:
+        return "last_poll_at" in (data_dir / "state.json").read_text()
+    except OSError:
+        return False
+
+
+def _peak_rss_of(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return round(int(match.group(1)) / 1024, 1) if match else 0.0
+
+
+def measure_latency(
+    plan: Plan, mode: str, dovecot: DovecotServer, smtp: TimedSmtpServer, work: Path
+) -> dict[str, Any]:
+    folder = f"Latency{mode.title()}"
+    dovecot.create_folder(folder)
+    data_dir = work / f"latency-{mode}"
+    if mode == "idle":
+        # A long poll interval: what delivers quickly here is IDLE, not the scheduler.
+        config = config_for(
+            work / f"cfg-{mode}", dovecot, smtp, folder, data_dir, poll_interval="30s", imap={"idle": True}
+        )
+    else:
+        config = config_for(work / f"cfg-{mode}", dovecot, smtp, folder, data_dir, poll_interval="1s")
+    count = max(1, int(plan.latency_rate * plan.latency_seconds))
+    mails = generate_corpus(count, seed=hash(mode) % 1000 + 7)
+    expected = [mail for mail in mails if mail.expects_ack]
+    smtp.clear()
+    smtp.arrivals.clear()
+    stderr_path = work / f"daemon-{mode}.log"
+    with stderr_path.open("w") as stderr:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "inbox_agent", "--config", str(config), "run"],
+            cwd=PROJECT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        try:
+            _wait_until(lambda: _daemon_polled(data_dir), 30, "the daemon's first poll")
+            time.sleep(0.5)  # let it settle into IDLE / its poll rhythm
+            appended: dict[str, float] = {}
+            client = IMAPClient(dovecot.host, port=dovecot.port, ssl=False, timeout=10)
+            client.login(dovecot.user, dovecot.password)
+            start = time.monotonic()
+            for index, mail in enumerate(mails):
+                delay = start + index / plan.latency_rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                client.append(folder, mail.raw)
+                appended[mail.message_id] = time.monotonic()
+            client.logout()
+            _wait_until(
+                lambda: all(mail.message_id in smtp.arrivals for mail in expected),
+                60,
+                "every acknowledgement",
+            )
+            rss = _peak_rss_of(daemon.pid)
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                daemon.wait()
+    latencies = [smtp.arrivals[mail.message_id] - appended[mail.message_id] for mail in expected]
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return {
+        "mails": len(mails),
+        "acks": len(latencies),
+        "rate_per_second": plan.latency_rate,
+        "poll_interval_seconds": 30.0 if mode == "idle" else 1.0,
+        "idle": mode == "idle",
+        "p50_seconds": round(percentile(latencies, 0.5), 3),
+        "p99_seconds": round(percentile(latencies, 0.99), 3),
+        "max_seconds": round(max(latencies), 3),
+        "daemon_exit_code": daemon.returncode,
+        "daemon_peak_rss_mb": rss,
+    }
+
+
+# ---------------------------------------------------------------- 3. store scale
+
+
+def measure_scale(plan: Plan, dovecot: DovecotServer, smtp: SmtpServer, work: Path) -> list[dict[str, Any]]:
+    data_dir = work / "scale-store"
+    rows: list[dict[str, Any]] = []
+    stored = 0
+    for size in plan.scale_sizes:
+        # The store grows from one size to the next; the new mails measured at the
+        # previous size stay in it (a few hundred real cases among the synthetic ones).
+        prefill = worker("prefill", "--data-dir", str(data_dir), "--cases", str(size))
+        stored = size
+        db_bytes = _du(data_dir / "cases") + _du(data_dir / "state.json")
+        cases_on_disk = _count_cases(data_dir)
+        folder = f"Scale{size}"
+        mails = generate_corpus(plan.scale_new_mails, seed=size)
+        append_corpus(dovecot, folder, mails)
+        smtp.clear()
+        config = config_for(work / f"cfg-scale-{size}", dovecot, smtp, folder, data_dir)
+        result = worker("e2e", "--config", str(config))
+        per_message_ms = 1000 * result["seconds"] / max(1, result["fetched"])
+        rows.append(
+            {
+                "stored_cases": stored,
+                "cases_on_disk": cases_on_disk,
+                "prefill_seconds": prefill["seconds"],
+                "new_mails": result["fetched"],
+                "acks_sent": result["acks_sent"],
+                "per_message_ms": round(per_message_ms, 2),
+                "startup_seconds": result["startup_seconds"],
+                "db_bytes": db_bytes,
+                "db_bytes_per_case": round(db_bytes / max(1, cases_on_disk)),
+                "peak_rss_mb": result["peak_rss_mb"],
+            }
+        )
+        log(
+            f"[scale {size}] {per_message_ms:.2f} ms/message, startup {result['startup_seconds']}s, "
+            f"{db_bytes / max(1, cases_on_disk):.0f} B/case, RSS {result['peak_rss_mb']} MB"
+        )
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return rows
+
+
+def _count_cases(data_dir: Path) -> int:
+    state = json.loads((data_dir / "state.json").read_text())
+    return int(state.get("meta", {}).get("1", {}).get("next_case_seq", 1)) - 1
+
+
+# ---------------------------------------------------------------- targets and table
+
+
+def targets(report: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
+    throughput = report["throughput"]
+    largest = throughput[max(throughput, key=int)]
+    scale = report["store_scale"]
+    first, last = scale[0], scale[-1]
+    cost_ratio = last["per_message_ms"] / first["per_message_ms"]
+    rows = [
+        (
+            f"end-to-end at N={max(throughput, key=int)} >= 300 mails/s",
+            largest["e2e_mails_per_second"],
+            largest["e2e_mails_per_second"] >= 300,
+        ),
+        (
+            "end-to-end >= 0.6 x fetch+parse",
+            largest["ratio_to_fetch_parse"],
+            largest["ratio_to_fetch_parse"] >= 0.6,
+        ),
+        (
+            "ack latency p99 with IDLE < 2 s",
+            report["latency"]["idle"]["p99_seconds"],
+            report["latency"]["idle"]["p99_seconds"] < 2,
+        ),
+        (
+            f"per-message cost at {last['stored_cases']} cases <= 1.5 x at {first['stored_cases']}",
+            round(cost_ratio, 2),
+            cost_ratio <= 1.5,
+        ),
+        (
+            f"peak RSS at {last['stored_cases']} cases < 300 MB",
+            last["peak_rss_mb"],
+            last["peak_rss_mb"] < 300,
+        ),
+    ]
+    return [
+        {"target": name, "measured": value, "result": "pass" if ok else "miss", "quick_sizes": quick}
+        for name, value, ok in rows
+    ]
+
+
+def print_table(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=130)
+    info = report["machine"]
+    console.print(
+        f"machine: {info['nproc']} CPUs, {info['cpu']}, {info['ram_gb']} GB RAM, Python {info['python']}"
+    )
+    console.print(f"corpus: {report['corpus']}")
+    table = Table(title="throughput (mails/s, median)")
+    for column in (
+        "N",
+        "runs",
+        "end-to-end",
+        "raw transport",
+        "fetch+parse",
+        "e2e/raw",
+        "e2e/parse",
+        "peak RSS MB",
+    ):
+        table.add_column(column, justify="right")
+    for size, row in report["throughput"].items():
+        table.add_row(
+            size,
+            str(row["runs"]),
+            str(row["e2e_mails_per_second"]),
+            str(row["raw_transport_mails_per_second"]),
+            str(row["fetch_parse_mails_per_second"]),
+            str(row["ratio_to_raw_transport"]),
+            str(row["ratio_to_fetch_parse"]),
+            str(row["e2e_peak_rss_mb"]),
+        )
+    console.print(table)
+    table = Table(title="acknowledgement latency (APPEND -> arrival at SMTP)")
+    for column in ("mode", "mails", "p50 s", "p99 s", "max s", "daemon RSS MB"):
+        table.add_column(column, justify="right")
+    for mode, row in report["latency"].items():
+        label = f"{mode} (poll {row['poll_interval_seconds']:g}s)"
+        table.add_row(
+            label,
+            str(row["mails"]),
+            str(row["p50_seconds"]),
+            str(row["p99_seconds"]),
+            str(row["max_seconds"]),
+            str(row["daemon_peak_rss_mb"]),
+        )
+    console.print(table)
+    table = Table(title="store scale")
+    for column in ("stored cases", "ms/message", "startup s", "DB bytes/case", "peak RSS MB", "prefill s"):
+        table.add_column(column, justify="right")
+    for row in report["store_scale"]:
+        table.add_row(
+            str(row["stored_cases"]),
+            str(row["per_message_ms"]),
+            str(row["startup_seconds"]),
+            str(row["db_bytes_per_case"]),
+            str(row["peak_rss_mb"]),
+            str(row["prefill_seconds"]),
+        )
+    console.print(table)
+    table = Table(title="targets" + (" (quick sizes: indicative only)" if report["quick"] else ""))
+    for column in ("target", "measured", "result"):
+        table.add_column(column)
+    for row in report["targets"]:
+        colour = "green" if row["result"] == "pass" else "red"
+        table.add_row(row["target"], str(row["measured"]), f"[{colour}]{row['result']}[/{colour}]")
+    console.print(table)
+    console.print(f"profile: {report['profile']['cumulative']}, {report['profile']['tottime']}")
+
+
+# ---------------------------------------------------------------- main
+
+
+def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
+    """Every measurement; the profile files go to ``out`` (beside the JSON)."""
+    reason = dovecot_missing_reason()
+    if reason:
+        raise SystemExit(f"cannot run the benchmark: {reason}")
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="inbox-agent-bench-"))
+    dovecot = DovecotServer()
+    smtp = TimedSmtpServer()
+    try:
+        dovecot.start()
+        smtp.start()
+        corpus = generate_corpus(max(plan.throughput_sizes))
+        report: dict[str, Any] = {"quick": quick, "machine": machine(), "corpus": describe(corpus)}
+        report["throughput"] = measure_throughput(plan, dovecot, smtp, corpus, work)
+        report["profile"] = measure_profile(plan, dovecot, smtp, work, out)
+        report["latency"] = {
+            mode: measure_latency(plan, mode, dovecot, smtp, work) for mode in ("poll", "idle")
+        }
+        log(f"[latency] {report['latency']}")
+        report["store_scale"] = measure_scale(plan, dovecot, smtp, work)
+        report["memory"] = {
+            "e2e_peak_rss_mb": max(row["e2e_peak_rss_mb"] for row in report["throughput"].values()),
+            "daemon_peak_rss_mb": max(row["daemon_peak_rss_mb"] for row in report["latency"].values()),
+            "store_scale_peak_rss_mb": {
+                str(row["stored_cases"]): row["peak_rss_mb"] for row in report["store_scale"]
+            },
+        }
+        report["targets"] = targets(report, quick)
+        report["total_seconds"] = round(time.perf_counter() - started, 1)
+        return report
+    finally:
+        smtp.stop()
+        dovecot.destroy()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="inbox_agent benchmark (see bench/README.md)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument(
+        "--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results ({DEFAULT_JSON})"
+    )
+    args = parser.parse_args(argv)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    report = run(QUICK if args.quick else FULL, args.quick, args.json.parent)
+    args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    print_table(report)
+    print(f"results: {args.json} ({report['total_seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

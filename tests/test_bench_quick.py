@@ -1,0 +1,115 @@
+"""The benchmark's quick run, run the way a developer runs it:
+`python bench/run_bench.py --quick --json FILE`.
+
+It starts its own Dovecot and aiosmtpd, so it needs Dovecot like the IMAP tests:
+a failure in CI, a skip on a developer machine without it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servers import dovecot_missing_reason, dovecot_required
+
+PROJECT = Path(__file__).resolve().parents[1]
+SCRIPT = PROJECT / "bench" / "run_bench.py"
+
+pytestmark = [pytest.mark.slow, pytest.mark.dovecot]
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    reason = dovecot_missing_reason()
+    if reason is not None:
+        if dovecot_required():
+            pytest.fail(f"Dovecot is required here (CI / INBOX_AGENT_REQUIRE_DOVECOT=1): {reason}")
+        pytest.skip(reason)
+    report = tmp_path_factory.mktemp("bench") / "quick.json"
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=PROJECT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "targets" in completed.stdout
+    return json.loads(report.read_text(encoding="utf-8"))
+
+
+def test_every_section_is_present(quick_report: dict[str, Any]) -> None:
+    for section in (
+        "machine",
+        "corpus",
+        "throughput",
+        "profile",
+        "latency",
+        "store_scale",
+        "memory",
+        "targets",
+    ):
+        assert section in quick_report, section
+
+
+def test_every_acknowledgement_reached_the_smtp_server(quick_report: dict[str, Any]) -> None:
+    for size, row in quick_report["throughput"].items():
+        for run in row["e2e_runs"]:
+            assert run["fetched"] == int(size)
+            assert run["acks_expected"] > 0
+            assert run["acks_received"] == run["acks_expected"] == run["acks_sent"]
+
+
+def test_throughput_and_baselines_are_positive(quick_report: dict[str, Any]) -> None:
+    for row in quick_report["throughput"].values():
+        for key in (
+            "e2e_mails_per_second",
+            "raw_transport_mails_per_second",
+            "fetch_parse_mails_per_second",
+            "ratio_to_raw_transport",
+            "ratio_to_fetch_parse",
+            "e2e_peak_rss_mb",
+        ):
+            assert row[key] > 0, key
+
+
+def test_latency_is_measured_for_polling_and_idle(quick_report: dict[str, Any]) -> None:
+    latency = quick_report["latency"]
+    assert set(latency) == {"poll", "idle"}
+    assert latency["idle"]["idle"] is True
+    for row in latency.values():
+        assert row["acks"] > 0
+        assert 0 < row["p50_seconds"] <= row["p99_seconds"] <= row["max_seconds"]
+        assert row["daemon_peak_rss_mb"] > 0
+        assert row["daemon_exit_code"] == 0  # SIGTERM ends the daemon cleanly
+
+
+def test_store_scale_has_a_row_per_size_with_positive_costs(quick_report: dict[str, Any]) -> None:
+    rows = quick_report["store_scale"]
+    assert len(rows) >= 2
+    assert [row["stored_cases"] for row in rows] == sorted(row["stored_cases"] for row in rows)
+    for row in rows:
+        assert row["cases_on_disk"] >= row["stored_cases"]
+        assert row["acks_sent"] > 0
+        for key in ("per_message_ms", "startup_seconds", "db_bytes_per_case", "peak_rss_mb"):
+            assert row[key] > 0, key
+
+
+def test_memory_profile_and_targets(quick_report: dict[str, Any]) -> None:
+    memory = quick_report["memory"]
+    assert memory["e2e_peak_rss_mb"] > 0 and memory["daemon_peak_rss_mb"] > 0
+    assert all(value > 0 for value in memory["store_scale_peak_rss_mb"].values())
+    profile = quick_report["profile"]
+    assert profile["mails"] > 0
+    # The cumulative listing always has the cycle near the top; the own-time listing
+    # names whatever leaf functions cost most, so only its shape is checked.
+    assert "run_cycle" in Path(profile["cumulative"]).read_text()
+    assert "Ordered by: internal time" in Path(profile["tottime"]).read_text()
+    assert len(quick_report["targets"]) == 5
+    assert {row["result"] for row in quick_report["targets"]} <= {"pass", "miss"}
+    assert all(row["measured"] > 0 for row in quick_report["targets"])
