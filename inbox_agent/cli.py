@@ -18,7 +18,7 @@ from inbox_agent.clock import SystemClock, iso, parse_iso
 from inbox_agent.config import Config, ConfigError, find_config_path, load_config
 from inbox_agent.escalate_job import add_escalate_parser, cmd_escalate
 from inbox_agent.mask import setup_logging
-from inbox_agent.report import add_report_parser, cmd_report
+from inbox_agent.report import add_report_parser, cmd_report, sla_clock
 from inbox_agent.store import StoreError, StoreLocked, case_to_doc, message_to_doc
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
@@ -80,6 +80,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         return EXIT_OK
     finally:
         runtime.mailbox.close()
+        if runtime.runner.sent_mailbox is not None:
+            runtime.runner.sent_mailbox.close()
         runtime.store.release_daemon_lock()
 
 
@@ -384,8 +386,11 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     outbox = store.outbox_entries()
     counts: dict[str, int] = {}
     oldest_waiting = ""
+    overdue = 0
+    clock_of = sla_clock(config, SystemClock().now())
     for case in store.iter_cases(store.index.active_cases):
         counts[str(case.status)] = counts.get(str(case.status), 0) + 1
+        overdue += clock_of(case).overdue
         if case.awaiting_since and (not oldest_waiting or case.awaiting_since < oldest_waiting.split(" ")[0]):
             oldest_waiting = f"{case.awaiting_since} ({case.case_id})"
     data = {
@@ -400,6 +405,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         "outbox_failed": sum(1 for e in outbox if e["status"] == "failed"),
         "quarantined": len(store.quarantine_entries()),
         "cases_by_status": counts,
+        "overdue": overdue,  # past the response-time limit on the SLA clock, escalated or not
         "oldest_waiting": oldest_waiting,
     }
     if args.json:

@@ -44,6 +44,20 @@ def make_mailbox(config: Config) -> Mailbox:
     return MaildirMailbox(config.mailbox.maildir)
 
 
+def make_sent_mailbox(config: Config) -> Mailbox | None:
+    """The IMAP account's Sent folder as a mailbox of its own, when configured.
+
+    Its mail is only flagged when processed (never moved, whatever the inbox does),
+    and it is never IDLEd on: the inbox is what must wake the daemon.
+    """
+    settings = config.mailbox.imap
+    if config.mailbox.kind != "imap" or settings is None or not settings.sent_folder:
+        return None
+    from inbox_agent.adapters.imap import ImapMailbox
+
+    return ImapMailbox(replace(settings, folder=settings.sent_folder, processed_action="flag", idle=False))
+
+
 def make_transport(config: Config, on_accepted: Callable[[str], None] | None = None) -> Transport:
     from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
 
@@ -89,6 +103,7 @@ def build_runtime(
         dry_run=dry_run,
         should_stop=should_stop,
         progress=progress,
+        sent_mailbox=make_sent_mailbox(config),
     )
     runner_holder["r"] = runner
     return Runtime(config=config, store=store, runner=runner, mailbox=mailbox, clock=clock)

@@ -186,6 +186,11 @@ def loop_skip(
     return None
 
 
+def own_loop_header(msg: ParsedMessage, loop_token: str, loop_header: str = "x-inbox-agent-loop") -> bool:
+    """True when the mail carries our loop header with our own token: we wrote it."""
+    return _loop(msg, loop_header, loop_token) is not None
+
+
 def automatic_reason(msg: ParsedMessage) -> Skip | None:
     """The reason when a machine, not a person, wrote this mail (bounce or auto-reply)."""
     for check in (_bounce, _auto_reply):

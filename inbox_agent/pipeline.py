@@ -20,7 +20,7 @@ from inbox_agent.clock import iso, parse_iso
 from inbox_agent.compose import AckRequest, render_ack
 from inbox_agent.config import Config
 from inbox_agent.evidence import extract_evidence, missing_evidence
-from inbox_agent.guard import loop_skip
+from inbox_agent.guard import loop_skip, own_loop_header
 from inbox_agent.model import (
     Case,
     CaseStatus,
@@ -189,6 +189,48 @@ def process(
         return _quarantine(incoming, raw_sha, stage, f"{type(exc).__name__}: {exc}")
 
 
+def process_sent(incoming: Incoming, view: BatchView, config: Config, now: datetime) -> Decision:
+    """A mail in the complaint account's Sent folder: someone answered a customer by
+    hand from that account. On a case it is a staff response (the clock stops);
+    our own replies, copied there by the sender, are recognised by the loop header
+    and left alone. Never raises."""
+    raw_sha = hashlib.sha256(incoming.raw).hexdigest()
+    if view.is_known(raw_sha):
+        return Decision(outcome="duplicate")
+    try:
+        msg = parse_message(incoming.raw, received_at=incoming.received_at)
+    except ParseFailure as failure:
+        return _quarantine(incoming, raw_sha, "sent folder", failure.reason)
+    try:
+        if own_loop_header(msg, config.loop_token):
+            return Decision(outcome="duplicate", note="our own reply (copy in the Sent folder)")
+        # Only people holding the account's credentials can put mail in its Sent
+        # folder, so the thread is trusted whatever the From line says.
+        match = find_thread(
+            msg, get_case=view.get_case, message_cases=view.case_for_message_id(), is_staff=lambda _: True
+        )
+        skip = Skip("staff", "sent folder")
+        if match.case is None:
+            return _file_skipped(msg, incoming, None, Skip("sent_without_case"), now)
+        case = match.case
+        record = replace(_message_record(msg, incoming, case.case_id, skip, {}), direction="out")
+        event = Event(
+            at=iso(now), kind="staff_reply", actor=f"{msg.sender} (Sent folder)", detail=msg.new_text[:500]
+        )
+        answered = case.status != CaseStatus.RESOLVED
+        updated = _with_event(
+            case,
+            event,
+            status=CaseStatus.WAITING_CUSTOMER if answered else case.status,
+            awaiting_since="",  # a staff response stops the clock
+            escalation_level=0 if answered else case.escalation_level,
+            message_ids=_add_ids(case.message_ids, msg.message_id),
+        )
+        return _stored(msg, incoming, "joined", updated, record, skip, "staff reply found in the Sent folder")
+    except Exception as exc:  # like process(): one odd mail never stops the cycle
+        return _quarantine(incoming, raw_sha, "sent folder", f"{type(exc).__name__}: {exc}")
+
+
 def _quarantine(incoming: Incoming, raw_sha: str, stage: str, reason: str) -> Decision:
     return Decision(
         outcome="quarantined",
@@ -241,15 +283,29 @@ def _file_skipped(
     if case is not None:
         event = Event(at=iso(now), kind="message_skipped", actor=msg.sender or "unknown", detail=skip.reason)
         updated = _with_event(case, event, message_ids=_add_ids(case.message_ids, msg.message_id))
+    return _stored(msg, incoming, "filed", updated, record, skip)
+
+
+def _stored(
+    msg: ParsedMessage,
+    incoming: Incoming,
+    outcome: str,
+    case: Case | None,
+    record: MessageRecord,
+    skip: Skip,
+    note: str = "",
+) -> Decision:
+    """A mail kept with its raw bytes and attachments that sends nothing."""
     return Decision(
-        outcome="filed",
-        case=updated,
+        outcome=outcome,
+        case=case,
         message=record,
         skip=skip,
         blobs=(incoming.raw,),
         attachments=_attachments(msg),
         sender=msg.sender,
         subject=msg.subject,
+        note=note,
     )
 
 

@@ -20,7 +20,7 @@ from inbox_agent.clock import Clock, iso
 from inbox_agent.config import Config
 from inbox_agent.model import Event, MessageRecord, OutgoingMail, SendOutcome, SendResult
 from inbox_agent.outbox import SentLog, after_result, is_due, new_entry
-from inbox_agent.pipeline import BatchView, Decision, Incoming, process
+from inbox_agent.pipeline import BatchView, Decision, Incoming, process, process_sent
 from inbox_agent.render import TemplateSet
 from inbox_agent.store import Changes, Store, crash_point
 
@@ -65,8 +65,12 @@ class Runner:
         dry_run: bool = False,
         should_stop: Callable[[], bool] = lambda: False,
         progress: Progress | None = None,
+        sent_mailbox: Mailbox | None = None,
     ) -> None:
         self.config = config
+        # The account's Sent folder (IMAP only, when configured): replies written there
+        # by hand are staff responses, and copies of our replies are kept there.
+        self.sent_mailbox = sent_mailbox
         self.store = store
         self.mailbox = mailbox
         self.transport = transport
@@ -140,8 +144,38 @@ class Runner:
         except MailboxError as exc:
             self._record_status(mailbox=f"error: {exc}", last_error=str(exc))
             return CycleReport(tuple(rows), done, len(refs) - done, 0, 0, 0, error=str(exc))
+        if not self.should_stop():
+            rows.extend(self.poll_sent())
         self._record_status(mailbox="ok", last_poll_at=iso(self.clock.now()), backlog=len(refs) - done)
         return CycleReport(tuple(rows), done, len(refs) - done, 0, 0, 0)
+
+    def poll_sent(self) -> list[Row]:
+        """New mail in the Sent folder. The first look only notes where the folder
+        stands: replies sent before the daemon knew the folder are not responses it
+        could have waited for. A failure here is logged; the inbox goes on."""
+        mailbox = self.sent_mailbox
+        if mailbox is None:
+            return []
+        rows: list[Row] = []
+        try:
+            state = mailbox.open()
+            key = self._checkpoint_key(state.name)
+            checkpoint = self.store.checkpoint(key)
+            if not checkpoint or checkpoint.get("uidvalidity") != state.uidvalidity:
+                if not self.dry_run:
+                    start = {"uidvalidity": state.uidvalidity, "uid": max(0, state.uidnext - 1)}
+                    self.store.commit(Changes(checkpoints={key: start}))
+                return []
+            refs = mailbox.list_new(int(checkpoint.get("uid", 0)), None)
+            batch_size = self.config.mailbox.imap.batch_size if self.config.mailbox.imap else 200
+            for batch in _chunks(refs, batch_size):
+                fetched = list(mailbox.fetch(batch, self.config.mailbox.max_message_bytes))
+                rows.extend(
+                    self._process_batch(state.name, state.uidvalidity, fetched, mailbox=mailbox, sent=True)
+                )
+        except MailboxError as exc:
+            log.warning("Sent folder not read this cycle: %s", exc)
+        return rows
 
     def _filter_started(self, name: str, refs: list[MailRef]) -> list[MailRef]:
         """Maildir with start_from = "now": only files newer than the first start."""
@@ -151,7 +185,15 @@ class Runner:
             return refs
         return [ref for ref in refs if ref.internal_date is None or iso(ref.internal_date) >= since]
 
-    def _process_batch(self, name: str, uidvalidity: int, fetched: Sequence[FetchedMail]) -> list[Row]:
+    def _process_batch(
+        self,
+        name: str,
+        uidvalidity: int,
+        fetched: Sequence[FetchedMail],
+        *,
+        mailbox: Mailbox | None = None,
+        sent: bool = False,
+    ) -> list[Row]:
         rows: list[Row] = []
         with self.store.write_lock():
             now = self.clock.now()
@@ -159,7 +201,7 @@ class Runner:
             changes = Changes()
             decisions: list[tuple[FetchedMail, Decision]] = []
             for item in fetched:
-                decision = self._decide(item, view, now)
+                decision = self._decide(item, view, now, sent=sent)
                 decisions.append((item, decision))
                 if item.raw is not None:
                     view.record(decision, _sha(item.raw))
@@ -179,7 +221,7 @@ class Runner:
             crash_point("before_commit")
             self.store.commit(changes)
             crash_point("after_commit")
-        self.mailbox.mark_processed([item.ref for item in fetched])
+        (mailbox or self.mailbox).mark_processed([item.ref for item in fetched])
         return rows
 
     def _view(self) -> BatchView:
@@ -192,7 +234,7 @@ class Runner:
             counters=self.store.counter,
         )
 
-    def _decide(self, item: FetchedMail, view: BatchView, now: datetime) -> Decision:
+    def _decide(self, item: FetchedMail, view: BatchView, now: datetime, *, sent: bool = False) -> Decision:
         if item.raw is None:
             limit = self.config.mailbox.max_message_bytes
             return Decision(
@@ -202,6 +244,8 @@ class Runner:
             )
         received = item.ref.internal_date or now
         incoming = Incoming(raw=item.raw, source=self._source(item.ref), received_at=received)
+        if sent:
+            return process_sent(incoming, view, self.config, now)
         return process(incoming, view, self.config, self.templates, now)
 
     def _source(self, ref: MailRef) -> str:
@@ -273,6 +317,7 @@ class Runner:
             results = self.transport.send_batch(mails)
             crash_point("after_smtp_accepted")
             self._commit_results(batch, results)
+            self._copy_to_sent(mails, results)
             for result in results:
                 index = {SendOutcome.SENT: 0, SendOutcome.FAILED: 1, SendOutcome.RETRY: 2}[result.outcome]
                 totals[index] += 1
@@ -280,6 +325,21 @@ class Runner:
         if due:
             self._record_status(smtp=smtp_state, last_send_at=iso(now))
         return totals[0], totals[1], totals[2]
+
+    def _copy_to_sent(self, mails: Sequence[OutgoingMail], results: Sequence[SendResult]) -> None:
+        """Best effort, after the sent marks are committed: a copy that fails is logged,
+        never a reason to send the mail again."""
+        if self.sent_mailbox is None:
+            return
+        sent = {result.outbox_id for result in results if result.outcome == SendOutcome.SENT}
+        for mail in mails:
+            if mail.outbox_id not in sent:
+                continue
+            try:
+                self.sent_mailbox.append_sent(mail.raw)  # type: ignore[attr-defined]
+            except MailboxError as exc:
+                log.warning("copy of %s not kept in the Sent folder: %s", mail.outbox_id, exc)
+                return
 
     def _outgoing(self, entry: dict[str, Any]) -> OutgoingMail:
         return OutgoingMail(

@@ -87,6 +87,10 @@ def test_late_case_escalates_staff_answer_by_mail_resolve_and_customer_reopens(
     assert l1_mail["Reply-To"] == "complaints@wallet.example"
     assert "4111 1111 1111 1111" not in _text(l1.raw)
     assert cli_json(config, "show", case_id)["status"] == "escalated"
+    status = cli_json(config, "status")
+    assert status["cases_by_status"] == {"escalated": 1}
+    assert case_id in status["oldest_waiting"]
+    assert status["overdue"] == 0  # judged at the real now: only the replay was late
 
     # 3. 24 h after the limit, L2; sweeping again sends nothing more.
     smtp_server.clear()

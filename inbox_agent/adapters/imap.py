@@ -95,6 +95,8 @@ class ImapMailbox:
     def open(self) -> MailboxState:
         client = self._connected()
         folder = self._settings.folder
+        if folder == self._settings.sent_folder:
+            self._ensure_folder(client, folder)  # a new account may have no Sent folder yet
         info = self._call(f"SELECT {folder}", lambda: client.select_folder(folder, readonly=False))
         self._selected = True
         return MailboxState(
@@ -174,6 +176,12 @@ class ImapMailbox:
         if not self._call("CAPABILITY", lambda: client.has_capability("IDLE")):
             time.sleep(timeout)
             return False
+        # Mail delivered after the last search but before IDLE starts is announced by
+        # the server right at IDLE start, where imapclient files it away unseen; a NOOP
+        # first hears it, so such a mail does not wait for the IDLE window to end.
+        _, pending = self._call("NOOP", client.noop)
+        if any(_announces_mail(response) for response in pending):
+            return True
         # RFC 2177: re-issue IDLE well before the server's 30-minute inactivity cut-off.
         window = max(0.0, min(timeout, self._settings.idle_timeout))
         self._call("IDLE", client.idle)
