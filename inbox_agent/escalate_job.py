@@ -50,7 +50,10 @@ def run_sweep(
     """One sweep at ``now``. ``send_from`` is when the outbox may send the mails (default
     ``now``): a replay at a future ``--now`` must not hold them back until that instant."""
     with store.write_lock():
-        active = [case for case in store.iter_cases() if case.status != CaseStatus.RESOLVED]
+        # Resolved cases have no clock: only the index's active cases are read.
+        active = [
+            case for case in store.iter_cases(store.index.active_cases) if case.status != CaseStatus.RESOLVED
+        ]
         changing = [case for case in active if needs_attention(case, config, now)]
         last_messages: dict[str, MessageRecord | None] = {
             case.case_id: last_customer_message(case, store.case_messages(case.case_id)) for case in changing

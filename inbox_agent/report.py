@@ -249,15 +249,17 @@ def build_page(
     tz: tzinfo = UTC,
     include_resolved: bool = False,
     title: str = "Complaint cases",
+    resolved_not_read: int = 0,
 ) -> ReportPage:
     """The page model: cases grouped and ordered, customer text masked.
 
     ``messages`` maps a case id to its stored mails (a case without an entry shows
     its events only); ``clock_of`` measures a case's response clock at ``now``
-    (``wall_clock`` or ``sla_clock``).
+    (``wall_clock`` or ``sla_clock``). ``resolved_not_read``: resolved cases the
+    caller left out of ``cases`` but wants counted.
     """
     grouped: dict[str, list[tuple[tuple[Any, ...], CaseView]]] = {key: [] for key, _, _ in SECTIONS}
-    resolved_hidden = 0
+    resolved_hidden = resolved_not_read  # resolved cases the caller counted but did not pass
     for case in cases:
         clock = clock_of(case)
         group = case_group(case, clock)
@@ -610,12 +612,15 @@ def write_report(
     """
     from inbox_agent.store import atomic_write
 
-    cases = list(store.iter_cases())
+    # Resolved cases are only counted unless asked for: the index knows how many, and
+    # the page costs what the open cases cost, however many years of cases are stored.
+    cases = list(store.iter_cases(None if include_resolved else store.index.active_cases))
     shown = [case for case in cases if include_resolved or case.status != CaseStatus.RESOLVED]
     messages = {case.case_id: store.case_messages(case.case_id) for case in shown}
     page = build_page(
         cases,
         messages,
+        resolved_not_read=0 if include_resolved else len(store.index.resolved_cases),
         now=now,
         clock_of=sla_clock(config, now),
         labels=templates.labels(STAFF_LANGUAGE),
