@@ -64,7 +64,7 @@ class Plan:
 
 FULL = Plan(
     throughput_sizes=(1000, 10000),
-    runs={1000: 3, 10000: 1},
+    runs={1000: 3, 10000: 3},
     profile_size=1000,
     latency_rate=5.0,
     latency_seconds=20.0,
@@ -561,13 +561,60 @@ def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """The results as the Markdown tables of the README's Performance section."""
+    m = report["machine"]
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, "
+        f"Python {m['python']}, Linux {m['kernel']}; Dovecot, the SMTP server and the daemon share the cores.",
+        "",
+        "| N mails | end-to-end mails/s | raw transport mails/s | fetch+parse mails/s | e2e / raw | e2e / fetch+parse | peak RSS MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size, row in report["throughput"].items():
+        lines.append(
+            f"| {int(size):,} | {row['e2e_mails_per_second']} | {row['raw_transport_mails_per_second']} | "
+            f"{row['fetch_parse_mails_per_second']} | {row['ratio_to_raw_transport']} | "
+            f"{row['ratio_to_fetch_parse']} | {row['e2e_peak_rss_mb']} |"
+        )
+    lines += ["", "| acknowledgement latency | mails | p50 s | p99 s | max s |", "|---|---:|---:|---:|---:|"]
+    for row in report["latency"].values():
+        how = "IDLE" if row["idle"] else f"polling every {row['poll_interval_seconds']:g} s"
+        lines.append(
+            f"| {how} | {row['mails']} | {row['p50_seconds']} | {row['p99_seconds']} | {row['max_seconds']} |"
+        )
+    lines += [
+        "",
+        "| cases already stored | ms per new message | daemon start s | DB bytes per case | peak RSS MB |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for row in report["store_scale"]:
+        lines.append(
+            f"| {row['stored_cases']:,} | {row['per_message_ms']} | {row['startup_seconds']} | "
+            f"{row['db_bytes_per_case']:,} | {row['peak_rss_mb']} |"
+        )
+    lines += ["", "| target | measured | result |", "|---|---:|---|"]
+    for row in report["targets"]:
+        lines.append(f"| {row['target']} | {row['measured']} | {row['result']} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="inbox_agent benchmark (see bench/README.md)")
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     parser.add_argument(
         "--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results ({DEFAULT_JSON})"
     )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="JSON",
+        help="print the tables of an earlier run as Markdown; run nothing",
+    )
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text(encoding="utf-8"))))
+        return 0
     args.json.parent.mkdir(parents=True, exist_ok=True)
     report = run(QUICK if args.quick else FULL, args.quick, args.json.parent)
     args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -44,7 +44,14 @@ REPLY = (
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set of this process (Linux reports ru_maxrss in KiB)."""
+    """Peak resident set of this process: VmHWM, in KiB.
+
+    Not ``ru_maxrss``: Linux carries it over ``exec``, so a worker started from the
+    harness would report the harness's own size (the whole corpus) at the fork.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 

@@ -490,18 +490,9 @@ def _chromium() -> str:
 
 
 def _chromium_args(binary: str, profile: Path) -> list[str]:
-    return [
-        binary,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-    ]
+    from bench.screenshot_report import CHROMIUM_FLAGS  # the same browser set-up as the script
+
+    return [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
 
 
 def test_the_page_renders_in_headless_chromium(
