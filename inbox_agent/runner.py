@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from inbox_agent.adapters.mailbox import FetchedMail, Mailbox, MailboxError, MailRef
@@ -216,6 +216,9 @@ class Runner:
                     "uid": max(uids),
                 }
             changes.status = self._status_after_batch(len(fetched), now)
+            # Rate counters of senders quiet for a day count nothing any more: dropping
+            # them keeps state.json (rewritten by every commit) from growing forever.
+            changes.counters_removed = self.store.counters_older_than(iso(now - timedelta(days=1)))
             if self.dry_run:
                 return rows
             crash_point("before_commit")

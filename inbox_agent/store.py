@@ -210,6 +210,7 @@ class Changes:
     quarantine_removed: set[str] = field(default_factory=set)
     checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     counters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counters_removed: set[str] = field(default_factory=set)
     status: dict[str, Any] = field(default_factory=dict)
     next_case_seq: int | None = None
 
@@ -226,6 +227,7 @@ class Changes:
             or self.quarantine_removed
             or self.checkpoints
             or self.counters
+            or self.counters_removed
             or self.status
             or self.next_case_seq is not None
         )
@@ -306,6 +308,7 @@ class Store:
         self._write_depth = 0
         # The few shards in use (the newest cases, state.json), least recently used
         # dropped first: caching every shard would hold the whole store in memory.
+        self._counter_map: tuple[object, dict[str, dict[str, Any]]] = (None, {})
         self._shard_cache: OrderedDict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = OrderedDict()
         self.index = Index()
         with self.write_lock():
@@ -501,10 +504,23 @@ class Store:
         return sorted(self._read_state_table("quarantine").values(), key=lambda doc: doc["at"])
 
     def counter(self, key: str) -> dict[str, Any]:
-        for doc in self._read_state_table("counters").values():
-            if doc["key"] == key:
-                return dict(doc)
-        return {"key": key}
+        return dict(self._counters_by_key().get(key) or {"key": key})
+
+    def counters_older_than(self, horizon: str) -> set[str]:
+        """Counters whose newest time is before ``horizon`` (ISO): nothing left to count."""
+        return {
+            key
+            for key, doc in self._counters_by_key().items()
+            if max(doc.get("times", []), default="") < horizon
+        }
+
+    def _counters_by_key(self) -> dict[str, dict[str, Any]]:
+        # One map per version of state.json: a lookup per mail was a scan of every
+        # sender's counter, quadratic in an outage spike of distinct senders.
+        table = self._read_state_table("counters")
+        if self._counter_map[0] is not table:
+            self._counter_map = (table, {doc["key"]: doc for doc in table.values()})
+        return self._counter_map[1]
 
     def status(self) -> dict[str, Any]:
         return dict(self._read_state_table("status").get("1", {}))
@@ -589,6 +605,8 @@ class Store:
             put(self.state_path, "checkpoints", key, {**doc, "key": key})
         for key, doc in changes.counters.items():
             put(self.state_path, "counters", key, {**doc, "key": key})
+        for key in changes.counters_removed - set(changes.counters):
+            put(self.state_path, "counters", key, None)
         meta = self.meta()
         meta["generation"] = int(meta.get("generation", 0)) + 1
         if changes.next_case_seq is not None:

@@ -193,3 +193,25 @@ def test_attachment_names_cannot_escape(tmp_path: Path) -> None:
     for bad in ("../evil", "/etc/passwd", "..\\x", ".hidden", ""):
         with pytest.raises(StoreError):
             store.put_attachment(bad, b"x")
+
+
+def test_rate_counters_of_quiet_senders_are_dropped_and_the_rest_kept(tmp_path: Path) -> None:
+    store = Store(tmp_path / "data")
+    store.commit(
+        Changes(
+            counters={
+                "ack:quiet@example.com": {"times": ["2026-11-20T08:00:00Z", "2026-11-20T09:00:00Z"]},
+                "ack:busy@example.com": {"times": ["2026-11-20T09:00:00Z", "2026-11-22T10:00:00Z"]},
+            }
+        )
+    )
+    stale = store.counters_older_than("2026-11-21T12:00:00Z")
+    assert stale == {"ack:quiet@example.com"}
+
+    store.commit(Changes(counters_removed=stale))
+    assert store.counter("ack:quiet@example.com") == {"key": "ack:quiet@example.com"}
+    assert store.counter("ack:busy@example.com")["times"][-1] == "2026-11-22T10:00:00Z"
+    on_disk = json.loads((tmp_path / "data" / "state.json").read_text())
+    assert [doc["key"] for doc in on_disk["counters"].values()] == ["ack:busy@example.com"]
+    # A fresh process sees the same.
+    assert Store(tmp_path / "data").counter("ack:busy@example.com")["times"][0] == "2026-11-20T09:00:00Z"
