@@ -17,10 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email import message_from_bytes
 from email.header import Header
-from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import TYPE_CHECKING, Any
 
@@ -36,17 +33,6 @@ MAX_NAME_CHARS = 80
 MAX_REFERENCES = 10  # the newest ones; enough to thread, short enough to stay one header
 MAX_STAFF_EXCERPT_CHARS = 4000
 SAMPLE_CASE_ID = "WLT-2026-000123"
-
-# SMTP's default cte_type is "8bit", which lets set_content() put raw UTF-8 bytes in
-# the body. The outbox stores mails as ASCII text and some relays are not 8BITMIME,
-# so bodies must come out quoted-printable or base64: "7bit" makes the email package
-# choose one of those whenever the text is not plain short-lined ASCII.
-#
-# Message ids are written with set_raw(), one id per folded line: the generic header
-# folder would otherwise RFC 2047-encode an id longer than a line (Outlook's often
-# are), and an encoded id no longer threads. refold_source="none" keeps those lines
-# exactly as written; headers set the normal way are still folded by the policy.
-MAIL_POLICY = SMTP.clone(cte_type="7bit", refold_source="none")
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 _LEADING_TAG = re.compile(r"^(\[[!-Z\\^-~]{1,40}\]) (\S.*)$")  # "[WLT-2026-000123] rest"
@@ -64,7 +50,7 @@ _CONTROL_IN_BODY = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but tab a
 _MSG_ID = re.compile(r"^<[!-;=?-~]+@[!-;=?-~]+>$")  # printable ASCII without space, "<", ">"
 _ID_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # RFC 5322 ftext: printable ASCII except ":"
-# Headers build_email sets itself; extra_headers may not replace them.
+# Headers build_email_bytes sets itself; extra_headers may not replace them.
 _OWN_HEADERS = frozenset(
     {
         "from",
@@ -359,11 +345,6 @@ def validated_addr_spec(address: str) -> str:
     return spec
 
 
-def build_email(**fields: Any) -> EmailMessage:
-    """The mail of ``build_email_bytes`` as a parsed message (tests and tools read it)."""
-    return message_from_bytes(build_email_bytes(**fields), policy=MAIL_POLICY)  # type: ignore[return-value]
-
-
 def build_email_bytes(
     *,
     from_addr: str,
@@ -415,7 +396,7 @@ def build_email_bytes(
     for name, value in (extra_headers or {}).items():
         checked = _header_name(name)
         if checked.lower() in _OWN_HEADERS or checked.lower() == loop_name.lower():
-            raise ValueError(f"extra header {name!r} would replace a header build_email sets itself")
+            raise ValueError(f"extra header {name!r} would replace a header build_email_bytes sets itself")
         headers.append((checked, _encoded_value(_single_line(value).strip(), checked)))
 
     parts = [_text_part("plain", _normalise_newlines(text)), _text_part("html", _normalise_newlines(html))]

@@ -138,7 +138,7 @@ def write_staff_page(runtime: Runtime) -> None:
     from inbox_agent.report import write_report
 
     settings = runtime.config.report
-    if settings.html is None or runtime.runner.dry_run:
+    if settings.html is None:
         return
     write_report(
         runtime.store,
@@ -154,7 +154,7 @@ def purge_old_raw_mail(runtime: Runtime) -> None:
     from inbox_agent.retention import purge
 
     days = runtime.config.storage.retention_days
-    if days <= 0 or runtime.runner.dry_run:
+    if days <= 0:
         return
     report = purge(runtime.store, runtime.clock.now(), days)
     if report.cases:
@@ -167,7 +167,8 @@ def purge_old_raw_mail(runtime: Runtime) -> None:
 
 
 def housekeeping_jobs(config: Config) -> list[tuple[float, Callable[[Runtime], None]]]:
-    """The jobs besides polling, with how often each runs (seconds)."""
+    """The jobs besides polling, with how often each runs (seconds). They write, so
+    they never run in a dry run (`run --dry-run` is one cycle, see run_once)."""
     jobs: list[tuple[float, Callable[[Runtime], None]]] = []
     if config.escalation.enabled:
         jobs.append((config.escalation.sweep_interval, escalation_sweep))

@@ -87,8 +87,6 @@ def run_sweep(
 
 def sweep_job(runtime: Runtime) -> None:
     """The daemon's scheduled job (its notifications go out with the next send)."""
-    if runtime.runner.dry_run or not runtime.config.escalation.enabled:
-        return
     run_sweep(runtime.config, runtime.store, runtime.runner.templates, runtime.clock.now())
 
 

@@ -38,6 +38,7 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
+from inbox_agent.files import write_atomically
 from inbox_agent.model import Case, CaseStatus, Event, MessageRecord
 
 SCHEMA_VERSION = 1
@@ -65,28 +66,7 @@ def ensure_dir(path: Path) -> Path:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` so that ``path`` holds either the old or the new content, never a mix."""
     ensure_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            _crash_point("store_mid_write")
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_atomically(path, data, mid_write=lambda: _crash_point("store_mid_write"))
 
 
 def _crash_point(name: str) -> None:

@@ -124,6 +124,17 @@ def cli(
     )
 
 
+def start_daemon(config: Path) -> subprocess.Popen[bytes]:
+    """`python -m inbox_agent --config CONFIG run` as a real background process
+    (stdout and stderr together in ``stdout``); the caller stops it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "inbox_agent", "--config", str(config), "run"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
 def cli_json(config: Path, *args: str) -> Any:
     result = cli(config, *args, "--json")
     assert result.returncode == 0, result.stderr + result.stdout

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, cli, cli_json, complaint, write_config
+from helpers import cli, cli_json, complaint, start_daemon, write_config
 
 from inbox_agent.config import load_config
 from inbox_agent.store import Store
@@ -178,13 +175,7 @@ def test_daemon_killed_from_outside_mid_run_then_restarted(dovecot, tmp_path: Pa
     """A real daemon process, SIGKILLed while it works through a backlog."""
     config = write_config(tmp_path, dovecot=dovecot, overrides={"mailbox.imap": {"batch_size": 5}})
     dovecot.append_many(_mails(60, 0))
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "inbox_agent", "--config", str(config), "run"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ},
-    )
+    daemon = start_daemon(config)
     data = tmp_path / "data" / "cases"
     import time
 
@@ -202,12 +193,7 @@ def test_daemon_killed_from_outside_mid_run_then_restarted(dovecot, tmp_path: Pa
 def test_sigterm_finishes_the_batch_and_exits_zero(dovecot, tmp_path: Path) -> None:
     config = write_config(tmp_path, dovecot=dovecot)
     dovecot.append_many(_mails(5, 0))
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "inbox_agent", "--config", str(config), "run"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    daemon = start_daemon(config)
     import time
 
     deadline = time.monotonic() + 30
@@ -222,12 +208,7 @@ def test_sigterm_finishes_the_batch_and_exits_zero(dovecot, tmp_path: Path) -> N
 
 def test_second_daemon_refuses_to_start(dovecot, tmp_path: Path) -> None:
     config = write_config(tmp_path, dovecot=dovecot)
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "inbox_agent", "--config", str(config), "run"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    daemon = start_daemon(config)
     try:
         import time
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from email import policy
+from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from inbox_agent.compose import (
     AckRequest,
-    build_email,
+    build_email_bytes,
     clean_subject,
     format_duration,
     make_message_id,
@@ -28,6 +28,9 @@ from inbox_agent.compose import (
 from inbox_agent.render import TemplateSet
 
 ROOT = Path(__file__).resolve().parents[1]
+# Read back as sent: refold_source="none" keeps our header lines exactly as written
+# when a test serialises the parsed message again.
+READ_BACK = policy.SMTP.clone(cte_type="7bit", refold_source="none")
 TEMPLATES = ROOT / "templates"
 EXAMPLES = ROOT / "examples" / "maildir"
 WHEN = datetime(2026, 11, 2, 12, 30, tzinfo=UTC)
@@ -68,7 +71,8 @@ def email_for(**changes) -> EmailMessage:
         "loop_token": "a1b2c3",
     }
     fields.update(changes)
-    return build_email(**fields)
+    # The bytes as a mail client reads them back.
+    return message_from_bytes(build_email_bytes(**fields), policy=READ_BACK)  # type: ignore[return-value]
 
 
 def reparse(message: EmailMessage) -> EmailMessage:

@@ -7,16 +7,13 @@ never another exception), and the next call must reconnect and work.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, cli, cli_json, complaint, write_config
+from helpers import cli, cli_json, complaint, start_daemon, write_config
 from servers import DovecotServer
 from tcpproxy import Fault, TcpProxy
 
@@ -195,13 +192,7 @@ def test_dovecot_restarted_during_a_daemon_run_the_daemon_carries_on(
         overrides={"mailbox": {"backoff_initial": "1s", "backoff_max": "2s"}},
     )
     dovecot.append(_mail(1))
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "inbox_agent", "--config", str(config), "run"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ},
-    )
+    daemon = start_daemon(config)
     try:
         assert len(_wait_for_cases(config, 1, 30)) == 1
         dovecot.restart()

@@ -10,10 +10,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from helpers import ROOT, cli, cli_json, complaint, write_config
+from helpers import cli, cli_json, complaint, start_daemon, write_config
 from servers import SmtpServer, _RecordingHandler
 
 pytestmark = pytest.mark.dovecot
@@ -143,13 +140,7 @@ def test_smtp_refused_for_a_while_under_the_running_daemon_then_each_ack_once(
     config = write_config(tmp_path, dovecot=dovecot, smtp=smtp_server)
     smtp_server.stop()  # connection refused: nothing listens on the port
     dovecot.append_many(_complaints(3))
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "inbox_agent", "--config", str(config), "run"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ},
-    )
+    daemon = start_daemon(config)
     try:
         assert _wait(lambda: _status(config).get("outbox_pending") == 3, 30)
         assert _status(config)["smtp"].startswith("retrying")

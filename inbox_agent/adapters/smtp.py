@@ -14,13 +14,13 @@ import os
 import re
 import smtplib
 import ssl
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from inbox_agent.adapters.imap import tls_client_context
 from inbox_agent.adapters.transport import TransportError
+from inbox_agent.files import write_atomically
 from inbox_agent.model import OutgoingMail, SendOutcome, SendResult
 from inbox_agent.settings import SmtpSettings
 
@@ -357,36 +357,9 @@ class DirectoryTransport:
         if target.exists():
             return SendResult(mail.outbox_id, SendOutcome.SENT, f"already written: {target}")
         try:
-            _write_atomically(target, mail.raw)
+            write_atomically(target, mail.raw)  # a collector never sees half a mail
         except OSError as error:  # disk full, permissions: the mail stays in the outbox
             return SendResult(mail.outbox_id, SendOutcome.RETRY, f"cannot write {target}: {error}")
         if self._on_accepted is not None:
             self._on_accepted(mail.outbox_id)
         return SendResult(mail.outbox_id, SendOutcome.SENT, f"written: {target}")
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Readers see either no file or the complete file, even after a crash or power loss."""
-    # Dot-prefixed temp name in the same folder: os.replace stays on one file system,
-    # and whoever collects *.eml never picks up a half-written file.
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as temp:  # mkstemp creates it 0600
-            temp.write(data)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise
-    _fsync_directory(target.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
