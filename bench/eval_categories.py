@@ -36,10 +36,10 @@ PROJECT = Path(__file__).resolve().parents[1]
 if str(PROJECT) not in sys.path:
     sys.path.insert(0, str(PROJECT))
 
-from inbox_agent.categorize import categorize  # noqa: E402
-from inbox_agent.evidence import extract_evidence  # noqa: E402
-from inbox_agent.model import CATEGORIES, EVIDENCE_IDS, Attachment  # noqa: E402
-from inbox_agent.rules import Rules, default_rules  # noqa: E402
+from inbox_agent.config.rules import Rules, default_rules  # noqa: E402
+from inbox_agent.domain.model import CATEGORIES, EVIDENCE_IDS, Attachment  # noqa: E402
+from inbox_agent.stages.categorize import categorize  # noqa: E402
+from inbox_agent.stages.evidence import extract_evidence  # noqa: E402
 
 LABELLED_DIR = PROJECT / "tests" / "data" / "labelled"
 DEFAULT_DATA = PROJECT.parent / "shared" / "data"
@@ -163,7 +163,7 @@ class LabelledMail:
 
 
 def _stdlib_parse(raw: bytes) -> tuple[str, str, tuple[Attachment, ...], datetime | None]:
-    """Fallback when inbox_agent.parse is not available: subject, plain text, attachments, date."""
+    """Fallback when inbox_agent.stages.parse is not available: subject, plain text, attachments, date."""
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     body = message.get_body(preferencelist=("plain", "html"))
@@ -185,7 +185,7 @@ def _stdlib_parse(raw: bytes) -> tuple[str, str, tuple[Attachment, ...], datetim
 
 def _parse(raw: bytes) -> tuple[str, str, tuple[Attachment, ...], datetime | None]:
     try:
-        from inbox_agent.parse import parse_message
+        from inbox_agent.stages.parse import parse_message
     except ImportError:
         return _stdlib_parse(raw)
     parsed = parse_message(raw)

@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from inbox_agent.classify import classify_bytes  # noqa: E402
-from inbox_agent.config import Config, load_config  # noqa: E402
-from inbox_agent.parse import ParseFailure, parse_message  # noqa: E402
+from inbox_agent.config.loader import Config, load_config  # noqa: E402
+from inbox_agent.pipeline.classify import classify_bytes  # noqa: E402
+from inbox_agent.stages.parse import ParseFailure, parse_message  # noqa: E402
 
 MAX_SECONDS = 10.0  # a hang guard, not a speed target: the real cost is milliseconds
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -29,11 +29,11 @@ PROJECT = Path(__file__).resolve().parents[1]
 if str(PROJECT) not in sys.path:
     sys.path.insert(0, str(PROJECT))
 
-from inbox_agent.clock import SystemClock  # noqa: E402
-from inbox_agent.config import Config, load_config  # noqa: E402
-from inbox_agent.daemon import open_store  # noqa: E402
-from inbox_agent.render import TemplateSet  # noqa: E402
-from inbox_agent.report import write_report  # noqa: E402
+from inbox_agent.config.loader import Config, load_config  # noqa: E402
+from inbox_agent.domain.clock import SystemClock  # noqa: E402
+from inbox_agent.entrypoints.daemon import open_store  # noqa: E402
+from inbox_agent.mail.render import TemplateSet  # noqa: E402
+from inbox_agent.views.page import write_report  # noqa: E402
 
 LABELLED = PROJECT / "tests" / "data" / "labelled"
 CHROMIUM_FLAGS = (
@@ -76,7 +76,7 @@ timezone = "Asia/Shanghai"
 addresses = ["agent.li@staff.wallet.example"]
 
 [templates]
-dir = {json.dumps(str(PROJECT / "templates"))}
+dir = {json.dumps(str(PROJECT / "inbox_agent" / "mail" / "templates"))}
 """,
         encoding="utf-8",
     )
@@ -104,7 +104,7 @@ def fill_store(folder: Path, config_path: Path, mails: int) -> None:
 def escalate(config: Config, at: datetime) -> str:
     """The escalation sweep, when this checkout has it: escalated cases belong on the page."""
     try:
-        from inbox_agent.escalate_job import run_sweep
+        from inbox_agent.services.sweep import run_sweep
     except ImportError:
         return "no escalation sweep in this checkout: no case is escalated"
     report = run_sweep(config, open_store(config), TemplateSet(config.templates_dir), at)

@@ -7,7 +7,7 @@ per measurement; the answer is one JSON object on stdout. Modes:
   drained and every acknowledgement was accepted by the SMTP server;
 - ``raw``: imapclient FETCH BODY.PEEK[] in batches and one fixed reply per mail over
   one reused SMTP connection, no processing: the floor the transport sets;
-- ``parse``: the same fetch plus ``inbox_agent.parse.parse_message`` on every mail;
+- ``parse``: the same fetch plus ``inbox_agent.stages.parse.parse_message`` on every mail;
 - ``prefill``: grow a store by N synthetic cases through ``Store.commit``.
 """
 
@@ -32,9 +32,9 @@ from imapclient import IMAPClient
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from inbox_agent.clock import iso  # noqa: E402
-from inbox_agent.model import Case, CaseStatus, Event, MessageRecord  # noqa: E402
-from inbox_agent.store import Changes, Store, case_id_for  # noqa: E402
+from inbox_agent.adapters.tinydb_store import Changes, Store, case_id_for  # noqa: E402
+from inbox_agent.domain.clock import iso  # noqa: E402
+from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord  # noqa: E402
 
 _FROM = re.compile(rb"^From:.*?<?([\w.+-]+@[\w.-]+)>?\s*$", re.MULTILINE | re.IGNORECASE)
 REPLY = (
@@ -59,8 +59,8 @@ def peak_rss_mb() -> float:
 
 
 def run_e2e(config_path: Path, profile_dir: Path | None) -> dict[str, Any]:
-    from inbox_agent.config import load_config
-    from inbox_agent.daemon import build_runtime, run_cycle
+    from inbox_agent.config.loader import load_config
+    from inbox_agent.entrypoints.daemon import build_runtime, run_cycle
 
     # Per-mail INFO lines would measure the terminal, not the daemon.
     logging.basicConfig(level=logging.WARNING)
@@ -164,7 +164,7 @@ def run_raw(servers: Servers) -> dict[str, Any]:
 
 
 def run_parse(servers: Servers) -> dict[str, Any]:
-    from inbox_agent.parse import ParseFailure, parse_message
+    from inbox_agent.stages.parse import ParseFailure, parse_message
 
     count = failures = 0
     started = time.perf_counter()

@@ -1,3 +1,3 @@
-from inbox_agent.cli import main
+from inbox_agent.entrypoints.cli import main
 
 raise SystemExit(main())

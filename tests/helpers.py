@@ -40,7 +40,7 @@ def write_config(
         "acknowledge": {"per_case_interval": "0s", "per_sender_per_day": 50, "hotline": "400-000-0000"},
         "sla": {"default": "24h", "timezone": "Asia/Shanghai"},
         "staff": {"addresses": ["agent.li@staff.wallet.example"], "domains": ["staff.wallet.example"]},
-        "templates": {"dir": str(ROOT / "templates")},
+        "templates": {"dir": str(ROOT / "inbox_agent" / "mail" / "templates")},
         "logging": {"level": "INFO"},
     }
     env: dict[str, str] = {}

@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, cli, cli_json, complaint, write_config
 
-from inbox_agent.render import TemplateSet
+from inbox_agent.mail.render import TemplateSet
 
 pytestmark = pytest.mark.dovecot
 
-LABELS = {lang: TemplateSet(ROOT / "templates").labels(lang) for lang in ("en", "zh")}
+LABELS = {
+    lang: TemplateSet(ROOT / "inbox_agent" / "mail" / "templates").labels(lang) for lang in ("en", "zh")
+}
 
 
 def _parse(raw: bytes) -> EmailMessage:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from helpers import cli, cli_json, complaint, start_daemon, write_config
 
-from inbox_agent.config import load_config
-from inbox_agent.store import Store
+from inbox_agent.adapters.tinydb_store import Store
+from inbox_agent.config.loader import load_config
 
 pytestmark = pytest.mark.dovecot
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from inbox_agent.categorize import categorize
-from inbox_agent.model import CATEGORIES, EVIDENCE_IDS
-from inbox_agent.rules import canonical, default_rules, load_rules
+from inbox_agent.config.rules import canonical, default_rules, load_rules
+from inbox_agent.domain.model import CATEGORIES, EVIDENCE_IDS
+from inbox_agent.stages.categorize import categorize
 
 
 def rules_with(categories=None, evidence=None, severity=None):

@@ -75,7 +75,7 @@ def test_bad_config_lists_every_problem(tmp_path: Path) -> None:
 
 def test_quarantine_lists_the_reason_and_retry_runs_it_again(tmp_path: Path) -> None:
     templates = tmp_path / "templates"
-    shutil.copytree(ROOT / "templates", templates)
+    shutil.copytree(ROOT / "inbox_agent" / "mail" / "templates", templates)
     good = (templates / "ack_first.en.txt.j2").read_text()
     (templates / "ack_first.en.txt.j2").write_text(good + "{{ no_such_variable }}")
     maildir = _maildir(

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inbox_agent.compose import (
+from inbox_agent.mail.compose import (
     AckRequest,
     build_email_bytes,
     clean_subject,
@@ -25,13 +25,13 @@ from inbox_agent.compose import (
     reply_subject,
     validated_addr_spec,
 )
-from inbox_agent.render import TemplateSet
+from inbox_agent.mail.render import TemplateSet
 
 ROOT = Path(__file__).resolve().parents[1]
 # Read back as sent: refold_source="none" keeps our header lines exactly as written
 # when a test serialises the parsed message again.
 READ_BACK = policy.SMTP.clone(cte_type="7bit", refold_source="none")
-TEMPLATES = ROOT / "templates"
+TEMPLATES = ROOT / "inbox_agent" / "mail" / "templates"
 EXAMPLES = ROOT / "examples" / "maildir"
 WHEN = datetime(2026, 11, 2, 12, 30, tzinfo=UTC)
 EXPECTED_HEADERS = [
@@ -374,7 +374,7 @@ def test_every_example_parses_with_the_stdlib(path: Path) -> None:
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda path: path.name)
 def test_every_example_parses_with_the_project_parser(path: Path) -> None:
-    parse = pytest.importorskip("inbox_agent.parse")
+    parse = pytest.importorskip("inbox_agent.stages.parse")
     raw = path.read_bytes()
     parsed = parse.parse_message(raw)
     stdlib = BytesParser(policy=policy.default).parsebytes(raw)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from inbox_agent.config import ConfigError, build_config, load_config, parse_duration, parse_size
+from inbox_agent.config.loader import ConfigError, build_config, load_config, parse_duration, parse_size
 
 ROOT = Path(__file__).resolve().parents[1]
 

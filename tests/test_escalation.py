@@ -14,16 +14,16 @@ from typing import Any
 import pytest
 from helpers import cli, complaint, write_config
 
-from inbox_agent.clock import iso, parse_iso
-from inbox_agent.config import Config, build_config, load_config
-from inbox_agent.escalate_job import cmd_escalate, run_sweep
-from inbox_agent.escalation import OUTSIDE_WINDOW_FLAG, due_levels, sweep_case
-from inbox_agent.model import Case, CaseStatus, Event, MessageRecord
-from inbox_agent.render import TemplateSet
-from inbox_agent.store import Changes, Store
+from inbox_agent.adapters.tinydb_store import Changes, Store
+from inbox_agent.config.loader import Config, build_config, load_config
+from inbox_agent.domain.clock import iso, parse_iso
+from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord
+from inbox_agent.mail.render import TemplateSet
+from inbox_agent.policies.escalation import OUTSIDE_WINDOW_FLAG, due_levels, sweep_case
+from inbox_agent.services.sweep import cmd_escalate, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES = TemplateSet(ROOT / "templates")
+TEMPLATES = TemplateSet(ROOT / "inbox_agent" / "mail" / "templates")
 OPENED = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)  # a Friday
 LEVELS = {
     "L1": {"after": "100%", "recipients": ["team@wallet.example"]},
@@ -37,7 +37,7 @@ def make_config(tmp_path: Path, *, sla: dict[str, Any] | None = None) -> Config:
         "mailbox": {"address": "complaints@wallet.example", "maildir": {"path": str(tmp_path / "maildir")}},
         "storage": {"data_dir": str(tmp_path / "data")},
         "smtp": {"directory": str(tmp_path / "outbox")},
-        "templates": {"dir": str(ROOT / "templates")},
+        "templates": {"dir": str(ROOT / "inbox_agent" / "mail" / "templates")},
         "sla": {"default": "24h", "timezone": "Asia/Shanghai", **(sla or {})},
         "escalation": LEVELS,
     }

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from helpers import cli, cli_json, complaint, write_config
 
-from inbox_agent.clock import iso, parse_iso
+from inbox_agent.domain.clock import iso, parse_iso
 
 pytestmark = pytest.mark.dovecot
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from inbox_agent.model import CATEGORIES
+from inbox_agent.domain.model import CATEGORIES
 
 PROJECT = Path(__file__).resolve().parents[1]
 SCRIPT = PROJECT / "bench" / "eval_categories.py"

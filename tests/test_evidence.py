@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inbox_agent.evidence import extract_evidence, mask_sensitive, missing_evidence
-from inbox_agent.model import Attachment
-from inbox_agent.rules import default_rules, load_rules
+from inbox_agent.config.rules import default_rules, load_rules
+from inbox_agent.domain.model import Attachment
+from inbox_agent.stages.evidence import extract_evidence, mask_sensitive, missing_evidence
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Wednesday 6 March 2024, 10:00 in Shanghai.

@@ -18,8 +18,8 @@ from servers import DovecotServer
 from tcpproxy import Fault, TcpProxy
 
 from inbox_agent.adapters.imap import ImapMailbox
-from inbox_agent.adapters.mailbox import MailboxError
-from inbox_agent.settings import ImapSettings, Secret
+from inbox_agent.config.settings import ImapSettings, Secret
+from inbox_agent.services.ports import MailboxError
 
 pytestmark = pytest.mark.dovecot
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from inbox_agent.guard import is_auto_reply, loop_skip
-from inbox_agent.model import ParsedMessage
-from inbox_agent.parse import parse_message
+from inbox_agent.domain.model import ParsedMessage
+from inbox_agent.stages.guard import is_auto_reply, loop_skip
+from inbox_agent.stages.parse import parse_message
 
 OWN = frozenset({"complaints@wallet.example"})
 TOKEN = "wlt-7f3a9c"

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from helpers import cli, cli_json, complaint, write_config
 
-from inbox_agent.config import load_config
+from inbox_agent.config.loader import load_config
 
 pytestmark = pytest.mark.dovecot
 

@@ -17,8 +17,8 @@ from servers import DovecotServer
 
 from inbox_agent.adapters.backoff import backoff_delays
 from inbox_agent.adapters.imap import ImapMailbox, compact_uid_set
-from inbox_agent.adapters.mailbox import MailboxError
-from inbox_agent.settings import ImapSettings, Secret
+from inbox_agent.config.settings import ImapSettings, Secret
+from inbox_agent.services.ports import MailboxError
 
 KEYWORD = b"$InboxAgentDone"
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from inbox_agent.guard import loop_skip
-from inbox_agent.model import ParsedMessage
-from inbox_agent.parse import ParseFailure, parse_message
+from inbox_agent.domain.model import ParsedMessage
+from inbox_agent.stages.guard import loop_skip
+from inbox_agent.stages.parse import ParseFailure, parse_message
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MAIL_DIR = DATA / "mail"

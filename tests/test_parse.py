@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inbox_agent.charsets import decode_bytes, normalize_charset
-from inbox_agent.parse import MAX_ATTACHMENTS, ParseFailure, parse_message, strip_quoted
+from inbox_agent.stages.charsets import decode_bytes, normalize_charset
+from inbox_agent.stages.parse import MAX_ATTACHMENTS, ParseFailure, parse_message, strip_quoted
 
 MAILS = Path(__file__).resolve().parent / "mails" / "parse"
 

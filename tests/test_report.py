@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, cli, complaint, write_config
 
-from inbox_agent.clock import iso
-from inbox_agent.compose import SAMPLE_CASE_ID
-from inbox_agent.config import Config, load_config
-from inbox_agent.model import Case, CaseStatus, Event, MessageRecord
-from inbox_agent.render import TemplateSet
-from inbox_agent.report import (
+from inbox_agent.adapters.tinydb_store import Changes, Store, case_id_for
+from inbox_agent.config.loader import Config, load_config
+from inbox_agent.domain.clock import iso
+from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord
+from inbox_agent.mail.compose import SAMPLE_CASE_ID
+from inbox_agent.mail.render import TemplateSet
+from inbox_agent.views.page import (
     add_report_parser,
     build_page,
     cmd_report,
@@ -33,9 +34,8 @@ from inbox_agent.report import (
     wall_clock,
     write_report,
 )
-from inbox_agent.store import Changes, Store, case_id_for
 
-TEMPLATES = ROOT / "templates"
+TEMPLATES = ROOT / "inbox_agent" / "mail" / "templates"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"

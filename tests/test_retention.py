@@ -7,10 +7,10 @@ from pathlib import Path
 
 from helpers import cli, cli_json, complaint, write_config
 
-from inbox_agent.clock import parse_iso
-from inbox_agent.config import load_config
-from inbox_agent.retention import purge
-from inbox_agent.store import Store
+from inbox_agent.adapters.tinydb_store import Store
+from inbox_agent.config.loader import load_config
+from inbox_agent.domain.clock import parse_iso
+from inbox_agent.services.retention import purge
 
 
 def test_resolved_cases_lose_raw_mail_after_the_retention_period(tmp_path: Path) -> None:

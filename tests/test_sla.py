@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inbox_agent.config import ConfigError, SlaSettings, build_config
-from inbox_agent.sla import BusinessHours, add_sla_time, business_hours_for, sla_elapsed
+from inbox_agent.config.loader import ConfigError, SlaSettings, build_config
+from inbox_agent.policies.sla import BusinessHours, add_sla_time, business_hours_for, sla_elapsed
 
 ROOT = Path(__file__).resolve().parents[1]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -37,7 +37,7 @@ def local(zone: ZoneInfo, *parts: int) -> datetime:
 def config_data(**sections: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {
         "mailbox": {"address": "complaints@wallet.example"},
-        "templates": {"dir": str(ROOT / "templates")},
+        "templates": {"dir": str(ROOT / "inbox_agent" / "mail" / "templates")},
     }
     data.update(sections)
     return data
@@ -222,7 +222,7 @@ def test_bad_sla_and_escalation_settings_are_all_reported() -> None:
 
 
 def test_the_example_config_documents_and_loads_the_sla_and_escalation() -> None:
-    from inbox_agent.config import load_config
+    from inbox_agent.config.loader import load_config
 
     config = load_config(ROOT / "config.example.toml")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import cli, cli_json, complaint, write_config
 
-from inbox_agent.staff import parse_staff_mail
+from inbox_agent.policies.staff import parse_staff_mail
 
 pytestmark = pytest.mark.dovecot
 

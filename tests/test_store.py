@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from inbox_agent.model import Case, CaseStatus, Event, MessageRecord
-from inbox_agent.store import Changes, Store, StoreError, StoreLocked, case_id_for
+from inbox_agent.adapters.tinydb_store import Changes, Store, StoreError, StoreLocked, case_id_for
+from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord
 
 
 def _case(seq: int, customer: str = "alice@example.com") -> Case:
@@ -115,7 +115,7 @@ import sys
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
 from test_store import _commit_cases
-from inbox_agent.store import Store
+from inbox_agent.adapters.tinydb_store import Store
 store = Store({str(data)!r}, shard_size=10)
 _commit_cases(store, range(4, 8))
 """
@@ -155,7 +155,7 @@ def test_second_daemon_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
     first = Store(tmp_path / "data")
     first.acquire_daemon_lock()
     script = (
-        "import sys; from inbox_agent.store import Store, StoreLocked\n"
+        "import sys; from inbox_agent.adapters.tinydb_store import Store, StoreLocked\n"
         f"s = Store({str(tmp_path / 'data')!r})\n"
         "try:\n    s.acquire_daemon_lock()\nexcept StoreLocked as e:\n    print(e); sys.exit(7)\n"
     )

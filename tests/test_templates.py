@@ -10,8 +10,9 @@ import pytest
 from jinja2 import meta
 from markupsafe import escape
 
-from inbox_agent import compose
-from inbox_agent.compose import (
+from inbox_agent.domain.model import CATEGORIES
+from inbox_agent.mail import compose
+from inbox_agent.mail.compose import (
     ACK_KINDS,
     SAMPLE_CASE_ID,
     AckRequest,
@@ -23,10 +24,9 @@ from inbox_agent.compose import (
     render_staff_notification,
     render_staff_reply,
 )
-from inbox_agent.model import CATEGORIES
-from inbox_agent.render import TemplateError, TemplateSet, required_templates
+from inbox_agent.mail.render import TemplateError, TemplateSet, required_templates
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "inbox_agent" / "mail" / "templates"
 TEMPLATE_FILES = sorted(path.name for path in TEMPLATES.glob("*.j2"))
 LANGUAGES = ("zh", "en")
 XSS = "<script>alert(1)</script>"

@@ -16,9 +16,9 @@ import pytest
 from servers import SmtpServer
 
 from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
-from inbox_agent.adapters.transport import TransportError
-from inbox_agent.model import OutgoingMail, SendOutcome
-from inbox_agent.settings import Secret, SmtpSettings
+from inbox_agent.config.settings import Secret, SmtpSettings
+from inbox_agent.domain.model import OutgoingMail, SendOutcome
+from inbox_agent.services.transport_port import TransportError
 
 SENDER = "complaints@wallet.example"
 

@@ -21,9 +21,9 @@ from typing import TypeVar
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
-from inbox_agent.adapters.mailbox import FetchedMail, MailboxError, MailboxState, MailRef
-from inbox_agent.clock import to_utc
-from inbox_agent.settings import ImapSettings
+from inbox_agent.config.settings import ImapSettings
+from inbox_agent.domain.clock import to_utc
+from inbox_agent.services.ports import FetchedMail, MailboxError, MailboxState, MailRef
 
 T = TypeVar("T")
 

@@ -14,8 +14,8 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from inbox_agent.adapters.mailbox import FetchedMail, MailboxError, MailboxState, MailRef
-from inbox_agent.settings import MaildirSettings
+from inbox_agent.config.settings import MaildirSettings
+from inbox_agent.services.ports import FetchedMail, MailboxError, MailboxState, MailRef
 
 
 class MaildirMailbox:

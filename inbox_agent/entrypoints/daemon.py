@@ -1,0 +1,272 @@
+"""Wiring and the daemon loop: adapters built from config, jobs on a ``schedule`` Scheduler.
+
+A failing job is logged and retried with capped backoff, never fatal. SIGTERM and
+SIGINT let the current batch finish and commit, then the loop exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
+
+import schedule
+
+from inbox_agent.adapters.maildir import MaildirMailbox
+from inbox_agent.adapters.tinydb_store import Store
+from inbox_agent.config.loader import Config
+from inbox_agent.domain.clock import Clock, SystemClock
+from inbox_agent.mail.render import TemplateSet
+from inbox_agent.services.intake import CycleReport, Runner
+from inbox_agent.services.ports import Mailbox
+from inbox_agent.services.transport_port import Transport
+
+log = logging.getLogger("inbox_agent.entrypoints.daemon")
+
+
+def open_store(config: Config) -> Store:
+    settings = config.storage
+    return Store(settings.data_dir, shard_size=settings.shard_size, lock_timeout=settings.lock_timeout)
+
+
+def make_mailbox(config: Config) -> Mailbox:
+    if config.mailbox.kind == "imap":
+        from inbox_agent.adapters.imap import ImapMailbox
+
+        assert config.mailbox.imap is not None
+        return ImapMailbox(config.mailbox.imap)
+    assert config.mailbox.maildir is not None
+    return MaildirMailbox(config.mailbox.maildir)
+
+
+def make_sent_mailbox(config: Config) -> Mailbox | None:
+    """The IMAP account's Sent folder as a mailbox of its own, when configured.
+
+    Its mail is only flagged when processed (never moved, whatever the inbox does),
+    and it is never IDLEd on: the inbox is what must wake the daemon.
+    """
+    settings = config.mailbox.imap
+    if config.mailbox.kind != "imap" or settings is None or not settings.sent_folder:
+        return None
+    from inbox_agent.adapters.imap import ImapMailbox
+
+    return ImapMailbox(replace(settings, folder=settings.sent_folder, processed_action="flag", idle=False))
+
+
+def make_transport(config: Config, on_accepted: Callable[[str], None] | None = None) -> Transport:
+    from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
+
+    if config.smtp.kind == "smtp":
+        return SmtpTransport(config.smtp, on_accepted=on_accepted)
+    return DirectoryTransport(config.smtp)
+
+
+@dataclass
+class Runtime:
+    config: Config
+    store: Store
+    runner: Runner
+    mailbox: Mailbox
+    clock: Clock
+
+
+def build_runtime(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    clock: Clock | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Runtime:
+    clock = clock or SystemClock()
+    store = open_store(config)
+    mailbox = make_mailbox(config)
+    templates = TemplateSet(config.templates_dir)
+    runner_holder: dict[str, Runner] = {}
+    # The SMTP adapter reports each accepted mail at once so it can be logged before
+    # the batch's "sent" marks are committed (narrowing the duplicate window).
+    transport = make_transport(
+        config, on_accepted=lambda outbox_id: runner_holder["r"].sent_log.append(outbox_id)
+    )
+    runner = Runner(
+        config,
+        store,
+        mailbox,
+        transport,
+        templates,
+        clock,
+        dry_run=dry_run,
+        should_stop=should_stop,
+        progress=progress,
+        sent_mailbox=make_sent_mailbox(config),
+    )
+    runner_holder["r"] = runner
+    return Runtime(config=config, store=store, runner=runner, mailbox=mailbox, clock=clock)
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT; checked between batches so a batch always finishes."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def __call__(self) -> bool:
+        return self.event.is_set()
+
+    def install(self) -> None:
+        def handler(signum: int, _frame: Any) -> None:
+            log.info("received %s: finishing the current batch, then stopping", signal.Signals(signum).name)
+            self.event.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+
+def escalation_sweep(runtime: Runtime) -> None:
+    """Deadlines come from stored timestamps, so a sweep after downtime catches up."""
+    from inbox_agent.services.sweep import sweep_job
+
+    sweep_job(runtime)
+
+
+def write_staff_page(runtime: Runtime) -> None:
+    from inbox_agent.views.page import write_report
+
+    settings = runtime.config.report
+    if settings.html is None:
+        return
+    write_report(
+        runtime.store,
+        runtime.config,
+        runtime.runner.templates,
+        runtime.clock.now(),
+        settings.html,
+        include_resolved=settings.include_resolved,
+    )
+
+
+def purge_old_raw_mail(runtime: Runtime) -> None:
+    from inbox_agent.services.retention import purge
+
+    days = runtime.config.storage.retention_days
+    if days <= 0:
+        return
+    report = purge(runtime.store, runtime.clock.now(), days)
+    if report.cases:
+        log.info(
+            "retention: raw mail of %d resolved cases deleted (%d mails, %d attachments)",
+            report.cases,
+            report.blobs,
+            report.attachments,
+        )
+
+
+def housekeeping_jobs(config: Config) -> list[tuple[float, Callable[[Runtime], None]]]:
+    """The jobs besides polling, with how often each runs (seconds). They write, so
+    they never run in a dry run (`run --dry-run` is one cycle, see run_once)."""
+    jobs: list[tuple[float, Callable[[Runtime], None]]] = []
+    if config.escalation.enabled:
+        jobs.append((config.escalation.sweep_interval, escalation_sweep))
+    if config.report.html is not None:
+        jobs.append((config.report.interval, write_staff_page))
+    if config.storage.retention_days > 0:
+        jobs.append((86400.0, purge_old_raw_mail))
+    return jobs
+
+
+def run_once(runtime: Runtime) -> CycleReport:
+    """`run --once`: a cycle, every housekeeping job once, then send what they queued."""
+    report = run_cycle(runtime)
+    if report.error or runtime.runner.dry_run:
+        return report
+    for _interval, job in housekeeping_jobs(runtime.config):
+        try:
+            job(runtime)
+        except Exception:  # the mail of this cycle is committed; a failed job runs next time
+            log.exception("%s failed", job.__name__)
+    sent, failed, retry = runtime.runner.send_outbox()
+    return replace(
+        report,
+        sent=report.sent + sent,
+        send_failed=report.send_failed + failed,
+        send_retry=retry,
+    )
+
+
+def run_cycle(runtime: Runtime) -> CycleReport:
+    """Poll, process, send — one cycle."""
+    report = runtime.runner.poll()
+    sent, failed, retry = runtime.runner.send_outbox()
+    return CycleReport(report.rows, report.fetched, report.backlog, sent, failed, retry, report.error)
+
+
+class Daemon:
+    def __init__(self, runtime: Runtime, stop: StopFlag, on_report: Callable[[CycleReport], None]) -> None:
+        self.runtime = runtime
+        self.stop = stop
+        self.on_report = on_report
+        self.scheduler = schedule.Scheduler()  # our own: the module-level default is global state
+        self.failures = 0
+        self.paused_until = 0.0
+        self.extra_jobs: list[tuple[float, Callable[[], None]]] = []
+
+    def _poll_job(self) -> None:
+        if time.monotonic() < self.paused_until:
+            return
+        try:
+            report = run_cycle(self.runtime)
+        except Exception as exc:  # never fatal: log, back off, try again
+            log.exception("poll cycle failed")
+            report = CycleReport((), 0, 0, 0, 0, 0, error=f"{type(exc).__name__}: {exc}")
+        self.on_report(report)
+        if report.error:
+            self.failures += 1
+            settings = self.runtime.config.mailbox
+            delay = min(settings.backoff_max, settings.backoff_initial * 2 ** (self.failures - 1))
+            log.warning("mailbox unavailable (%s); next attempt in %.0fs", report.error, delay)
+            self.paused_until = time.monotonic() + delay
+        else:
+            self.failures = 0
+
+    def add_job(self, every_seconds: float, job: Callable[[], None]) -> None:
+        def safe() -> None:
+            try:
+                job()
+            except Exception:
+                name = getattr(getattr(job, "func", job), "__name__", repr(job))
+                log.exception("scheduled job %s failed; it runs again at its next time", name)
+
+        self.scheduler.every(max(1, int(every_seconds))).seconds.do(safe)
+
+    def run(self) -> None:
+        config = self.runtime.config
+        self.scheduler.every(max(1, int(config.mailbox.poll_interval))).seconds.do(self._poll_job)
+        for interval, job in housekeeping_jobs(config):
+            self.add_job(interval, partial(job, self.runtime))
+        self._poll_job()
+        use_idle = (
+            config.mailbox.kind == "imap" and config.mailbox.imap is not None and config.mailbox.imap.idle
+        )
+        while not self.stop():
+            self.scheduler.run_pending()
+            wait = self.scheduler.idle_seconds
+            wait = 1.0 if wait is None else max(0.0, min(wait, 1.0))
+            if use_idle and time.monotonic() >= self.paused_until:
+                if self._idle_wait(min(config.mailbox.imap.idle_timeout, 5.0)):  # type: ignore[union-attr]
+                    self._poll_job()
+            else:
+                self.stop.event.wait(wait)
+        log.info("stopped")
+
+    def _idle_wait(self, timeout: float) -> bool:
+        try:
+            return self.runtime.mailbox.wait_for_new(timeout)
+        except Exception as exc:
+            log.warning("IDLE failed (%s); falling back to polling for this round", exc)
+            self.stop.event.wait(1.0)
+            return False
