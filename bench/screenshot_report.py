@@ -31,9 +31,8 @@ if str(PROJECT) not in sys.path:
 
 from inbox_agent.config.loader import Config, load_config  # noqa: E402
 from inbox_agent.domain.clock import SystemClock  # noqa: E402
-from inbox_agent.entrypoints.daemon import open_store  # noqa: E402
+from inbox_agent.entrypoints.bootstrap import open_store, write_report  # noqa: E402
 from inbox_agent.mail.render import TemplateSet  # noqa: E402
-from inbox_agent.views.page import write_report  # noqa: E402
 
 LABELLED = PROJECT / "tests" / "data" / "labelled"
 CHROMIUM_FLAGS = (

@@ -32,9 +32,11 @@ from imapclient import IMAPClient
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from inbox_agent.adapters.tinydb_store import Changes, Store, case_id_for  # noqa: E402
+from inbox_agent.adapters.tinydb_store import Store  # noqa: E402
 from inbox_agent.domain.clock import iso  # noqa: E402
+from inbox_agent.domain.lifecycle import case_id_for  # noqa: E402
 from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord  # noqa: E402
+from inbox_agent.services.ports import Changes  # noqa: E402
 
 _FROM = re.compile(rb"^From:.*?<?([\w.+-]+@[\w.-]+)>?\s*$", re.MULTILINE | re.IGNORECASE)
 REPLY = (
@@ -60,7 +62,8 @@ def peak_rss_mb() -> float:
 
 def run_e2e(config_path: Path, profile_dir: Path | None) -> dict[str, Any]:
     from inbox_agent.config.loader import load_config
-    from inbox_agent.entrypoints.daemon import build_runtime, run_cycle
+    from inbox_agent.entrypoints.bootstrap import build_runtime
+    from inbox_agent.entrypoints.daemon import run_cycle
 
     # Per-mail INFO lines would measure the terminal, not the daemon.
     logging.basicConfig(level=logging.WARNING)

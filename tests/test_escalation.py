@@ -14,13 +14,15 @@ from typing import Any
 import pytest
 from helpers import cli, complaint, write_config
 
-from inbox_agent.adapters.tinydb_store import Changes, Store
+from inbox_agent.adapters.tinydb_store import Store
 from inbox_agent.config.loader import Config, build_config, load_config
 from inbox_agent.domain.clock import iso, parse_iso
 from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord
+from inbox_agent.entrypoints.cli_escalate import cmd_escalate
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.policies.escalation import OUTSIDE_WINDOW_FLAG, due_levels, sweep_case
-from inbox_agent.services.sweep import cmd_escalate, run_sweep
+from inbox_agent.services.ports import Changes
+from inbox_agent.services.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = TemplateSet(ROOT / "inbox_agent" / "mail" / "templates")

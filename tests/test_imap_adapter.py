@@ -15,9 +15,9 @@ from email.policy import SMTP as SMTP_POLICY
 import pytest
 from servers import DovecotServer
 
-from inbox_agent.adapters.backoff import backoff_delays
 from inbox_agent.adapters.imap import ImapMailbox, compact_uid_set
 from inbox_agent.config.settings import ImapSettings, Secret
+from inbox_agent.domain.backoff import backoff_delays
 from inbox_agent.services.ports import MailboxError
 
 KEYWORD = b"$InboxAgentDone"

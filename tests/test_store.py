@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from inbox_agent.adapters.tinydb_store import Changes, Store, StoreError, StoreLocked, case_id_for
+from inbox_agent.adapters.tinydb_store import Store, StoreError, StoreLocked
+from inbox_agent.domain.lifecycle import case_id_for
 from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord
+from inbox_agent.services.ports import Changes
 
 
 def _case(seq: int, customer: str = "alice@example.com") -> Case:

@@ -18,7 +18,7 @@ from servers import SmtpServer
 from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
 from inbox_agent.config.settings import Secret, SmtpSettings
 from inbox_agent.domain.model import OutgoingMail, SendOutcome
-from inbox_agent.services.transport_port import TransportError
+from inbox_agent.services.ports import TransportError
 
 SENDER = "complaints@wallet.example"
 

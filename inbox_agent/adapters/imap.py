@@ -4,7 +4,7 @@ Every network call is bounded by ``settings.timeout`` and every failure comes ou
 as ``MailboxError`` with a reason ops can act on ("cannot connect to ...", "TLS
 handshake failed ...", "login failed for user ...", "timed out after 30s while
 FETCH"). After a failure the connection is dropped, so the next ``open()``
-reconnects; the caller owns the retry schedule (``adapters.backoff``).
+reconnects; the caller owns the retry schedule (``domain.backoff``).
 """
 
 from __future__ import annotations

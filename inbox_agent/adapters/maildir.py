@@ -90,5 +90,8 @@ class MaildirMailbox:
         count = len(self.list_new(0))
         return f"Maildir ok: {count} unprocessed messages in {state.name}"
 
+    def append_sent(self, raw: bytes) -> None:
+        """A Maildir has no Sent folder of ours: copies are not kept."""
+
     def close(self) -> None:
         pass

@@ -22,7 +22,7 @@ from inbox_agent.adapters.files import write_atomically
 from inbox_agent.adapters.imap import tls_client_context
 from inbox_agent.config.settings import SmtpSettings
 from inbox_agent.domain.model import OutgoingMail, SendOutcome, SendResult
-from inbox_agent.services.transport_port import TransportError
+from inbox_agent.services.ports import TransportError
 
 # 421 means "service closing the channel": the mail was not taken and the
 # connection is gone, so sending it again on a fresh connection is safe.

@@ -25,254 +25,46 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tinydb import TinyDB
-from tinydb.storages import Storage
-
-from inbox_agent.adapters.files import write_atomically
-from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord
+from inbox_agent.adapters.blobs import ContentAddressedFiles
+from inbox_agent.adapters.tinydb_docs import (
+    DIR_MODE,
+    FILE_MODE,
+    AtomicJSONStorage,
+    KeyedTable,
+    StoreError,
+    atomic_write,
+    case_from_doc,
+    case_to_doc,
+    ensure_dir,
+    message_from_doc,
+    message_to_doc,
+    open_db,
+)
+from inbox_agent.domain.lifecycle import seq_of
+from inbox_agent.domain.model import Case, CaseStatus, MessageRecord
+from inbox_agent.services.crash_points import crash_point
+from inbox_agent.services.ports import Changes, Index
 
 SCHEMA_VERSION = 1
-DIR_MODE = 0o700
-FILE_MODE = 0o600
 SHARD_CACHE_SIZE = 16  # parsed shards kept in memory (500 cases each)
-
-
-class StoreError(Exception):
-    pass
 
 
 class StoreLocked(StoreError):
     """Another process holds the lock."""
 
 
-# ---------------------------------------------------------------- files
-
-
-def ensure_dir(path: Path) -> Path:
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    return path
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` so that ``path`` holds either the old or the new content, never a mix."""
-    ensure_dir(path.parent)
-    write_atomically(path, data, mid_write=lambda: _crash_point("store_mid_write"))
-
-
-def _crash_point(name: str) -> None:
-    """Test-only: SIGKILL ourselves at a named point (INBOX_AGENT_CRASH_AT=name[:count])."""
-    wanted = os.environ.get("INBOX_AGENT_CRASH_AT")
-    if not wanted:
-        return
-    point, _, count = wanted.partition(":")
-    if point != name:
-        return
-    remaining = int(count or "1") - 1
-    if remaining > 0:
-        os.environ["INBOX_AGENT_CRASH_AT"] = f"{point}:{remaining}"
-        return
-    import signal
-
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-crash_point = _crash_point
-
-
-class AtomicJSONStorage(Storage):
-    """TinyDB storage: read once, keep in memory, write atomically on ``flush``.
-
-    TinyDB writes through its storage on every single operation; buffering turns a
-    batch of upserts into one file write.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._data: dict[str, dict[str, Any]] | None = None
-        self.dirty = False
-
-    def read(self) -> dict[str, dict[str, Any]] | None:
-        if self._data is None:
-            try:
-                self._data = json.loads(self.path.read_bytes() or b"{}")
-            except FileNotFoundError:
-                self._data = {}
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise StoreError(
-                    f"{self.path} is not readable JSON ({exc}); restore it from a backup"
-                ) from exc
-        return self._data
-
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
-        self._data = data
-        self.dirty = True
-
-    def flush(self) -> None:
-        if self.dirty and self._data is not None:
-            atomic_write(
-                self.path, json.dumps(self._data, ensure_ascii=False, separators=(",", ":")).encode()
-            )
-            self.dirty = False
-
-    def close(self) -> None:
-        pass
-
-
-def _open_db(path: Path) -> tuple[TinyDB, AtomicJSONStorage]:
-    db = TinyDB(path, storage=AtomicJSONStorage)
-    return db, db.storage  # type: ignore[return-value]
-
-
-# ---------------------------------------------------------------- (de)serialisation
-
-
-# Field names once: dataclasses.asdict deep-copies every value and was a tenth of
-# the cost of a commit. The values are str/int/float or tuples of them, which JSON
-# writes as lists; only the events are dataclasses themselves.
-_CASE_FIELDS = tuple(f.name for f in fields(Case))
-_EVENT_FIELDS = tuple(f.name for f in fields(Event))
-_MESSAGE_FIELDS = tuple(f.name for f in fields(MessageRecord))
-
-
-def case_to_doc(case: Case) -> dict[str, Any]:
-    doc = {name: getattr(case, name) for name in _CASE_FIELDS}
-    doc["status"] = str(case.status)
-    doc["events"] = [{name: getattr(event, name) for name in _EVENT_FIELDS} for event in case.events]
-    return doc
-
-
-def case_from_doc(doc: Mapping[str, Any]) -> Case:
-    data = dict(doc)
-    data.pop("key", None)  # the TinyDB lookup key, equal to case_id
-    data["status"] = CaseStatus(data["status"])
-    for key in ("categories", "message_ids", "missing", "flags"):
-        data[key] = tuple(data.get(key, ()))
-    for key in ("matched", "evidence"):
-        data[key] = tuple(tuple(pair) for pair in data.get(key, ()))
-    data["events"] = tuple(Event(**event) for event in data.get("events", ()))
-    return Case(**data)
-
-
-def message_to_doc(message: MessageRecord) -> dict[str, Any]:
-    return {name: getattr(message, name) for name in _MESSAGE_FIELDS}
-
-
-def message_from_doc(doc: Mapping[str, Any]) -> MessageRecord:
-    data = dict(doc)
-    data["evidence"] = tuple(tuple(pair) for pair in data.get("evidence", ()))
-    data["attachments"] = tuple(tuple(item) for item in data.get("attachments", ()))
-    data["defects"] = tuple(data.get("defects", ()))
-    return MessageRecord(**data)
-
-
-# ---------------------------------------------------------------- changes
-
-
-@dataclass
-class Changes:
-    """Everything one batch wants written; committed as one unit."""
-
-    cases: dict[str, Case] = field(default_factory=dict)
-    messages: list[MessageRecord] = field(default_factory=list)
-    outbox: dict[str, dict[str, Any]] = field(default_factory=dict)  # outbox_id -> entry
-    outbox_removed: set[str] = field(default_factory=set)
-    quarantine: dict[str, dict[str, Any]] = field(default_factory=dict)
-    quarantine_removed: set[str] = field(default_factory=set)
-    checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
-    counters: dict[str, dict[str, Any]] = field(default_factory=dict)
-    counters_removed: set[str] = field(default_factory=set)
-    status: dict[str, Any] = field(default_factory=dict)
-    next_case_seq: int | None = None
-
-    def put_case(self, case: Case) -> None:
-        self.cases[case.case_id] = case
-
-    def __bool__(self) -> bool:
-        return bool(
-            self.cases
-            or self.messages
-            or self.outbox
-            or self.outbox_removed
-            or self.quarantine
-            or self.quarantine_removed
-            or self.checkpoints
-            or self.counters
-            or self.counters_removed
-            or self.status
-            or self.next_case_seq is not None
-        )
-
-
-@dataclass
-class Index:
-    """What threading and de-duplication need, kept in memory, rebuilt from the shards."""
-
-    message_keys: set[str] = field(default_factory=set)
-    message_cases: dict[str, str] = field(default_factory=dict)  # Message-ID -> case id
-    hashes: set[str] = field(default_factory=set)  # raw sha256 of stored incoming mail
-    active_cases: set[str] = field(default_factory=set)  # not resolved
-    resolved_cases: set[str] = field(default_factory=set)
-    generation: int = -1
-
-    def add_case(self, case: Case) -> None:
-        self.add(case.case_id, case.status == CaseStatus.RESOLVED, case.message_ids)
-
-    def add(self, case_id: str, resolved: bool, message_ids: Iterable[str]) -> None:
-        for message_id in message_ids:
-            self.message_cases.setdefault(message_id, case_id)
-        if resolved:
-            self.active_cases.discard(case_id)
-            self.resolved_cases.add(case_id)
-        else:
-            self.active_cases.add(case_id)
-            self.resolved_cases.discard(case_id)
-
-    def add_message(self, message: MessageRecord) -> None:
-        self.add_record(
-            message.key, message.direction, message.raw_sha256, message.message_id, message.case_id
-        )
-
-    def add_record(self, key: str, direction: str, raw_sha256: str, message_id: str, case_id: str) -> None:
-        self.message_keys.add(key)
-        if direction == "in":
-            self.hashes.add(raw_sha256)
-        if message_id and case_id:
-            self.message_cases.setdefault(message_id, case_id)
-
-
-def message_key(message_id: str, raw_sha256: str) -> str:
-    """A Message-ID alone is not unique enough (reused ids): pair it with the content hash."""
-    return f"{message_id}|{raw_sha256}" if message_id else raw_sha256
-
-
-def case_id_for(seq: int, year: int) -> str:
-    return f"WLT-{year}-{seq:06d}"
-
-
-def seq_of(case_id: str) -> int | None:
-    try:
-        prefix, _year, number = case_id.split("-")
-        if prefix != "WLT":
-            return None
-        return int(number)
-    except ValueError:
-        return None
-
-
 # ---------------------------------------------------------------- the store
 
 
-class Store:
+class Store(ContentAddressedFiles):
     def __init__(self, data_dir: Path, *, shard_size: int = 500, lock_timeout: float = 30.0) -> None:
         self.root = ensure_dir(Path(data_dir))
         os.chmod(self.root, DIR_MODE)
@@ -358,7 +150,7 @@ class Store:
     # ------------------------------------------------------------ start-up
 
     def _check_schema(self) -> None:
-        db, storage = _open_db(self.state_path)
+        db, storage = open_db(self.state_path)
         meta = db.table("meta").get(doc_id=1)
         if meta is None:
             db.table("meta").insert({"schema": SCHEMA_VERSION, "generation": 0, "next_case_seq": 1})
@@ -505,39 +297,7 @@ class Store:
     def status(self) -> dict[str, Any]:
         return dict(self._read_state_table("status").get("1", {}))
 
-    # ------------------------------------------------------------ blobs
-
-    def blob_path(self, sha256: str) -> Path:
-        return self.raw_dir / sha256[:2] / sha256
-
-    def put_blob(self, data: bytes) -> str:
-        """Content-addressed: writing the same bytes twice is a no-op."""
-        sha = hashlib.sha256(data).hexdigest()
-        path = self.blob_path(sha)
-        if not path.exists():
-            atomic_write(path, data)
-        return sha
-
-    def get_blob(self, sha256: str) -> bytes:
-        return self.blob_path(sha256).read_bytes()
-
-    def put_attachment(self, safe_name: str, payload: bytes) -> Path:
-        """Stored only under the generated safe name; the customer's name is data."""
-        if "/" in safe_name or "\\" in safe_name or safe_name.startswith(".") or not safe_name:
-            raise StoreError(f"unsafe attachment name {safe_name!r}")
-        path = self.attachments_dir / safe_name[:2] / safe_name
-        if path.resolve().parent != (self.attachments_dir / safe_name[:2]).resolve():
-            raise StoreError(f"unsafe attachment name {safe_name!r}")
-        if not path.exists():
-            atomic_write(path, payload)
-        return path
-
     # ------------------------------------------------------------ writes
-
-    def allocate_case_ids(self, count: int) -> list[int]:
-        """Case numbers come from the meta counter; the commit stores the new counter."""
-        start = int(self.meta().get("next_case_seq", 1))
-        return list(range(start, start + count))
 
     def commit(self, changes: Changes) -> None:
         """Write a batch as one unit: journal (the commit point), then apply, then drop it."""
@@ -546,7 +306,7 @@ class Store:
         with self.write_lock():
             operations = self._operations(changes)
             atomic_write(self.journal_path, json.dumps(operations, ensure_ascii=False).encode())
-            _crash_point("after_journal")
+            crash_point("after_journal")
             self._apply(operations)
             self.journal_path.unlink()
             for case in changes.cases.values():
@@ -610,11 +370,11 @@ class Store:
         for relative, ops in by_file.items():
             storage = AtomicJSONStorage(self.root / relative)
             data = storage.read() or {}
-            tables: dict[str, _KeyedTable] = {}
+            tables: dict[str, KeyedTable] = {}
             for op in ops:
                 name = op["table"]
                 if name not in tables:
-                    tables[name] = _KeyedTable(data.setdefault(name, {}))
+                    tables[name] = KeyedTable(data.setdefault(name, {}))
                 table = tables[name]
                 if "doc_id" in op:
                     table.put_id(int(op["doc_id"]), op["doc"])
@@ -627,27 +387,4 @@ class Store:
             self._shard_cache.pop(self.root / relative, None)
 
 
-class _KeyedTable:
-    """One TinyDB table's documents, addressed by their ``key`` field."""
-
-    def __init__(self, rows: dict[str, dict[str, Any]]) -> None:
-        self.rows = rows
-        self.ids = {doc.get("key"): doc_id for doc_id, doc in rows.items() if "key" in doc}
-        self.next_id = max((int(doc_id) for doc_id in rows), default=0) + 1
-
-    def put(self, key: str, doc: dict[str, Any]) -> None:
-        doc_id = self.ids.get(key)
-        if doc_id is None:
-            doc_id = str(self.next_id)
-            self.next_id += 1
-            self.ids[key] = doc_id
-        self.rows[doc_id] = doc
-
-    def put_id(self, doc_id: int, doc: dict[str, Any]) -> None:
-        self.rows[str(doc_id)] = doc
-        self.next_id = max(self.next_id, doc_id + 1)
-
-    def remove(self, key: str) -> None:
-        doc_id = self.ids.pop(key, None)
-        if doc_id is not None:
-            self.rows.pop(doc_id, None)
+__all__ = ["FILE_MODE", "Store", "StoreError", "StoreLocked", "case_to_doc", "message_to_doc", "atomic_write"]

@@ -21,6 +21,10 @@ CATEGORIES: tuple[str, ...] = (
     "other",
 )
 
+# Every mail we send carries this header with the deployment's loop token: a mail
+# that comes back with it is our own and is never answered (RFC 3834 loop guard).
+LOOP_HEADER = "X-Inbox-Agent-Loop"
+
 EVIDENCE_IDS: tuple[str, ...] = (
     "transaction_date",
     "transaction_time",

@@ -1,4 +1,4 @@
-"""Wiring and the daemon loop: adapters built from config, jobs on a ``schedule`` Scheduler.
+"""The daemon loop: jobs on a ``schedule`` Scheduler over a runtime the bootstrap built.
 
 A failing job is logged and retried with capped backoff, never fatal. SIGTERM and
 SIGINT let the current batch finish and commit, then the loop exits 0.
@@ -11,102 +11,20 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 import schedule
 
-from inbox_agent.adapters.maildir import MaildirMailbox
-from inbox_agent.adapters.tinydb_store import Store
 from inbox_agent.config.loader import Config
-from inbox_agent.domain.clock import Clock, SystemClock
-from inbox_agent.mail.render import TemplateSet
-from inbox_agent.services.intake import CycleReport, Runner
-from inbox_agent.services.ports import Mailbox
-from inbox_agent.services.transport_port import Transport
+from inbox_agent.domain.backoff import capped_delay
+from inbox_agent.entrypoints.bootstrap import Runtime, write_report
+from inbox_agent.services.intake import CycleReport
+from inbox_agent.services.retention import purge
+from inbox_agent.services.sweep import run_sweep
 
 log = logging.getLogger("inbox_agent.entrypoints.daemon")
-
-
-def open_store(config: Config) -> Store:
-    settings = config.storage
-    return Store(settings.data_dir, shard_size=settings.shard_size, lock_timeout=settings.lock_timeout)
-
-
-def make_mailbox(config: Config) -> Mailbox:
-    if config.mailbox.kind == "imap":
-        from inbox_agent.adapters.imap import ImapMailbox
-
-        assert config.mailbox.imap is not None
-        return ImapMailbox(config.mailbox.imap)
-    assert config.mailbox.maildir is not None
-    return MaildirMailbox(config.mailbox.maildir)
-
-
-def make_sent_mailbox(config: Config) -> Mailbox | None:
-    """The IMAP account's Sent folder as a mailbox of its own, when configured.
-
-    Its mail is only flagged when processed (never moved, whatever the inbox does),
-    and it is never IDLEd on: the inbox is what must wake the daemon.
-    """
-    settings = config.mailbox.imap
-    if config.mailbox.kind != "imap" or settings is None or not settings.sent_folder:
-        return None
-    from inbox_agent.adapters.imap import ImapMailbox
-
-    return ImapMailbox(replace(settings, folder=settings.sent_folder, processed_action="flag", idle=False))
-
-
-def make_transport(config: Config, on_accepted: Callable[[str], None] | None = None) -> Transport:
-    from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
-
-    if config.smtp.kind == "smtp":
-        return SmtpTransport(config.smtp, on_accepted=on_accepted)
-    return DirectoryTransport(config.smtp)
-
-
-@dataclass
-class Runtime:
-    config: Config
-    store: Store
-    runner: Runner
-    mailbox: Mailbox
-    clock: Clock
-
-
-def build_runtime(
-    config: Config,
-    *,
-    dry_run: bool = False,
-    clock: Clock | None = None,
-    should_stop: Callable[[], bool] = lambda: False,
-    progress: Callable[[int, int], None] | None = None,
-) -> Runtime:
-    clock = clock or SystemClock()
-    store = open_store(config)
-    mailbox = make_mailbox(config)
-    templates = TemplateSet(config.templates_dir)
-    runner_holder: dict[str, Runner] = {}
-    # The SMTP adapter reports each accepted mail at once so it can be logged before
-    # the batch's "sent" marks are committed (narrowing the duplicate window).
-    transport = make_transport(
-        config, on_accepted=lambda outbox_id: runner_holder["r"].sent_log.append(outbox_id)
-    )
-    runner = Runner(
-        config,
-        store,
-        mailbox,
-        transport,
-        templates,
-        clock,
-        dry_run=dry_run,
-        should_stop=should_stop,
-        progress=progress,
-        sent_mailbox=make_sent_mailbox(config),
-    )
-    runner_holder["r"] = runner
-    return Runtime(config=config, store=store, runner=runner, mailbox=mailbox, clock=clock)
 
 
 class StopFlag:
@@ -129,21 +47,17 @@ class StopFlag:
 
 def escalation_sweep(runtime: Runtime) -> None:
     """Deadlines come from stored timestamps, so a sweep after downtime catches up."""
-    from inbox_agent.services.sweep import sweep_job
-
-    sweep_job(runtime)
+    run_sweep(runtime.config, runtime.store, runtime.templates, runtime.clock.now())
 
 
 def write_staff_page(runtime: Runtime) -> None:
-    from inbox_agent.views.page import write_report
-
     settings = runtime.config.report
     if settings.html is None:
         return
     write_report(
         runtime.store,
         runtime.config,
-        runtime.runner.templates,
+        runtime.templates,
         runtime.clock.now(),
         settings.html,
         include_resolved=settings.include_resolved,
@@ -151,8 +65,6 @@ def write_staff_page(runtime: Runtime) -> None:
 
 
 def purge_old_raw_mail(runtime: Runtime) -> None:
-    from inbox_agent.services.retention import purge
-
     days = runtime.config.storage.retention_days
     if days <= 0:
         return
@@ -182,27 +94,30 @@ def housekeeping_jobs(config: Config) -> list[tuple[float, Callable[[Runtime], N
 def run_once(runtime: Runtime) -> CycleReport:
     """`run --once`: a cycle, every housekeeping job once, then send what they queued."""
     report = run_cycle(runtime)
-    if report.error or runtime.runner.dry_run:
+    if report.error or runtime.dry_run:
         return report
     for _interval, job in housekeeping_jobs(runtime.config):
         try:
             job(runtime)
         except Exception:  # the mail of this cycle is committed; a failed job runs next time
             log.exception("%s failed", job.__name__)
-    sent, failed, retry = runtime.runner.send_outbox()
+    runtime.delivery.send_due()
+    totals = runtime.delivery.take_totals()
     return replace(
         report,
-        sent=report.sent + sent,
-        send_failed=report.send_failed + failed,
-        send_retry=retry,
+        sent=report.sent + totals.sent,
+        send_failed=report.send_failed + totals.failed,
+        send_retry=totals.retry,
     )
 
 
 def run_cycle(runtime: Runtime) -> CycleReport:
     """Poll, process, send — one cycle."""
-    report = runtime.runner.poll()
-    sent, failed, retry = runtime.runner.send_outbox()
-    return CycleReport(report.rows, report.fetched, report.backlog, sent, failed, retry, report.error)
+    runtime.delivery.take_totals()  # count this cycle's sends only
+    report = runtime.intake.poll()
+    runtime.delivery.send_due()
+    totals = runtime.delivery.take_totals()  # with those sent after each intake batch
+    return replace(report, sent=totals.sent, send_failed=totals.failed, send_retry=totals.retry)
 
 
 class Daemon:
@@ -227,7 +142,7 @@ class Daemon:
         if report.error:
             self.failures += 1
             settings = self.runtime.config.mailbox
-            delay = min(settings.backoff_max, settings.backoff_initial * 2 ** (self.failures - 1))
+            delay = capped_delay(self.failures, settings.backoff_initial, settings.backoff_max)
             log.warning("mailbox unavailable (%s); next attempt in %.0fs", report.error, delay)
             self.paused_until = time.monotonic() + delay
         else:

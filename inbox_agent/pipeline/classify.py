@@ -1,43 +1,31 @@
-"""`inbox-agent classify`: parse, guard, categorize and find evidence — no side effects.
+"""`inbox-agent classify`: the analysis stages of the intake pipeline — no side effects.
 
-One function, shared by the CLI and the fuzzer (bench/fuzz.py, tests/test_fuzz.py), so
-what the fuzzer proves is what the command does.
+One function, shared by the CLI and the fuzzer (bench/fuzz.py, tests/test_fuzz.py).
+It runs ``process.CLASSIFY``, the daemon's own stage objects cut short, against an
+empty store with the file's receipt time ``now``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from inbox_agent.config.loader import Config
-from inbox_agent.mail.outgoing import LOOP_HEADER
-from inbox_agent.stages.categorize import categorize
-from inbox_agent.stages.evidence import extract_evidence, missing_evidence
-from inbox_agent.stages.guard import loop_skip
-from inbox_agent.stages.parse import ParseFailure, parse_message
+from inbox_agent.pipeline.decision import BatchView, Incoming
+from inbox_agent.pipeline.process import CLASSIFY
+from inbox_agent.pipeline.steps import MailWork, run_stages
+from inbox_agent.stages.evidence import missing_evidence
 
 
 def classify_bytes(raw: bytes, config: Config, now: datetime) -> dict[str, Any]:
-    """The JSON shape of DESIGN.md §4, or ``{"error": "would be quarantined: REASON"}``."""
-    try:
-        msg = parse_message(raw, received_at=now)
-    except ParseFailure as failure:
-        return {"error": f"would be quarantined: {failure.reason}"}
-    skip = loop_skip(
-        msg,
-        own_addresses=config.own_addresses,
-        loop_header=LOOP_HEADER.lower(),
-        loop_token=config.loop_token,
-    )
-    result = categorize(msg.subject, msg.new_text, config.rules)
-    evidence = extract_evidence(
-        msg.subject,
-        msg.new_text,
-        msg.attachments,
-        reference=msg.date or now,
-        tz=ZoneInfo(config.sla.timezone),
-    )
+    """The JSON shape of docs/ARCHITECTURE.md §4, or ``{"error": "would be quarantined: REASON"}``."""
+    work = MailWork(Incoming(raw, "classify", now), BatchView.empty(), config, None, now)
+    stopped = run_stages(CLASSIFY, work)
+    if stopped is not None:
+        where = "" if stopped.quarantine_stage == "parse" else f"{stopped.quarantine_stage} failed: "
+        return {"error": f"would be quarantined: {where}{stopped.quarantine_reason}"}
+    result, msg = work.categorization, work.parsed
+    assert result is not None
     return {
         "category": result.category,
         "categories": list(result.categories),
@@ -45,7 +33,7 @@ def classify_bytes(raw: bytes, config: Config, now: datetime) -> dict[str, Any]:
         "matched": [list(pair) for pair in result.matched],
         "language": msg.language,
         "severity": result.severity,
-        "evidence": evidence,
-        "missing": list(missing_evidence(result.category, evidence, config.rules)),
-        "skip": None if skip is None else skip.reason,
+        "evidence": work.found,
+        "missing": list(missing_evidence(result.category, work.found, config.rules)),
+        "skip": None if work.skip is None else work.skip.reason,
     }

@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 
 from inbox_agent.config.loader import Config, EscalationLevel
 from inbox_agent.domain.clock import iso, parse_iso, to_utc
+from inbox_agent.domain.lifecycle import with_event as _with_event
 from inbox_agent.domain.mask import mask_text
-from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord, OutgoingMail
+from inbox_agent.domain.model import LOOP_HEADER, Case, CaseStatus, Event, MessageRecord, OutgoingMail
 from inbox_agent.mail.compose import (
     RenderedMail,
     StaffNotificationRequest,
@@ -26,7 +27,6 @@ from inbox_agent.mail.compose import (
     make_message_id,
     render_staff_notification,
 )
-from inbox_agent.mail.outgoing import LOOP_HEADER
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.policies.sla import add_sla_time, business_hours_for, describe_business_hours
 
@@ -249,22 +249,7 @@ def notification_mail(
     last_message: MessageRecord | None,
 ) -> OutgoingMail:
     level = deadline.level
-    request = StaffNotificationRequest(
-        case_id=case.case_id,
-        level=level.name,
-        category=case.category,
-        severity=case.severity,
-        status=str(case.status),
-        waited_hours=(now - parse_iso(case.awaiting_since)).total_seconds() / 3600,
-        threshold_hours=deadline.sla_seconds / 3600,
-        customer_address=case.customer,
-        customer_name=case.customer_name,
-        customer_language=case.language,
-        received=tuple(key for key, value in case.evidence if value),
-        missing=case.missing,
-        last_message_subject=mask_text(last_message.subject if last_message else case.subject),
-        last_message_text=mask_text(last_message.text if last_message else ""),
-    )
+    request = _notification_request(case, deadline, now, last_message)
     rendered = _with_notices(render_staff_notification(templates, request), notices(case, config))
     unique = notification_id(case, level)
     message_id = make_message_id(config.message_id_domain, unique)
@@ -293,6 +278,28 @@ def notification_mail(
         sender=config.mailbox.address,
         recipients=level.recipients,
         raw=raw,
+    )
+
+
+def _notification_request(
+    case: Case, deadline: LevelDeadline, now: datetime, last_message: MessageRecord | None
+) -> StaffNotificationRequest:
+    """The template's fields; customer text masked (staff mail leaves the wallet's systems)."""
+    return StaffNotificationRequest(
+        case_id=case.case_id,
+        level=deadline.level.name,
+        category=case.category,
+        severity=case.severity,
+        status=str(case.status),
+        waited_hours=(now - parse_iso(case.awaiting_since)).total_seconds() / 3600,
+        threshold_hours=deadline.sla_seconds / 3600,
+        customer_address=case.customer,
+        customer_name=case.customer_name,
+        customer_language=case.language,
+        received=tuple(key for key, value in case.evidence if value),
+        missing=case.missing,
+        last_message_subject=mask_text(last_message.subject if last_message else case.subject),
+        last_message_text=mask_text(last_message.text if last_message else ""),
     )
 
 
@@ -330,10 +337,6 @@ def _with_notices(rendered: RenderedMail, found: tuple[str, ...]) -> RenderedMai
     if any(notice.startswith("Outside the complaint window") for notice in found):
         subject = f"{subject} [outside complaint window]"
     return RenderedMail(subject=subject, text=text, html=html)
-
-
-def _with_event(case: Case, event: Event, **changes: object) -> Case:
-    return replace(case, events=(*case.events, event), updated_at=event.at, **changes)  # type: ignore[arg-type]
 
 
 def _hours(seconds: float) -> str:

@@ -13,11 +13,14 @@ import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import iso
-from inbox_agent.domain.model import Case, CaseStatus, Event, OutgoingMail
+from inbox_agent.domain.lifecycle import add_event, reopened
+from inbox_agent.domain.model import Case, CaseStatus, OutgoingMail
 from inbox_agent.mail.compose import (
+    RenderedMail,
     ResolutionRequest,
     StaffReplyRequest,
     render_resolution,
@@ -60,6 +63,100 @@ def parse_staff_mail(text: str, actor: str) -> StaffAction:
     return StaffAction(kind=kind, actor=actor, text=body)
 
 
+@dataclass(frozen=True)
+class ActionContext:
+    """What a command needs besides the case: settings, templates, the time, and what
+    caused it (an incoming mail's hash, a CLI invocation) for idempotent mail ids."""
+
+    config: Config
+    templates: TemplateSet
+    now: datetime
+    cause: str
+    reply_to_message_id: str = ""
+
+    @property
+    def at(self) -> str:
+        return iso(self.now)
+
+
+Outcome = tuple[Case, tuple[OutgoingMail, ...]]
+
+
+class StaffCommand(Protocol):
+    def apply(self, case: Case, action: StaffAction, ctx: ActionContext) -> Outcome: ...
+
+
+class Note:
+    def apply(self, case: Case, action: StaffAction, ctx: ActionContext) -> Outcome:
+        if not action.text:
+            raise StaffActionError("a note needs text")
+        return add_event(case, ctx.at, "note", action.actor, action.text), ()
+
+
+class Assign:
+    def apply(self, case: Case, action: StaffAction, ctx: ActionContext) -> Outcome:
+        if not action.assignee:
+            raise StaffActionError("assign needs a name")
+        return add_event(
+            case, ctx.at, "assigned", action.actor, f"to {action.assignee}", assignee=action.assignee
+        ), ()
+
+
+class Reopen:
+    def apply(self, case: Case, action: StaffAction, ctx: ActionContext) -> Outcome:
+        if case.status != CaseStatus.RESOLVED:
+            raise StaffActionError(f"{case.case_id} is {case.status}, not resolved")
+        return add_event(case, ctx.at, "reopened", action.actor, action.text, **reopened(ctx.at)), ()
+
+
+class Reply:
+    """An answer for the customer: it stops the clock and restarts the escalation ladder."""
+
+    def apply(self, case: Case, action: StaffAction, ctx: ActionContext) -> Outcome:
+        if not action.text:
+            raise StaffActionError("a reply needs text")
+        request = StaffReplyRequest(
+            case_id=case.case_id,
+            language=_language(case, ctx),
+            customer_name=case.customer_name,
+            staff_name="",
+            answer=action.text,
+            original_subject=case.subject,
+        )
+        mail = _mail_to_customer(case, "staff_reply", render_staff_reply(ctx.templates, request), ctx)
+        updated = add_event(case, ctx.at, "staff_reply", action.actor, action.text[:500])
+        changes = {"status": CaseStatus.WAITING_CUSTOMER, "awaiting_since": "", "escalation_level": 0}
+        return replace(updated, message_ids=updated.message_ids + (mail.message_id,), **changes), (mail,)
+
+
+class Resolve:
+    def apply(self, case: Case, action: StaffAction, ctx: ActionContext) -> Outcome:
+        if case.status == CaseStatus.RESOLVED:
+            raise StaffActionError(f"{case.case_id} is already resolved")
+        request = ResolutionRequest(
+            case_id=case.case_id,
+            language=_language(case, ctx),
+            category=case.category,
+            customer_name=case.customer_name,
+            summary=action.text,
+            original_subject=case.subject,
+        )
+        mail = _mail_to_customer(case, "resolution", render_resolution(ctx.templates, request), ctx)
+        updated = add_event(case, ctx.at, "resolved", action.actor, action.text[:500])
+        changes = {"status": CaseStatus.RESOLVED, "awaiting_since": ""}
+        return replace(updated, message_ids=updated.message_ids + (mail.message_id,), **changes), (mail,)
+
+
+# The command table (after imapautofiler's name -> class lookup): one small object each.
+COMMANDS: dict[str, StaffCommand] = {
+    "note": Note(),
+    "assign": Assign(),
+    "reply": Reply(),
+    "resolve": Resolve(),
+    "reopen": Reopen(),
+}
+
+
 def apply_action(
     case: Case,
     action: StaffAction,
@@ -69,87 +166,31 @@ def apply_action(
     now: datetime,
     cause: str,
     reply_to_message_id: str = "",
-) -> tuple[Case, tuple[OutgoingMail, ...]]:
-    """The case after the action, and the mail it sends. ``cause`` identifies what
-    triggered it (an incoming mail's hash, a CLI invocation) for idempotent ids."""
-    at = iso(now)
-    kind = action.kind
-    if kind not in ACTIONS:
-        raise StaffActionError(f"unknown action {kind!r}")
-    if kind == "note":
-        if not action.text:
-            raise StaffActionError("a note needs text")
-        return _event(case, at, "note", action.actor, action.text), ()
-    if kind == "assign":
-        if not action.assignee:
-            raise StaffActionError("assign needs a name")
-        updated = _event(case, at, "assigned", action.actor, f"to {action.assignee}")
-        return replace(updated, assignee=action.assignee), ()
-    if kind == "reopen":
-        if case.status != CaseStatus.RESOLVED:
-            raise StaffActionError(f"{case.case_id} is {case.status}, not resolved")
-        updated = _event(case, at, "reopened", action.actor, action.text)
-        return replace(updated, status=CaseStatus.WAITING_STAFF, awaiting_since=at, escalation_level=0), ()
-    unique = f"{case.case_id}.{kind}.{_digest(cause)}"
-    language = case.language if case.language in ("zh", "en") else config.acknowledge.default_language
-    if kind == "reply":
-        if not action.text:
-            raise StaffActionError("a reply needs text")
-        rendered = render_staff_reply(
-            templates,
-            StaffReplyRequest(
-                case_id=case.case_id,
-                language=language,
-                customer_name=case.customer_name,
-                staff_name="",
-                answer=action.text,
-                original_subject=case.subject,
-            ),
-        )
-        status = CaseStatus.WAITING_CUSTOMER
-        event_kind = "staff_reply"
-    else:
-        if case.status == CaseStatus.RESOLVED:
-            raise StaffActionError(f"{case.case_id} is already resolved")
-        rendered = render_resolution(
-            templates,
-            ResolutionRequest(
-                case_id=case.case_id,
-                language=language,
-                category=case.category,
-                customer_name=case.customer_name,
-                summary=action.text,
-                original_subject=case.subject,
-            ),
-        )
-        status = CaseStatus.RESOLVED
-        event_kind = "resolved"
-    parent = reply_to_message_id or (case.message_ids[0] if case.message_ids else "")
-    mail = outgoing_mail(
-        config,
+) -> Outcome:
+    """The case after the action, and the mail it sends."""
+    command = COMMANDS.get(action.kind)
+    if command is None:
+        raise StaffActionError(f"unknown action {action.kind!r}")
+    return command.apply(case, action, ActionContext(config, templates, now, cause, reply_to_message_id))
+
+
+def _language(case: Case, ctx: ActionContext) -> str:
+    return case.language if case.language in ("zh", "en") else ctx.config.acknowledge.default_language
+
+
+def _mail_to_customer(case: Case, kind: str, rendered: RenderedMail, ctx: ActionContext) -> OutgoingMail:
+    action = "reply" if kind == "staff_reply" else "resolve"
+    parent = ctx.reply_to_message_id or (case.message_ids[0] if case.message_ids else "")
+    return outgoing_mail(
+        ctx.config,
         case_id=case.case_id,
-        kind="staff_reply" if kind == "reply" else "resolution",
-        unique=unique,
+        kind=kind,
+        unique=f"{case.case_id}.{action}.{_digest(ctx.cause)}",
         rendered=rendered,
         to_addr=case.customer,
         in_reply_to=parent,
         references=case.message_ids[-10:],
-        now=now,
-    )
-    updated = _event(case, at, event_kind, action.actor, action.text[:500])
-    updated = replace(
-        updated,
-        status=status,
-        awaiting_since="",  # a staff response stops the clock
-        escalation_level=0 if kind == "reply" else updated.escalation_level,
-        message_ids=updated.message_ids + (mail.message_id,),
-    )
-    return updated, (mail,)
-
-
-def _event(case: Case, at: str, kind: str, actor: str, detail: str) -> Case:
-    return replace(
-        case, events=case.events + (Event(at=at, kind=kind, actor=actor, detail=detail),), updated_at=at
+        now=ctx.now,
     )
 
 

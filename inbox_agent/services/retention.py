@@ -1,25 +1,23 @@
-"""Retention: raw mail and attachments of cases resolved long ago are deleted.
+"""The retention use case: delete the raw mail and attachments of cases resolved
+longer than ``storage.retention_days`` ago, and mark those cases, in one commit.
 
-The case, its events and the message records (metadata and capped text) stay; the raw ``.eml`` files and attachments — the full personal data —
-go once a case has been resolved for ``storage.retention_days``. A blob that a case
-still inside its retention period also refers to is kept.
+A blob that a case still inside its retention period also refers to is kept.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import datetime
 
-from inbox_agent.adapters.tinydb_store import Changes, Store
-from inbox_agent.domain.clock import iso, parse_iso
-from inbox_agent.domain.model import Case, CaseStatus, Event
+from inbox_agent.domain.clock import iso
+from inbox_agent.domain.lifecycle import add_event
+from inbox_agent.domain.model import Case
+from inbox_agent.policies.retention import PURGED_FLAG, due_for_purge
+from inbox_agent.services.ports import CaseStore
+from inbox_agent.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("inbox_agent.services.retention")
-PURGED_FLAG = "raw_purged"
 
 
 @dataclass(frozen=True)
@@ -29,58 +27,38 @@ class PurgeReport:
     attachments: int
 
 
-def due_for_purge(cases: Iterable[Case], now: datetime, days: int) -> list[Case]:
-    """Pure: resolved cases whose last change is older than the retention period."""
-    if days <= 0:
-        return []
-    horizon = now - timedelta(days=days)
-    return [
-        case
-        for case in cases
-        if case.status == CaseStatus.RESOLVED
-        and PURGED_FLAG not in case.flags
-        and parse_iso(case.updated_at) < horizon
-    ]
-
-
-def purge(store: Store, now: datetime, days: int) -> PurgeReport:
-    with store.write_lock():
+def purge(store: CaseStore, now: datetime, days: int) -> PurgeReport:
+    with UnitOfWork(store) as uow:
         cases = list(store.iter_cases())
         doomed = due_for_purge(cases, now, days)
         if not doomed:
             return PurgeReport(0, 0, 0)
-        doomed_ids = {case.case_id for case in doomed}
-        keep_blobs: set[str] = set()
-        keep_attachments: set[str] = set()
-        drop_blobs: set[str] = set()
-        drop_attachments: set[str] = set()
-        for case in cases:
-            for message in store.case_messages(case.case_id):
-                blobs, attachments = (
-                    (drop_blobs, drop_attachments)
-                    if case.case_id in doomed_ids
-                    else (keep_blobs, keep_attachments)
-                )
-                blobs.add(message.raw_sha256)
-                attachments.update(item[1] for item in message.attachments)
-        removed_blobs = sum(_unlink(store.blob_path(sha)) for sha in drop_blobs - keep_blobs)
-        removed_attachments = sum(
-            _unlink(store.attachments_dir / name[:2] / name) for name in drop_attachments - keep_attachments
-        )
-        changes = Changes()
-        at = iso(now)
+        blobs, attachments = _files_only_of(store, cases, {case.case_id for case in doomed})
+        removed_blobs = sum(store.delete_blob(sha) for sha in blobs)
+        removed_attachments = sum(store.delete_attachment(name) for name in attachments)
         for case in doomed:
-            event = Event(at=at, kind="raw_purged", actor="system", detail=f"retention {days} days")
-            changes.put_case(replace(case, flags=case.flags + (PURGED_FLAG,), events=case.events + (event,)))
-        store.commit(changes)
+            uow.put_case(_purged(case, now, days))
+        uow.commit()
     log.info(
         "retention: purged raw mail of %d cases (%d files)", len(doomed), removed_blobs + removed_attachments
     )
     return PurgeReport(len(doomed), removed_blobs, removed_attachments)
 
 
-def _unlink(path: Path) -> int:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-        return 1
-    return 0
+def _files_only_of(store: CaseStore, cases: list[Case], doomed: set[str]) -> tuple[set[str], set[str]]:
+    """Blob hashes and attachment names that only the doomed cases refer to."""
+    keep: tuple[set[str], set[str]] = (set(), set())
+    drop: tuple[set[str], set[str]] = (set(), set())
+    for case in cases:
+        blobs, attachments = drop if case.case_id in doomed else keep
+        for message in store.case_messages(case.case_id):
+            blobs.add(message.raw_sha256)
+            attachments.update(item[1] for item in message.attachments)
+    return drop[0] - keep[0], drop[1] - keep[1]
+
+
+def _purged(case: Case, now: datetime, days: int) -> Case:
+    # Through the lifecycle: the purge is an event, and moves updated_at like any other.
+    return add_event(
+        case, iso(now), "raw_purged", "system", f"retention {days} days", flags=case.flags + (PURGED_FLAG,)
+    )

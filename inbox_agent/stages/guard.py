@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from inbox_agent.domain.model import ParsedMessage, Skip
+from inbox_agent.domain.model import LOOP_HEADER, ParsedMessage, Skip
 
 # Stable reason codes (stored with each message, shown in the CLI).
 LOOP = "loop"
@@ -160,7 +160,7 @@ def loop_skip(
     msg: ParsedMessage,
     *,
     own_addresses: frozenset[str],
-    loop_header: str = "x-inbox-agent-loop",
+    loop_header: str = LOOP_HEADER.lower(),
     loop_token: str,
 ) -> Skip | None:
     """Why this mail must never be answered, or None when it may be.
@@ -186,7 +186,7 @@ def loop_skip(
     return None
 
 
-def own_loop_header(msg: ParsedMessage, loop_token: str, loop_header: str = "x-inbox-agent-loop") -> bool:
+def own_loop_header(msg: ParsedMessage, loop_token: str, loop_header: str = LOOP_HEADER.lower()) -> bool:
     """True when the mail carries our loop header with our own token: we wrote it."""
     return _loop(msg, loop_header, loop_token) is not None
 

@@ -8,13 +8,13 @@ read along or steer somebody else's complaint (ticket hijacking).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from inbox_agent.domain.lifecycle import CASE_ID_IN_TEXT
 from inbox_agent.domain.model import Case, ParsedMessage
 
-CASE_TAG = re.compile(r"\bWLT-\d{4}-\d{6}\b")
+CASE_TAG = CASE_ID_IN_TEXT
 
 
 @dataclass(frozen=True)

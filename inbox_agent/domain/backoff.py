@@ -1,4 +1,5 @@
-"""Retry delays shared by the adapters and the daemon."""
+"""Retry delays: one capped exponential schedule for the outbox, the daemon's mailbox
+retries and the adapters."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ from collections.abc import Iterator
 # +-10 %: enough to keep several daemons (or IMAP and SMTP) from retrying in lock-step,
 # small enough that ops can still read the schedule from the settings.
 JITTER = 0.1
+
+
+def capped_delay(attempt: int, initial: float, maximum: float) -> float:
+    """The delay before retry number ``attempt`` (1, 2, ...): initial, 2x, 4x ... up to
+    maximum seconds. Deterministic, so ops can read a schedule off the settings."""
+    return min(maximum, initial * (2 ** max(0, attempt - 1)))
 
 
 def backoff_delays(initial: float, maximum: float, *, rng: random.Random | None = None) -> Iterator[float]:

@@ -1,0 +1,150 @@
+"""The TinyDB store's files: atomic JSON storage, keyed tables, and the mapping between
+records and JSON documents."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+
+from inbox_agent.adapters.files import write_atomically
+from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord
+from inbox_agent.services.crash_points import crash_point
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+class StoreError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- files
+
+
+def ensure_dir(path: Path) -> Path:
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    return path
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` so that ``path`` holds either the old or the new content, never a mix."""
+    ensure_dir(path.parent)
+    write_atomically(path, data, mid_write=lambda: crash_point("store_mid_write"))
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage: read once, keep in memory, write atomically on ``flush``.
+
+    TinyDB writes through its storage on every single operation; buffering turns a
+    batch of upserts into one file write.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._data: dict[str, dict[str, Any]] | None = None
+        self.dirty = False
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        if self._data is None:
+            try:
+                self._data = json.loads(self.path.read_bytes() or b"{}")
+            except FileNotFoundError:
+                self._data = {}
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise StoreError(
+                    f"{self.path} is not readable JSON ({exc}); restore it from a backup"
+                ) from exc
+        return self._data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        self._data = data
+        self.dirty = True
+
+    def flush(self) -> None:
+        if self.dirty and self._data is not None:
+            atomic_write(
+                self.path, json.dumps(self._data, ensure_ascii=False, separators=(",", ":")).encode()
+            )
+            self.dirty = False
+
+    def close(self) -> None:
+        pass
+
+
+def open_db(path: Path) -> tuple[TinyDB, AtomicJSONStorage]:
+    db = TinyDB(path, storage=AtomicJSONStorage)
+    return db, db.storage  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------- (de)serialisation
+
+
+# Field names once: dataclasses.asdict deep-copies every value and was a tenth of
+# the cost of a commit. The values are str/int/float or tuples of them, which JSON
+# writes as lists; only the events are dataclasses themselves.
+_CASE_FIELDS = tuple(f.name for f in fields(Case))
+_EVENT_FIELDS = tuple(f.name for f in fields(Event))
+_MESSAGE_FIELDS = tuple(f.name for f in fields(MessageRecord))
+
+
+def case_to_doc(case: Case) -> dict[str, Any]:
+    doc = {name: getattr(case, name) for name in _CASE_FIELDS}
+    doc["status"] = str(case.status)
+    doc["events"] = [{name: getattr(event, name) for name in _EVENT_FIELDS} for event in case.events]
+    return doc
+
+
+def case_from_doc(doc: Mapping[str, Any]) -> Case:
+    data = dict(doc)
+    data.pop("key", None)  # the TinyDB lookup key, equal to case_id
+    data["status"] = CaseStatus(data["status"])
+    for key in ("categories", "message_ids", "missing", "flags"):
+        data[key] = tuple(data.get(key, ()))
+    for key in ("matched", "evidence"):
+        data[key] = tuple(tuple(pair) for pair in data.get(key, ()))
+    data["events"] = tuple(Event(**event) for event in data.get("events", ()))
+    return Case(**data)
+
+
+def message_to_doc(message: MessageRecord) -> dict[str, Any]:
+    return {name: getattr(message, name) for name in _MESSAGE_FIELDS}
+
+
+def message_from_doc(doc: Mapping[str, Any]) -> MessageRecord:
+    data = dict(doc)
+    data["evidence"] = tuple(tuple(pair) for pair in data.get("evidence", ()))
+    data["attachments"] = tuple(tuple(item) for item in data.get("attachments", ()))
+    data["defects"] = tuple(data.get("defects", ()))
+    return MessageRecord(**data)
+
+
+class KeyedTable:
+    """One TinyDB table's documents, addressed by their ``key`` field."""
+
+    def __init__(self, rows: dict[str, dict[str, Any]]) -> None:
+        self.rows = rows
+        self.ids = {doc.get("key"): doc_id for doc_id, doc in rows.items() if "key" in doc}
+        self.next_id = max((int(doc_id) for doc_id in rows), default=0) + 1
+
+    def put(self, key: str, doc: dict[str, Any]) -> None:
+        doc_id = self.ids.get(key)
+        if doc_id is None:
+            doc_id = str(self.next_id)
+            self.next_id += 1
+            self.ids[key] = doc_id
+        self.rows[doc_id] = doc
+
+    def put_id(self, doc_id: int, doc: dict[str, Any]) -> None:
+        self.rows[str(doc_id)] = doc
+        self.next_id = max(self.next_id, doc_id + 1)
+
+    def remove(self, key: str) -> None:
+        doc_id = self.ids.pop(key, None)
+        if doc_id is not None:
+            self.rows.pop(doc_id, None)

@@ -1,0 +1,125 @@
+"""Bootstrap: the one place that builds adapters from the config and hands them to
+the services. Entry points (CLI, daemon) get a ``Runtime`` or a store from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from inbox_agent.adapters.files import write_atomically
+from inbox_agent.adapters.maildir import MaildirMailbox
+from inbox_agent.adapters.sent_log import SentLog
+from inbox_agent.adapters.tinydb_store import Store
+from inbox_agent.config.loader import Config
+from inbox_agent.domain.clock import Clock, SystemClock
+from inbox_agent.mail.render import TemplateSet
+from inbox_agent.services.delivery import Delivery
+from inbox_agent.services.intake import Intake
+from inbox_agent.services.page import staff_page
+from inbox_agent.services.ports import Mailbox, Transport
+
+
+def open_store(config: Config) -> Store:
+    settings = config.storage
+    return Store(settings.data_dir, shard_size=settings.shard_size, lock_timeout=settings.lock_timeout)
+
+
+def make_mailbox(config: Config) -> Mailbox:
+    if config.mailbox.kind == "imap":
+        from inbox_agent.adapters.imap import ImapMailbox
+
+        assert config.mailbox.imap is not None
+        return ImapMailbox(config.mailbox.imap)
+    assert config.mailbox.maildir is not None
+    return MaildirMailbox(config.mailbox.maildir)
+
+
+def make_sent_mailbox(config: Config) -> Mailbox | None:
+    """The IMAP account's Sent folder as a mailbox of its own, when configured.
+
+    Its mail is only flagged when processed (never moved, whatever the inbox does),
+    and it is never IDLEd on: the inbox is what must wake the daemon.
+    """
+    settings = config.mailbox.imap
+    if config.mailbox.kind != "imap" or settings is None or not settings.sent_folder:
+        return None
+    from inbox_agent.adapters.imap import ImapMailbox
+
+    return ImapMailbox(replace(settings, folder=settings.sent_folder, processed_action="flag", idle=False))
+
+
+def make_transport(config: Config, on_accepted: Callable[[str], None] | None = None) -> Transport:
+    from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
+
+    if config.smtp.kind == "smtp":
+        return SmtpTransport(config.smtp, on_accepted=on_accepted)
+    return DirectoryTransport(config.smtp)
+
+
+@dataclass
+class Runtime:
+    config: Config
+    store: Store
+    mailbox: Mailbox
+    sent_mailbox: Mailbox | None
+    templates: TemplateSet
+    intake: Intake
+    delivery: Delivery
+    clock: Clock
+    dry_run: bool = False
+
+    def close(self) -> None:
+        self.mailbox.close()
+        if self.sent_mailbox is not None:
+            self.sent_mailbox.close()
+
+
+def build_runtime(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    clock: Clock | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Runtime:
+    clock = clock or SystemClock()
+    store = open_store(config)
+    mailbox = make_mailbox(config)
+    sent_mailbox = make_sent_mailbox(config)
+    templates = TemplateSet(config.templates_dir)
+    accepted = SentLog(store.root / "outbox-sent.log")
+    # The SMTP adapter reports each accepted mail at once so it is logged before the
+    # batch's "sent" marks are committed (narrowing the duplicate window).
+    transport = make_transport(config, on_accepted=accepted.append)
+    delivery = Delivery(config, store, transport, clock, accepted, sent_mailbox=sent_mailbox, dry_run=dry_run)
+    intake = Intake(
+        config,
+        store,
+        mailbox,
+        templates,
+        clock,
+        dry_run=dry_run,
+        should_stop=should_stop,
+        progress=progress,
+        sent_mailbox=sent_mailbox,
+        after_batch=delivery.send_after_batch,
+    )
+    return Runtime(config, store, mailbox, sent_mailbox, templates, intake, delivery, clock, dry_run)
+
+
+def write_report(
+    store: Store,
+    config: Config,
+    templates: TemplateSet,
+    now: datetime,
+    path: Path,
+    *,
+    include_resolved: bool = False,
+) -> int:
+    """Render the staff page and replace ``path`` atomically (0600); return the cases shown."""
+    page = staff_page(store, config, templates, now, include_resolved=include_resolved)
+    write_atomically(Path(path), page.html.encode("utf-8"))
+    return page.shown

@@ -1,0 +1,140 @@
+"""`classify`, `cases` and `show`: reading mail and cases, changing nothing."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from inbox_agent.adapters.tinydb_store import case_to_doc, message_to_doc
+from inbox_agent.config.loader import Config
+from inbox_agent.domain.clock import SystemClock
+from inbox_agent.entrypoints.bootstrap import open_store
+from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, print_json, short
+from inbox_agent.pipeline.classify import classify_bytes
+
+
+def cmd_classify(args: argparse.Namespace, config: Config) -> int:
+    now = SystemClock().now()
+    results = []
+    status = EXIT_OK
+    for name in args.files:
+        try:
+            raw = Path(name).read_bytes()
+        except OSError as exc:
+            results.append({"file": name, "error": f"cannot read: {exc.strerror}"})
+            status = EXIT_FAIL
+            continue
+        result = {"file": name, **classify_bytes(raw, config, now)}
+        if "error" in result:
+            status = EXIT_FAIL
+        results.append(result)
+    if args.json:
+        print_json(results if len(results) != 1 else results[0])
+        return status
+    table = Table()
+    for column in ("file", "category", "lang", "severity", "evidence", "missing", "skip"):
+        table.add_column(column, overflow="fold")
+    for item in results:
+        if "error" in item:
+            table.add_row(item["file"], f"[red]{item['error']}[/red]", "", "", "", "", "")
+            continue
+        evidence = ", ".join(f"{k}={v}" for k, v in item["evidence"].items())
+        table.add_row(
+            item["file"],
+            item["category"],
+            item["language"],
+            item["severity"],
+            evidence,
+            ", ".join(item["missing"]),
+            item["skip"] or "",
+        )
+    console.print(table)
+    return status
+
+
+def cmd_cases(args: argparse.Namespace, config: Config) -> int:
+    store = open_store(config)
+    cases = [
+        case
+        for case in store.iter_cases()
+        if (not args.status or case.status == args.status)
+        and (not args.category or case.category == args.category)
+    ]
+    cases.sort(key=lambda case: case.seq)
+    if args.json:
+        print_json([_case_summary(case) for case in cases])
+        return EXIT_OK
+    table = Table()
+    for column in ("case", "status", "category", "severity", "customer", "subject", "missing", "updated"):
+        table.add_column(column, overflow="fold")
+    for case in cases:
+        table.add_row(
+            case.case_id,
+            str(case.status),
+            case.category,
+            case.severity,
+            case.customer,
+            short(case.subject, 40),
+            ", ".join(case.missing),
+            case.updated_at,
+        )
+    console.print(table)
+    console.print(f"{len(cases)} cases")
+    return EXIT_OK
+
+
+def _case_summary(case: Any) -> dict[str, Any]:
+    doc = case_to_doc(case)
+    doc.pop("events", None)
+    doc["evidence"] = dict(case.evidence)
+    return doc
+
+
+def cmd_show(args: argparse.Namespace, config: Config) -> int:
+    store = open_store(config)
+    case = store.get_case(args.case)
+    if case is None:
+        console.print(f"[red]no case {args.case}[/red]")
+        return EXIT_FAIL
+    messages = store.case_messages(case.case_id)
+    outbox = [entry for entry in store.outbox_entries() if entry["case_id"] == case.case_id]
+    if args.json:
+        doc = case_to_doc(case)
+        doc["evidence"] = dict(case.evidence)
+        doc["messages"] = [message_to_doc(message) for message in messages]
+        doc["outbox"] = outbox
+        print_json(doc)
+        return EXIT_OK
+    console.print(
+        f"[bold]{case.case_id}[/bold]  {case.status}  {case.category} ({case.severity})  customer {case.customer}"
+    )
+    console.print(f"subject: {case.subject}")
+    console.print(
+        f"why {case.category}: " + (", ".join(f"{c}:{t}" for c, t in case.matched) or "no term matched")
+    )
+    console.print("evidence: " + (", ".join(f"{k}={v}" for k, v in case.evidence) or "none"))
+    console.print("missing: " + (", ".join(case.missing) or "nothing"))
+    if case.assignee:
+        console.print(f"assignee: {case.assignee}")
+    table = Table(title="timeline")
+    for column in ("at", "event", "by", "detail"):
+        table.add_column(column, overflow="fold")
+    for event in case.events:
+        table.add_row(event.at, event.kind, event.actor, event.detail)
+    console.print(table)
+    messages_table = Table(title="messages")
+    for column in ("received", "dir", "from", "subject", "text"):
+        messages_table.add_column(column, overflow="fold")
+    for message in messages:
+        messages_table.add_row(
+            message.received_at, message.direction, message.sender, message.subject, short(message.text, 200)
+        )
+    console.print(messages_table)
+    for entry in outbox:
+        console.print(
+            f"outbox: {entry['kind']} {entry['status']} attempts={entry['attempts']} {entry['last_error']}"
+        )
+    return EXIT_OK

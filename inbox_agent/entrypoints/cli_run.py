@@ -1,0 +1,86 @@
+"""`inbox-agent run [--once] [--dry-run]`: the daemon, or one cycle of it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from inbox_agent.adapters.tinydb_store import StoreLocked
+from inbox_agent.config.loader import Config
+from inbox_agent.entrypoints.bootstrap import build_runtime
+from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, short
+from inbox_agent.entrypoints.daemon import Daemon, StopFlag, run_cycle, run_once
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    stop = StopFlag()
+    stop.install()
+    progress_bar = Progress(
+        TextColumn("backfill"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    task_id: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        # Only a long backfill earns a bar; a normal poll of a few mails stays quiet.
+        if total < 500:
+            return
+        if not task_id:
+            progress_bar.start()
+            task_id.append(progress_bar.add_task("backfill", total=total))
+        progress_bar.update(task_id[0], completed=done)
+        if done >= total:
+            progress_bar.stop()
+
+    runtime = build_runtime(config, dry_run=args.dry_run, should_stop=stop, progress=progress)
+    try:
+        runtime.store.acquire_daemon_lock()
+    except StoreLocked as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return EXIT_FAIL
+    try:
+        if args.once or args.dry_run:
+            report = run_once(runtime) if args.once and not args.dry_run else run_cycle(runtime)
+            _print_cycle(report, dry_run=args.dry_run)
+            return EXIT_FAIL if report.error else EXIT_OK
+        daemon = Daemon(runtime, stop, on_report=lambda report: _log_cycle(report))
+        daemon.run()
+        return EXIT_OK
+    finally:
+        runtime.close()
+        runtime.store.release_daemon_lock()
+
+
+def _print_cycle(report: Any, *, dry_run: bool) -> None:
+    table = Table(title="dry run: nothing written, flagged or sent" if dry_run else None)
+    for column in ("message", "from", "subject", "case", "outcome"):
+        table.add_column(column, overflow="fold")
+    for row in report.rows:
+        table.add_row(row.source, row.sender, short(row.subject, 50), row.case_id, row.outcome)
+    if report.rows:
+        console.print(table)
+    summary = f"{report.fetched} fetched, {len(report.rows)} processed, {report.backlog} left"
+    if not dry_run:
+        summary += f"; outbox: {report.sent} sent, {report.send_retry} to retry, {report.send_failed} failed"
+    console.print(summary)
+    if report.error:
+        console.print(f"[red]error:[/red] {report.error}")
+
+
+def _log_cycle(report: Any) -> None:
+    if report.rows or report.sent or report.send_failed:
+        logging.getLogger("inbox_agent").info(
+            "cycle: %d processed, %d sent, %d to retry, %d failed",
+            len(report.rows),
+            report.sent,
+            report.send_retry,
+            report.send_failed,
+        )

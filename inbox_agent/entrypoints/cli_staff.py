@@ -1,0 +1,91 @@
+"""Staff commands (`assign`, `note`, `reply`, `resolve`, `reopen`) and the quarantine
+(`quarantine [list|retry ID]`): each change is one service call, one commit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from rich.table import Table
+
+from inbox_agent.config.loader import Config
+from inbox_agent.domain.clock import SystemClock
+from inbox_agent.entrypoints.bootstrap import open_store
+from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, print_json
+from inbox_agent.mail.render import TemplateSet
+from inbox_agent.services.quarantine import RetryRefused, retry_quarantined
+from inbox_agent.services.staff_actions import NoSuchCase, StaffAction, StaffActionError, act_on_case
+
+
+def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
+    store = open_store(config)
+    if args.action == "retry":
+        return _quarantine_retry(store, config, args.id)
+    entries = store.quarantine_entries()
+    if args.json:
+        print_json(entries)
+        return EXIT_OK
+    table = Table()
+    for column in ("id", "at", "stage", "reason", "source", "size"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(
+            entry["id"], entry["at"], entry["stage"], entry["reason"], entry["source"], str(entry["size"])
+        )
+    console.print(table)
+    console.print(f"{len(entries)} quarantined")
+    return EXIT_OK
+
+
+def _quarantine_retry(store: object, config: Config, entry_id: str | None) -> int:
+    try:
+        result = retry_quarantined(
+            store,  # type: ignore[arg-type]
+            config,
+            TemplateSet(config.templates_dir),
+            entry_id or "",
+            SystemClock().now(),
+        )
+    except RetryRefused as exc:
+        console.print(f"[red]{exc}[/red]")
+        return EXIT_FAIL
+    decision = result.decision
+    if result.still_failing:
+        console.print(f"still failing at {decision.quarantine_stage}: {decision.quarantine_reason}")
+        return EXIT_FAIL
+    console.print(f"{result.entry_id}: {decision.summary}")
+    return EXIT_OK
+
+
+def cmd_staff_action(args: argparse.Namespace, config: Config) -> int:
+    """assign / note / reply / resolve / reopen: an event on the case; mail is queued for the daemon."""
+    text = _action_text(args)
+    actor = args.by or os.environ.get("USER", "staff")
+    action = StaffAction(kind=args.command, actor=actor, text=text, assignee=getattr(args, "name", "") or "")
+    try:
+        result = act_on_case(
+            open_store(config),
+            config,
+            TemplateSet(config.templates_dir),
+            args.case,
+            action,
+            SystemClock().now(),
+        )
+    except (NoSuchCase, StaffActionError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        return EXIT_FAIL
+    updated = result.case
+    queued = (
+        f"; {result.queued} mail queued to {updated.customer} (sent by the daemon's next cycle)"
+        if result.queued
+        else ""
+    )
+    console.print(f"{updated.case_id}: {args.command} recorded, status {updated.status}{queued}")
+    return EXIT_OK
+
+
+def _action_text(args: argparse.Namespace) -> str:
+    if getattr(args, "file", None):
+        return Path(args.file).read_text(encoding="utf-8").strip()
+    return " ".join(getattr(args, "text", None) or []).strip()

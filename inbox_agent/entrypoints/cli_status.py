@@ -1,0 +1,75 @@
+"""`status` and `check`: what the daemon is doing, and whether it can work at all."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from inbox_agent.config.loader import Config
+from inbox_agent.domain.clock import SystemClock
+from inbox_agent.entrypoints.bootstrap import make_mailbox, make_transport, open_store
+from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, print_json
+from inbox_agent.mail.render import TemplateSet
+from inbox_agent.views.page import sla_clock
+
+
+def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    store = open_store(config)
+    status = store.status()
+    outbox = store.outbox_entries()
+    counts: dict[str, int] = {}
+    oldest_waiting = ""
+    overdue = 0
+    clock_of = sla_clock(config, SystemClock().now())
+    for case in store.iter_cases(store.index.active_cases):
+        counts[str(case.status)] = counts.get(str(case.status), 0) + 1
+        overdue += clock_of(case).overdue
+        if case.awaiting_since and (not oldest_waiting or case.awaiting_since < oldest_waiting.split(" ")[0]):
+            oldest_waiting = f"{case.awaiting_since} ({case.case_id})"
+    data = {
+        "data_dir": str(store.root),
+        "last_poll_at": status.get("last_poll_at", ""),
+        "mailbox": status.get("mailbox", "never polled"),
+        "smtp": status.get("smtp", ""),
+        "last_error": status.get("last_error", ""),
+        "processed_total": status.get("processed_total", 0),
+        "backlog": status.get("backlog", 0),
+        "outbox_pending": sum(1 for e in outbox if e["status"] == "pending"),
+        "outbox_failed": sum(1 for e in outbox if e["status"] == "failed"),
+        "quarantined": len(store.quarantine_entries()),
+        "cases_by_status": counts,
+        "overdue": overdue,  # past the response-time limit on the SLA clock, escalated or not
+        "oldest_waiting": oldest_waiting,
+    }
+    if args.json:
+        print_json(data)
+        return EXIT_OK
+    table = Table(show_header=False)
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}: {v}" for k, v in value.items()) or "none"
+        table.add_row(key.replace("_", " "), str(value))
+    console.print(table)
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    ok = True
+    console.print(f"config: ok ({config.source})")
+    problems = TemplateSet(config.templates_dir).check_all()
+    if problems:
+        ok = False
+        for problem in problems:
+            console.print(f"[red]templates:[/red] {problem}")
+    else:
+        console.print(f"templates: ok ({config.templates_dir})")
+    for name, target in (("mailbox", make_mailbox(config)), ("smtp", make_transport(config))):
+        try:
+            console.print(f"{name}: {target.check()}")  # type: ignore[attr-defined]
+        except Exception as exc:
+            ok = False
+            console.print(f"[red]{name}: {exc}[/red]")
+    return EXIT_OK if ok else EXIT_FAIL

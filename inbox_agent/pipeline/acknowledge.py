@@ -1,0 +1,222 @@
+"""The last stage for a customer's mail: open or join the case, merge the evidence,
+decide whether to answer, queue the acknowledgement, set the status.
+
+Each step is a small named function; ``Acknowledge.run`` reads as the list of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from inbox_agent.domain.clock import iso, parse_iso
+from inbox_agent.domain.lifecycle import (
+    add_event,
+    add_message_ids,
+    case_id_for,
+    severity_rank,
+    status_after_customer_message,
+)
+from inbox_agent.domain.model import Case, CaseStatus, Categorization, Event, OutgoingMail, Skip
+from inbox_agent.mail.compose import AckRequest, render_ack
+from inbox_agent.mail.outgoing import outgoing_mail
+from inbox_agent.pipeline.decision import BatchView, Decision
+from inbox_agent.pipeline.filing import attachments_of, message_record
+from inbox_agent.pipeline.steps import MailWork
+from inbox_agent.stages.evidence import missing_evidence
+
+
+class Acknowledge:
+    name = "acknowledge"
+
+    def run(self, work: MailWork) -> Decision:
+        existing = work.match.case if work.match else None
+        case = open_case(work) if existing is None else join_case(work, existing)
+        case, new_evidence = merge_evidence(work, case)
+        if existing is not None:
+            detail = f"evidence added: {', '.join(sorted(new_evidence)) or 'none'}"
+            case = add_event(case, iso(work.now), "customer_message", work.parsed.sender, detail)
+        skip = ack_skip(work, case, is_new=existing is None, brings_evidence=bool(new_evidence))
+        outgoing: tuple[OutgoingMail, ...] = ()
+        if skip is None:
+            kind = ack_kind(existing is None, bool(new_evidence), case.missing)
+            mail = acknowledgement(work, case, kind, tuple(sorted(new_evidence)))
+            case = record_ack(work, case, kind, mail)
+            outgoing = (mail,)
+        case = replace(case, status=status_after_customer_message(case, case.missing))
+        return _decision(work, case, "new_case" if existing is None else "joined", skip, outgoing)
+
+
+def _decision(
+    work: MailWork, case: Case, outcome: str, skip: Skip | None, outgoing: tuple[OutgoingMail, ...]
+) -> Decision:
+    msg = work.parsed
+    return Decision(
+        outcome=outcome,
+        case=case,
+        message=message_record(msg, work.incoming, case.case_id, skip, work.found),
+        outgoing=outgoing,
+        skip=skip,
+        blobs=(work.incoming.raw, *(mail.raw for mail in outgoing)),
+        attachments=attachments_of(msg),
+        sender=msg.sender,
+        subject=msg.subject,
+        note=case.category,
+    )
+
+
+def open_case(work: MailWork) -> Case:
+    msg, found = work.parsed, _categorization(work)
+    at = iso(work.now)
+    seq = work.view.take_seq()
+    detail = f"by {msg.sender}; category {found.category}"
+    refused = work.match.refused if work.match else ()
+    if refused:
+        detail += f"; referred to {', '.join(refused)} but is not its customer"
+    return Case(
+        case_id=case_id_for(seq, work.now.year),
+        seq=seq,
+        customer=msg.sender,
+        customer_name=msg.sender_name,
+        subject=msg.subject,
+        language=msg.language,
+        category=found.category,
+        categories=found.categories,
+        confidence=found.confidence,
+        matched=found.matched,
+        severity=found.severity,
+        status=CaseStatus.OPEN,
+        created_at=at,
+        updated_at=at,
+        events=(Event(at=at, kind="opened", actor=msg.sender, detail=detail),),
+    )
+
+
+def join_case(work: MailWork, case: Case) -> Case:
+    """A follow-up may sharpen an 'other' case and raise the severity; it never flips a
+    specific category. A resolved case the customer writes to again is reopened."""
+    fresh = _categorization(work)
+    changes: dict[str, object] = {
+        "matched": tuple(dict.fromkeys(case.matched + fresh.matched)),
+        "categories": tuple(dict.fromkeys(case.categories + fresh.categories)),
+        "severity": fresh.severity
+        if severity_rank(fresh.severity) > severity_rank(case.severity)
+        else case.severity,
+    }
+    if case.category == "other" and fresh.category != "other":
+        changes.update(category=fresh.category, confidence=fresh.confidence)
+        changes["categories"] = tuple(dict.fromkeys((fresh.category,) + changes["categories"]))  # type: ignore[operator]
+    case = replace(case, **changes)  # type: ignore[arg-type]
+    if case.status == CaseStatus.RESOLVED:
+        case = add_event(case, iso(work.now), "reopened", work.parsed.sender, "customer wrote again")
+    return case
+
+
+def merge_evidence(work: MailWork, case: Case) -> tuple[Case, dict[str, str]]:
+    """The case's evidence with what this mail brought, and what is still missing."""
+    previous = case.evidence_map
+    new_evidence = {key: value for key, value in work.found.items() if key not in previous}
+    evidence = {**previous, **new_evidence}
+    missing = missing_evidence(case.category, evidence, work.config.rules)
+    merged = replace(
+        case,
+        evidence=tuple(sorted(evidence.items())),
+        missing=tuple(missing),
+        message_ids=add_message_ids(case.message_ids, work.parsed.message_id),
+        awaiting_since=case.awaiting_since or iso(work.incoming.received_at),
+    )
+    return merged, new_evidence
+
+
+def ack_kind(is_new: bool, got_new_evidence: bool, missing: tuple[str, ...]) -> str:
+    if is_new:
+        return "ack_first"
+    if not missing and got_new_evidence:
+        return "ack_complete"
+    return "ack_followup"
+
+
+def ack_skip(work: MailWork, case: Case, *, is_new: bool, brings_evidence: bool) -> Skip | None:
+    """Reasons to store a customer's mail without answering it."""
+    settings, now = work.config.acknowledge, work.now
+    if not settings.enabled:
+        return Skip("disabled", "acknowledge.enabled = false")
+    age = now - work.incoming.received_at
+    if age > timedelta(seconds=work.config.mailbox.silent_older_than):
+        return Skip("backfill_old", f"received {age.days} days ago")
+    # A reply that brings new evidence always gets its answer ("received X, still
+    # missing Y"): it is bounded by the number of evidence ids, so it cannot flood.
+    if not is_new and case.last_ack_at and not brings_evidence:
+        since_last = now - parse_iso(case.last_ack_at)
+        if since_last < timedelta(seconds=settings.per_case_interval):
+            return Skip("case_rate_limit", f"last acknowledgement {int(since_last.total_seconds())}s ago")
+    sent_today = len(_recent_acks(work.view, work.parsed.sender, now))
+    if sent_today >= settings.per_sender_per_day:
+        return Skip("sender_rate_limit", f"{sent_today} acknowledgements to this sender in 24h")
+    return None
+
+
+def record_ack(work: MailWork, case: Case, kind: str, mail: OutgoingMail) -> Case:
+    """The case after queueing ``mail``; the sender's daily counter goes up."""
+    at = iso(work.now)
+    key = _counter_key(work.parsed.sender)
+    work.view.counter_overlay[key] = {
+        "key": key,
+        "times": _recent_acks(work.view, work.parsed.sender, work.now) + [at],
+    }
+    return add_event(
+        case,
+        at,
+        "ack_queued",
+        "system",
+        f"{kind} {mail.message_id}",
+        message_ids=add_message_ids(case.message_ids, mail.message_id),
+        last_ack_at=at,
+        acks_sent=case.acks_sent + 1,
+    )
+
+
+def _counter_key(sender: str) -> str:
+    return f"ack:{sender}"
+
+
+def _recent_acks(view: BatchView, sender: str, now: datetime) -> list[str]:
+    horizon = now - timedelta(days=1)
+    return [
+        stamp for stamp in view.counter(_counter_key(sender)).get("times", []) if parse_iso(stamp) > horizon
+    ]
+
+
+def acknowledgement(work: MailWork, case: Case, kind: str, received: tuple[str, ...]) -> OutgoingMail:
+    msg, config = work.parsed, work.config
+    assert work.templates is not None, "acknowledgements are only rendered by the intake pipeline"
+    language = msg.language if msg.language in ("zh", "en") else config.acknowledge.default_language
+    request = AckRequest(
+        case_id=case.case_id,
+        kind=kind,
+        language=language,
+        category=case.category,
+        severity=case.severity,
+        response_hours=config.sla.response_seconds(case.category) / 3600,
+        received=received,
+        missing=case.missing,
+        customer_name=case.customer_name,
+        original_subject=msg.subject,
+        hotline=config.acknowledge.hotline,
+    )
+    return outgoing_mail(
+        config,
+        case_id=case.case_id,
+        kind=kind,
+        unique=f"{case.case_id}.{kind}.{msg.raw_sha256[:16]}",
+        rendered=render_ack(work.templates, request),
+        to_addr=msg.sender,
+        in_reply_to=msg.message_id,
+        references=tuple(dict.fromkeys(msg.references + ((msg.message_id,) if msg.message_id else ()))),
+        now=work.now,
+    )
+
+
+def _categorization(work: MailWork) -> Categorization:
+    assert work.categorization is not None, "acknowledge runs after categorize"
+    return work.categorization

@@ -1,0 +1,196 @@
+"""Delivery: hand due outbox mail to the transport and record what happened.
+
+Each batch is one connection and one unit of work: the results (sent, retry later,
+failed for good) and the case events they cause are committed together. The
+transport reports every accepted mail at once to the accepted-mail log, so a crash
+between the server's 250 and that commit does not send the mail again: the next
+run marks it sent first (``settle_accepted``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from inbox_agent.config.loader import Config
+from inbox_agent.domain.clock import Clock, iso
+from inbox_agent.domain.model import MessageRecord, OutgoingMail, SendOutcome, SendResult
+from inbox_agent.domain.outbox import after_result, is_due
+from inbox_agent.services.crash_points import crash_point
+from inbox_agent.services.ports import AcceptedLog, CaseStore, Mailbox, MailboxError, Transport
+from inbox_agent.services.unit_of_work import UnitOfWork
+
+log = logging.getLogger("inbox_agent.services.delivery")
+
+
+@dataclass(frozen=True)
+class SendTotals:
+    sent: int = 0
+    failed: int = 0
+    retry: int = 0
+
+    def __add__(self, other: SendTotals) -> SendTotals:
+        return SendTotals(self.sent + other.sent, self.failed + other.failed, self.retry + other.retry)
+
+
+class Delivery:
+    def __init__(
+        self,
+        config: Config,
+        store: CaseStore,
+        transport: Transport,
+        clock: Clock,
+        accepted: AcceptedLog,
+        *,
+        sent_mailbox: Mailbox | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.transport = transport
+        self.clock = clock
+        self.accepted = accepted
+        self.sent_mailbox = sent_mailbox  # copies of what we sent are kept there
+        self.dry_run = dry_run
+        self._quiet_until = 0.0  # monotonic time before which send_after_batch waits
+        self._totals = SendTotals()  # since the last take_totals()
+
+    def send_due(self) -> SendTotals:
+        """Deliver every due mail, batch by batch."""
+        if self.dry_run:
+            return SendTotals()
+        self.settle_accepted()
+        now = self.clock.now()
+        due = [entry for entry in self.store.outbox_entries() if is_due(entry, now)]
+        counts = {SendOutcome.SENT: 0, SendOutcome.FAILED: 0, SendOutcome.RETRY: 0}
+        for batch in chunks(due, self.config.smtp.batch_size):
+            mails = [self._outgoing(entry) for entry in batch]
+            results = self.transport.send_batch(mails)
+            crash_point("after_smtp_accepted")
+            self._commit_results(batch, results)
+            self._copy_to_sent(mails, results)
+            for result in results:
+                counts[result.outcome] += 1
+        if counts[SendOutcome.RETRY]:
+            self._quiet_until = time.monotonic() + self.config.smtp.retry_initial
+        if due:
+            retrying = counts[SendOutcome.RETRY]
+            smtp = "ok" if not retrying else "retrying: some mail could not be delivered yet"
+            record_status(self.store, smtp=smtp, last_send_at=iso(now))
+        totals = SendTotals(counts[SendOutcome.SENT], counts[SendOutcome.FAILED], counts[SendOutcome.RETRY])
+        self._totals = self._totals + totals
+        return totals
+
+    def take_totals(self) -> SendTotals:
+        """What was sent since the last call (a cycle's figure for the run table)."""
+        totals, self._totals = self._totals, SendTotals()
+        return totals
+
+    def send_after_batch(self) -> None:
+        """Send what an intake batch just queued, so under a backlog the first customers
+        are answered at once. While the server is refusing or unreachable this waits
+        for the cycle's own send: a backlog must not wait for a timeout per batch."""
+        if time.monotonic() >= self._quiet_until:
+            self.send_due()
+
+    def settle_accepted(self) -> None:
+        """Mails accepted by the server before a crash are marked sent, not sent again."""
+        accepted = self.accepted.read()
+        if not accepted:
+            return
+        entries = [entry for entry in self.store.outbox_entries() if entry["outbox_id"] in accepted]
+        results = [
+            SendResult(entry["outbox_id"], SendOutcome.SENT, "accepted before a restart") for entry in entries
+        ]
+        self._commit_results(entries, results)
+
+    def _outgoing(self, entry: dict[str, Any]) -> OutgoingMail:
+        return OutgoingMail(
+            outbox_id=entry["outbox_id"],
+            case_id=entry["case_id"],
+            kind=entry["kind"],
+            message_id=entry["message_id"],
+            sender=entry["sender"],
+            recipients=tuple(entry["recipients"]),
+            raw=self.store.get_blob(entry["raw_sha256"]),
+        )
+
+    def _commit_results(self, entries: Iterable[dict[str, Any]], results: Sequence[SendResult]) -> None:
+        by_id = {entry["outbox_id"]: entry for entry in entries}
+        with UnitOfWork(self.store) as uow:
+            now = self.clock.now()
+            for result in results:
+                entry = by_id.get(result.outbox_id)
+                if entry is not None:
+                    self._record_result(uow, entry, result, now)
+            uow.commit()
+        self.accepted.clear()
+
+    def _record_result(
+        self, uow: UnitOfWork, entry: dict[str, Any], result: SendResult, now: datetime
+    ) -> None:
+        settings = self.config.smtp
+        updated = after_result(entry, result, now, settings.retry_initial, settings.retry_max)
+        if updated is None:
+            uow.changes.outbox_removed.add(result.outbox_id)
+            uow.add_event(
+                entry["case_id"], now, "mail_sent", "system", f"{entry['kind']} {entry['message_id']}"
+            )
+            uow.add_message(_outgoing_record(entry, now))
+            return
+        uow.changes.outbox[result.outbox_id] = updated
+        if result.outcome == SendOutcome.FAILED:
+            detail = f"{entry['kind']} to {', '.join(entry['recipients'])}: {result.detail}"
+            uow.add_event(entry["case_id"], now, "mail_failed", "system", detail)
+            log.error("outgoing mail %s failed for good: %s", entry["outbox_id"], result.detail)
+
+    def _copy_to_sent(self, mails: Sequence[OutgoingMail], results: Sequence[SendResult]) -> None:
+        """Best effort, after the sent marks are committed: a copy that fails is logged,
+        never a reason to send the mail again."""
+        if self.sent_mailbox is None:
+            return
+        sent = {result.outbox_id for result in results if result.outcome == SendOutcome.SENT}
+        for mail in mails:
+            if mail.outbox_id not in sent:
+                continue
+            try:
+                self.sent_mailbox.append_sent(mail.raw)
+            except MailboxError as exc:
+                log.warning("copy of %s not kept in the Sent folder: %s", mail.outbox_id, exc)
+                return
+
+
+def _outgoing_record(entry: dict[str, Any], now: datetime) -> MessageRecord:
+    return MessageRecord(
+        key=f"{entry['message_id']}|{entry['raw_sha256']}",
+        case_id=entry["case_id"],
+        direction="out",
+        message_id=entry["message_id"],
+        raw_sha256=entry["raw_sha256"],
+        sender=entry["sender"],
+        subject=entry["kind"],
+        date=iso(now),
+        received_at=iso(now),
+        source=f"outbox:{entry['outbox_id']}",
+        text="",
+    )
+
+
+def record_status(store: CaseStore, **fields: Any) -> None:
+    """What `inbox-agent status` shows (last poll, mailbox and SMTP state). Best
+    effort: a failure is logged, the cycle's result matters more."""
+    try:
+        with UnitOfWork(store) as uow:
+            uow.changes.status = dict(fields)
+            uow.commit()
+    except Exception:
+        log.exception("could not record status")
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), max(1, size)):
+        yield items[start : start + size]

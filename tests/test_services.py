@@ -1,0 +1,160 @@
+"""The use cases against in-memory fakes of every port (tests/fakes.py): each change
+is one unit of work that commits once, and a failed commit writes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fakes import FakeAcceptedLog, FakeMailbox, FakeStore, FakeTransport
+from helpers import complaint, write_config
+
+from inbox_agent.config.loader import Config, load_config
+from inbox_agent.domain.clock import FixedClock
+from inbox_agent.domain.model import CaseStatus, SendOutcome
+from inbox_agent.mail.render import TemplateSet
+from inbox_agent.pipeline.decision import Decision
+from inbox_agent.services.delivery import Delivery
+from inbox_agent.services.filing import quarantine
+from inbox_agent.services.intake import Intake
+from inbox_agent.services.quarantine import RetryRefused, retry_quarantined
+from inbox_agent.services.staff_actions import NoSuchCase, StaffAction, StaffActionError, act_on_case
+from inbox_agent.services.sweep import run_sweep
+from inbox_agent.services.unit_of_work import UnitOfWork
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+TEMPLATES = TemplateSet()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return load_config(
+        write_config(tmp_path, overrides={"escalation.L1": {"recipients": ["team@staff.wallet.example"]}})
+    )
+
+
+def _intake(config: Config, store: FakeStore, mailbox: FakeMailbox, **kwargs: object) -> Intake:
+    return Intake(config, store, mailbox, TEMPLATES, FixedClock(NOW), **kwargs)  # type: ignore[arg-type]
+
+
+def _complaint(n: int = 1) -> bytes:
+    return complaint(
+        f"alice{n}@customer.example", "Payment failed", "My payment of 120 CNY failed twice today."
+    )
+
+
+def test_intake_files_a_batch_in_one_commit_and_marks_only_after_it(config: Config) -> None:
+    store, mailbox = FakeStore(), FakeMailbox([_complaint(1), _complaint(2), _complaint(3)])
+    report = _intake(config, store, mailbox).poll()
+    assert [row.outcome.split(";")[0] for row in report.rows] == ["new case"] * 3
+    assert len(store.cases) == 3 and len(store.outbox) == 3
+    assert mailbox.marked == [1, 2, 3]
+    assert store.checkpoints["maildir:INBOX"] == {"uidvalidity": 7, "uid": 3}
+    # one commit for the first checkpoint, one for the batch, one for the status line
+    assert store.commits == 3
+
+
+def test_a_failed_commit_writes_nothing_and_marks_nothing(config: Config) -> None:
+    store, mailbox = FakeStore(), FakeMailbox([_complaint()])
+    intake = _intake(config, store, mailbox)
+    store.checkpoints["maildir:INBOX"] = {"uidvalidity": 7, "uid": 0}
+    store.fail_next_commit = True
+    with pytest.raises(OSError):
+        intake.poll()
+    assert store.cases == {} and store.outbox == {} and mailbox.marked == []
+    assert not store.locked, "the unit of work released the lock"
+    intake.poll()  # the next cycle files it
+    assert len(store.cases) == 1 and mailbox.marked == [1]
+
+
+def test_after_batch_hook_sends_the_first_acknowledgements_before_the_backlog_ends(config: Config) -> None:
+    store, mailbox = FakeStore(), FakeMailbox([_complaint(n) for n in range(45)])
+    transport = FakeTransport()
+    delivery = Delivery(config, store, transport, FixedClock(NOW), FakeAcceptedLog())
+    sent_when: list[int] = []
+
+    def after_batch() -> None:
+        delivery.send_after_batch()
+        sent_when.append(len(transport.sent))
+
+    _intake(config, store, mailbox, after_batch=after_batch).poll()
+    assert sent_when[0] > 0, "the first batch's acknowledgements left before the second batch was read"
+    assert len(transport.sent) == 45 and store.outbox == {}
+
+
+def test_delivery_records_each_send_as_a_case_event_in_one_commit(config: Config) -> None:
+    store = FakeStore()
+    _intake(config, store, FakeMailbox([_complaint()])).poll()
+    before = store.commits
+    totals = Delivery(config, store, FakeTransport(), FixedClock(NOW), FakeAcceptedLog()).send_due()
+    assert (totals.sent, totals.failed, totals.retry) == (1, 0, 0)
+    case = next(iter(store.cases.values()))
+    assert case.events[-1].kind == "mail_sent"
+    assert store.commits == before + 2  # the results, then the status line
+
+
+def test_delivery_settles_mail_the_server_accepted_before_a_crash(config: Config) -> None:
+    store = FakeStore()
+    _intake(config, store, FakeMailbox([_complaint()])).poll()
+    accepted = FakeAcceptedLog()
+    accepted.append(next(iter(store.outbox)))
+    transport = FakeTransport()
+    Delivery(config, store, transport, FixedClock(NOW), accepted).send_due()
+    assert transport.sent == [] and store.outbox == {} and accepted.ids == set()
+
+
+def test_send_after_batch_waits_while_the_server_is_refusing(config: Config) -> None:
+    store = FakeStore()
+    _intake(config, store, FakeMailbox([_complaint()])).poll()
+    transport = FakeTransport(SendOutcome.RETRY)
+    delivery = Delivery(config, store, transport, FixedClock(NOW), FakeAcceptedLog())
+    delivery.send_due()
+    delivery.send_after_batch()
+    assert transport.batches == 1
+
+
+def test_staff_action_is_one_commit_with_its_mail(config: Config) -> None:
+    store = FakeStore()
+    _intake(config, store, FakeMailbox([_complaint()])).poll()
+    case_id = next(iter(store.cases))
+    before, queued_before = store.commits, len(store.outbox)
+    result = act_on_case(store, config, TEMPLATES, case_id, StaffAction("resolve", "li", "refunded"), NOW)
+    assert result.case.status == CaseStatus.RESOLVED and result.queued == 1
+    assert store.commits == before + 1 and len(store.outbox) == queued_before + 1
+    with pytest.raises(StaffActionError):
+        act_on_case(store, config, TEMPLATES, case_id, StaffAction("resolve", "li", "again"), NOW)
+    with pytest.raises(NoSuchCase):
+        act_on_case(store, config, TEMPLATES, "WLT-2026-999999", StaffAction("note", "li", "x"), NOW)
+    assert store.commits == before + 1, "a refused action writes nothing"
+
+
+def test_quarantine_retry_files_the_mail_and_removes_the_entry_at_once(config: Config) -> None:
+    store = FakeStore()
+    raw = _complaint()
+    with UnitOfWork(store) as uow:
+        failed = Decision(
+            outcome="quarantined", quarantine_stage="evidence", quarantine_reason="boom", blobs=(raw,)
+        )
+        quarantine(uow, failed, raw=raw, source="maildir:x", size=len(raw), now=NOW)
+        uow.commit()
+    entry_id = next(iter(store.quarantine))
+    result = retry_quarantined(store, config, TEMPLATES, entry_id, NOW)
+    assert not result.still_failing
+    assert store.quarantine == {} and len(store.cases) == 1 and len(store.outbox) == 1
+    with pytest.raises(RetryRefused):
+        retry_quarantined(store, config, TEMPLATES, entry_id, NOW)
+
+
+def test_sweep_records_the_level_and_queues_its_notification_together(config: Config) -> None:
+    store = FakeStore()
+    _intake(config, store, FakeMailbox([_complaint()])).poll()
+    later = NOW + timedelta(days=3)
+    dry = run_sweep(config, store, TEMPLATES, later, dry_run=True)
+    assert dry.fired and all(case.escalation_level == 0 for case in store.cases.values())
+    before = len(store.outbox)
+    report = run_sweep(config, store, TEMPLATES, later)
+    assert report.fired and len(store.outbox) == before + report.queued
+    assert next(iter(store.cases.values())).escalation_level >= 1
+    again = run_sweep(config, store, TEMPLATES, later)
+    assert again.fired == () and again.queued == 0
