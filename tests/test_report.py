@@ -18,21 +18,22 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, cli, complaint, write_config
 
-from inbox_agent.adapters.tinydb_store import Changes, Store, case_id_for
+from inbox_agent.adapters.tinydb_store import Store
 from inbox_agent.config.loader import Config, load_config
 from inbox_agent.domain.clock import iso
+from inbox_agent.domain.lifecycle import case_id_for
 from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord
-from inbox_agent.mail.compose import SAMPLE_CASE_ID
+from inbox_agent.entrypoints.bootstrap import write_report
+from inbox_agent.entrypoints.cli_report import add_report_parser, cmd_report
 from inbox_agent.mail.render import TemplateSet
+from inbox_agent.mail.samples import SAMPLE_CASE_ID
+from inbox_agent.services.ports import Changes
 from inbox_agent.views.page import (
-    add_report_parser,
     build_page,
-    cmd_report,
     describe_duration,
     render_page,
     sample_context,
     wall_clock,
-    write_report,
 )
 
 TEMPLATES = ROOT / "inbox_agent" / "mail" / "templates"

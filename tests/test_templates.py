@@ -14,7 +14,6 @@ from inbox_agent.domain.model import CATEGORIES
 from inbox_agent.mail import compose
 from inbox_agent.mail.compose import (
     ACK_KINDS,
-    SAMPLE_CASE_ID,
     AckRequest,
     ResolutionRequest,
     StaffNotificationRequest,
@@ -25,6 +24,8 @@ from inbox_agent.mail.compose import (
     render_staff_reply,
 )
 from inbox_agent.mail.render import TemplateError, TemplateSet, required_templates
+from inbox_agent.mail.samples import SAMPLE_CASE_ID, sample_context
+from inbox_agent.views.page import TEMPLATE_SAMPLES
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "inbox_agent" / "mail" / "templates"
 TEMPLATE_FILES = sorted(path.name for path in TEMPLATES.glob("*.j2"))
@@ -136,7 +137,7 @@ def test_both_languages_have_the_same_templates() -> None:
 
 @pytest.mark.parametrize("name", TEMPLATE_FILES)
 def test_every_template_file_renders_with_its_sample_context(templates: TemplateSet, name: str) -> None:
-    output = templates.render(name, **compose.sample_context(templates, name))
+    output = templates.render(name, **sample_context(templates, name, TEMPLATE_SAMPLES))
     assert output.strip()
     if not name.startswith("_") or name.startswith("_layout"):
         assert SAMPLE_CASE_ID in output
@@ -156,7 +157,7 @@ def test_the_staff_escalation_renders_for_customers_of_both_languages(
 
 @pytest.mark.parametrize("name", TEMPLATE_FILES)
 def test_a_missing_variable_fails_instead_of_rendering_a_hole(templates: TemplateSet, name: str) -> None:
-    context = compose.sample_context(templates, name)
+    context = sample_context(templates, name, TEMPLATE_SAMPLES)
     source = (TEMPLATES / name).read_text(encoding="utf-8")
     used = meta.find_undeclared_variables(templates.env.parse(source))
     if not used:
@@ -170,7 +171,7 @@ def test_a_missing_variable_fails_instead_of_rendering_a_hole(templates: Templat
 
 
 def test_check_all_finds_no_problem_in_the_shipped_folder(templates: TemplateSet) -> None:
-    assert templates.check_all() == []
+    assert templates.check_all(extra_samples=TEMPLATE_SAMPLES) == []
 
 
 def test_check_all_names_a_deleted_template(tmp_path: Path) -> None:
@@ -178,7 +179,7 @@ def test_check_all_names_a_deleted_template(tmp_path: Path) -> None:
     shutil.copytree(TEMPLATES, folder)
     (folder / "ack_followup.en.html.j2").unlink()
 
-    problems = TemplateSet(folder).check_all()
+    problems = TemplateSet(folder).check_all(extra_samples=TEMPLATE_SAMPLES)
 
     assert any("ack_followup.en.html.j2" in problem for problem in problems)
     with pytest.raises(TemplateError, match=r"ack_followup\.en\.html\.j2"):
@@ -192,7 +193,9 @@ def test_check_all_reports_a_label_ops_removed(tmp_path: Path) -> None:
     text = labels.read_text(encoding="utf-8")
     labels.write_text(re.sub(r'(?m)^privacy = "Personal data and privacy"\n', "", text), encoding="utf-8")
 
-    assert TemplateSet(folder).check_all() == ["labels.toml: [en.categories] has no 'privacy'"]
+    assert TemplateSet(folder).check_all(extra_samples=TEMPLATE_SAMPLES) == [
+        "labels.toml: [en.categories] has no 'privacy'"
+    ]
 
 
 def test_check_all_reports_an_undefined_variable_and_remote_content(tmp_path: Path) -> None:
@@ -205,12 +208,12 @@ def test_check_all_reports_an_undefined_variable_and_remote_content(tmp_path: Pa
     )
     path.write_text(source, encoding="utf-8")
 
-    problems = TemplateSet(folder).check_all()
+    problems = TemplateSet(folder).check_all(extra_samples=TEMPLATE_SAMPLES)
 
     assert any("resolution.zh.html.j2" in p and "typo_name" in p for p in problems)
 
     path.write_text(source.replace("{{ typo_name }}", ""), encoding="utf-8")
-    problems = TemplateSet(folder).check_all()
+    problems = TemplateSet(folder).check_all(extra_samples=TEMPLATE_SAMPLES)
     assert len(problems) == 1 and "resolution.zh" in problems[0] and "remote content" in problems[0]
 
 

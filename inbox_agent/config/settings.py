@@ -1,6 +1,6 @@
 """Typed, frozen configuration objects.
 
-``config.py`` validates the TOML once at start-up and builds these; everything else
+``loader`` validates the TOML once at start-up and builds these; everything else
 only ever sees these objects, never the raw dictionaries.
 """
 

@@ -14,6 +14,7 @@ from inbox_agent.domain.clock import SystemClock
 from inbox_agent.entrypoints.bootstrap import open_store
 from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, print_json
 from inbox_agent.mail.render import TemplateSet
+from inbox_agent.services.ports import CaseStore
 from inbox_agent.services.quarantine import RetryRefused, retry_quarantined
 from inbox_agent.services.staff_actions import NoSuchCase, StaffAction, StaffActionError, act_on_case
 
@@ -38,10 +39,10 @@ def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
-def _quarantine_retry(store: object, config: Config, entry_id: str | None) -> int:
+def _quarantine_retry(store: CaseStore, config: Config, entry_id: str | None) -> int:
     try:
         result = retry_quarantined(
-            store,  # type: ignore[arg-type]
+            store,
             config,
             TemplateSet(config.templates_dir),
             entry_id or "",

@@ -11,7 +11,7 @@ from inbox_agent.domain.clock import SystemClock
 from inbox_agent.entrypoints.bootstrap import make_mailbox, make_transport, open_store
 from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, print_json
 from inbox_agent.mail.render import TemplateSet
-from inbox_agent.views.page import sla_clock
+from inbox_agent.views.page import TEMPLATE_SAMPLES, sla_clock
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
@@ -59,7 +59,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
     ok = True
     console.print(f"config: ok ({config.source})")
-    problems = TemplateSet(config.templates_dir).check_all()
+    problems = TemplateSet(config.templates_dir).check_all(extra_samples=TEMPLATE_SAMPLES)
     if problems:
         ok = False
         for problem in problems:
@@ -68,7 +68,7 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
         console.print(f"templates: ok ({config.templates_dir})")
     for name, target in (("mailbox", make_mailbox(config)), ("smtp", make_transport(config))):
         try:
-            console.print(f"{name}: {target.check()}")  # type: ignore[attr-defined]
+            console.print(f"{name}: {target.check()}")
         except Exception as exc:
             ok = False
             console.print(f"[red]{name}: {exc}[/red]")

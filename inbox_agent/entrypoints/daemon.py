@@ -164,15 +164,14 @@ class Daemon:
         for interval, job in housekeeping_jobs(config):
             self.add_job(interval, partial(job, self.runtime))
         self._poll_job()
-        use_idle = (
-            config.mailbox.kind == "imap" and config.mailbox.imap is not None and config.mailbox.imap.idle
-        )
+        imap = config.mailbox.imap if config.mailbox.kind == "imap" else None
+        idle_timeout = min(imap.idle_timeout, 5.0) if imap is not None and imap.idle else None
         while not self.stop():
             self.scheduler.run_pending()
             wait = self.scheduler.idle_seconds
             wait = 1.0 if wait is None else max(0.0, min(wait, 1.0))
-            if use_idle and time.monotonic() >= self.paused_until:
-                if self._idle_wait(min(config.mailbox.imap.idle_timeout, 5.0)):  # type: ignore[union-attr]
+            if idle_timeout is not None and time.monotonic() >= self.paused_until:
+                if self._idle_wait(idle_timeout):
                     self._poll_job()
             else:
                 self.stop.event.wait(wait)

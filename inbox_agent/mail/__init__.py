@@ -1,5 +1,7 @@
-"""Outgoing mail: template contexts, the Jinja2 template set shipped in ``templates/``,
-MIME building with our own headers, and sample requests for the template check.
+"""Outgoing mail: template contexts (``compose``), the Jinja2 template set shipped in
+``templates/`` (``render``, words in ``labels``), MIME building with our own headers
+(``mime``), and sample requests for the template check (``samples``).
 
-Pure but for reading the template files. May import ``config`` and ``domain``.
+Pure but for reading the template files. May import ``config`` and ``domain``; a
+template of a higher layer (the staff page) brings its own check sample.
 """

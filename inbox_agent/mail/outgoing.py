@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from inbox_agent.config.loader import Config
-from inbox_agent.domain.model import OutgoingMail
-from inbox_agent.mail.compose import RenderedMail, build_email_bytes, make_message_id
-
-LOOP_HEADER = "X-Inbox-Agent-Loop"
+from inbox_agent.domain.model import LOOP_HEADER, OutgoingMail
+from inbox_agent.mail.compose import RenderedMail
+from inbox_agent.mail.mime import build_email_bytes, make_message_id
 
 
 def outgoing_mail(

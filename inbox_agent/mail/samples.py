@@ -1,0 +1,164 @@
+"""Sample requests and contexts for the template check and the template tests.
+
+They cover the mail templates only. A template of a higher layer (the staff page's
+``report.html.j2``) gets its sample from that layer: the caller passes a provider per
+template family in ``extra_samples`` (see ``TemplateSet.check_all``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from inbox_agent.domain.model import CATEGORIES
+from inbox_agent.mail.compose import (
+    ACK_KINDS,
+    AckRequest,
+    RenderedMail,
+    ResolutionRequest,
+    StaffNotificationRequest,
+    StaffReplyRequest,
+    ack_context,
+    render_ack,
+    render_resolution,
+    render_staff_notification,
+    render_staff_reply,
+    resolution_context,
+    staff_notification_context,
+    staff_reply_context,
+)
+from inbox_agent.mail.labels import LANGUAGES, TemplateSource
+
+SAMPLE_CASE_ID = "WLT-2026-000123"
+
+T = TypeVar("T", bound=TemplateSource)
+# A template family ("report" for report.html.j2 and any _report.* partial) -> a function
+# that returns a context rendering every file of that family on its own.
+SampleProviders = Mapping[str, Callable[[T], dict[str, Any]]]
+
+
+def sample_ack_requests(language: str) -> list[AckRequest]:
+    """Every kind x every category, plus a security case and a case with nothing missing."""
+
+    def request(kind: str, category: str, missing: tuple[str, ...], received: tuple[str, ...]) -> AckRequest:
+        return AckRequest(
+            case_id=SAMPLE_CASE_ID,
+            kind=kind,
+            language=language,
+            category=category,
+            severity="urgent" if category == "security" else "normal",
+            response_hours=1.0 if category == "security" else 24.0,
+            received=received,
+            missing=missing,
+            customer_name="王小明" if language == "zh" else "Alex Morgan",
+            original_subject="付款失败" if language == "zh" else "Payment failed",
+            hotline="400-000-0000",
+        )
+
+    requests = [
+        request(kind, category, ("transaction_id", "screenshot"), ("amount",))
+        for kind in ACK_KINDS
+        for category in CATEGORIES
+    ]
+    requests += [request(kind, "transaction_failed", (), ()) for kind in ACK_KINDS]
+    requests += [request(kind, "security", (), ("transaction_date",)) for kind in ACK_KINDS]
+    return requests
+
+
+def sample_staff_reply_request(language: str) -> StaffReplyRequest:
+    return StaffReplyRequest(
+        case_id=SAMPLE_CASE_ID,
+        language=language,
+        customer_name="王小明" if language == "zh" else "Alex Morgan",
+        staff_name="Chen Jing",
+        answer="The refund of 128.00 was issued today.\nIt reaches your balance within 1 business day.",
+        original_subject="Payment failed",
+    )
+
+
+def sample_resolution_request(language: str) -> ResolutionRequest:
+    return ResolutionRequest(
+        case_id=SAMPLE_CASE_ID,
+        language=language,
+        category="wrong_charge",
+        customer_name="王小明" if language == "zh" else "Alex Morgan",
+        summary="The duplicate charge was refunded.",
+        original_subject="Charged twice",
+    )
+
+
+def sample_staff_notification_requests() -> list[StaffNotificationRequest]:
+    def request(
+        level: str, category: str, severity: str, missing: tuple[str, ...]
+    ) -> StaffNotificationRequest:
+        return StaffNotificationRequest(
+            case_id=SAMPLE_CASE_ID,
+            level=level,
+            category=category,
+            severity=severity,
+            status="escalated",
+            waited_hours=26.5,
+            threshold_hours=24.0,
+            customer_address="alex@example.com",
+            customer_name="Alex Morgan",
+            customer_language="zh",
+            received=("amount", "transaction_date"),
+            missing=missing,
+            last_message_subject="Payment failed",
+            last_message_text="My card ****1234 was charged twice.\nPlease refund.",
+        )
+
+    return [
+        request("L1", "wrong_charge", "normal", ("transaction_id",)),
+        request("L2", "security", "urgent", ()),
+    ]
+
+
+def template_family(template_name: str) -> str:
+    """ "ack_first.en.html.j2" -> "ack_first"; a partial "_missing.zh.txt.j2" -> "missing"."""
+    return template_name.lstrip("_").split(".")[0]
+
+
+def sample_context(
+    templates: T, template_name: str, extra_samples: SampleProviders[T] | None = None
+) -> dict[str, Any]:
+    """A context that renders ``template_name`` on its own (partials and layouts included).
+
+    ``extra_samples`` provides the contexts of families outside the mail layer; a file
+    of any other family (an extra file ops added) gets the acknowledgement sample.
+    """
+    language = "zh" if ".zh." in template_name else "en"
+    family = template_family(template_name)
+    if extra_samples and family in extra_samples:
+        return extra_samples[family](templates)
+    if family == "staff_escalation":
+        return staff_notification_context(templates, sample_staff_notification_requests()[1])
+    if family == "staff_reply":
+        return staff_reply_context(templates, sample_staff_reply_request(language))
+    if family == "resolution":
+        return resolution_context(templates, sample_resolution_request(language))
+    # Acknowledgements, their partials and the layout: a security case exercises every branch.
+    kind = family if family in ACK_KINDS else "ack_first"
+    security = next(r for r in sample_ack_requests(language) if r.kind == kind and r.category == "security")
+    return ack_context(templates, security)
+
+
+def sample_renders(templates: TemplateSource) -> list[tuple[str, Callable[[], RenderedMail]]]:
+    """(description, zero-argument render) for every kind, language and sample case."""
+    samples: list[tuple[str, Callable[[], RenderedMail]]] = []
+    for language in LANGUAGES:
+        for request in sample_ack_requests(language):
+            description = f"{request.kind}.{language} ({request.category}, missing {len(request.missing)})"
+            samples.append((description, lambda r=request: render_ack(templates, r)))
+        reply = sample_staff_reply_request(language)
+        samples.append((f"staff_reply.{language}", lambda r=reply: render_staff_reply(templates, r)))
+        resolution = sample_resolution_request(language)
+        samples.append((f"resolution.{language}", lambda r=resolution: render_resolution(templates, r)))
+    for request in sample_staff_notification_requests():
+        samples.append(
+            (
+                f"staff_escalation ({request.level}, {request.category})",
+                lambda r=request: render_staff_notification(templates, r),
+            )
+        )
+    return samples

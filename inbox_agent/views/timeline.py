@@ -1,0 +1,106 @@
+"""A case's history for the page: its mails and events in time order, masked.
+
+Every customer string goes through ``mask_text`` here; the template autoescapes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from inbox_agent.domain.mask import mask_text
+from inbox_agent.domain.model import Event, MessageRecord
+from inbox_agent.views.words import local_time, size_words, sortable_time
+
+# A long complaint stays readable on the page; the whole text is one `show` away.
+MESSAGE_TEXT_LIMIT = 4000
+EXCERPT_LIMIT = 280
+
+EVENT_WORDS: Mapping[str, str] = {
+    "opened": "Case opened",
+    "customer_message": "Customer wrote again",
+    "message_skipped": "Mail filed without acknowledgement",
+    "ack_queued": "Acknowledgement queued",
+    "mail_sent": "Mail sent",
+    "mail_failed": "Mail could not be sent",
+    "note": "Internal note",
+    "assigned": "Assigned",
+    "staff_reply": "Staff replied",
+    "resolved": "Resolved",
+    "reopened": "Reopened",
+    "escalated": "Escalated",
+    "staff_notified": "Staff notified",
+    "staff_command_refused": "Staff command refused",
+}
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """One line of a case's history: a stored mail or an event."""
+
+    sort_key: str  # ISO-8601 UTC: orders mails and events together
+    at: str  # for display, in the service's time zone
+    kind: str  # "in" (mail received), "out" (mail we sent) or "event"
+    label: str  # "Customer wrote", "Sent to customer", or the event in words
+    who: str
+    subject: str = ""
+    text: str = ""  # masked; a mail's text or an event's detail
+    attachments: tuple[str, ...] = ()  # "name (type, size)", masked
+    note: str = ""  # e.g. why a mail was not acknowledged
+
+
+def timeline(
+    events: Sequence[Event], messages: Sequence[MessageRecord], tz: tzinfo
+) -> tuple[TimelineItem, ...]:
+    """Mails and events of a case in time order (a mail before the events it caused)."""
+    items = [(message.received_at or message.date, 0, _message_item(message, tz)) for message in messages]
+    items += [(event.at, 1, _event_item(event, tz)) for event in events]
+    items.sort(key=lambda item: (sortable_time(item[0]), item[1]))
+    return tuple(item for _, _, item in items)
+
+
+def _message_item(message: MessageRecord, tz: tzinfo) -> TimelineItem:
+    incoming = message.direction == "in"
+    at = message.received_at or message.date
+    return TimelineItem(
+        sort_key=at,
+        at=local_time(at, tz),
+        kind="in" if incoming else "out",
+        label="Mail received" if incoming else "Mail sent",
+        who=mask_text(message.sender),
+        subject=mask_text(message.subject),
+        text=_capped(mask_text(message.text)),
+        attachments=tuple(
+            f"{mask_text(name)} ({content_type}, {size_words(size)})"
+            for name, _stored, content_type, size in message.attachments
+        ),
+        note=f"not acknowledged: {message.skip}" if message.skip else "",
+    )
+
+
+def _event_item(event: Event, tz: tzinfo) -> TimelineItem:
+    return TimelineItem(
+        sort_key=event.at,
+        at=local_time(event.at, tz),
+        kind="event",
+        label=EVENT_WORDS.get(event.kind, event.kind.replace("_", " ").capitalize()),
+        who=mask_text(event.actor),
+        text=_capped(mask_text(event.detail)),
+    )
+
+
+def excerpt(messages: Sequence[MessageRecord]) -> str:
+    """The start of the customer's latest mail, on one line, masked."""
+    incoming = [message for message in messages if message.direction == "in" and message.text.strip()]
+    if not incoming:
+        return ""
+    text = " ".join(mask_text(incoming[-1].text).split())
+    return text if len(text) <= EXCERPT_LIMIT else text[: EXCERPT_LIMIT - 1].rstrip() + "…"
+
+
+def _capped(text: str) -> str:
+    if len(text) <= MESSAGE_TEXT_LIMIT:
+        return text
+    rest = len(text) - MESSAGE_TEXT_LIMIT
+    return f"{text[:MESSAGE_TEXT_LIMIT]}\n… ({rest} more characters: see `inbox-agent show`)"
