@@ -1,8 +1,8 @@
 """Fuzz the path every incoming mail takes: parse -> guard -> categorize -> evidence.
 
-    python bench/fuzz.py --examples 20000 [--seed 1] [--data ../shared/data]
+    python bench/fuzz.py --examples 20000 [--seed 1] [--data tests/data/shared]
 
-Seeds are real mails (``../shared/data/mail``, the project's ``examples/`` and
+Seeds are real mails (``tests/data/shared/mail``, the project's ``examples/`` and
 ``tests/mails``); hypothesis mutates their bytes (overwrites, inserts, deletions,
 splices of MIME syntax and charset labels) and every input must end in a result or a
 quarantine reason — never an exception, never more than ``MAX_SECONDS``, never a
@@ -29,6 +29,8 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parent.parent
+# The third-party corpora kept in the repository (tests/data/shared/README.md).
+DEFAULT_DATA = ROOT / "tests" / "data" / "shared"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -62,7 +64,7 @@ SPLICES = [
 
 
 def seed_files(data: Path | None) -> list[Path]:
-    """Real mails first (shared corpus), then the project's own examples and fixtures."""
+    """Real mails first (the third-party corpus), then the project's own examples and fixtures."""
     found: list[Path] = []
     if data is not None and (data / "mail").is_dir():
         found += [
@@ -163,9 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--examples", type=int, default=5000, help="how many mutated mails to try")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder holding mail/ with the real-mail seeds (default: tests/data/shared)",
+    )
     args = parser.parse_args(argv)
-    report = run(args.examples, args.seed, args.data if args.data.is_dir() else None)
+    if not (args.data / "mail").is_dir():
+        parser.error(f"no mail/ folder under {args.data}")
+    report = run(args.examples, args.seed, args.data)
     print(
         f"{report['inputs']} mutated mails from {report['seeds']} seeds in {report['seconds']} s: "
         + ", ".join(f"{k} {v}" for k, v in sorted(report["outcomes"].items()))

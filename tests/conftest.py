@@ -33,7 +33,9 @@ from servers import (  # noqa: E402  (tests/ is not a package; servers.py sits b
     make_certificate,
 )
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# Third-party corpora (BANKING77, real-world mail) copied into the repository with their
+# licences; see tests/data/shared/README.md. Always present: tests using it never skip.
+DATA = Path(__file__).resolve().parent / "data" / "shared"
 
 
 def _demand_dovecot() -> None:
@@ -144,7 +146,5 @@ def smtp_factory() -> Iterator[Callable[..., SmtpServer]]:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """``../shared/data``; tests using it are skipped in a checkout without it."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data not present")
-    return SHARED_DATA
+    """``tests/data/shared``: the third-party corpora kept in the repository."""
+    return DATA

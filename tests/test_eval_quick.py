@@ -11,13 +11,13 @@ from email import message_from_bytes
 from pathlib import Path
 
 import pytest
+from conftest import DATA
 
 from inbox_agent.domain.model import CATEGORIES
 
 PROJECT = Path(__file__).resolve().parents[1]
 SCRIPT = PROJECT / "bench" / "eval_categories.py"
 LABELLED = PROJECT / "tests" / "data" / "labelled"
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def run_eval(tmp_path: Path, *args: str) -> dict:
@@ -65,9 +65,7 @@ def test_quick_evaluation_on_labelled_mails(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_quick_evaluation_on_banking77_held_out_data(tmp_path: Path) -> None:
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data not present")
-    banking = run_eval(tmp_path, "--corpus", "banking77", "--data", str(SHARED_DATA))["banking77"]
+    banking = run_eval(tmp_path, "--corpus", "banking77", "--data", str(DATA))["banking77"]
     learned, curated = banking["learned_cv"], banking["curated_only"]
     # One held-out fold of a sample; the full 5-fold run is `python bench/eval_categories.py`.
     assert learned["macro_f1"] >= 0.8

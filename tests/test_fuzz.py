@@ -17,7 +17,7 @@ from bench.fuzz import ROOT, mutate, run
 def test_mutated_real_mails_end_in_a_result_or_a_quarantine_reason(shared_data: Path) -> None:
     report = run(examples=300, seed=1, data=shared_data)
     assert report["inputs"] >= 300
-    assert report["seeds"] > 200  # the shared corpus, not only our own examples
+    assert report["seeds"] > 200  # the third-party corpus (tests/data/shared), not only our own examples
     assert report["outcomes"].get("result", 0) > 0  # mutations still reach the categorizer
     assert sum(report["outcomes"].values()) == report["inputs"]
 

@@ -1,4 +1,4 @@
-"""Every real-world mail in ../shared/data/mail ends in a clear outcome: parsed or ParseFailure.
+"""Every real-world mail in tests/data/shared/mail ends in a clear outcome: parsed or ParseFailure.
 
 Run with ``pytest -s`` to see the counts and the stalwart agreement ratio.
 """
@@ -11,18 +11,15 @@ import json
 import re
 from pathlib import Path
 
-import pytest
+from conftest import DATA
 
 from inbox_agent.domain.model import ParsedMessage
 from inbox_agent.stages.guard import loop_skip
 from inbox_agent.stages.parse import ParseFailure, parse_message
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MAIL_DIR = DATA / "mail"
 NOT_MAIL = re.compile(r"(LICENSE|COPYING)", re.IGNORECASE)
 SAFE_NAME = re.compile(r"[0-9a-f]{16}\.(png|jpg|gif|webp|pdf|zip|txt|bin)")
-
-pytestmark = pytest.mark.skipif(not MAIL_DIR.is_dir(), reason="../shared/data not present")
 
 
 def corpus_files() -> list[Path]:
