@@ -96,17 +96,18 @@ def join_case(work: MailWork, case: Case) -> Case:
     """A follow-up may sharpen an 'other' case and raise the severity; it never flips a
     specific category. A resolved case the customer writes to again is reopened."""
     fresh = _categorization(work)
-    changes: dict[str, object] = {
-        "matched": tuple(dict.fromkeys(case.matched + fresh.matched)),
-        "categories": tuple(dict.fromkeys(case.categories + fresh.categories)),
-        "severity": fresh.severity
+    sharpened = case.category == "other" and fresh.category != "other"
+    first = (fresh.category,) if sharpened else ()
+    case = replace(
+        case,
+        matched=tuple(dict.fromkeys(case.matched + fresh.matched)),
+        categories=tuple(dict.fromkeys(first + case.categories + fresh.categories)),
+        severity=fresh.severity
         if severity_rank(fresh.severity) > severity_rank(case.severity)
         else case.severity,
-    }
-    if case.category == "other" and fresh.category != "other":
-        changes.update(category=fresh.category, confidence=fresh.confidence)
-        changes["categories"] = tuple(dict.fromkeys((fresh.category,) + changes["categories"]))  # type: ignore[operator]
-    case = replace(case, **changes)  # type: ignore[arg-type]
+        category=fresh.category if sharpened else case.category,
+        confidence=fresh.confidence if sharpened else case.confidence,
+    )
     if case.status == CaseStatus.RESOLVED:
         case = add_event(case, iso(work.now), "reopened", work.parsed.sender, "customer wrote again")
     return case

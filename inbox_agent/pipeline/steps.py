@@ -57,7 +57,10 @@ class MailWork:
 
 
 class Stage(Protocol):
-    name: str  # what a quarantine reports as the failing stage
+    @property
+    def name(self) -> str:
+        """What a quarantine reports as the failing stage."""
+        ...
 
     def run(self, work: MailWork) -> Decision | None: ...
 

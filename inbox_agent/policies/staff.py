@@ -125,8 +125,14 @@ class Reply:
         )
         mail = _mail_to_customer(case, "staff_reply", render_staff_reply(ctx.templates, request), ctx)
         updated = add_event(case, ctx.at, "staff_reply", action.actor, action.text[:500])
-        changes = {"status": CaseStatus.WAITING_CUSTOMER, "awaiting_since": "", "escalation_level": 0}
-        return replace(updated, message_ids=updated.message_ids + (mail.message_id,), **changes), (mail,)
+        answered = replace(
+            updated,
+            message_ids=updated.message_ids + (mail.message_id,),
+            status=CaseStatus.WAITING_CUSTOMER,
+            awaiting_since="",
+            escalation_level=0,
+        )
+        return answered, (mail,)
 
 
 class Resolve:
@@ -143,8 +149,13 @@ class Resolve:
         )
         mail = _mail_to_customer(case, "resolution", render_resolution(ctx.templates, request), ctx)
         updated = add_event(case, ctx.at, "resolved", action.actor, action.text[:500])
-        changes = {"status": CaseStatus.RESOLVED, "awaiting_since": ""}
-        return replace(updated, message_ids=updated.message_ids + (mail.message_id,), **changes), (mail,)
+        resolved = replace(
+            updated,
+            message_ids=updated.message_ids + (mail.message_id,),
+            status=CaseStatus.RESOLVED,
+            awaiting_since="",
+        )
+        return resolved, (mail,)
 
 
 # The command table (after imapautofiler's name -> class lookup): one small object each.
