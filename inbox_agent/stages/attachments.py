@@ -1,0 +1,63 @@
+"""Attachments: a part's bytes kept as evidence, under a name derived only from them.
+
+The customer's file name is kept for display, but the stored name is the
+content hash plus an extension from a short list of sniffed types, so a
+hostile name (``../../x``, ``invoice.pdf.exe``) can never reach the disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from email.message import Message
+
+from inbox_agent.domain.model import Attachment
+from inbox_agent.stages.mime_parts import content_type_of, payload_bytes
+from inbox_agent.stages.parse_defects import Defects
+
+_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"GIF87a", "image/gif", "gif"),
+    (b"GIF89a", "image/gif", "gif"),
+    (b"%PDF-", "application/pdf", "pdf"),
+    (b"PK\x03\x04", "application/zip", "zip"),
+    (b"PK\x05\x06", "application/zip", "zip"),
+    (b"PK\x07\x08", "application/zip", "zip"),
+)
+
+
+def sniff_type(payload: bytes, declared: str) -> tuple[str, str]:
+    """(content type, file extension) from the magic bytes; the declared type otherwise.
+
+    The extension only ever comes from this short list, so a stored file name
+    cannot carry a dangerous or misleading extension.
+    """
+    for magic, content_type, extension in _MAGIC:
+        if payload.startswith(magic):
+            return content_type, extension
+    if payload[:4] == b"RIFF" and payload[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    if declared.startswith("text/") and b"\x00" not in payload[:4096]:
+        return declared, "txt"
+    return declared, "bin"
+
+
+def attachment_of(part: Message, filename: str, disposition: str, defects: Defects) -> Attachment:
+    inline = disposition == "inline" or (disposition != "attachment" and part.get("content-id") is not None)
+    return make_attachment(payload_bytes(part, defects), filename, content_type_of(part), inline=inline)
+
+
+def make_attachment(payload: bytes, filename: str, declared: str, *, inline: bool = False) -> Attachment:
+    """An :class:`Attachment` whose stored name derives only from its bytes and sniffed type."""
+    content_type, extension = sniff_type(payload, declared)
+    digest = hashlib.sha256(payload).hexdigest()
+    return Attachment(
+        filename=filename,
+        safe_name=f"{digest[:16]}.{extension}",
+        content_type=content_type,
+        declared_type=declared,
+        size=len(payload),
+        sha256=digest,
+        inline=inline,
+        payload=payload,
+    )

@@ -1,0 +1,49 @@
+"""The text every evidence finder reads: subject and body, folded for matching.
+
+Patterns run on a folded copy: NFKC (full-width digits and punctuation become
+ASCII) and Traditional -> Simplified Chinese, so one pattern serves every way
+customers type. The folding maps one character to exactly one character, so
+offsets found in the folded text cut values out of the original: a Traditional
+name stays Traditional in the case, a quoted message keeps its punctuation.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+from inbox_agent.config.rules import TRADITIONAL_TO_SIMPLIFIED
+
+
+@dataclass(frozen=True)
+class FoldedText:
+    """Subject and body as written, and the same text folded for matching."""
+
+    original: str  # as written: messages and names are cut from here
+    folded: str  # same length, NFKC per character and Traditional -> Simplified: patterns run on this
+
+    @classmethod
+    def of(cls, subject: str, body: str) -> FoldedText:
+        original = f"{subject}\n{body}"
+        folded = "".join(char if char.isascii() else _fold_char(char) for char in original)
+        return cls(original=original, folded=folded)
+
+    def cut(self, start: int, end: int) -> str:
+        """Text as the customer wrote it (full-width punctuation kept in a quoted message)."""
+        return self.original[start:end]
+
+    def cut_normalised(self, start: int, end: int) -> str:
+        """Half-width form, for identifiers: "ＴＸＮ１２３" and "TXN123" are the same id."""
+        return self.folded[start:end] if self.folded[start:end].isascii() else self.original[start:end]
+
+
+@cache
+def _fold_char(char: str) -> str:
+    """NFKC and Traditional folding of one character, always to exactly one character.
+
+    NFKC of a whole string may change its length ("½" -> "1⁄2"); doing it per character
+    and keeping the character when it would not stay a single one keeps offsets valid.
+    """
+    normal = unicodedata.normalize("NFKC", char).replace("\u2019", "'")
+    return (normal if len(normal) == 1 else char).translate(TRADITIONAL_TO_SIMPLIFIED)

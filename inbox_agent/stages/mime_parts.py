@@ -1,0 +1,126 @@
+"""Reading one MIME part without letting a malformed header or payload raise.
+
+Content type, declared charset, disposition, file name and payload bytes are
+what the body and attachment steps need from a part. Each accessor falls back
+to a safe value (and records a defect where staff should know), because real
+mail carries garbled parameters, undecodable transfer encodings and NUL bytes
+in charset names, and one bad part must never lose the whole mail.
+"""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+from inbox_agent.stages.charsets import (
+    clean_header_text,
+    decode_bytes,
+    decode_header_value,
+    header_bytes,
+)
+from inbox_agent.stages.message_headers import plain_header_text
+from inbox_agent.stages.parse_defects import Defects
+
+MAX_FILENAME_CHARS = 255
+
+
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+
+
+def content_type_of(part: Message) -> str:
+    """``type/subtype`` in lower case; ``text/plain`` when the header is garbage (RFC 2045 5.2)."""
+    try:
+        value = part.get_content_type()
+    except Exception:  # noqa: BLE001 - a garbled Content-Type must not lose the mail
+        return "text/plain"
+    match = _MIME_TYPE.match(clean_header_text(value).lower())
+    return match.group(0) if match else "text/plain"
+
+
+def _param(part: Message, name: str, header: str) -> str | tuple[str, str, str] | None:
+    try:
+        return part.get_param(name, header=header)
+    except Exception:  # noqa: BLE001 - malformed parameters are common and harmless
+        return None
+
+
+def declared_charset(part: Message) -> str | None:
+    value = _param(part, "charset", "content-type")
+    if isinstance(value, tuple):
+        return value[2]
+    return value
+
+
+def disposition_of(part: Message) -> str:
+    raw = part.get("content-disposition")
+    if raw is None:
+        return ""
+    return plain_header_text(str(raw)).split(";", 1)[0].strip().lower()
+
+
+def _decoded_params_view(part: Message, hint: str | None) -> Message:
+    """A copy of the part's Content-Type/-Disposition with raw 8-bit bytes decoded.
+
+    compat32 turns undeclared 8-bit bytes in a parameter into U+FFFD, so names
+    like ``收据.png`` sent raw would be lost; decoding the header first keeps them.
+    """
+    view = Message()
+    for name, raw in part.raw_items():
+        if name.lower() in ("content-type", "content-disposition"):
+            data = header_bytes(raw)
+            view[name] = data.decode("ascii") if data.isascii() else decode_header_value(raw, hint=hint)[0]
+    return view
+
+
+def filename_of(part: Message, hint: str | None, defects: Defects) -> str:
+    raw_params = " ".join(
+        str(value)
+        for name, value in part.raw_items()
+        if name.lower() in ("content-type", "content-disposition")
+    )
+    if "name" not in raw_params.lower():
+        return ""  # the common case, and parameter parsing is the slowest step for huge mails
+    view = _decoded_params_view(part, hint)
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        value = _param(view, param, header)
+        if value is None:
+            continue
+        if isinstance(value, tuple):  # RFC 2231: (charset, language, %-decoded latin-1 text)
+            charset, _language, text = value
+            data = text.encode("latin-1", errors="replace")
+            name, used = decode_bytes(data, charset or None, hint=hint)
+            if used is None:
+                defects.add("attachment: undecodable file name, replacement characters used")
+        else:
+            name, problems = decode_header_value(value, hint=hint)
+            for problem in problems:
+                defects.add(f"attachment: file name: {problem}")
+        name = clean_header_text(name)[:MAX_FILENAME_CHARS]
+        if name:
+            return name
+    return ""
+
+
+def wire_payload(part: Message) -> bytes:
+    """The part's body as it was on the wire (transfer encoding not undone).
+
+    Read from the stored payload because ``get_payload()`` itself may raise, for
+    instance on a NUL in the charset name, which is exactly when we need it.
+    """
+    stored = part.__dict__.get("_payload")
+    return header_bytes(stored) if isinstance(stored, str) else b""
+
+
+def payload_bytes(part: Message, defects: Defects) -> bytes:
+    try:
+        if part.is_multipart():  # an attached message/*: keep it as a file
+            subparts = part.get_payload()
+            return b"".join(sub.as_bytes() for sub in subparts if isinstance(sub, Message))
+        decoded = part.get_payload(decode=True)
+    except RecursionError:
+        defects.add("attachment: attached message nested too deep to keep")
+        return b""
+    except Exception as exc:  # noqa: BLE001 - bad transfer encodings must not lose the mail
+        defects.add(f"mime: undecodable {content_type_of(part)} payload ({type(exc).__name__}), kept as sent")
+        return wire_payload(part)
+    return decoded if isinstance(decoded, bytes) else wire_payload(part)

@@ -1,0 +1,187 @@
+"""MIME structure: the top-level message and its leaf parts, by whichever parser copes.
+
+* mail-parser (``mailparser.parse_from_bytes``) is tried first because it adds
+  useful diagnostics (broken address, date and Received headers) to the
+  defects. Its tree is the stdlib ``email`` compat32 tree, which keeps every
+  header's raw bytes for our own decoding.
+* mail-parser raises on a NUL in a charset name, on encoded display names and
+  on odd boundaries; then the same bytes go to the stdlib ``email`` package.
+* When even that fails, typically recursing too deep on a multipart bomb, a
+  small iterative splitter recovers the leaf parts.
+* Very large messages (thousands of parts) skip mail-parser: its per-part
+  post-processing triples the parse time and the parser redoes the decoding
+  anyway.
+
+Our own walks over the tree are iterative, because nesting may be thousands deep.
+"""
+
+from __future__ import annotations
+
+import email
+import email.parser
+import email.policy
+import logging
+import re
+from email.message import Message
+
+import mailparser
+from mailparser.exceptions import MailParserRecursionError
+
+from inbox_agent.stages.mime_parts import content_type_of
+from inbox_agent.stages.parse_defects import Defects
+
+# Above this many boundary lines mail-parser's extra pass costs seconds and
+# adds nothing we need (see the module docstring).
+MAILPARSER_MAX_PARTS = 1_000
+
+_COMPAT32 = email.policy.compat32
+
+
+# mail-parser logs a warning for every part type it does not render itself
+# (multipart/report, text/enriched...) and an error for every undecodable
+# header; we read those parts and decode those headers here, and record real
+# problems in ``defects``, so its log lines would only flood the daemon's log.
+logging.getLogger("mailparser").setLevel(logging.CRITICAL)
+
+
+def _leaf_parts(root: Message, defects: Defects) -> list[Message]:
+    """Leaf parts in document order, without recursion (nesting may be thousands deep).
+
+    An attached mail (``message/*``) is a leaf: it is evidence kept as a file,
+    and its text is not the customer's own words.
+    """
+    leaves: list[Message] = []
+    stack = [root]
+    while stack:
+        part = stack.pop()
+        for problem in getattr(part, "defects", ()):
+            defects.add(f"mime: {type(problem).__name__} in {content_type_of(part)}")
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list) and not content_type_of(part).startswith("message/"):
+            stack.extend(reversed([sub for sub in payload if isinstance(sub, Message)]))
+        else:
+            leaves.append(part)
+    return leaves
+
+
+def _split_head_body(chunk: bytes) -> tuple[bytes, bytes]:
+    match = re.search(rb"\r?\n\r?\n", chunk)
+    if match is None:
+        return chunk, b""
+    return chunk[: match.end()], chunk[match.end() :]
+
+
+def _headers_only(chunk: bytes) -> Message:
+    return email.parser.BytesParser(policy=_COMPAT32).parsebytes(chunk, headersonly=True)
+
+
+def _multipart_boundary(headers: Message) -> str | None:
+    if headers.get_content_maintype() != "multipart":
+        return None
+    try:
+        boundary = headers.get_boundary()
+    except Exception:  # noqa: BLE001 - a broken parameter means "no boundary"
+        return None
+    return boundary or None
+
+
+def _flat_parts(data: bytes, defects: Defects) -> tuple[Message, list[Message]]:
+    """Split a MIME message into its leaf parts in one pass over the lines, iteratively.
+
+    Only used when the MIME parsers gave up (mostly at the recursion limit): it
+    understands just enough MIME (header blocks, boundaries, nesting) to recover every leaf.
+    """
+    top_head, top_body = _split_head_body(data)
+    top = _headers_only(top_head)
+    top_boundary = _multipart_boundary(top)
+    if top_boundary is None:
+        return top, [_headers_only(data)]
+    boundaries = [top_boundary]
+    leaves: list[Message] = []
+    lines: list[bytes] = []
+    mode = "skip"  # "skip": preamble or epilogue; "headers"; "body"
+
+    for line in top_body.splitlines(keepends=True):
+        delimiter = _delimiter(line, boundaries)
+        if delimiter is not None:
+            name, closing = delimiter
+            if mode in ("headers", "body"):
+                leaves.append(_headers_only(b"".join(lines)))
+            del boundaries[boundaries.index(name) + 1 :]
+            if closing:
+                boundaries.pop()
+            mode = "skip" if closing else "headers"
+            lines = []
+            continue
+        if mode == "skip":
+            continue
+        lines.append(line)
+        if mode == "headers" and not line.strip():
+            nested = _multipart_boundary(_headers_only(b"".join(lines)))
+            if nested is not None:
+                boundaries.append(nested)
+                mode = "skip"  # the nested multipart's preamble
+                lines = []
+            else:
+                mode = "body"
+    if mode in ("headers", "body"):
+        leaves.append(_headers_only(b"".join(lines)))
+        defects.add("mime: missing closing boundary")
+    defects.add(f"mime: {len(leaves)} leaf parts recovered without the MIME parser")
+    return top, leaves
+
+
+def _delimiter(line: bytes, boundaries: list[str]) -> tuple[str, bool] | None:
+    """``(boundary, is_closing)`` when the line is a delimiter of an open multipart."""
+    if not line.startswith(b"--") or not boundaries:
+        return None
+    marker = line.rstrip(b"\r\n \t")[2:].decode("ascii", errors="replace")
+    if marker in boundaries:
+        return marker, False
+    if marker.endswith("--") and marker[:-2] in boundaries:
+        return marker[:-2], True
+    return None
+
+
+# mail-parser sections whose findings we do not reproduce ourselves. Its
+# charset findings are left out: we decode with our own fallbacks.
+_MAILPARSER_SECTIONS = ("address-headers", "date-headers", "received-headers")
+
+
+def _mailparser_findings(parser: mailparser.MailParser) -> list[str]:
+    findings: list[str] = []
+    for entry in parser.defects:
+        for section, messages in entry.items():
+            if section not in _MAILPARSER_SECTIONS:
+                continue
+            findings.extend(f"header: {text}" for text in messages if "invalid-utf8" not in text)
+    return findings
+
+
+def mime_tree(data: bytes, defects: Defects) -> tuple[Message, list[Message]]:
+    """The top-level message and its leaf parts, by the sturdiest parser that copes."""
+    estimated_parts = data.count(b"\n--")
+    if estimated_parts <= MAILPARSER_MAX_PARTS:
+        try:
+            parser = mailparser.parse_from_bytes(data)
+            root = parser.message
+            for finding in _mailparser_findings(parser):
+                defects.add(finding)
+            return root, _leaf_parts(root, defects)
+        except (MailParserRecursionError, RecursionError):
+            defects.add("mime: nesting too deep for the MIME parser")
+            return _flat_parts(data, defects)
+        except Exception as exc:  # noqa: BLE001 - mail-parser's known crashes (see module doc)
+            defects.add(
+                f"mime: mail-parser failed ({type(exc).__name__}), parsed with the stdlib email package"
+            )
+    else:
+        defects.add(f"mime: {estimated_parts} boundary lines, parsed with the stdlib email package alone")
+    try:
+        root = email.message_from_bytes(data, policy=_COMPAT32)
+        return root, _leaf_parts(root, defects)
+    except RecursionError:
+        defects.add("mime: nesting too deep for the MIME parser")
+    except Exception as exc:  # noqa: BLE001 - any stdlib crash still leaves the splitter
+        defects.add(f"mime: the stdlib email parser failed ({type(exc).__name__})")
+    return _flat_parts(data, defects)
