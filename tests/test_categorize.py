@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from inbox_agent.config.rules import canonical, default_rules, load_rules
@@ -14,6 +16,11 @@ def rules_with(categories=None, evidence=None, severity=None):
     rules = load_rules(categories, evidence, severity, errors)
     assert errors == []
     return rules
+
+
+def terms_only(rules):
+    """The curated terms alone, without the learned model: how the rules themselves match."""
+    return replace(rules, model=None)
 
 
 # --------------------------------------------------------------------------- categories
@@ -89,8 +96,8 @@ def test_terms_match_whole_words_only() -> None:
     only_locked = rules_with(
         {c: {"terms": {}} for c in CATEGORIES} | {"account_locked": {"terms": {"lock": 5}}}
     )
-    assert categorize("", "My padlock emoji is cute", only_locked).category == "other"
-    assert categorize("", "They lock my wallet", only_locked).category == "account_locked"
+    assert categorize("", "My padlock emoji is cute", terms_only(only_locked)).category == "other"
+    assert categorize("", "They lock my wallet", terms_only(only_locked)).category == "account_locked"
 
 
 def test_negative_phrase_cancels_the_term_inside_it() -> None:
@@ -104,15 +111,17 @@ def test_negative_phrase_cancels_the_term_inside_it() -> None:
 
 def test_subject_counts_more_than_body() -> None:
     only = {c: {"terms": {}} for c in CATEGORIES}
-    rules = rules_with(
-        only | {"wrong_charge": {"terms": {"overcharged": 4}}, "security": {"terms": {"stolen": 4}}}
+    rules = terms_only(
+        rules_with(
+            only | {"wrong_charge": {"terms": {"overcharged": 4}}, "security": {"terms": {"stolen": 4}}}
+        )
     )
     assert categorize("overcharged", "stolen", rules).category == "wrong_charge"
     assert categorize("stolen", "overcharged", rules).category == "security"
 
 
-def test_nothing_matched_is_other_with_zero_confidence() -> None:
-    result = categorize("Hello", "Lorem ipsum dolor sit amet.", default_rules())
+def test_nothing_matched_by_the_terms_alone_is_other_with_zero_confidence() -> None:
+    result = categorize("Hello", "Lorem ipsum dolor sit amet.", terms_only(default_rules()))
     assert (result.category, result.categories, result.confidence, result.matched) == (
         "other",
         ("other",),
@@ -196,7 +205,8 @@ def test_user_terms_replace_and_extra_terms_extend() -> None:
 
 def test_a_plain_list_of_terms_is_accepted() -> None:
     rules = rules_with({"privacy": {"extra_terms": ["doxxed"]}})
-    assert categorize("", "I got doxxed because of you", rules).category == "privacy"
+    assert {t.text: t.weight for t in rules.categories["privacy"].terms}["doxxed"] == 4.0
+    assert categorize("", "I got doxxed because of you", terms_only(rules)).category == "privacy"
 
 
 def test_negative_phrases_and_bias_can_be_overridden() -> None:

@@ -64,9 +64,15 @@ def test_quick_evaluation_on_labelled_mails(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_quick_evaluation_on_banking77_held_out_data(tmp_path: Path) -> None:
-    banking = run_eval(tmp_path, "--corpus", "banking77", "--data", str(DATA))["banking77"]
-    learned, curated = banking["learned_cv"], banking["curated_only"]
-    # One held-out fold of a sample; the full 5-fold run is `python bench/eval_categories.py`.
-    assert learned["macro_f1"] >= 0.8
-    assert learned["macro_f1"] > curated["macro_f1"] + 0.1
+def test_quick_evaluation_on_held_out_mail_per_language(tmp_path: Path) -> None:
+    heldout = run_eval(tmp_path, "--corpus", "heldout", "--data", str(DATA))["heldout"]
+    banking = heldout["BANKING77 held-out 20 % (en, one sentence)"]
+    chinese = heldout["complaint mails held out, zh"]
+    # A fifth of the held-out BANKING77 part; the full run is `python bench/eval_categories.py`.
+    # The bars are below the measured figures (0.944, 0.936): they catch a broken model,
+    # the targets are reported by the bench, not asserted on noise.
+    assert banking["macro_f1"] >= 0.9
+    assert chinese["macro_f1"] >= 0.9
+    assert set(chinese["per_category"]) == set(CATEGORIES)
+    for report in (banking, chinese):
+        assert report["per_second"] > 0 and "confusion" in report

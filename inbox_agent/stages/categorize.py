@@ -1,10 +1,13 @@
-"""Categorize a complaint by the weighted terms of the rules (pure).
+"""Categorize a complaint: the learned model, helped by the curated rules (pure).
 
-Every decision is explainable: the result lists the (category, term) pairs that
-matched, and a category's score is just the sum of their weights (a term in the
-subject counts ``scoring.subject_weight`` times) plus the category's bias. The
-terms and weights are configuration (``default_rules.toml``), partly learned from
-BANKING77 by ``bench/train_terms.py``, never hidden in code.
+The model (``stages/category_model.py``) gives each category a calibrated
+probability from the mail's word and character n-grams; the curated terms of the
+rules (``default_rules.toml``, editable by ops) add their score as a prior, decide
+outright, or stay out (``[categorizer] rules``). Every decision is explainable: the
+result lists the curated terms that matched and the n-grams that pushed the model
+hardest. Below ``min_confidence`` the mail is filed as ``other`` and flagged
+``needs_triage`` rather than confidently wrong. Generic words ("help", "紧急") are
+cut out before the model looks (``stages/features.py``).
 """
 
 from __future__ import annotations
@@ -13,9 +16,18 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from inbox_agent.config.model_file import CategoryModel
 from inbox_agent.config.rules import CategoryRule, Rules, canonical
 from inbox_agent.domain.model import Categorization
+from inbox_agent.stages.category_model import (
+    best_class,
+    category_logits,
+    contributions,
+    model_verdict,
+    softmax,
+)
 from inbox_agent.stages.evidence import find_amounts
+from inbox_agent.stages.features import mail_features
 
 OTHER = "other"
 
@@ -107,18 +119,95 @@ def severity_of(categories: tuple[str, ...], subject: str, text: str, rules: Rul
     return "normal"
 
 
+@dataclass(frozen=True)
+class ModelDecision:
+    category: str
+    probabilities: Mapping[str, float]  # per category, rules applied
+    explanation: tuple[tuple[str, float], ...]
+    overridden: bool = False  # a decisive curated term decided against the model (mode "override")
+
+
+def decide_with_model(
+    subject: str, text: str, scores: Scores, rules: Rules, model: CategoryModel
+) -> ModelDecision:
+    """The category the model and the curated terms settle on, per ``[categorizer] rules``."""
+    settings = rules.categorizer
+    verdict = model_verdict(model, mail_features(subject, text, settings.generic_tokens))
+    logits = category_logits(model, verdict)
+    if settings.rules == "prior":
+        logits = {c: v + settings.rule_weight * scores.terms.get(c, 0.0) for c, v in logits.items()}
+    names = list(logits)
+    probabilities = dict(zip(names, softmax([logits[c] for c in names]), strict=True))
+    primary = max(names, key=lambda c: probabilities[c])
+    overridden = False
+    if settings.rules == "override":
+        decisive = _decisive_categories(scores, rules)
+        if decisive and primary not in decisive:
+            primary = max(decisive, key=lambda c: scores.terms.get(c, 0.0))
+            overridden = True
+    explanation = contributions(model, verdict, best_class(model, verdict, primary), settings.explain_top)
+    return ModelDecision(primary, probabilities, explanation, overridden)
+
+
+def _secondary(primary: str, decision: ModelDecision, scores: Scores, rules: Rules) -> list[str]:
+    """Other specific categories the mail is also about: likely by the model, or by
+    curated terms scoring at least ``secondary_fraction`` of the primary's."""
+    floor = rules.scoring.secondary_fraction * scores.terms.get(primary, 0.0)
+    likely = {c for c, p in decision.probabilities.items() if p >= 0.15}
+    termed = {c for c, s in scores.terms.items() if s > 0 and s >= floor}
+    found = (likely | termed) - {primary, OTHER}
+    return sorted(found, key=lambda c: -decision.probabilities.get(c, 0.0))
+
+
+def _explained(scores: Scores, categories: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    # The matched terms of the categories the mail was filed under, primary first.
+    # Terms of categories that lost are left out: they explain nothing to staff.
+    rank = {category: index for index, category in enumerate(categories)}
+    return tuple(sorted((pair for pair in scores.matched if pair[0] in rank), key=lambda p: rank[p[0]]))
+
+
 def categorize(subject: str, text: str, rules: Rules) -> Categorization:
     """Categorize one complaint (Simplified/Traditional Chinese, English, or mixed)."""
     scores = score_terms(subject, text, rules)
-    primary, categories, confidence = decide(scores, rules)
-    # The "why": the matched terms of the categories the mail was filed under, primary
-    # first. Terms of categories that lost are left out: they explain nothing to staff.
-    rank = {category: index for index, category in enumerate(categories)}
-    matched = tuple(sorted((pair for pair in scores.matched if pair[0] in rank), key=lambda p: rank[p[0]]))
+    if rules.model is None:
+        primary, categories, confidence = decide(scores, rules)
+        return Categorization(
+            category=primary,
+            categories=categories,
+            confidence=confidence,
+            matched=_explained(scores, categories),
+            severity=severity_of(categories, subject, text, rules),
+        )
+    decision = decide_with_model(subject, text, scores, rules, rules.model)
+    confidence = round(decision.probabilities[decision.category], 3)
+    # Ops' decisive terms overrule the model knowingly: no triage for their decision.
+    low = confidence < rules.categorizer.min_confidence and not decision.overridden
+    triage = low and decision.category != OTHER
+    primary = OTHER if triage else decision.category
+    secondary = _secondary(decision.category, decision, scores, rules)
+    categories = tuple(dict.fromkeys((primary, decision.category, *secondary)))
     return Categorization(
         category=primary,
         categories=categories,
         confidence=confidence,
-        matched=matched,
+        matched=_explained(scores, categories),
         severity=severity_of(categories, subject, text, rules),
+        explanation=decision.explanation,
+        needs_triage=triage,
+        guess=decision.category if triage else "",
+        model_version=rules.model.version,
     )
+
+
+def why_line(result: Categorization) -> str:
+    """The decision in one line for the case's history: confidence, n-grams, triage."""
+    parts = [f"confidence {result.confidence:.2f}"]
+    if result.explanation:
+        parts.append("n-grams " + ", ".join(f"{name} {weight:+.2f}" for name, weight in result.explanation))
+    if result.matched:
+        parts.append("terms " + ", ".join(f"{category}:{term}" for category, term in result.matched))
+    if result.needs_triage:
+        parts.append(f"needs triage (model's guess {result.guess})")
+    if result.model_version:
+        parts.append(f"model {result.model_version}")
+    return "; ".join(parts)

@@ -1,0 +1,165 @@
+"""The category model file: a linear model over word and character n-grams, as JSON.
+
+Written by ``bench/train_model.py`` (the shipped ``category_model.json`` next to this
+module) and by ``inbox-agent train --apply`` (``<data_dir>/models/``); read here,
+checked field by field, into a :class:`CategoryModel` the categorizer applies in
+pure Python (``stages/category_model.py``). No scikit-learn at run time: the file
+holds the numbers scikit-learn learned, nothing else.
+
+Shape (``format`` 1)::
+
+    {"format": 1, "version": "2024-05-01T10:00:00Z-1a2b3c4d", "classes": [...],
+     "class_category": [...], "intercepts": [...], "temperature": 1.7,
+     "features": {"w:frozen": [idf, class, weight, class, weight, ...], ...},
+     "metrics": {...}, "training": {...}}
+
+A class is a BANKING77 intent or a category (the complaint mails are labelled by
+category); ``class_category`` maps each class to its category, and a category's
+probability is the sum of its classes'.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from inbox_agent.domain.model import CATEGORIES
+
+SHIPPED_MODEL_FILE = "category_model.json"
+FORMAT = 1
+
+
+class ModelFileError(ValueError):
+    """The model file cannot be used; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class CategoryModel:
+    version: str
+    classes: tuple[str, ...]
+    class_category: tuple[str, ...]
+    intercepts: tuple[float, ...]
+    temperature: float  # softmax(scores / temperature): fitted so confidence is calibrated
+    # feature -> (idf, {class index: weight}); only non-zero weights are kept. Plain
+    # dicts, not read-only views: this is the categorizer's inner loop.
+    features: Mapping[str, tuple[float, dict[int, float]]] = field(repr=False)
+    metrics: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    training: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+def _number_list(value: object, name: str, length: int) -> tuple[float, ...]:
+    if not isinstance(value, list) or len(value) != length:
+        raise ModelFileError(f"{name}: must be a list of {length} numbers")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value):
+        raise ModelFileError(f"{name}: must hold finite numbers only")
+    return tuple(float(v) for v in value)
+
+
+def _features(value: object, classes: int) -> dict[str, tuple[float, dict[int, float]]]:
+    """The feature table, checked in bulk (tens of thousands of rows are read at start-up)."""
+    if not isinstance(value, dict) or not value:
+        raise ModelFileError("features: must be a non-empty table")
+    parsed: dict[str, tuple[float, dict[int, float]]] = {}
+    for name, row in value.items():
+        if type(row) is not list or len(row) % 2 != 1:
+            raise ModelFileError(f"features.{name}: must be [idf, class, weight, ...]")
+        parsed[name] = (row[0], dict(zip(row[1::2], row[2::2], strict=True)))
+    indices = {index for _, weights in parsed.values() for index in weights}
+    if not all(type(i) is int and 0 <= i < classes for i in indices):
+        raise ModelFileError("features: a class index is out of range")
+    numbers = [idf for idf, _ in parsed.values()] + [
+        w for _, weights in parsed.values() for w in weights.values()
+    ]
+    if not {type(n) for n in numbers} <= {int, float} or not math.isfinite(math.fsum(map(abs, numbers))):
+        raise ModelFileError("features: idf and weights must be finite numbers")
+    return parsed
+
+
+def parse_model(text: str, source: str) -> CategoryModel:
+    """The model in ``text``; raises ModelFileError naming ``source`` and what is wrong."""
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ModelFileError(f"not a category model of format {FORMAT}")
+        classes = data.get("classes")
+        if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
+            raise ModelFileError("classes: must be a non-empty list of names")
+        mapping = data.get("class_category")
+        if not isinstance(mapping, list) or len(mapping) != len(classes):
+            raise ModelFileError("class_category: must name a category for every class")
+        unknown = sorted({c for c in mapping if c not in CATEGORIES}, key=str)
+        if unknown:
+            raise ModelFileError(f"class_category: unknown categories {unknown}")
+        temperature = _number_list([data.get("temperature")], "temperature", 1)[0]
+        if temperature <= 0:
+            raise ModelFileError("temperature: must be > 0")
+        metrics, training = data.get("metrics", {}), data.get("training", {})
+        if not isinstance(metrics, dict) or not isinstance(training, dict):
+            raise ModelFileError("metrics, training: must be tables")
+        return CategoryModel(
+            version=str(data.get("version", "")),
+            classes=tuple(classes),
+            class_category=tuple(mapping),
+            intercepts=_number_list(data.get("intercepts"), "intercepts", len(classes)),
+            temperature=temperature,
+            features=_features(data.get("features"), len(classes)),
+            metrics=MappingProxyType(metrics),
+            training=MappingProxyType(training),
+        )
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{source}: not valid JSON: {exc}") from None
+    except ModelFileError as exc:
+        raise ModelFileError(f"{source}: {exc}") from None
+
+
+def model_to_json(model: CategoryModel) -> str:
+    """The file text of ``model``; :func:`parse_model` reads it back unchanged."""
+    features = {
+        name: [idf, *(x for pair in weights.items() for x in pair)]
+        for name, (idf, weights) in model.features.items()
+    }
+    data = {
+        "format": FORMAT,
+        "version": model.version,
+        "classes": list(model.classes),
+        "class_category": list(model.class_category),
+        "intercepts": list(model.intercepts),
+        "temperature": model.temperature,
+        "metrics": dict(model.metrics),
+        "training": dict(model.training),
+        "features": features,
+    }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+@cache
+def shipped_model() -> CategoryModel:
+    """The model shipped in the package; a broken one is a bug, so it raises."""
+    text = resources.files("inbox_agent.config").joinpath(SHIPPED_MODEL_FILE).read_text(encoding="utf-8")
+    return parse_model(text, SHIPPED_MODEL_FILE)
+
+
+@cache
+def _model_at(path: Path, mtime_ns: int, size: int) -> CategoryModel:
+    del mtime_ns, size  # part of the cache key only: a replaced file is read again
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path}: cannot read: {exc}") from None
+    return parse_model(text, str(path))
+
+
+def model_at(path: Path) -> CategoryModel:
+    """The model in the file ``path`` (parsed once per version of the file)."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read: {exc.strerror}") from None
+    return _model_at(path, stat.st_mtime_ns, stat.st_size)

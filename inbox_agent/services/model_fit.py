@@ -1,0 +1,180 @@
+"""Fit the category model with scikit-learn and export it as a :class:`CategoryModel`.
+
+scikit-learn (and numpy) are needed here only, by ``inbox-agent train`` and
+``bench/train_model.py``: the optional extra ``inbox-agent[train]``. The daemon
+applies the exported numbers in pure Python (``stages/category_model.py``).
+
+Recipe (chosen by 5-fold cross-validation on the training part only, see
+``bench/train_model.py``): the features of ``stages/features.py``; features seen in
+fewer than ``min_df`` training mails dropped; sublinear tf-idf, scaled to length 1; a
+linear SVM (``LinearSVC``, one-vs-rest) over the classes (BANKING77 intents, and
+the categories of the complaint mails); a softmax temperature fitted on
+out-of-fold scores so the confidence is calibrated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from inbox_agent.config.model_file import CategoryModel
+from inbox_agent.stages.category_model import category_logits, model_verdict
+from inbox_agent.stages.features import mail_features
+
+TRAIN_EXTRA_HINT = "pip install 'inbox-agent[train]'  (scikit-learn and numpy)"
+
+
+class TrainingUnavailable(RuntimeError):
+    """scikit-learn is not installed; the message says how to install it."""
+
+
+@dataclass(frozen=True)
+class Example:
+    subject: str
+    text: str
+    label: str  # the class: a BANKING77 intent, or the category itself
+    category: str
+    language: str  # "zh" | "en"
+    source: str  # "banking77", "complaints", "labelled", "correction"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    c: float = 1.0  # LinearSVC regularisation: larger fits the training mails more closely
+    min_df: int = 2
+    prune: float = 0.05  # weights smaller than this are dropped from the file
+    # Complaint mails count this many times a BANKING77 sentence: they are few, and
+    # they are what the daemon reads.
+    mail_weight: float = 3.0
+    digits: int = 3  # weights are rounded to this many decimals
+    temperature_folds: int = 3
+
+
+def _sklearn() -> Any:
+    try:
+        import numpy
+        from sklearn.feature_extraction import DictVectorizer
+        from sklearn.feature_extraction.text import TfidfTransformer
+        from sklearn.svm import LinearSVC
+    except ImportError as exc:
+        raise TrainingUnavailable(
+            f"training needs scikit-learn ({exc.name} is missing): {TRAIN_EXTRA_HINT}"
+        ) from None
+    return numpy, DictVectorizer, TfidfTransformer, LinearSVC
+
+
+def _fit_weights(
+    examples: Sequence[Example], generic: Sequence[tuple[str, ...]], recipe: Recipe
+) -> CategoryModel:
+    numpy, dict_vectorizer, tfidf, linear_svc = _sklearn()
+    vectorizer = dict_vectorizer()
+    matrix = vectorizer.fit_transform([mail_features(e.subject, e.text, generic) for e in examples])
+    seen_in = numpy.asarray((matrix > 0).sum(axis=0)).ravel()
+    keep = numpy.flatnonzero(seen_in >= recipe.min_df)
+    matrix = matrix[:, keep]
+    transformer = tfidf(sublinear_tf=True).fit(matrix)
+    weights_of = [1.0 if e.source == "banking77" else recipe.mail_weight for e in examples]
+    classifier = linear_svc(C=recipe.c, max_iter=5000).fit(
+        transformer.transform(matrix), [e.label for e in examples], sample_weight=weights_of
+    )
+    category_of = {e.label: e.category for e in examples}
+    names = vectorizer.get_feature_names_out()[keep]
+    weights = numpy.round(classifier.coef_, recipe.digits)
+    weights[numpy.abs(weights) < recipe.prune] = 0.0
+    features = {}
+    for column, name in enumerate(names):
+        nonzero = numpy.flatnonzero(weights[:, column])
+        if len(nonzero):
+            pairs = {int(i): float(weights[i, column]) for i in nonzero}
+            features[str(name)] = (round(float(transformer.idf_[column]), 4), pairs)
+    classes = tuple(str(c) for c in classifier.classes_)
+    return CategoryModel(
+        version="",
+        classes=classes,
+        class_category=tuple(category_of[c] for c in classes),
+        intercepts=tuple(round(float(b), 4) for b in classifier.intercept_),
+        temperature=1.0,
+        features=features,
+    )
+
+
+def _nll(model: CategoryModel, scored: Sequence[tuple[Any, str]], temperature: float) -> float:
+    tempered = replace(model, temperature=temperature)
+    return -sum(category_logits(tempered, verdict)[category] for verdict, category in scored)
+
+
+def fit_temperature(
+    folds: Sequence[tuple[CategoryModel, Sequence[Example]]], generic: Sequence[tuple[str, ...]]
+) -> float:
+    """The softmax temperature that makes out-of-fold category probabilities calibrated
+    (least negative log-likelihood; a coarse-to-fine search over a log grid)."""
+    scored = [
+        (model, [(model_verdict(model, mail_features(e.subject, e.text, generic)), e.category) for e in held])
+        for model, held in folds
+    ]
+    grid = [0.02 * 1.25**k for k in range(30)]
+
+    def loss(t: float) -> float:
+        return sum(_nll(model, rows, t) for model, rows in scored)
+
+    best = min(grid, key=loss)
+    fine = [best * 1.03**k for k in range(-8, 9)]
+    return round(min(fine, key=loss), 4)
+
+
+def stratified_folds(labels: Sequence[str], folds: int, seed: int = 77) -> list[int]:
+    """A fold number per example, each label spread evenly over the folds (deterministic)."""
+    import random
+
+    order = list(range(len(labels)))
+    random.Random(seed).shuffle(order)
+    seen: dict[str, int] = {}
+    fold_of = [0] * len(labels)
+    for index in order:
+        fold_of[index] = seen.get(labels[index], 0) % folds
+        seen[labels[index]] = seen.get(labels[index], 0) + 1
+    return fold_of
+
+
+def fit_model(
+    examples: Sequence[Example],
+    generic: Sequence[tuple[str, ...]],
+    recipe: Recipe | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> CategoryModel:
+    """Fit on ``examples``; the temperature from ``recipe.temperature_folds`` inner folds."""
+    recipe = recipe or Recipe()
+    fold_of = stratified_folds([e.label for e in examples], recipe.temperature_folds)
+    folds = []
+    for fold in range(recipe.temperature_folds):
+        progress(f"temperature fold {fold + 1}/{recipe.temperature_folds}")
+        inner = [e for e, f in zip(examples, fold_of, strict=True) if f != fold]
+        held = [e for e, f in zip(examples, fold_of, strict=True) if f == fold]
+        folds.append((_fit_weights(inner, generic, recipe), held))
+    temperature = fit_temperature(folds, generic)
+    progress("final fit")
+    model = _fit_weights(examples, generic, recipe)
+    return replace(
+        model,
+        temperature=temperature,
+        training={"c": recipe.c, "min_df": recipe.min_df, "prune": recipe.prune, "examples": len(examples)},
+    )
+
+
+def expected_calibration_error(
+    confidences: Sequence[float], correct: Sequence[bool], bins: int = 10
+) -> float:
+    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by size."""
+    total = len(confidences)
+    error = 0.0
+    for b in range(bins):
+        members = [
+            i for i, c in enumerate(confidences) if b / bins < c <= (b + 1) / bins or (b == 0 and c == 0)
+        ]
+        if members:
+            accuracy = sum(correct[i] for i in members) / len(members)
+            confidence = sum(confidences[i] for i in members) / len(members)
+            error += len(members) / total * abs(accuracy - confidence)
+    return round(error, 4) if total else math.nan

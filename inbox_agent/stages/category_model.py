@@ -1,0 +1,80 @@
+"""Apply the linear category model to one mail, in pure Python (no numpy, no scikit-learn).
+
+The same arithmetic scikit-learn's ``TfidfTransformer(sublinear_tf=True)`` and a
+linear classifier do: each known feature weighs ``(1 + ln count) * idf``, the vector
+is scaled to length 1, each class scores ``intercept + sum(x * weight)``. Class
+scores become probabilities by a softmax with the model's fitted temperature, and a
+category's probability is the sum of its classes' (a category holds several
+BANKING77 intents). Every step is kept so a decision can be explained: the features
+that pushed the winning class hardest, with their contributions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from inbox_agent.config.model_file import CategoryModel
+
+
+@dataclass(frozen=True)
+class ModelVerdict:
+    """What the model says about one mail, before any rule is applied."""
+
+    scores: tuple[float, ...]  # per class, before the temperature
+    vector: Mapping[str, float]  # the mail's normalised tf-idf features (known ones only)
+
+
+def model_verdict(model: CategoryModel, counts: Mapping[str, int]) -> ModelVerdict:
+    vector: dict[str, float] = {}
+    for name, count in counts.items():
+        known = model.features.get(name)
+        if known is not None:
+            vector[name] = (1.0 + math.log(count)) * known[0]
+    length = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+    scores = list(model.intercepts)
+    features = model.features
+    for name, value in vector.items():
+        value /= length
+        vector[name] = value
+        for index, weight in features[name][1].items():
+            scores[index] += value * weight
+    return ModelVerdict(scores=tuple(scores), vector=vector)
+
+
+def softmax(values: list[float]) -> list[float]:
+    top = max(values)
+    exps = [math.exp(v - top) for v in values]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+def category_logits(model: CategoryModel, verdict: ModelVerdict) -> dict[str, float]:
+    """Log of each category's probability (the sum over its classes), temperature applied."""
+    probabilities = softmax([s / model.temperature for s in verdict.scores])
+    totals: dict[str, float] = {}
+    for category, p in zip(model.class_category, probabilities, strict=True):
+        totals[category] = totals.get(category, 0.0) + p
+    return {c: math.log(max(p, 1e-12)) for c, p in totals.items()}
+
+
+def best_class(model: CategoryModel, verdict: ModelVerdict, category: str) -> int:
+    """The highest-scoring class of ``category`` (the intent that explains it best)."""
+    members = [i for i, c in enumerate(model.class_category) if c == category]
+    return max(members, key=lambda i: verdict.scores[i]) if members else -1
+
+
+def contributions(
+    model: CategoryModel, verdict: ModelVerdict, class_index: int, top: int
+) -> tuple[tuple[str, float], ...]:
+    """The ``top`` features that raised ``class_index``'s score most, with their share."""
+    if class_index < 0:
+        return ()
+    pushed: list[tuple[str, float]] = []
+    for name, value in verdict.vector.items():
+        weight = model.features[name][1].get(class_index, 0.0)
+        if value * weight > 0:
+            pushed.append((name, round(value * weight, 3)))
+    pushed.sort(key=lambda pair: (-pair[1], pair[0]))
+    return tuple(pushed[:top])

@@ -1,0 +1,95 @@
+"""The features the category model sees: word and character n-grams of one mail (pure).
+
+One function serves training (bench/train_model.py, services/training.py hand it to
+scikit-learn as the analyzer) and run time (stages/category_model.py), so a feature
+means the same thing on both sides. Text is first brought to the canonical tokens
+of ``config.rules`` (full-width folded, Traditional folded to Simplified, English
+lightly stemmed, every CJK character a token), then:
+
+- ``w:`` word unigrams and ``b:`` bigrams of the stemmed tokens (for Chinese: single
+  characters and character pairs, so no segmenter is needed);
+- ``c:`` character 2-4-grams of the unstemmed tokens, Chinese characters written
+  together and words apart (misspellings, word forms, longer Chinese words).
+
+Generic words ("help", "urgent", "紧急", "please", "Re:") are removed before any
+n-gram is formed: they say how the customer feels, not what went wrong, and must
+never decide a category (issue 13). Punctuation ("!!!") never makes a token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from inbox_agent.config.categorizer import generic_phrases, surface_tokens
+from inbox_agent.config.rules_text import stem
+
+__all__ = ["generic_phrases", "mail_features", "surface_tokens", "without_generic"]
+
+# Long mail says what it is about early; the rest (logs, pasted statements) only
+# costs time. Characters of subject + text looked at.
+MAX_CHARS = 3000
+CHAR_SIZES = (2, 3, 4)
+_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def without_generic(tokens: list[str], generic: Sequence[tuple[str, ...]]) -> list[str]:
+    """``tokens`` with every occurrence of a generic phrase cut out."""
+    starts = {phrase[0] for phrase in generic}
+    if not starts.intersection(tokens):
+        return tokens
+    kept: list[str] = []
+    index = 0
+    while index < len(tokens):
+        if tokens[index] in starts:
+            phrase = next((p for p in generic if tuple(tokens[index : index + len(p)]) == p), None)
+            if phrase is not None:
+                index += len(phrase)
+                continue
+        kept.append(tokens[index])
+        index += 1
+    return kept
+
+
+def _char_string(tokens: list[str]) -> str:
+    """Tokens as one string: Chinese characters stay adjacent, words are space-separated."""
+    parts: list[str] = [" "]
+    previous_cjk = False
+    for token in tokens:
+        cjk = _CJK_CHAR.match(token) is not None
+        if parts[-1] != " " and not (cjk and previous_cjk):
+            parts.append(" ")
+        parts.append(token)
+        previous_cjk = cjk
+    parts.append(" ")
+    return "".join(parts)
+
+
+def _part(text: str, generic: Sequence[tuple[str, ...]], counts: Counter[str]) -> None:
+    tokens = without_generic(surface_tokens(text), generic)
+    words = [stem(token) for token in tokens]
+    for word in words:
+        counts["w:" + word] += 1
+    for left, right in zip(words, words[1:], strict=False):
+        counts[f"b:{left} {right}"] += 1
+    chars = _char_string(tokens)
+    for size in CHAR_SIZES:
+        for start in range(len(chars) - size + 1):
+            gram = chars[start : start + size]
+            if gram.strip():
+                counts["c:" + gram] += 1
+
+
+def mail_features(subject: str, text: str, generic: Sequence[tuple[str, ...]] = ()) -> Counter[str]:
+    """Feature counts of one mail. ``generic``: from :func:`generic_phrases`
+    (``rules.categorizer.generic_tokens``).
+
+    Subject and text are featurized apart, so no n-gram spans the two and a word
+    added at the start of either leaves the other's n-grams as they were.
+    """
+    counts: Counter[str] = Counter()
+    subject = subject[:MAX_CHARS]
+    _part(subject, generic, counts)
+    _part(text[: MAX_CHARS - len(subject)], generic, counts)
+    return counts

@@ -1,0 +1,105 @@
+"""Learning from staff (issue 13): recategorize -> train -> --apply -> next start -> --rollback,
+end to end through the real CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import DATA
+from helpers import cli, complaint, write_config
+
+from inbox_agent.config.loader import load_config
+from inbox_agent.config.model_file import shipped_model
+
+TESTS_DATA = Path(__file__).resolve().parent / "data"
+
+
+def small_corpus(folder: Path) -> Path:
+    """The corpus layout with a slice of BANKING77 (training stays a few seconds)."""
+    bank = folder / "shared" / "banking77"
+    bank.mkdir(parents=True)
+    shutil.copy(DATA / "banking77" / "intent_to_category.csv", bank)
+    with (DATA / "banking77" / "train.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))[::12]
+    with (bank / "train.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["text", "category"])
+        writer.writeheader()
+        writer.writerows(rows)
+    shutil.copytree(TESTS_DATA / "complaints", folder / "complaints", ignore=shutil.ignore_patterns("*.py"))
+    shutil.copytree(TESTS_DATA / "labelled", folder / "labelled")
+    return folder
+
+
+def _case_from_a_mail(tmp_path: Path, config: Path) -> str:
+    maildir = tmp_path / "maildir"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    body = "Please stop sending my details to your partners and tell me what you store about me."
+    (maildir / "new" / "1.mail").write_bytes(complaint("ana@customer.example", "my details", body))
+    assert cli(config, "run", "--once").returncode == 0
+    cases = json.loads(cli(config, "cases", "--json").stdout)
+    assert len(cases) == 1
+    return cases[0]["case_id"]
+
+
+def test_recategorize_then_train_apply_and_rollback(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    data_dir = tmp_path / "data"
+    case_id = _case_from_a_mail(tmp_path, config)
+    shown = json.loads(cli(config, "show", case_id, "--json").stdout)
+    target = "customer_service" if shown["category"] != "customer_service" else "privacy"
+
+    fixed = cli(config, "recategorize", case_id, target, "--by", "agent.li")
+    assert fixed.returncode == 0, fixed.stderr
+    shown = json.loads(cli(config, "show", case_id, "--json").stdout)
+    assert shown["category"] == target
+    assert any(e["kind"] == "recategorized" and e["actor"] == "agent.li" for e in shown["events"])
+    corrections = (data_dir / "category-corrections.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["category"] for line in corrections] == [target]
+    again = cli(config, "recategorize", case_id, target)
+    assert again.returncode == 1 and "already filed under" in again.stderr
+
+    corpus = small_corpus(tmp_path / "corpus")
+    trained = cli(config, "train", "--data", str(corpus), timeout=600)
+    assert trained.returncode == 0, trained.stderr
+    assert "current  mails_zh" in trained.stdout and "new      mails_zh" in trained.stdout
+    assert "not applied" in trained.stdout
+    assert load_config(config).rules.model == shipped_model()  # nothing switched yet
+
+    applied = cli(config, "train", "--data", str(corpus), "--apply", timeout=600)
+    assert applied.returncode == 0, applied.stderr
+    pointer = json.loads((data_dir / "models" / "current.json").read_text())
+    model_file = data_dir / "models" / pointer["current"]
+    stored = json.loads(model_file.read_text())
+    assert stored["metrics"]["heldout"]["banking77"]["macro_f1"] > 0.5
+    # The next start (any command, the daemon included) uses the applied model.
+    assert load_config(config).rules.model.version == stored["version"] != shipped_model().version
+    mail = tmp_path / "one.eml"
+    mail.write_bytes(complaint("bo@customer.example", "被盗刷", "我的账户被盗刷了三笔，不是我本人操作的。"))
+    assert json.loads(cli(config, "classify", "--json", str(mail)).stdout)["model"] == stored["version"]
+
+    back = cli(config, "train", "--rollback")
+    assert back.returncode == 0 and "shipped model" in back.stdout
+    assert load_config(config).rules.model == shipped_model()
+    assert model_file.is_file()  # versions are kept
+
+
+def test_train_without_scikit_learn_says_how_to_install_it(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker" / "sklearn"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('blocked for this test', name='sklearn')\n")
+    config = write_config(tmp_path)
+    result = cli(config, "train", env={"PYTHONPATH": str(blocker.parent)})
+    assert result.returncode == 1
+    assert "pip install 'inbox-agent[train]'" in result.stderr
+
+
+@pytest.mark.parametrize("category", ["nonsense"])
+def test_recategorize_refuses_an_unknown_category(tmp_path: Path, category: str) -> None:
+    config = write_config(tmp_path)
+    result = cli(config, "recategorize", "WLT-2026-000001", category)
+    assert result.returncode == 2 and "invalid choice" in result.stderr
