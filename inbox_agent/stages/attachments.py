@@ -11,7 +11,9 @@ import hashlib
 from email.message import Message
 
 from inbox_agent.domain.model import Attachment
-from inbox_agent.stages.mime_parts import content_type_of, payload_bytes
+from inbox_agent.stages.charsets import clean_header_text, header_bytes
+from inbox_agent.stages.header_decoding import decode_header_value
+from inbox_agent.stages.mime_parts import MAX_FILENAME_CHARS, content_type_of, payload_bytes
 from inbox_agent.stages.parse_defects import Defects
 
 _MAGIC: tuple[tuple[bytes, str, str], ...] = (
@@ -42,9 +44,37 @@ def sniff_type(payload: bytes, declared: str) -> tuple[str, str]:
     return declared, "bin"
 
 
+def content_id_name(part: Message) -> str:
+    """The Content-ID without its angle brackets: the only name an inline image may have.
+
+    Outlook's ``<image001.png@01D9A1B2.C3D4E5F0>`` even carries the file name;
+    mail-parser names such parts the same way, so staff see what they refer to.
+    """
+    raw = part.get("content-id")
+    if raw is None:
+        return ""
+    text = clean_header_text(header_bytes(str(raw)).decode("utf-8", errors="replace"))
+    return text.strip().strip("<>").strip()[:MAX_FILENAME_CHARS]
+
+
+def attached_mail_name(part: Message) -> str:
+    """An attached mail's Subject plus ``.eml`` (or its inner Content-ID): what staff recognise it by."""
+    if not content_type_of(part).startswith("message/"):
+        return ""
+    inner = part.get_payload()
+    if not isinstance(inner, list) or not inner or not isinstance(inner[0], Message):
+        return ""
+    subject = inner[0].get("subject")
+    if subject is None:
+        return content_id_name(inner[0])
+    text = decode_header_value(str(subject))[0]
+    return f"{text[: MAX_FILENAME_CHARS - 4]}.eml" if text else ""
+
+
 def attachment_of(part: Message, filename: str, disposition: str, defects: Defects) -> Attachment:
     inline = disposition == "inline" or (disposition != "attachment" and part.get("content-id") is not None)
-    return make_attachment(payload_bytes(part, defects), filename, content_type_of(part), inline=inline)
+    name = filename or content_id_name(part) or attached_mail_name(part)
+    return make_attachment(payload_bytes(part, defects), name, content_type_of(part), inline=inline)
 
 
 def make_attachment(payload: bytes, filename: str, declared: str, *, inline: bool = False) -> Attachment:

@@ -92,13 +92,28 @@ class BodyParts:
     skipped_attachments: int = 0
 
 
+_HTML_MARKUP = re.compile(r"<(html|body|div|p|br|table)\b", re.IGNORECASE)
+
+
+def _read_unsplit_multipart(part: Message, hint: str | None, body: BodyParts, defects: Defects) -> None:
+    """A multipart whose boundary never appears: its body is the mail's text, decoded."""
+    defects.add(f"mime: {content_type_of(part)} whose boundary never appears; its body read as text")
+    text = _decode_text_part(part, hint, defects)
+    (body.html if _HTML_MARKUP.search(text[:4096]) else body.plain).append(text)
+
+
 def _read_part(part: Message, hint: str | None, body: BodyParts, defects: Defects) -> None:
     content_type = content_type_of(part)
     disposition = disposition_of(part)
     filename = filename_of(part, hint, defects)
-    if _is_body(content_type, disposition, filename):
+    if content_type.startswith("multipart/") and not part.is_multipart():
+        _read_unsplit_multipart(part, hint, body, defects)
+    elif _is_body(content_type, disposition, filename):
         text = _decode_text_part(part, hint, defects)
         (body.html if content_type == "text/html" else body.plain).append(text)
+        if filename and len(body.attachments) < MAX_ATTACHMENTS:
+            # A named text part shown inline is also the file the sender attached.
+            body.attachments.append(attachment_of(part, filename, disposition, defects))
     elif len(body.attachments) < MAX_ATTACHMENTS:
         body.attachments.append(attachment_of(part, filename, disposition, defects))
     else:

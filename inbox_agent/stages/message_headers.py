@@ -13,12 +13,9 @@ import re
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 
-from inbox_agent.stages.charsets import (
-    clean_header_text,
-    decode_encoded_words,
-    decode_header_value,
-    header_bytes,
-)
+from inbox_agent.stages.address_headers import clean_address, read_addresses
+from inbox_agent.stages.charsets import clean_header_text, header_bytes
+from inbox_agent.stages.header_decoding import decode_header_value
 from inbox_agent.stages.parse_defects import Defects
 
 MAX_HEADER_CHARS = 2_000
@@ -29,6 +26,8 @@ MAX_HEADER_CHARS = 2_000
 KEPT_HEADERS = frozenset(
     {
         "auto-submitted",
+        # RFC 8601 results, in order (topmost first): stages/authentication.py reads ours
+        "authentication-results",
         "precedence",
         "x-precedence",
         "list-id",
@@ -69,7 +68,6 @@ _EXCHANGE_MARKERS = ("autoreply", "auto-reply", "inbox-rules", "generated-messag
 
 
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
-_ADDR_SPEC = re.compile(r"[^\s@<>(),;:\"\[\]\\]+(?:@[^\s@<>(),;:\"\[\]\\]+)?")
 
 
 def raw_headers(message: Message) -> list[tuple[str, str]]:
@@ -129,6 +127,12 @@ def message_id_list(values: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+# A year inside these bounds leaves room for any time zone and for "N days ago".
+_DATE_FLOOR = datetime(1000, 1, 1, tzinfo=UTC)
+_DATE_CEILING = datetime(9000, 1, 1, tzinfo=UTC)
+_WRITTEN_YEAR = re.compile(r"\b\d{1,2}\s+[A-Za-z]{3}\s+(\d+)\b")  # "01 Jan 0001": the year as written
+
+
 def parse_date(raw: str | None, received_at: datetime | None, defects: Defects) -> datetime | None:
     if raw is None:
         defects.add("header: no Date")
@@ -140,41 +144,25 @@ def parse_date(raw: str | None, received_at: datetime | None, defects: Defects) 
     except (TypeError, ValueError, IndexError, OverflowError):
         defects.add(f"header: invalid Date {text[:60]!r}")
         return None
+    written_year = _WRITTEN_YEAR.search(text)
+    if written_year and len(written_year.group(1)) > 2 and int(written_year.group(1)) < 1000:
+        value = _DATE_FLOOR.replace(year=1)  # "0001" would be read as 2001 (two-digit rule)
+    if not _DATE_FLOOR <= value <= _DATE_CEILING:
+        # Year 1 or 9999: a real Python date, but one that overflows as soon as it is
+        # moved to another time zone or a day is subtracted (relative dates in the text).
+        defects.add(f"header: Date out of range {text[:60]!r}")
+        return None
     # A sender's clock may be wrong; keep its claim but make it visible.
     if received_at is not None and received_at.tzinfo is not None and value > received_at + timedelta(days=1):
         defects.add("header: Date is more than a day after the mail was received")
     return value
 
 
-def clean_address(raw: str) -> str:
-    """A lower-cased addr-spec, or "" when the text is not one (local-only names allowed)."""
-    text = clean_header_text(raw).strip().strip("<>").strip().lower()
-    return text if _ADDR_SPEC.fullmatch(text) else ""
-
-
 def addresses(
     headers: list[tuple[str, str]], name: str, hint: str | None, defects: Defects
 ) -> list[tuple[str, str]]:
-    """(display name, addr-spec) pairs of an address header; names decoded after splitting.
-
-    Encoded words are decoded only after the list is split, because a decoded
-    name may itself contain commas or angle brackets.
-    """
-    pairs: list[tuple[str, str]] = []
-    for raw in all_headers(headers, name):
-        data = header_bytes(raw)
-        text = data.decode("ascii") if data.isascii() else decode_header_value(raw, hint=hint)[0]
-        try:
-            parsed = email.utils.getaddresses([clean_header_text(text)])
-        except Exception:  # noqa: BLE001 - the stdlib address parser has crashed on junk before
-            defects.add(f"header: unparseable {name} header")
-            continue
-        for display, address in parsed:
-            name_text, problems = decode_encoded_words(display, hint=hint)
-            for problem in problems:
-                defects.add(f"header: {name} name: {problem}")
-            pairs.append((clean_header_text(name_text), clean_address(address)))
-    return pairs
+    """(display name, addr-spec) pairs of every header ``name`` (see address_headers)."""
+    return read_addresses(all_headers(headers, name), name, hint, defects)
 
 
 def return_path(raw: str | None) -> str | None:

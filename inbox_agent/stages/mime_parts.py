@@ -12,12 +12,8 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from inbox_agent.stages.charsets import (
-    clean_header_text,
-    decode_bytes,
-    decode_header_value,
-    header_bytes,
-)
+from inbox_agent.stages.charsets import clean_header_text, decode_bytes, header_bytes
+from inbox_agent.stages.header_decoding import decode_header_value
 from inbox_agent.stages.message_headers import plain_header_text
 from inbox_agent.stages.parse_defects import Defects
 

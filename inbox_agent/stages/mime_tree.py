@@ -27,6 +27,7 @@ from email.message import Message
 import mailparser
 from mailparser.exceptions import MailParserRecursionError
 
+from inbox_agent.stages.mime_boundaries import epilogue_parts, resplit_at_used_boundary
 from inbox_agent.stages.mime_parts import content_type_of
 from inbox_agent.stages.parse_defects import Defects
 
@@ -44,11 +45,13 @@ _COMPAT32 = email.policy.compat32
 logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
 
-def _leaf_parts(root: Message, defects: Defects) -> list[Message]:
+def leaf_parts(root: Message, defects: Defects) -> list[Message]:
     """Leaf parts in document order, without recursion (nesting may be thousands deep).
 
     An attached mail (``message/*``) is a leaf: it is evidence kept as a file,
-    and its text is not the customer's own words.
+    and its text is not the customer's own words. A multipart whose declared
+    boundary never appears is split at the boundary its body does use, if any;
+    otherwise it stays a leaf and the body step reads it as text.
     """
     leaves: list[Message] = []
     stack = [root]
@@ -57,7 +60,10 @@ def _leaf_parts(root: Message, defects: Defects) -> list[Message]:
         for problem in getattr(part, "defects", ()):
             defects.add(f"mime: {type(problem).__name__} in {content_type_of(part)}")
         payload = part.get_payload() if part.is_multipart() else None
+        if payload is None and content_type_of(part).startswith("multipart/"):
+            payload = resplit_at_used_boundary(part, defects)
         if isinstance(payload, list) and not content_type_of(part).startswith("message/"):
+            stack.extend(reversed(epilogue_parts(part, defects)))
             stack.extend(reversed([sub for sub in payload if isinstance(sub, Message)]))
         else:
             leaves.append(part)
@@ -167,7 +173,7 @@ def mime_tree(data: bytes, defects: Defects) -> tuple[Message, list[Message]]:
             root = parser.message
             for finding in _mailparser_findings(parser):
                 defects.add(finding)
-            return root, _leaf_parts(root, defects)
+            return root, leaf_parts(root, defects)
         except (MailParserRecursionError, RecursionError):
             defects.add("mime: nesting too deep for the MIME parser")
             return _flat_parts(data, defects)
@@ -179,7 +185,7 @@ def mime_tree(data: bytes, defects: Defects) -> tuple[Message, list[Message]]:
         defects.add(f"mime: {estimated_parts} boundary lines, parsed with the stdlib email package alone")
     try:
         root = email.message_from_bytes(data, policy=_COMPAT32)
-        return root, _leaf_parts(root, defects)
+        return root, leaf_parts(root, defects)
     except RecursionError:
         defects.add("mime: nesting too deep for the MIME parser")
     except Exception as exc:  # noqa: BLE001 - any stdlib crash still leaves the splitter

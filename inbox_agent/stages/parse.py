@@ -4,20 +4,27 @@ This module only orchestrates; each step lives in its own module:
 
 * :mod:`~inbox_agent.stages.mime_tree`: the MIME structure, by mail-parser, the
   stdlib ``email`` package or a lenient splitter, whichever copes;
-* :mod:`~inbox_agent.stages.message_headers`: header lookup, addresses, message
-  ids, Date, Subject and the headers kept for the guard and threading;
+  :mod:`~inbox_agent.stages.mime_boundaries` splits multiparts whose declared
+  boundary never appears and recovers parts after a closing boundary;
+* :mod:`~inbox_agent.stages.message_headers`: header lookup, message ids, Date,
+  Subject and the headers kept for the guard and threading;
+  :mod:`~inbox_agent.stages.address_headers` reads From/To/Cc/Reply-To and
+  :mod:`~inbox_agent.stages.header_decoding` raw 8-bit and RFC 2047 values;
 * :mod:`~inbox_agent.stages.mime_parts`: safe accessors for one part (type,
   charset, disposition, file name, payload);
 * :mod:`~inbox_agent.stages.message_body`: parts sorted into body text and
   attachments, charsets repaired, HTML turned into text;
+  :mod:`~inbox_agent.stages.body_fallback` finds text when no body part holds any;
 * :mod:`~inbox_agent.stages.attachments`: attachments stored under names
   derived from their bytes;
 * :mod:`~inbox_agent.stages.quoted_reply` and :mod:`~inbox_agent.stages.language`:
   the new part of a reply and its language.
 
-Decoding is done by us and :mod:`inbox_agent.stages.charsets`, never by
-mail-parser: it trusts the declared charset, so GBK labelled ``gb2312`` would
-come out garbled.
+Decoding is done by us with :mod:`inbox_agent.stages.charsets` and
+:mod:`inbox_agent.stages.charset_guess`, never by mail-parser: it trusts the
+declared charset, so GBK labelled ``gb2312`` would come out garbled.
+``bench/parse_diff.py`` checks, field by field, that no mail comes out worse
+than mail-parser and ``email`` read it.
 
 The stage raises only :class:`ParseFailure`, for bytes that are not a mail at
 all; every other problem becomes a human-readable entry in ``defects``.
@@ -33,6 +40,7 @@ from typing import NamedTuple
 
 from inbox_agent.domain.model import ParsedMessage
 from inbox_agent.stages.attachments import make_attachment, sniff_type
+from inbox_agent.stages.body_fallback import fallback_text
 from inbox_agent.stages.language import detect_language
 from inbox_agent.stages.message_body import (
     MAX_ATTACHMENTS,
@@ -134,6 +142,34 @@ def _repair_obsolete_field_names(data: bytes) -> bytes:
     return _OBSOLETE_FIELD_NAME.sub(rb"\1:", data[:end]) + data[end:]
 
 
+_HEADER_LINE = re.compile(rb"^([!-9;-~]+):")
+_MAX_JUNK_LINES = 5
+
+
+def _skip_leading_junk(data: bytes) -> tuple[bytes, int]:
+    """The bytes from the first of two header lines in a row, within the first few lines.
+
+    Forwarding tools and web forms put a line such as ``---- Original email
+    message ----`` (or a blank line) before the headers; the MIME parser then
+    reads everything as body. Returns the data unchanged and 0 when no header
+    block starts within ``_MAX_JUNK_LINES`` lines.
+    """
+    lines = data[:4096].splitlines(keepends=True)
+    offset = 0
+    for index, line in enumerate(lines[: _MAX_JUNK_LINES + 1]):
+        following = lines[index + 1] if index + 1 < len(lines) else b""
+        name = _HEADER_LINE.match(line)
+        if (
+            index
+            and name
+            and _HEADER_LINE.match(following)
+            and name.group(1).lower().decode() in _MAIL_HEADERS
+        ):
+            return data[offset:], index
+        offset += len(line)
+    return data, 0
+
+
 def _as_bytes(raw: object) -> bytes:
     if isinstance(raw, bytes):
         return raw
@@ -171,6 +207,12 @@ def _tree_and_headers(data: bytes, defects: Defects) -> tuple[Message, list[Mess
             defects.add("header: white space before a header colon (obsolete syntax) removed")
             root, leaves = mime_tree(repaired, defects)
             headers = raw_headers(root)
+    if not _has_mail_headers(headers):
+        trimmed, skipped = _skip_leading_junk(data)
+        if skipped:
+            defects.add(f"header: {skipped} line(s) before the headers skipped")
+            root, leaves = mime_tree(trimmed, defects)
+            headers = raw_headers(root)
     if not headers:
         raise ParseFailure("no mail headers found: this is not a mail")
     if not _has_mail_headers(headers):
@@ -188,7 +230,12 @@ class _Parties(NamedTuple):
 def _parties(headers: list[tuple[str, str]], hint: str | None, defects: Defects) -> _Parties:
     """Sender, recipients and Reply-To; a missing From is a defect, not a failure."""
     senders = addresses(headers, "from", hint, defects)
-    sender_name, sender = next(((name, address) for name, address in senders if address), ("", ""))
+    # A garbage first From ("not an address") parses as a bare local part; a
+    # later full address is the sender, as other readers take it.
+    usable = [pair for pair in senders if "@" in pair[1]] or [pair for pair in senders if pair[1]]
+    # "MAILER DAEMON <>" has no address, but its name still tells the guard what it is.
+    named = [pair for pair in senders if pair[0]]
+    sender_name, sender = usable[0] if usable else (named[0][0] if named else "", "")
     if not sender:
         defects.add("header: no usable From address")
     recipients = [address for name in ("to", "cc") for _n, address in addresses(headers, name, hint, defects)]
@@ -209,7 +256,7 @@ def _parse(data: bytes, received_at: datetime | None) -> ParsedMessage:
     hint = charset_hint(leaves)
     parties = _parties(headers, hint, defects)
     body = read_parts(leaves, hint, defects)
-    text = readable_text(body, defects)
+    text = readable_text(body, defects) or fallback_text(leaves, hint, defects)
     subject = decode_subject(first_header(headers, "subject"), hint, defects)
     new_text = strip_quoted(text)
     return ParsedMessage(
