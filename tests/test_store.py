@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from inbox_agent.adapters.sealed import unseal
 from inbox_agent.adapters.tinydb_store import Store, StoreError, StoreLocked
 from inbox_agent.domain.lifecycle import case_id_for
 from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord
@@ -131,17 +131,45 @@ _commit_cases(store, range(4, 8))
     assert not (data / "journal.json").exists()
 
 
+def _commit_leaving_the_journal(store: Store, changes: Changes) -> None:
+    """A commit that stops after its commit point, before the journal is applied."""
+
+    def fail(generation: int, ops: list) -> None:
+        raise OSError(28, "No space left on device")
+
+    original = store._apply
+    store._apply = fail  # type: ignore[method-assign]
+    with pytest.raises(OSError):
+        store.commit(changes)
+    store._apply = original  # type: ignore[method-assign]
+
+
 def test_journal_left_by_a_crash_is_applied_on_open(tmp_path: Path) -> None:
     data = tmp_path / "data"
     store = Store(data, shard_size=10)
     _commit_cases(store, range(1, 2))
     changes = Changes(next_case_seq=3)
     changes.put_case(_case(2))
-    operations = store._operations(changes)
-    (data / "journal.json").write_text(json.dumps(operations))
+    _commit_leaving_the_journal(store, changes)
+    assert (data / "journal.json").exists()
     reopened = Store(data, shard_size=10)
     assert reopened.get_case(case_id_for(2, 2026)) == _case(2)
     assert reopened.meta()["next_case_seq"] == 3
+    assert not (data / "journal.json").exists()
+
+
+def test_journal_left_by_a_failed_commit_is_applied_before_the_next_commit(tmp_path: Path) -> None:
+    """A commit that failed after its commit point (e.g. disk full while applying) is
+    not overwritten by the next commit's journal: the next writer applies it first."""
+    data = tmp_path / "data"
+    store = Store(data, shard_size=10)
+    _commit_cases(store, range(1, 2))
+    changes = Changes(next_case_seq=3)
+    changes.put_case(_case(2))
+    _commit_leaving_the_journal(store, changes)
+    _commit_cases(store, range(3, 4))
+    reopened = Store(data, shard_size=10)
+    assert [case.seq for case in reopened.iter_cases()] == [1, 2, 3]
 
 
 def test_unreadable_shard_is_a_clear_error(tmp_path: Path) -> None:
@@ -149,8 +177,8 @@ def test_unreadable_shard_is_a_clear_error(tmp_path: Path) -> None:
     store = Store(data, shard_size=10)
     _commit_cases(store, range(1, 2))
     (data / "cases" / "000000.json").write_text('{"cases": {"1": ')
-    with pytest.raises(StoreError, match="not readable JSON"):
-        Store(data, shard_size=10).rebuild_index()
+    with pytest.raises(StoreError, match="000000.json is damaged: no store header"):
+        Store(data, shard_size=10)
 
 
 def test_second_daemon_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
@@ -213,7 +241,9 @@ def test_rate_counters_of_quiet_senders_are_dropped_and_the_rest_kept(tmp_path: 
     store.commit(Changes(counters_removed=stale))
     assert store.counter("ack:quiet@example.com") == {"key": "ack:quiet@example.com"}
     assert store.counter("ack:busy@example.com")["times"][-1] == "2026-11-22T10:00:00Z"
-    on_disk = json.loads((tmp_path / "data" / "state.json").read_text())
+    _generation, on_disk = unseal(
+        tmp_path / "data" / "state.json", "state.json", (tmp_path / "data" / "state.json").read_bytes()
+    )
     assert [doc["key"] for doc in on_disk["counters"].values()] == ["ack:busy@example.com"]
     # A fresh process sees the same.
     assert Store(tmp_path / "data").counter("ack:busy@example.com")["times"][0] == "2026-11-20T09:00:00Z"

@@ -1,6 +1,12 @@
 """Raw mail and attachments on disk, addressed by content: ``raw/ab/<sha256>`` and
 ``attachments/ab/<generated safe name>``. Writing the same bytes twice is a no-op,
-so a batch can write them before its commit and again after a crash."""
+so a batch can write them before its commit and again after a crash.
+
+The name is the proof: a raw file is whole when its bytes hash to its name, an
+attachment when they hash to the 16 hex digits its generated name starts with. A
+read that finds other bytes refuses, naming the file, instead of sending or showing
+damaged mail.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ import contextlib
 import hashlib
 from pathlib import Path
 
-from inbox_agent.adapters.tinydb_docs import StoreError, atomic_write
+from inbox_agent.adapters.sealed import StoreDamaged, StoreError
+from inbox_agent.adapters.tinydb_docs import atomic_write
 
 
 class ContentAddressedFiles:
@@ -18,33 +25,43 @@ class ContentAddressedFiles:
     def blob_path(self, sha256: str) -> Path:
         return self.raw_dir / sha256[:2] / sha256
 
+    def attachment_path(self, safe_name: str) -> Path:
+        return self.attachments_dir / safe_name[:2] / safe_name
+
     def put_blob(self, data: bytes) -> str:
         """Content-addressed: writing the same bytes twice is a no-op."""
         sha = hashlib.sha256(data).hexdigest()
         path = self.blob_path(sha)
         if not path.exists():
-            atomic_write(path, data)
+            atomic_write(path, data, point="blob_write")
         return sha
 
     def get_blob(self, sha256: str) -> bytes:
-        return self.blob_path(sha256).read_bytes()
+        path = self.blob_path(sha256)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise StoreDamaged(path, "the raw mail file is missing") from None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise StoreDamaged(path, f"its {len(data)} bytes do not hash to its name (altered or truncated)")
+        return data
 
     def put_attachment(self, safe_name: str, payload: bytes) -> Path:
         """Stored only under the generated safe name; the customer's name is data."""
         if "/" in safe_name or "\\" in safe_name or safe_name.startswith(".") or not safe_name:
             raise StoreError(f"unsafe attachment name {safe_name!r}")
-        path = self.attachments_dir / safe_name[:2] / safe_name
+        path = self.attachment_path(safe_name)
         if path.resolve().parent != (self.attachments_dir / safe_name[:2]).resolve():
             raise StoreError(f"unsafe attachment name {safe_name!r}")
         if not path.exists():
-            atomic_write(path, payload)
+            atomic_write(path, payload, point="blob_write")
         return path
 
     def delete_blob(self, sha256: str) -> bool:
         return _unlink(self.blob_path(sha256))
 
     def delete_attachment(self, safe_name: str) -> bool:
-        return _unlink(self.attachments_dir / safe_name[:2] / safe_name)
+        return _unlink(self.attachment_path(safe_name))
 
 
 def _unlink(path: Path) -> bool:

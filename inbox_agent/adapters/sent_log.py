@@ -4,15 +4,40 @@ the moment it says 250, before the batch's "sent" marks are committed.
 After a crash in between, delivery reads it and marks those mails sent instead of
 sending them again: the only duplicate window left is between the 250 and this
 append.
+
+A full disk must not open a second window. So before a batch is handed to the
+server, ``reserve`` allocates the space its lines will take (``posix_fallocate``):
+when that fails nothing is sent, and once it succeeded an append writes into space
+the file already owns. An append that fails all the same (an I/O error) keeps the id
+in memory: ``read`` still reports it, so delivery marks it sent and never hands it
+to the server again while this process lives (services/delivery.py).
+
+Format: a header line, then one ``<outbox id> <crc32>`` line per accepted mail, then
+the reserved NUL bytes. A file without the header, or a line that fails its check,
+is refused with the file's name.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import zlib
 from pathlib import Path
 
+from inbox_agent.adapters.files import write_atomically
+from inbox_agent.adapters.sealed import StoreDamaged
+from inbox_agent.services.crash_points import write_point
+
 FILE_MODE = 0o600
+HEADER = b"inbox-agent accepted-mail log 1\n"
+LINE_ROOM = 200  # bytes reserved per mail: an outbox id is under 120 characters
+ADVICE = (
+    "the mails it lists were accepted by the SMTP server; delete the file to go on "
+    "(those mails may then be sent once more), or restore it from a backup"
+)
+
+log = logging.getLogger("inbox_agent.adapters.sent_log")
 
 
 class SentLog:
@@ -20,21 +45,88 @@ class SentLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._unrecorded: set[str] = set()  # accepted, but the append failed
 
     def read(self) -> set[str]:
         try:
-            return {line for line in self.path.read_text(encoding="utf-8").splitlines() if line}
+            raw = self.path.read_bytes()
         except FileNotFoundError:
-            return set()
+            return set(self._unrecorded)
+        return parse(self.path, raw) | self._unrecorded
+
+    def reserve(self, count: int) -> None:
+        """Own the space for ``count`` more lines, or raise (OSError) and send nothing."""
+        write_point("sent_log_reserve")
+        if not self.path.exists():
+            # Created whole (header included) by rename: never an empty file.
+            write_atomically(self.path, HEADER)
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            end = _data_end(self.path, fd)
+            os.posix_fallocate(fd, end, max(1, count) * LINE_ROOM)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def append(self, outbox_id: str) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        """Record one accepted id; a failure is logged and the id kept in memory."""
+        self._unrecorded.add(outbox_id)
         try:
-            os.write(fd, (outbox_id + "\n").encode())
+            write_point("sent_log_append")
+            self._write_line(outbox_id)
+        except OSError as exc:
+            log.error(
+                "mail %s was accepted by the SMTP server but %s could not record it (%s); "
+                "it is held in memory and will not be sent again",
+                outbox_id,
+                self.path,
+                exc.strerror or exc,
+            )
+            return
+        self._unrecorded.discard(outbox_id)
+
+    @property
+    def unrecorded(self) -> set[str]:
+        return set(self._unrecorded)
+
+    def _write_line(self, outbox_id: str) -> None:
+        line = f"{outbox_id} {zlib.crc32(outbox_id.encode()):08x}\n".encode()
+        if not self.path.exists():
+            write_atomically(self.path, HEADER)
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            # Into the reserved (NUL) space when there is some: no new block is needed.
+            os.pwrite(fd, line, _data_end(self.path, fd))
             os.fsync(fd)
         finally:
             os.close(fd)
 
     def clear(self) -> None:
+        """After the "sent" marks are committed: nothing is pending any more."""
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
+        self._unrecorded.clear()
+
+
+def _data_end(path: Path, fd: int) -> int:
+    """Where the next line goes: after the last line, before the reserved NULs."""
+    data = os.pread(fd, os.fstat(fd).st_size, 0)
+    parse(path, data)
+    return len(data.rstrip(b"\0"))
+
+
+def parse(path: Path, raw: bytes) -> set[str]:
+    """The ids of a whole log; StoreDamaged naming the file otherwise."""
+    if not raw.startswith(HEADER):
+        what = "the file is empty (0 bytes)" if not raw else "no accepted-mail log header"
+        raise StoreDamaged(path, what, ADVICE)
+    body = raw[len(HEADER) :].rstrip(b"\0")
+    if body and not body.endswith(b"\n"):
+        raise StoreDamaged(path, "its last line is cut short (a torn write)", ADVICE)
+    ids: set[str] = set()
+    for number, line in enumerate(body.split(b"\n")[:-1], start=2):
+        outbox_id, _, crc = line.decode("utf-8", "replace").rpartition(" ")
+        if not outbox_id or f"{zlib.crc32(outbox_id.encode()):08x}" != crc:
+            raise StoreDamaged(path, f"line {number} fails its check (altered or bit-flipped)", ADVICE)
+        ids.add(outbox_id)
+    return ids

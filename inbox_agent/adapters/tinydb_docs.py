@@ -1,27 +1,22 @@
-"""The TinyDB store's files: atomic JSON storage, keyed tables, and the mapping between
-records and JSON documents."""
+"""The TinyDB store's files: sealed atomic JSON storage, keyed tables, and the mapping
+between records and JSON documents."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from inbox_agent.adapters.files import write_atomically
+from inbox_agent.adapters.sealed import StoreDamaged, read_sealed, seal
 from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord
-from inbox_agent.services.crash_points import crash_point
+from inbox_agent.services.crash_points import crash_point, write_point
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-
-
-class StoreError(Exception):
-    pass
 
 
 # ---------------------------------------------------------------- files
@@ -32,34 +27,40 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` so that ``path`` holds either the old or the new content, never a mix."""
+def atomic_write(path: Path, data: bytes, *, point: str = "store_write") -> None:
+    """Write ``data`` so that ``path`` holds either the old or the new content, never a mix.
+    ``point`` names the write for the fault tests (services/crash_points.py)."""
+    write_point(point)
     ensure_dir(path.parent)
     write_atomically(path, data, mid_write=lambda: crash_point("store_mid_write"))
 
 
 class AtomicJSONStorage(Storage):
-    """TinyDB storage: read once, keep in memory, write atomically on ``flush``.
+    """TinyDB storage of one sealed file (``adapters.sealed``): read and checked once,
+    kept in memory, written atomically on ``flush`` at the given generation.
 
     TinyDB writes through its storage on every single operation; buffering turns a
     batch of upserts into one file write.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, relative: str, generation: int, *, exists: bool = True) -> None:
         self.path = Path(path)
+        self.relative = relative
+        self.generation = generation
+        self.found_generation: int | None = None  # of the version read, None for a new file
+        self._exists = exists  # False: a file the store has not written yet (a new shard)
         self._data: dict[str, dict[str, Any]] | None = None
         self.dirty = False
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         if self._data is None:
-            try:
-                self._data = json.loads(self.path.read_bytes() or b"{}")
-            except FileNotFoundError:
+            if not self._exists and not self.path.exists():
                 self._data = {}
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise StoreError(
-                    f"{self.path} is not readable JSON ({exc}); restore it from a backup"
-                ) from exc
+            else:
+                self.found_generation, data = read_sealed(self.path, self.relative)
+                if not isinstance(data, dict):
+                    raise StoreDamaged(self.path, "its content is not a table map")
+                self._data = data
         return self._data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
@@ -68,18 +69,11 @@ class AtomicJSONStorage(Storage):
 
     def flush(self) -> None:
         if self.dirty and self._data is not None:
-            atomic_write(
-                self.path, json.dumps(self._data, ensure_ascii=False, separators=(",", ":")).encode()
-            )
+            atomic_write(self.path, seal(self.relative, self.generation, self._data))
             self.dirty = False
 
     def close(self) -> None:
         pass
-
-
-def open_db(path: Path) -> tuple[TinyDB, AtomicJSONStorage]:
-    db = TinyDB(path, storage=AtomicJSONStorage)
-    return db, db.storage  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------- (de)serialisation

@@ -18,6 +18,16 @@ atomically (temp file, fsync, rename): a crash mid-write leaves the previous
 version. A batch touches several files, so it is first written whole to
 ``journal.json`` (one atomic write = the commit point) and then applied; a journal
 found at start-up is applied again (every operation is an idempotent upsert/delete).
+
+Every file proves it is whole (``adapters.sealed``: a header with format, generation
+and checksum), and ``state.json`` lists every shard with the generation that wrote
+it: a missing, empty, ``{}``, truncated, altered, stale or foreign file stops the
+store with the file's name. Case numbers never go back: the next number is also
+derived from the stored cases, and a commit that would overwrite another case is
+refused (``adapters.store_journal``).
+
+``read_only=True`` (``status``, ``cases``, ``show``, ``verify``) takes no lock and
+writes nothing, so it works on a read-only data directory and beside a running daemon.
 """
 
 from __future__ import annotations
@@ -25,88 +35,102 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from inbox_agent.adapters.blobs import ContentAddressedFiles
+from inbox_agent.adapters.disk import storage_state
+from inbox_agent.adapters.sealed import StoreDamaged, StoreError, read_sealed, seal
+from inbox_agent.adapters.store_journal import STATE, apply, operations, refuse_clashes
+from inbox_agent.adapters.store_reads import StoreReads
 from inbox_agent.adapters.tinydb_docs import (
     DIR_MODE,
     FILE_MODE,
-    AtomicJSONStorage,
-    KeyedTable,
-    StoreError,
     atomic_write,
-    case_from_doc,
     case_to_doc,
     ensure_dir,
-    message_from_doc,
     message_to_doc,
-    open_db,
 )
-from inbox_agent.domain.lifecycle import seq_of
-from inbox_agent.domain.model import Case, CaseStatus, MessageRecord
 from inbox_agent.services.crash_points import crash_point
 from inbox_agent.services.ports import Changes, Index
 
-SCHEMA_VERSION = 1
-SHARD_CACHE_SIZE = 16  # parsed shards kept in memory (500 cases each)
+SCHEMA_VERSION = 2
+JOURNAL = "journal.json"
 
 
 class StoreLocked(StoreError):
     """Another process holds the lock."""
 
 
+def lock_daemon(root: Path) -> int:
+    """Take ``daemon.lock`` (holding our pid) and return its descriptor; StoreLocked
+    naming the holder's pid while another daemon runs."""
+    fd = os.open(root / "daemon.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            raise StoreLocked(
+                f"another inbox-agent daemon (pid {holder}) is running on {root}; "
+                "stop it first or use another storage.data_dir"
+            ) from None
+        raise
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
 # ---------------------------------------------------------------- the store
 
 
-class Store(ContentAddressedFiles):
-    def __init__(self, data_dir: Path, *, shard_size: int = 500, lock_timeout: float = 30.0) -> None:
-        self.root = ensure_dir(Path(data_dir))
-        os.chmod(self.root, DIR_MODE)
+class Store(StoreReads, ContentAddressedFiles):
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        shard_size: int = 500,
+        lock_timeout: float = 30.0,
+        read_only: bool = False,
+        build_index: bool = True,
+    ) -> None:
+        self.root = Path(data_dir)
+        self.read_only = read_only
         self.shard_size = shard_size
         self.lock_timeout = lock_timeout
-        self.cases_dir = ensure_dir(self.root / "cases")
-        self.raw_dir = ensure_dir(self.root / "raw")
-        self.attachments_dir = ensure_dir(self.root / "attachments")
-        self.state_path = self.root / "state.json"
-        self.journal_path = self.root / "journal.json"
+        self.cases_dir = self.root / "cases"
+        self.raw_dir = self.root / "raw"
+        self.attachments_dir = self.root / "attachments"
+        self.state_path = self.root / STATE
+        self.journal_path = self.root / JOURNAL
         self._daemon_lock_fd: int | None = None
         self._write_lock_fd: int | None = None
         self._write_depth = 0
-        # The few shards in use (the newest cases, state.json), least recently used
-        # dropped first: caching every shard would hold the whole store in memory.
-        self._counter_map: tuple[object, dict[str, dict[str, Any]]] = (None, {})
-        self._shard_cache: OrderedDict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = OrderedDict()
+        self._init_reads()
         self.index = Index()
-        with self.write_lock():
+        if read_only:
+            self._empty = not self.state_path.exists() and not self._has_data()
+            self._check_schema()
+            if build_index:  # `verify` reads every file itself, to report each problem
+                self.rebuild_index()
+            return
+        for folder in (self.root, self.cases_dir, self.raw_dir, self.attachments_dir):
+            ensure_dir(folder)
+        os.chmod(self.root, DIR_MODE)
+        with self._flock():
+            self._start_state()
             self._recover()
             self._check_schema()
+            self.rebuild_index()
 
     # ------------------------------------------------------------ locks
 
     def acquire_daemon_lock(self) -> None:
         """Held for the daemon's lifetime: two daemons on one data dir would double-send."""
-        path = self.root / "daemon.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise StoreLocked(
-                    f"another inbox-agent daemon (pid {holder}) is running on {self.root}; "
-                    "stop it first or use another storage.data_dir"
-                ) from None
-            raise
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._daemon_lock_fd = fd
+        self._daemon_lock_fd = lock_daemon(self.root)
 
     def release_daemon_lock(self) -> None:
         if self._daemon_lock_fd is not None:
@@ -115,7 +139,18 @@ class Store(ContentAddressedFiles):
 
     @contextlib.contextmanager
     def write_lock(self) -> Iterator[None]:
-        """Exclusive for writers; re-entrant within this process."""
+        """Exclusive for writers; re-entrant within this process. A journal left by a
+        failed commit (a crash, a full disk) is applied before anything else."""
+        if self.read_only:
+            raise StoreError(f"the store at {self.root} was opened read-only")
+        with self._flock():
+            self._recover()
+            if self._generation_on_disk() != self.index.generation:
+                self.rebuild_index()
+            yield
+
+    @contextlib.contextmanager
+    def _flock(self) -> Iterator[None]:
         if self._write_depth:
             self._write_depth += 1
             try:
@@ -139,163 +174,53 @@ class Store(ContentAddressedFiles):
         self._write_lock_fd = fd
         self._write_depth = 1
         try:
-            if self._generation_on_disk() != self.index.generation:
-                self.rebuild_index()
             yield
         finally:
             self._write_depth = 0
             self._write_lock_fd = None
             os.close(fd)
 
+    def storage_state(self) -> str:
+        """Room and write permission of the data directory, as `status` shows them."""
+        return storage_state(self.root)
+
     # ------------------------------------------------------------ start-up
 
-    def _check_schema(self) -> None:
-        db, storage = open_db(self.state_path)
-        meta = db.table("meta").get(doc_id=1)
-        if meta is None:
-            db.table("meta").insert({"schema": SCHEMA_VERSION, "generation": 0, "next_case_seq": 1})
-            storage.flush()
-        elif meta.get("schema") != SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.state_path} has schema {meta.get('schema')}, this version needs {SCHEMA_VERSION}"
+    def _has_data(self) -> list[str]:
+        """What a data directory holds besides state.json (a store that has been written)."""
+        found = (
+            [self.relative(path) for path in self.cases_dir.glob("*.json")] if self.cases_dir.is_dir() else []
+        )
+        return found + ([JOURNAL] if self.journal_path.exists() else [])
+
+    def _start_state(self) -> None:
+        """A new data directory gets its first state.json; a written one must have it."""
+        if self.state_path.exists():
+            return
+        found = self._has_data()
+        if found:
+            raise StoreDamaged(
+                self.state_path, f"the file is missing while the data directory holds {', '.join(found[:3])}"
             )
+        meta = {"schema": SCHEMA_VERSION, "generation": 0, "next_case_seq": 1, "files": {}}
+        atomic_write(self.state_path, seal(STATE, 0, {"meta": {"1": meta}}))
+
+    def _check_schema(self) -> None:
+        if self._empty:
+            return
+        schema = self.meta().get("schema")
+        if schema != SCHEMA_VERSION:
+            raise StoreError(f"{self.state_path} has schema {schema}, this version needs {SCHEMA_VERSION}")
 
     def _recover(self) -> None:
-        """Apply a journal left by a crash between the commit point and its application."""
+        """Apply a journal left between the commit point and its application."""
         if not self.journal_path.exists():
             return
-        try:
-            operations = json.loads(self.journal_path.read_bytes())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            # The journal is written atomically, so this is not a torn write: refuse loudly.
-            raise StoreError(f"{self.journal_path} is unreadable; move it away to start") from None
-        self._apply(operations)
+        generation, body = read_sealed(self.journal_path, JOURNAL)
+        if not isinstance(body, dict) or body.get("generation") != generation:
+            raise StoreDamaged(self.journal_path, "not a commit record")
+        self._apply(generation, body["operations"])
         self.journal_path.unlink()
-
-    def _generation_on_disk(self) -> int:
-        meta = self._read_state_table("meta").get("1", {})
-        return int(meta.get("generation", 0))
-
-    def rebuild_index(self) -> None:
-        index = Index()
-        for path in sorted(self.cases_dir.glob("*.json")):
-            data = self._read_json(path, cache=False)
-            # Straight from the documents: building a Case and a MessageRecord for each
-            # of 100,000 cases only to read three fields of it doubled the start-up time.
-            for doc in data.get("cases", {}).values():
-                index.add(doc["case_id"], doc["status"] == CaseStatus.RESOLVED, doc.get("message_ids", ()))
-            for doc in data.get("messages", {}).values():
-                index.add_record(
-                    doc["key"], doc["direction"], doc["raw_sha256"], doc["message_id"], doc["case_id"]
-                )
-        for doc in self._read_state_table("quarantine").values():
-            index.message_keys.add(doc["key"])
-            if doc.get("raw_sha256"):
-                index.hashes.add(doc["raw_sha256"])
-        index.generation = self._generation_on_disk()
-        self.index = index
-
-    # ------------------------------------------------------------ reads
-
-    def _read_json(self, path: Path, *, cache: bool = True) -> dict[str, Any]:
-        """Read a shard, cached by (inode, mtime, size): unchanged files are not parsed again."""
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            return {}
-        # Files are only ever replaced by rename, so the inode changes on every write.
-        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        cached = self._shard_cache.get(path)
-        if cached and cached[0] == stamp:
-            self._shard_cache.move_to_end(path)
-            return cached[1]
-        try:
-            data = json.loads(path.read_bytes() or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise StoreError(f"{path} is not readable JSON ({exc})") from exc
-        if cache:
-            self._shard_cache[path] = (stamp, data)
-            self._shard_cache.move_to_end(path)
-            while len(self._shard_cache) > SHARD_CACHE_SIZE:
-                self._shard_cache.popitem(last=False)
-        return data
-
-    def _read_state_table(self, table: str) -> dict[str, Any]:
-        return self._read_json(self.state_path).get(table, {})
-
-    def shard_path(self, case_id: str) -> Path:
-        seq = seq_of(case_id)
-        if seq is None:
-            raise StoreError(f"not a case id: {case_id!r}")
-        return self.cases_dir / f"{seq // self.shard_size:06d}.json"
-
-    def get_case(self, case_id: str) -> Case | None:
-        if seq_of(case_id) is None:
-            return None
-        for doc in self._read_json(self.shard_path(case_id)).get("cases", {}).values():
-            if doc["case_id"] == case_id:
-                return case_from_doc(doc)
-        return None
-
-    def iter_cases(self, case_ids: set[str] | None = None) -> Iterator[Case]:
-        """Every case, or only ``case_ids`` (reading only the shards that hold them)."""
-        if case_ids is None:
-            paths = sorted(self.cases_dir.glob("[0-9]*.json"))
-        else:
-            paths = sorted({self.shard_path(case_id) for case_id in case_ids})
-        for path in paths:
-            # A sweep over every shard must not push the shards in use out of the cache.
-            for doc in self._read_json(path, cache=case_ids is not None).get("cases", {}).values():
-                if case_ids is None or doc["case_id"] in case_ids:
-                    yield case_from_doc(doc)
-
-    def case_messages(self, case_id: str) -> list[MessageRecord]:
-        docs = self._read_json(self.shard_path(case_id)).get("messages", {}).values()
-        messages = [message_from_doc(doc) for doc in docs if doc["case_id"] == case_id]
-        return sorted(messages, key=lambda m: m.received_at)
-
-    def unfiled_messages(self) -> list[MessageRecord]:
-        result: list[MessageRecord] = []
-        for path in sorted(self.cases_dir.glob("unfiled-*.json")):
-            result.extend(message_from_doc(doc) for doc in self._read_json(path).get("messages", {}).values())
-        return result
-
-    def meta(self) -> dict[str, Any]:
-        return dict(self._read_state_table("meta").get("1", {}))
-
-    def checkpoint(self, key: str) -> dict[str, Any] | None:
-        for doc in self._read_state_table("checkpoints").values():
-            if doc["key"] == key:
-                return dict(doc)
-        return None
-
-    def outbox_entries(self) -> list[dict[str, Any]]:
-        return sorted(self._read_state_table("outbox").values(), key=lambda doc: doc["queued_at"])
-
-    def quarantine_entries(self) -> list[dict[str, Any]]:
-        return sorted(self._read_state_table("quarantine").values(), key=lambda doc: doc["at"])
-
-    def counter(self, key: str) -> dict[str, Any]:
-        return dict(self._counters_by_key().get(key) or {"key": key})
-
-    def counters_older_than(self, horizon: str) -> set[str]:
-        """Counters whose newest time is before ``horizon`` (ISO): nothing left to count."""
-        return {
-            key
-            for key, doc in self._counters_by_key().items()
-            if max(doc.get("times", []), default="") < horizon
-        }
-
-    def _counters_by_key(self) -> dict[str, dict[str, Any]]:
-        # One map per version of state.json: a lookup per mail was a scan of every
-        # sender's counter, quadratic in an outage spike of distinct senders.
-        table = self._read_state_table("counters")
-        if self._counter_map[0] is not table:
-            self._counter_map = (table, {doc["key"]: doc for doc in table.values()})
-        return self._counter_map[1]
-
-    def status(self) -> dict[str, Any]:
-        return dict(self._read_state_table("status").get("1", {}))
 
     # ------------------------------------------------------------ writes
 
@@ -304,13 +229,28 @@ class Store(ContentAddressedFiles):
         if not changes:
             return
         with self.write_lock():
-            operations = self._operations(changes)
-            atomic_write(self.journal_path, json.dumps(operations, ensure_ascii=False).encode())
+            index = self.index
+            refuse_clashes(
+                changes,
+                lambda case_id: case_id in index.active_cases or case_id in index.resolved_cases,
+                self.shard_cases,
+            )
+            generation, ops = operations(
+                changes,
+                relative=self.relative,
+                shard_of=self.shard_path,
+                unfiled_dir=self.cases_dir,
+                meta=dict(self._read_state_table("meta").get("1", {})),
+                status=self.status(),
+            )
+            record = {"generation": generation, "operations": ops}
+            atomic_write(self.journal_path, seal(JOURNAL, generation, record), point="journal_write")
             crash_point("after_journal")
-            self._apply(operations)
+            self._apply(generation, ops)
             self.journal_path.unlink()
             for case in changes.cases.values():
                 self.index.add_case(case)
+                self._max_seq = max(self._max_seq, case.seq)
             for message in changes.messages:
                 self.index.add_message(message)
             for entry in changes.quarantine.values():
@@ -319,72 +259,18 @@ class Store(ContentAddressedFiles):
                     self.index.hashes.add(entry["raw_sha256"])
             self.index.generation = self._generation_on_disk()
 
-    def _operations(self, changes: Changes) -> list[dict[str, Any]]:
-        ops: list[dict[str, Any]] = []
-
-        def put(path: Path, table: str, key: str, doc: dict[str, Any] | None) -> None:
-            ops.append({"file": str(path.relative_to(self.root)), "table": table, "key": key, "doc": doc})
-
-        for case in changes.cases.values():
-            put(self.shard_path(case.case_id), "cases", case.case_id, case_to_doc(case))
-        for message in changes.messages:
-            if message.case_id:
-                path = self.shard_path(message.case_id)
-            else:
-                path = self.cases_dir / f"unfiled-{(message.received_at or '0000-00')[:7]}.json"
-            put(path, "messages", message.key, message_to_doc(message))
-        for outbox_id, entry in changes.outbox.items():
-            put(self.state_path, "outbox", outbox_id, entry)
-        for outbox_id in changes.outbox_removed:
-            put(self.state_path, "outbox", outbox_id, None)
-        for entry_id, entry in changes.quarantine.items():
-            put(self.state_path, "quarantine", entry_id, entry)
-        for entry_id in changes.quarantine_removed:
-            put(self.state_path, "quarantine", entry_id, None)
-        for key, doc in changes.checkpoints.items():
-            put(self.state_path, "checkpoints", key, {**doc, "key": key})
-        for key, doc in changes.counters.items():
-            put(self.state_path, "counters", key, {**doc, "key": key})
-        for key in changes.counters_removed - set(changes.counters):
-            put(self.state_path, "counters", key, None)
-        meta = self.meta()
-        meta["generation"] = int(meta.get("generation", 0)) + 1
-        if changes.next_case_seq is not None:
-            meta["next_case_seq"] = max(int(meta.get("next_case_seq", 1)), changes.next_case_seq)
-        ops.append({"file": "state.json", "table": "meta", "doc_id": 1, "doc": meta})
-        if changes.status:
-            status = {**self.status(), **changes.status}
-            ops.append({"file": "state.json", "table": "status", "doc_id": 1, "doc": status})
-        return ops
-
-    def _apply(self, operations: list[dict[str, Any]]) -> None:
-        """Apply journal operations file by file; each file is written once, atomically.
-
-        The TinyDB file format is edited directly ({table: {doc_id: doc}}) with one
-        key -> doc_id map per table: TinyDB's upsert scans the whole table on every
-        call, which made a batch cost O(batch x shard) instead of O(batch + shard).
-        """
-        by_file: dict[str, list[dict[str, Any]]] = {}
-        for op in operations:
-            by_file.setdefault(op["file"], []).append(op)
-        for relative, ops in by_file.items():
-            storage = AtomicJSONStorage(self.root / relative)
-            data = storage.read() or {}
-            tables: dict[str, KeyedTable] = {}
-            for op in ops:
-                name = op["table"]
-                if name not in tables:
-                    tables[name] = KeyedTable(data.setdefault(name, {}))
-                table = tables[name]
-                if "doc_id" in op:
-                    table.put_id(int(op["doc_id"]), op["doc"])
-                elif op["doc"] is None:
-                    table.remove(op["key"])
-                else:
-                    table.put(op["key"], {**op["doc"], "key": op["key"]})
-            storage.write(data)
-            storage.flush()
-            self._shard_cache.pop(self.root / relative, None)
+    def _apply(self, generation: int, ops: list[dict]) -> None:
+        for name in apply(self.root, generation, ops, self.manifest()):
+            self._shard_cache.pop(self.root / name, None)
 
 
-__all__ = ["FILE_MODE", "Store", "StoreError", "StoreLocked", "case_to_doc", "message_to_doc", "atomic_write"]
+__all__ = [
+    "FILE_MODE",
+    "Store",
+    "StoreDamaged",
+    "StoreError",
+    "StoreLocked",
+    "case_to_doc",
+    "message_to_doc",
+    "atomic_write",
+]

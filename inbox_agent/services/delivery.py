@@ -5,6 +5,12 @@ failed for good) and the case events they cause are committed together. The
 transport reports every accepted mail at once to the accepted-mail log, so a crash
 between the server's 250 and that commit does not send the mail again: the next
 run marks it sent first (``settle_accepted``).
+
+A local write that fails (disk full, permission denied) never sends a mail twice:
+before a batch goes out, the log reserves the room for its lines, and when it cannot
+nothing is sent; an accepted mail whose line still could not be written is held in
+memory by the log. Every send first settles what the log holds, and sends nothing
+while that commit fails — so sending stops until every accepted mail is recorded.
 """
 
 from __future__ import annotations
@@ -63,12 +69,13 @@ class Delivery:
         """Deliver every due mail, batch by batch."""
         if self.dry_run:
             return SendTotals()
-        self.settle_accepted()
+        self.settle_accepted()  # raises while it cannot be recorded: then nothing is sent
         now = self.clock.now()
         due = [entry for entry in self.store.outbox_entries() if is_due(entry, now)]
         counts = {SendOutcome.SENT: 0, SendOutcome.FAILED: 0, SendOutcome.RETRY: 0}
         for batch in chunks(due, self.config.smtp.batch_size):
             mails = [self._outgoing(entry) for entry in batch]
+            self.accepted.reserve(len(mails))  # no room to record a 250: send nothing
             results = self.transport.send_batch(mails)
             crash_point("after_smtp_accepted")
             self._commit_results(batch, results)
@@ -187,6 +194,8 @@ def record_status(store: CaseStore, **fields: Any) -> None:
         with UnitOfWork(store) as uow:
             uow.changes.status = dict(fields)
             uow.commit()
+    except OSError as exc:  # disk full, permission denied: the cycle reports the cause
+        log.error("could not record status: %s", exc.strerror or exc)
     except Exception:
         log.exception("could not record status")
 
