@@ -133,6 +133,8 @@ def test_late_case_escalates_staff_answer_by_mail_resolve_and_customer_reopens(
             TEAM,
             f"Re: [{case_id}] Charged twice",
             "#resolve The duplicate charge of $128.00 was refunded.\nIt shows in 1-3 days.",
+            # A reply to their own notification proves the sender (tests/test_trust_*.py).
+            in_reply_to=l1_mail["Message-ID"],
             message_id="<team-2@ops.example>",
         )
     )

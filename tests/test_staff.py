@@ -14,6 +14,13 @@ from inbox_agent.policies.staff import parse_staff_mail
 pytestmark = pytest.mark.dovecot
 
 STAFF = "agent.li@staff.wallet.example"
+# What our receiving server (authserv-id mx.wallet.example) writes on staff mail it
+# authenticated: without it a staff From line proves nothing (tests/test_trust_*.py).
+OUR_SERVER = {"trust": {"authserv_id": "mx.wallet.example"}}
+STAFF_AUTHENTICATED = {
+    "Authentication-Results": "mx.wallet.example; dkim=pass header.d=staff.wallet.example; "
+    "dmarc=pass header.from=staff.wallet.example"
+}
 
 
 def _body(raw: bytes) -> str:
@@ -39,7 +46,7 @@ def test_first_line_commands(text: str, kind: str, detail: str) -> None:
 
 
 def test_staff_by_mail_reply_resolve_and_customer_reopens(dovecot, smtp_server, tmp_path: Path) -> None:
-    config = write_config(tmp_path, dovecot=dovecot, smtp=smtp_server)
+    config = write_config(tmp_path, dovecot=dovecot, smtp=smtp_server, overrides=OUR_SERVER)
     dovecot.append(
         complaint(
             "amy@example.com",
@@ -65,6 +72,7 @@ def test_staff_by_mail_reply_resolve_and_customer_reopens(dovecot, smtp_server, 
             "Hello Amy, we found the duplicate payment and are refunding it.",
             in_reply_to=ack_id,
             message_id="<staff-1@staff.wallet.example>",
+            headers=STAFF_AUTHENTICATED,
         )
     )
     smtp_server.clear()
@@ -87,6 +95,7 @@ def test_staff_by_mail_reply_resolve_and_customer_reopens(dovecot, smtp_server, 
             f"Re: [{case_id}] Charged twice",
             "#resolve Refund of ¥99.00 issued.",
             message_id="<staff-2@staff.wallet.example>",
+            headers=STAFF_AUTHENTICATED,
         )
     )
     assert cli(config, "run", "--once").returncode == 0

@@ -303,7 +303,7 @@ def test_security_replies_urge_a_password_change_and_a_freeze(
 def test_other_categories_carry_no_freeze_advice(templates: TemplateSet, language: str) -> None:
     freeze = templates.labels(language).phrase("freeze_path")
     for category in CATEGORIES:
-        if category != "security":
+        if category not in ("security", "privacy"):  # privacy: see the wording test below
             assert freeze not in render_ack(templates, ack(language, "ack_first", category)).text
 
 
@@ -394,3 +394,38 @@ def test_text_templates_are_not_escaped_and_html_templates_are(templates: Templa
     assert autoescape("ack_first.en.html.j2") is True
     assert autoescape("ack_first.en.txt.j2") is False
     assert autoescape("_safety.zh.html.j2") is True
+
+
+# --- wording a customer would notice (issue 11) ---------------------------------------------
+
+
+def test_an_outlook_last_first_display_name_is_addressed_first_last(templates: TemplateSet) -> None:
+    rendered = render_ack(templates, ack("en", customer_name="Smith, John"))
+    assert rendered.text.startswith("Dear John Smith,")
+    assert "Smith, John" not in rendered.text + rendered.html
+    assert render_ack(templates, ack("zh", customer_name="李伟")).text.startswith("李伟")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_privacy_complaint_is_told_to_change_the_password_and_freeze(
+    templates: TemplateSet, language: str
+) -> None:
+    labels = templates.labels(language)
+    rendered = render_ack(templates, ack(language, category="privacy"))
+    for part, convert in ((rendered.text, str), (rendered.html, lambda s: str(escape(s)))):
+        assert convert(labels.phrase("change_password_path")) in part
+        assert convert(labels.phrase("freeze_path")) in part
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_duplicate_charge_is_asked_for_both_charges(templates: TemplateSet, language: str) -> None:
+    rendered = render_ack(templates, ack(language, category="wrong_charge", missing=("expected_amount",)))
+    assert ("both charges" if language == "en" else "两笔扣款") in rendered.text
+    assert "The amount you expected" not in rendered.text
+
+
+def test_a_locked_account_is_not_asked_for_a_transaction_date() -> None:
+    from inbox_agent.config.rules import load_rules
+
+    rules = load_rules(None, None, None, [])
+    assert "transaction_date" not in str(rules.required_evidence["account_locked"])

@@ -1,8 +1,21 @@
-"""Mask personal data in text that leaves the case file: logs, staff notifications, pages.
+"""Mask personal data in text that leaves the case file: logs, staff notifications,
+the staff page and ``show``. The one masking module: every such output calls
+``mask_text``.
 
 Customers paste card numbers, ID numbers, one-time codes and even passwords into
 complaints. The raw mail keeps them (it is evidence, stored 0600); everything we
-*show* or *log* goes through ``mask_text`` first.
+*show* or *log* goes through ``mask_text`` first. Rules, chosen to mask too much
+rather than too little:
+
+- No ``\\b``: it does not fire between a CJK character and a digit ("验证码是482913"),
+  so candidates are delimited by "no digit (or letter) next to it" instead.
+- A card number is 13-19 digits (spaces or dashes between) that starts like a card
+  (2-6: Mastercard, Amex/JCB/Diners, Visa, UnionPay/Discover) *or* passes the Luhn
+  check — a mistyped card number is still a card number.
+- One-time codes, passwords, PINs and CVVs after their English or Chinese keyword,
+  with or without a separator ("验证码482913", "password: x", "密码是Abc12345").
+- Mainland resident ID numbers (18 characters), mainland and international phone
+  numbers, bank account numbers after their keyword.
 """
 
 from __future__ import annotations
@@ -10,21 +23,40 @@ from __future__ import annotations
 import logging
 import re
 
-_CARD = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
-_CN_ID = re.compile(
-    r"(?<![\dA-Za-z])\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dA-Za-z])"
+MASKED = "[masked]"
+
+_SEP = r"[ \t]*(?:[:：=#]|is|was|are|是|为|為)?[ \t]*"
+_EN = r"(?<![A-Za-z])"  # an English keyword starts at a non-letter (CJK, digit, start)
+_OTP_WORDS = (
+    rf"{_EN}(?:otp|one[- ]time (?:code|password|passcode)|verification code|sms code|security code|"
+    rf"auth(?:entication)? code|confirmation code|dynamic code)|验证码|驗證碼|动态码|動態碼|校验码|校驗碼|短信码|确认码"
 )
-_PHONE_CN = re.compile(r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)")
-_PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}[ -]?\(?\d{2,4}\)?[ -]?\d{3,4}[ -]?\d{3,4}(?!\d)")
-_CVV = re.compile(r"(?i)\b(cvv2?|cvc2?|csc|security code|安全码|安全碼)\s*[:：=]?\s*(?:is\s+)?\d{3,4}\b")
-_OTP = re.compile(
-    r"(?i)\b(otp|one[- ]time (?:code|password)|verification code|sms code|验证码|驗證碼|动态码|校验码)"
-    r"\s*(?:is|was|=|:|：)?\s*\d{4,8}\b"
-)
+_PASSWORD_WORDS = rf"{_EN}(?:password|passwd|pwd|passcode|pin(?: code)?)|支付密码|登录密码|登錄密碼|交易密码|取款密码|密码|密碼"
+_CVV_WORDS = rf"{_EN}(?:cvv2?|cvc2?|csc|card security code)|安全码|安全碼"
+_OTP = re.compile(rf"(?i)({_OTP_WORDS}){_SEP}([A-Za-z]?\d(?:[ -]?\d){{3,7}})(?!\d)")
+_CVV = re.compile(rf"(?i)({_CVV_WORDS}){_SEP}(\d{{3,4}})(?!\d)")
+# A password is any ASCII token after the keyword and a separator; without one it must
+# hold a digit ("密码Abc12345"), so "password wrong", "密码错误" stay readable.
 _PASSWORD = re.compile(
-    r"(?i)\b(password|passwd|pwd|passcode|pin|密码|密碼|支付密码|登录密码)\s*(?:is|was|=|:|：|是|为)\s*\S+"
+    rf"(?i)({_PASSWORD_WORDS})(?:[ \t]*(?:[:：=]|is|was|是|为|為)[ \t]*(?!(?:wrong|incorrect|invalid|not|"
+    rf"expired|reset|changed|correct|right|blocked|locked)(?![A-Za-z]))([!-~]+)|[ \t]*(?=[!-~]*\d)([!-~]+))"
 )
-_SECRET_KV = re.compile(r"(?i)\b(password|token|secret|authorization)(\s*[=:]\s*)(\S+)")
+_SECRET_KV = re.compile(r"(?i)(?<![A-Za-z])(password|token|secret|authorization)(\s*[=:]\s*)(\S+)")
+_BANK_ACCOUNT = re.compile(
+    r"(?i)((?<![A-Za-z])(?:account (?:number|no\.?)|acct(?: no\.?)?|iban)|银行账号|银行卡号|卡号|账号|帳號|账户|帳戶)"
+    r"[ \t]*[:：=#]?[ \t]*(?:是|为)?[ \t]*(\d(?:[ -]?\d){7,29})(?!\d)"
+)
+_CN_ID = re.compile(
+    r"(?<!\d)\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\d])"
+)
+_CARD = re.compile(r"(?<![\d.,])\d(?:[ -]?\d){12,18}(?![\d])")
+# Not inside a longer group of digits ("6222 13812345678 1"): that is a card, masked next.
+_PHONE_CN = re.compile(r"(?<!\d)(?<!\d[ -])(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)(?![ -]\d)")
+_PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}[ -]?\(?\d{2,4}\)?[ -]?\d{3,4}[ -]?\d{3,4}(?!\d)")
+# Keywords right before a value that mean "this is a secret" (evidence never takes it).
+SECRET_BEFORE = re.compile(
+    rf"(?i)(?:{_OTP_WORDS}|{_PASSWORD_WORDS}|{_CVV_WORDS})\W{{0,3}}(?:is|是|为)?\W{{0,2}}$"
+)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -39,11 +71,14 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def looks_like_card(digits: str) -> bool:
+    """13-19 digits that start like a card, or pass the Luhn check."""
+    return 13 <= len(digits) <= 19 and (digits[0] in "23456" or luhn_valid(digits))
+
+
 def _mask_card(match: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", match.group(0))
-    if 13 <= len(digits) <= 19 and luhn_valid(digits):
-        return f"[card ****{digits[-4:]}]"
-    return match.group(0)
+    return f"[card ****{digits[-4:]}]" if looks_like_card(digits) else match.group(0)
 
 
 def _mask_phone(match: re.Match[str]) -> str:
@@ -51,20 +86,25 @@ def _mask_phone(match: re.Match[str]) -> str:
     return f"[phone ***{digits[-4:]}]"
 
 
+def _keyword_masked(match: re.Match[str]) -> str:
+    return f"{match.group(1)} {MASKED}"
+
+
 def mask_text(text: str) -> str:
-    """Card numbers (Luhn-valid 13-19 digits), CVVs, Chinese ID numbers, phone numbers,
-    one-time codes and passwords replaced by a marker that keeps what staff need
-    (last four digits) and nothing more."""
+    """Every secret the module docstring lists replaced by a marker that keeps what
+    staff need (the kind, the last four digits of a card or phone) and nothing more."""
     if not text:
         return text
-    text = _CVV.sub(lambda m: f"{m.group(1)} [masked]", text)
-    text = _OTP.sub(lambda m: f"{m.group(1)} [masked]", text)
-    text = _PASSWORD.sub(lambda m: f"{m.group(1)} [masked]", text)
+    text = _CVV.sub(_keyword_masked, text)
+    text = _OTP.sub(_keyword_masked, text)
+    text = _PASSWORD.sub(_keyword_masked, text)
     text = _CN_ID.sub("[id number masked]", text)
-    text = _CARD.sub(_mask_card, text)
+    text = _BANK_ACCOUNT.sub(
+        lambda m: f"{m.group(1)} [account ****{re.sub(r'[^0-9]', '', m.group(2))[-4:]}]", text
+    )
     text = _PHONE_CN.sub(_mask_phone, text)
     text = _PHONE_INTL.sub(_mask_phone, text)
-    return text
+    return _CARD.sub(_mask_card, text)
 
 
 class MaskingFilter(logging.Filter):

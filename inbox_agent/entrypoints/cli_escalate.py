@@ -42,8 +42,17 @@ def cmd_escalate(args: argparse.Namespace, config: Config) -> int:
         send_from=min(now, wall_now),
         dry_run=bool(getattr(args, "dry_run", False)),
     )
-    table = Table(title=f"escalation sweep at {iso(now)}")
-    for column in ("case", "level", "category", "severity", "waiting", "due", "notified"):
+    dry = report.dry_run
+    table = Table(title=f"{'dry run: ' if dry else ''}escalation sweep at {iso(now)}")
+    for column in (
+        "case",
+        "level",
+        "category",
+        "severity",
+        "waiting",
+        "due",
+        "would notify" if dry else "notified",
+    ):
         table.add_column(column)
     for one in report.fired:
         table.add_row(
@@ -62,10 +71,15 @@ def cmd_escalate(args: argparse.Namespace, config: Config) -> int:
 
 
 def _summary(report: SweepReport) -> str:
-    parts = [f"{len(report.fired)} escalations", f"{report.queued} notifications queued"]
+    if report.dry_run:
+        parts = [
+            f"dry run: would escalate {len(report.fired)} cases, would queue {report.queued} notifications"
+        ]
+    else:
+        parts = [f"{len(report.fired)} escalations", f"{report.queued} notifications queued"]
     if report.flagged:
         parts.append(f"flagged outside the complaint window: {', '.join(report.flagged)}")
     parts.append(f"{report.examined} open cases examined")
-    if report.queued:
+    if report.queued and not report.dry_run:
         parts.append("the daemon sends queued mail in its next cycle")
     return "; ".join(parts)

@@ -184,6 +184,8 @@ def ack_context(templates: TemplateSource, req: AckRequest) -> dict[str, Any]:
         "category_label": labels.category(req.category),
         "severity": req.severity,
         "is_security": req.category == "security",
+        # A privacy complaint gets the same two protective steps, without the alarm.
+        "is_privacy": req.category == "privacy",
         "response_hours": req.response_hours,
         "response_time": format_duration(req.response_hours, language),
         "received": _evidence_items(labels, req.received),
@@ -245,9 +247,18 @@ def _customer_context(labels: Labels, case_id: str, customer_name: str) -> dict[
     return {
         "case_id": single_line(case_id),
         "language": labels.language,
-        "customer_name": truncate(single_line(customer_name), MAX_NAME_CHARS),
+        "customer_name": truncate(salutation_name(single_line(customer_name)), MAX_NAME_CHARS),
         "service_name": labels.phrase("service_name"),
     }
+
+
+def salutation_name(display_name: str) -> str:
+    """A name as one would address the person: Outlook's "Last, First" display name
+    ("Smith, John") becomes "John Smith"; anything else is kept as written."""
+    last, comma, first = display_name.partition(",")
+    if comma and last.strip() and first.strip() and "," not in first and last.strip().isascii():
+        return f"{first.strip()} {last.strip()}"
+    return display_name.strip()
 
 
 def _evidence_items(labels: Labels, ids: Sequence[str]) -> list[EvidenceItem]:

@@ -14,6 +14,7 @@ from inbox_agent.domain.lifecycle import (
     add_event,
     add_message_ids,
     case_id_for,
+    reopened,
     severity_rank,
     status_after_customer_message,
 )
@@ -22,7 +23,9 @@ from inbox_agent.mail.compose import AckRequest, render_ack
 from inbox_agent.mail.outgoing import outgoing_mail
 from inbox_agent.pipeline.decision import BatchView, Decision
 from inbox_agent.pipeline.filing import attachments_of, message_record
+from inbox_agent.pipeline.staff_trust import record_sender_checks
 from inbox_agent.pipeline.steps import MailWork
+from inbox_agent.stages.categorize import why_line
 from inbox_agent.stages.evidence import missing_evidence
 
 
@@ -32,11 +35,15 @@ class Acknowledge:
     def run(self, work: MailWork) -> Decision:
         existing = work.match.case if work.match else None
         case = open_case(work) if existing is None else join_case(work, existing)
+        case = record_sender_checks(work, case)
         case, new_evidence = merge_evidence(work, case)
         if existing is not None:
             detail = f"evidence added: {', '.join(sorted(new_evidence)) or 'none'}"
             case = add_event(case, iso(work.now), "customer_message", work.parsed.sender, detail)
-        skip = ack_skip(work, case, is_new=existing is None, brings_evidence=bool(new_evidence))
+        was_reopened = existing is not None and existing.status == CaseStatus.RESOLVED
+        skip = ack_skip(
+            work, case, is_new=existing is None, brings_evidence=bool(new_evidence), reopened=was_reopened
+        )
         outgoing: tuple[OutgoingMail, ...] = ()
         if skip is None:
             kind = ack_kind(existing is None, bool(new_evidence), case.missing)
@@ -69,7 +76,7 @@ def open_case(work: MailWork) -> Case:
     msg, found = work.parsed, _categorization(work)
     at = iso(work.now)
     seq = work.view.take_seq()
-    detail = f"by {msg.sender}; category {found.category}"
+    detail = f"by {msg.sender}; category {found.category}; {why_line(found)}"
     refused = work.match.refused if work.match else ()
     if refused:
         detail += f"; referred to {', '.join(refused)} but is not its customer"
@@ -86,6 +93,7 @@ def open_case(work: MailWork) -> Case:
         matched=found.matched,
         severity=found.severity,
         status=CaseStatus.OPEN,
+        flags=("needs_triage",) if found.needs_triage else (),
         created_at=at,
         updated_at=at,
         events=(Event(at=at, kind="opened", actor=msg.sender, detail=detail),),
@@ -94,7 +102,8 @@ def open_case(work: MailWork) -> Case:
 
 def join_case(work: MailWork, case: Case) -> Case:
     """A follow-up may sharpen an 'other' case and raise the severity; it never flips a
-    specific category. A resolved case the customer writes to again is reopened."""
+    specific category. A resolved case the customer writes to again is reopened: a new
+    wait for staff from this mail's receipt, escalated again from L1 (lifecycle.reopened)."""
     fresh = _categorization(work)
     sharpened = case.category == "other" and fresh.category != "other"
     first = (fresh.category,) if sharpened else ()
@@ -109,7 +118,14 @@ def join_case(work: MailWork, case: Case) -> Case:
         confidence=fresh.confidence if sharpened else case.confidence,
     )
     if case.status == CaseStatus.RESOLVED:
-        case = add_event(case, iso(work.now), "reopened", work.parsed.sender, "customer wrote again")
+        case = add_event(
+            case,
+            iso(work.now),
+            "reopened",
+            work.parsed.sender,
+            "customer wrote again",
+            **reopened(iso(work.incoming.received_at)),
+        )
     return case
 
 
@@ -137,8 +153,12 @@ def ack_kind(is_new: bool, got_new_evidence: bool, missing: tuple[str, ...]) -> 
     return "ack_followup"
 
 
-def ack_skip(work: MailWork, case: Case, *, is_new: bool, brings_evidence: bool) -> Skip | None:
-    """Reasons to store a customer's mail without answering it."""
+def ack_skip(
+    work: MailWork, case: Case, *, is_new: bool, brings_evidence: bool, reopened: bool = False
+) -> Skip | None:
+    """Reasons to store a customer's mail without answering it. A mail that reopens a
+    resolved case is always answered (the per-case interval would swallow it when the
+    resolution mail went out minutes ago): the customer must learn it is open again."""
     settings, now = work.config.acknowledge, work.now
     if not settings.enabled:
         return Skip("disabled", "acknowledge.enabled = false")
@@ -147,7 +167,7 @@ def ack_skip(work: MailWork, case: Case, *, is_new: bool, brings_evidence: bool)
         return Skip("backfill_old", f"received {age.days} days ago")
     # A reply that brings new evidence always gets its answer ("received X, still
     # missing Y"): it is bounded by the number of evidence ids, so it cannot flood.
-    if not is_new and case.last_ack_at and not brings_evidence:
+    if not is_new and case.last_ack_at and not brings_evidence and not reopened:
         since_last = now - parse_iso(case.last_ack_at)
         if since_last < timedelta(seconds=settings.per_case_interval):
             return Skip("case_rate_limit", f"last acknowledgement {int(since_last.total_seconds())}s ago")

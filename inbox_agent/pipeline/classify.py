@@ -13,7 +13,7 @@ from typing import Any
 from inbox_agent.config.loader import Config
 from inbox_agent.pipeline.decision import BatchView, Incoming
 from inbox_agent.pipeline.process import CLASSIFY
-from inbox_agent.pipeline.steps import MailWork, run_stages
+from inbox_agent.pipeline.steps import MailWork, run_stages, staff_like
 from inbox_agent.stages.evidence import missing_evidence
 
 
@@ -31,9 +31,26 @@ def classify_bytes(raw: bytes, config: Config, now: datetime) -> dict[str, Any]:
         "categories": list(result.categories),
         "confidence": round(result.confidence, 3),
         "matched": [list(pair) for pair in result.matched],
+        "explanation": [{"feature": name, "weight": weight} for name, weight in result.explanation],
+        "needs_triage": result.needs_triage,
+        "model_guess": result.guess or result.category,
+        "model": result.model_version,
         "language": msg.language,
         "severity": result.severity,
         "evidence": work.found,
         "missing": list(missing_evidence(result.category, work.found, config.rules)),
         "skip": None if work.skip is None else work.skip.reason,
+        "sender": sender_checks(work),
+    }
+
+
+def sender_checks(work: MailWork) -> dict[str, Any]:
+    """What the daemon would believe about the sender: our server's verdict and its
+    rule, a look-alike of our domains, and whether the From line claims staff (the
+    claim is proven per action, on a case: pipeline/staff_trust.py)."""
+    auth = work.sender_auth
+    return {
+        **(auth.as_json() if auth is not None else {}),
+        "lookalike_of": work.lookalike or None,
+        "claims_staff": staff_like(work),
     }

@@ -39,6 +39,7 @@ class Decision:
     sender: str = ""
     subject: str = ""
     note: str = ""  # one line for the run table
+    related: tuple[Case, ...] = ()  # other cases the mail changed (an event: e.g. a refused staff claim)
 
     @property
     def summary(self) -> str:
@@ -100,6 +101,8 @@ class BatchView:
 
     def record(self, decision: Decision, raw_sha256: str) -> None:
         self.batch_hashes.add(raw_sha256)
+        for related in decision.related:
+            self.cases[related.case_id] = related
         if decision.case:
             self.cases[decision.case.case_id] = decision.case
             for message_id in decision.case.message_ids:

@@ -11,8 +11,9 @@ from inbox_agent.domain.clock import iso
 from inbox_agent.domain.lifecycle import add_event, add_message_ids, message_key, staff_answered
 from inbox_agent.domain.model import Case, MessageRecord, ParsedMessage, Skip
 from inbox_agent.pipeline.decision import Decision, Incoming
-from inbox_agent.pipeline.steps import MailWork
-from inbox_agent.policies.staff import StaffActionError, apply_action, parse_staff_mail
+from inbox_agent.pipeline.staff_trust import Proof, refuse_staff, staff_proof
+from inbox_agent.pipeline.steps import MailWork, staff_like
+from inbox_agent.policies.staff import StaffAction, StaffActionError, apply_action, parse_staff_mail
 from inbox_agent.stages.guard import own_loop_header
 
 TEXT_LIMIT = 20_000  # characters of a message's text kept in the store (the raw mail has all)
@@ -101,20 +102,29 @@ class StaffMail:
 
     def run(self, work: MailWork) -> Decision | None:
         msg = work.parsed
-        if not work.config.staff.is_staff(msg.sender):
+        if not staff_like(work):
             return None
         case = work.match.case if work.match else None
         if case is None:
             return file_skipped(work, None, Skip("staff_without_case"))
         if msg.sender == case.customer:
             return None  # a staff member complaining as a customer is a customer
-        return _staff_action(work, case)
+        action = parse_staff_mail(msg.new_text, msg.sender)
+        proof = staff_proof(work, case, action.kind)
+        if proof is None:
+            # Not proven: a customer's mail from that address (the next stage opens
+            # their own case); the case it aimed at only records why.
+            refuse_staff(work, case, action.kind)
+            return None
+        return _staff_action(work, case, action, proof)
 
 
-def _staff_action(work: MailWork, case: Case) -> Decision:
+def _staff_action(work: MailWork, case: Case, action: StaffAction, proof: Proof) -> Decision:
     msg = work.parsed
-    action = parse_staff_mail(msg.new_text, msg.sender)
     base = replace(case, message_ids=add_message_ids(case.message_ids, msg.message_id))
+    base = add_event(
+        base, iso(work.now), "sender_checked", msg.sender, f"staff proven: {proof.kind}: {proof.detail}"
+    )
     assert work.templates is not None, "staff mail is only decided by the intake pipeline"
     try:
         updated, outgoing = apply_action(

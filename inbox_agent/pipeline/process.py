@@ -10,6 +10,7 @@ about ``classify`` holds for the daemon.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from inbox_agent.config.loader import Config
@@ -18,6 +19,7 @@ from inbox_agent.pipeline.acknowledge import Acknowledge
 from inbox_agent.pipeline.decision import BatchView, Decision, Incoming
 from inbox_agent.pipeline.filing import FileAutomatic, OwnCopy, SentReply, StaffMail
 from inbox_agent.pipeline.steps import (
+    Authenticate,
     Categorize,
     Dedupe,
     Evidence,
@@ -36,6 +38,7 @@ INTAKE: tuple[Stage, ...] = (
     Dedupe(),
     Parse(),
     Guard(),
+    Authenticate(),
     Categorize(),
     EVIDENCE,
     Thread(),
@@ -73,4 +76,14 @@ def process_sent(incoming: Incoming, view: BatchView, config: Config, now: datet
 def _run(stages: tuple[Stage, ...], work: MailWork) -> Decision:
     decision = run_stages(stages, work)
     assert decision is not None, "the last stage of a full pipeline always decides"
-    return decision
+    if decision.outcome in ("quarantined", "duplicate") or not (work.related or work.alerts):
+        return decision
+    # A refused staff claim also records an event on the case it aimed at and alerts L1,
+    # in the same commit as the mail itself.
+    alerts = tuple(work.alerts)
+    return replace(
+        decision,
+        related=tuple(work.related),
+        outgoing=decision.outgoing + alerts,
+        blobs=decision.blobs + tuple(alert.raw for alert in alerts),
+    )

@@ -9,6 +9,7 @@ cycle and ops can see where it broke.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,12 +17,14 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from inbox_agent.config.loader import Config
-from inbox_agent.domain.model import LOOP_HEADER, Categorization, ParsedMessage, Skip
+from inbox_agent.domain.model import LOOP_HEADER, Case, Categorization, OutgoingMail, ParsedMessage, Skip
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.pipeline.decision import BatchView, Decision, Incoming, quarantined
+from inbox_agent.stages.authentication import FAIL, SenderAuth, authenticate, domain_of
 from inbox_agent.stages.categorize import categorize
 from inbox_agent.stages.evidence import extract_evidence
 from inbox_agent.stages.guard import loop_skip
+from inbox_agent.stages.lookalike import lookalike_of
 from inbox_agent.stages.parse import ParseFailure, parse_message
 from inbox_agent.stages.thread import ThreadMatch, find_thread
 
@@ -41,6 +44,15 @@ class MailWork:
     categorization: Categorization | None = None
     found: dict[str, str] = field(default_factory=dict)
     match: ThreadMatch | None = None
+    sender_auth: SenderAuth | None = None
+    lookalike: str = ""  # the domain of ours the sender's domain imitates ("" = none)
+    trust_notes: list[str] = field(default_factory=list)  # recorded on the mail's own case
+    related: list[Case] = field(default_factory=list)  # other cases this mail changes (an event)
+    alerts: list[OutgoingMail] = field(default_factory=list)  # staff alerts queued with the mail
+    # Makes the Message-IDs of alerts unguessable (policies/notified.py). Random, not
+    # derived: an alert is queued in the same commit as the mail, so a crash before the
+    # commit redoes both and one after it never reaches this mail again.
+    salt: str = field(default_factory=lambda: secrets.token_hex(16))
 
     def __post_init__(self) -> None:
         self.raw_sha = self.raw_sha or hashlib.sha256(self.incoming.raw).hexdigest()
@@ -115,6 +127,35 @@ class Guard:
         return None
 
 
+class Authenticate:
+    """Who the sender is: our own server's Authentication-Results for the From domain,
+    and whether that domain imitates one of ours (stages/authentication.py, lookalike.py)."""
+
+    name = "authenticate"
+
+    def run(self, work: MailWork) -> Decision | None:
+        trust, msg = work.config.trust, work.parsed
+        work.sender_auth = authenticate(msg, trust.authserv_ids, trust.results_headers)
+        work.lookalike = lookalike_of(domain_of(msg.sender), protected_domains(work.config)) or ""
+        return None
+
+
+def protected_domains(config: Config) -> frozenset[str]:
+    """Our own domains: the complaint address's, the staff domains and addresses', and
+    ``[trust] protected_domains``."""
+    staff = config.staff
+    return frozenset(
+        {domain_of(config.mailbox.address), *staff.domains, *(domain_of(a) for a in staff.addresses)}
+        | config.trust.protected_domains
+    ) - {""}
+
+
+def staff_like(work: MailWork) -> bool:
+    """The From line claims staff (a look-alike domain never does); whether the claim is
+    proven is up to the action (pipeline/staff_trust.py)."""
+    return not work.lookalike and work.config.staff.is_staff(work.parsed.sender)
+
+
 class Categorize:
     name = "categorize"
 
@@ -145,11 +186,15 @@ class Thread:
     trust_sender: bool = False
 
     def run(self, work: MailWork) -> Decision | None:
-        is_staff = (lambda _: True) if self.trust_sender else work.config.staff.is_staff
+        claims_staff = staff_like(work)
+        is_staff = (lambda _: True) if self.trust_sender else (lambda _: claims_staff)
+        # DMARC says the From line is forged: the mail never joins its "own" case.
+        forged = not self.trust_sender and work.sender_auth is not None and work.sender_auth.verdict == FAIL
         work.match = find_thread(
             work.parsed,
             get_case=work.view.get_case,
             message_cases=work.view.case_for_message_id(),
             is_staff=is_staff,
+            customer_may_join=not forged,
         )
         return None

@@ -28,6 +28,7 @@ from inbox_agent.mail.compose import (
     render_staff_notification,
 )
 from inbox_agent.mail.render import TemplateSet
+from inbox_agent.policies.notified import notified_detail, unguessable
 from inbox_agent.policies.sla import add_sla_time, business_hours_for, describe_business_hours
 
 OUTSIDE_WINDOW_FLAG = "outside_complaint_window"
@@ -75,8 +76,10 @@ def clock_is_running(case: Case) -> bool:
 def level_deadlines(case: Case, config: Config) -> list[LevelDeadline]:
     """When each configured level is due for this case (empty when the clock is stopped).
 
-    A later level is never due before an earlier one, whatever the configuration says,
-    so levels always fire in order.
+    A later level is never due at or before an earlier one, whatever the configuration
+    says: one whose own point comes too early is due one response-time limit after the
+    level before it (so "+8h" then "300%" on a 1 h security case gives L2 at 9 h and L3
+    at 10 h, never both in one sweep).
     """
     if not clock_is_running(case):
         return []
@@ -85,12 +88,13 @@ def level_deadlines(case: Case, config: Config) -> list[LevelDeadline]:
     hours = business_hours_for(sla, case.category)
     start = parse_iso(case.awaiting_since)
     deadlines: list[LevelDeadline] = []
-    latest = start
+    previous = -1.0
     for level in config.escalation.levels:
         seconds = level.after_seconds(threshold)
-        due = max(add_sla_time(start, seconds, hours), latest)
-        deadlines.append(LevelDeadline(level, due, seconds))
-        latest = due
+        if seconds <= previous:
+            seconds = previous + threshold
+        deadlines.append(LevelDeadline(level, add_sla_time(start, seconds, hours), seconds))
+        previous = seconds
     return deadlines
 
 
@@ -132,9 +136,18 @@ def needs_attention(case: Case, config: Config, now: datetime) -> bool:
 # --- the sweep ---------------------------------------------------------------------------
 
 
+# Skip codes of mail a machine wrote (stages/guard.py): never "the customer's last message".
+MACHINE_SKIPS = frozenset({"auto_reply", "bounce", "loop", "list", "own_mail", "no_reply", "no_sender"})
+
+
 def last_customer_message(case: Case, messages: Sequence[MessageRecord]) -> MessageRecord | None:
-    """The newest mail the customer wrote on the case (staff mail and our replies excluded)."""
-    theirs = [m for m in messages if m.direction == "in" and m.sender == case.customer]
+    """The newest mail the customer wrote on the case (staff mail, our replies and
+    auto-replies such as an out-of-office from the customer's address excluded)."""
+    theirs = [
+        m
+        for m in messages
+        if m.direction == "in" and m.sender == case.customer and m.skip not in MACHINE_SKIPS
+    ]
     return max(theirs, key=lambda m: m.received_at) if theirs else None
 
 
@@ -144,8 +157,10 @@ def sweep_case(
     templates: TemplateSet,
     now: datetime,
     last_message: MessageRecord | None,
+    salt: str = "",
 ) -> CaseDecision | None:
-    """What the sweep does to one case at ``now``; None when nothing changes."""
+    """What the sweep does to one case at ``now``; None when nothing changes. ``salt``
+    makes the notifications' Message-IDs unguessable (policies/notified.py)."""
     now = to_utc(now)
     at = iso(now)
     if case.status == CaseStatus.RESOLVED:
@@ -165,7 +180,7 @@ def sweep_case(
     fired: list[Fired] = []
     mails: list[OutgoingMail] = []
     for deadline in due_levels(case, config, now):
-        case, one, mail = _fire(case, deadline, config, templates, now, last_message)
+        case, one, mail = _fire(case, deadline, config, templates, now, last_message, salt)
         fired.append(one)
         if mail is not None:
             mails.append(mail)
@@ -180,12 +195,13 @@ def sweep(
     templates: TemplateSet,
     now: datetime,
     last_messages: dict[str, MessageRecord | None],
+    salt: str = "",
 ) -> list[CaseDecision]:
     """Every case that changes at ``now``, the most urgent first (security, then oldest)."""
     decisions = [
         decision
         for case in cases
-        if (decision := sweep_case(case, config, templates, now, last_messages.get(case.case_id)))
+        if (decision := sweep_case(case, config, templates, now, last_messages.get(case.case_id), salt))
     ]
     return sorted(decisions, key=lambda d: (d.case.category != "security", d.case.awaiting_since))
 
@@ -197,6 +213,7 @@ def _fire(
     templates: TemplateSet,
     now: datetime,
     last_message: MessageRecord | None,
+    salt: str,
 ) -> tuple[Case, Fired, OutgoingMail | None]:
     level = deadline.level
     waited = (now - parse_iso(case.awaiting_since)).total_seconds()
@@ -206,14 +223,20 @@ def _fire(
     # References of replies to the customer, who need not learn about escalations. A
     # staff answer to it finds the case by the [case id] in its subject.
     mail = (
-        notification_mail(escalated, deadline, config, templates, now, last_message)
+        notification_mail(escalated, deadline, config, templates, now, last_message, salt)
         if level.recipients
         else None
     )
-    who = ", ".join(level.recipients) if level.recipients else "nobody (no recipients configured)"
+    # The recipients and the Message-ID are recorded: a reply to this very mail proves
+    # its sender is one of them (policies/notified.py).
+    notified = (
+        notified_detail(level.recipients, mail.message_id)
+        if mail is not None
+        else "notified nobody (no recipients configured)"
+    )
     detail = (
         f"{level.name}: waiting {_hours(waited)} since {case.awaiting_since}, "
-        f"due {iso(deadline.due)}; notified {who}"
+        f"due {iso(deadline.due)}; {notified}"
     )
     escalated = _with_event(escalated, Event(at=iso(now), kind="escalated", actor="system", detail=detail))
     fired = Fired(
@@ -247,12 +270,13 @@ def notification_mail(
     templates: TemplateSet,
     now: datetime,
     last_message: MessageRecord | None,
+    salt: str = "",
 ) -> OutgoingMail:
     level = deadline.level
-    request = _notification_request(case, deadline, now, last_message)
+    request = _notification_request(case, config, now, last_message, level.name)
     rendered = _with_notices(render_staff_notification(templates, request), notices(case, config))
     unique = notification_id(case, level)
-    message_id = make_message_id(config.message_id_domain, unique)
+    message_id = make_message_id(config.message_id_domain, unguessable(unique, salt))
     raw = build_email_bytes(
         from_addr=config.mailbox.address,
         from_name=config.acknowledge.from_name,
@@ -282,17 +306,19 @@ def notification_mail(
 
 
 def _notification_request(
-    case: Case, deadline: LevelDeadline, now: datetime, last_message: MessageRecord | None
+    case: Case, config: Config, now: datetime, last_message: MessageRecord | None, level: str
 ) -> StaffNotificationRequest:
-    """The template's fields; customer text masked (staff mail leaves the wallet's systems)."""
+    """The template's fields; customer text masked (staff mail leaves the wallet's systems).
+    The limit is the case's response-time limit, the same at every level (a level's own
+    point on the clock is not a limit)."""
     return StaffNotificationRequest(
         case_id=case.case_id,
-        level=deadline.level.name,
+        level=level,
         category=case.category,
         severity=case.severity,
         status=str(case.status),
         waited_hours=(now - parse_iso(case.awaiting_since)).total_seconds() / 3600,
-        threshold_hours=deadline.sla_seconds / 3600,
+        threshold_hours=config.sla.response_seconds(case.category, case.severity) / 3600,
         customer_address=case.customer,
         customer_name=case.customer_name,
         customer_language=case.language,

@@ -26,6 +26,8 @@ def file_decision(uow: UnitOfWork, decision: Decision, now: datetime) -> None:
         uow.keep_blob(blob)
     for safe_name, payload in decision.attachments:
         uow.keep_attachment(safe_name, payload)
+    for related in decision.related:  # another case the mail only added an event to
+        uow.put_case(related)
     if decision.case is not None:
         uow.put_case(decision.case)
     if decision.message is not None:

@@ -10,6 +10,7 @@ runs it once, at a simulated instant if asked.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +30,7 @@ class SweepReport:
     flagged: tuple[str, ...]  # case ids newly flagged outside the complaint window
     queued: int  # notifications put in the outbox
     examined: int  # cases whose clock was running or that could be flagged
+    dry_run: bool = False  # nothing was written or queued: report what *would* happen
 
 
 def run_sweep(
@@ -51,7 +53,9 @@ def run_sweep(
         last_messages: dict[str, MessageRecord | None] = {
             case.case_id: last_customer_message(case, store.case_messages(case.case_id)) for case in changing
         }
-        decisions = sweep(changing, config, templates, now, last_messages)
+        # A fresh salt per sweep makes the notifications' Message-IDs unguessable, so a
+        # reply carrying one proves its sender received it (policies/notified.py).
+        decisions = sweep(changing, config, templates, now, last_messages, salt=secrets.token_hex(16))
         queued_already = {entry["outbox_id"] for entry in store.outbox_entries()}
         queued = 0
         for decision in decisions:
@@ -74,4 +78,4 @@ def run_sweep(
             ", ".join(one.recipients) or "nobody",
         )
     flagged = tuple(decision.case.case_id for decision in decisions if decision.flagged)
-    return SweepReport(fired=fired, flagged=flagged, queued=queued, examined=len(active))
+    return SweepReport(fired=fired, flagged=flagged, queued=queued, examined=len(active), dry_run=dry_run)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from inbox_agent.domain.mask import SECRET_BEFORE
 from inbox_agent.stages.evidence_masking import is_card_or_id
 from inbox_agent.stages.evidence_text import FoldedText
 
@@ -76,7 +77,16 @@ def _mask_email(value: str) -> str:
 
 
 def find_account_id(text: FoldedText) -> str | None:
-    match = _ACCOUNT.search(text.folded)
+    """The account the customer names — never a one-time code, password, PIN or CVV
+    that happens to follow an account word ("my account ... 验证码 482913")."""
+    match = next(
+        (
+            m
+            for m in _ACCOUNT.finditer(text.folded)
+            if not SECRET_BEFORE.search(text.folded[: m.start("value")])
+        ),
+        None,
+    )
     if not match:
         return None
     value = text.cut_normalised(*match.span("value"))

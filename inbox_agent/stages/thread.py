@@ -50,13 +50,17 @@ def find_thread(
     get_case: Callable[[str], Case | None],
     message_cases: Mapping[str, str],
     is_staff: Callable[[str], bool],
+    customer_may_join: bool = True,
 ) -> ThreadMatch:
+    """``customer_may_join=False``: the From line is known to be forged (DMARC fail), so
+    even the case's own customer address does not join it."""
     refused: list[str] = []
     for case_id, via in candidate_case_ids(msg, message_cases):
         case = get_case(case_id)
         if case is None:
             continue
-        if msg.sender and (msg.sender == case.customer or is_staff(msg.sender)):
+        is_customer = customer_may_join and msg.sender == case.customer
+        if msg.sender and (is_customer or is_staff(msg.sender)):
             return ThreadMatch(case=case, via=via, refused=tuple(refused))
         refused.append(case_id)
     return ThreadMatch(case=None, via="", refused=tuple(refused))

@@ -11,6 +11,7 @@ from datetime import tzinfo
 
 from inbox_agent.domain.mask import mask_text
 from inbox_agent.domain.model import Event, MessageRecord
+from inbox_agent.policies.escalation import MACHINE_SKIPS
 from inbox_agent.views.words import local_time, size_words, sortable_time
 
 # A long complaint stays readable on the page; the whole text is one `show` away.
@@ -91,8 +92,16 @@ def _event_item(event: Event, tz: tzinfo) -> TimelineItem:
 
 
 def excerpt(messages: Sequence[MessageRecord]) -> str:
-    """The start of the customer's latest mail, on one line, masked."""
-    incoming = [message for message in messages if message.direction == "in" and message.text.strip()]
+    """The start of the customer's latest mail, on one line, masked. An out-of-office
+    or a bounce is not the customer's latest word, nor is staff mail."""
+    incoming = [
+        message
+        for message in messages
+        if message.direction == "in"
+        and message.text.strip()
+        and message.skip not in MACHINE_SKIPS
+        and message.skip != "staff"
+    ]
     if not incoming:
         return ""
     text = " ".join(mask_text(incoming[-1].text).split())
