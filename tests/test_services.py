@@ -158,3 +158,15 @@ def test_sweep_records_the_level_and_queues_its_notification_together(config: Co
     assert next(iter(store.cases.values())).escalation_level >= 1
     again = run_sweep(config, store, TEMPLATES, later)
     assert again.fired == () and again.queued == 0
+
+
+def test_a_sender_we_cannot_answer_is_filed_on_a_case_not_quarantined(config: Config) -> None:
+    raw = (
+        b'From: "x" <power quadrant system@example.com>\r\nTo: complaints@wallet.example\r\n'
+        b"Subject: payment failed\r\nDate: Fri, 20 Nov 2026 09:30:00 +0000\r\nMessage-ID: <pq1@example.com>\r\n"
+        b"\r\nMy payment of 120 CNY failed today.\r\n"
+    )
+    store = FakeStore()
+    report = _intake(config, store, FakeMailbox([raw])).poll()
+    assert "no reply: unreplyable_sender" in report.rows[0].outcome
+    assert len(store.cases) == 1 and store.quarantine == {} and store.outbox == {}

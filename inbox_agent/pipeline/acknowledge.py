@@ -20,6 +20,7 @@ from inbox_agent.domain.lifecycle import (
 )
 from inbox_agent.domain.model import Case, CaseStatus, Categorization, Event, OutgoingMail, Skip
 from inbox_agent.mail.compose import AckRequest, render_ack
+from inbox_agent.mail.mime import validated_addr_spec
 from inbox_agent.mail.outgoing import outgoing_mail
 from inbox_agent.pipeline.decision import BatchView, Decision
 from inbox_agent.pipeline.filing import attachments_of, message_record
@@ -162,6 +163,10 @@ def ack_skip(
     settings, now = work.config.acknowledge, work.now
     if not settings.enabled:
         return Skip("disabled", "acknowledge.enabled = false")
+    if not replyable(work.parsed.sender):
+        # e.g. '"power quadrant system"@example.com': kept on the case, but an address we
+        # would not put in an envelope is not one we answer (a crash here would quarantine it).
+        return Skip("unreplyable_sender", work.parsed.sender)
     age = now - work.incoming.received_at
     if age > timedelta(seconds=work.config.mailbox.silent_older_than):
         return Skip("backfill_old", f"received {age.days} days ago")
@@ -241,3 +246,12 @@ def acknowledgement(work: MailWork, case: Case, kind: str, received: tuple[str, 
 def _categorization(work: MailWork) -> Categorization:
     assert work.categorization is not None, "acknowledge runs after categorize"
     return work.categorization
+
+
+def replyable(address: str) -> bool:
+    """True when ``address`` is one plain ``local@domain`` our outgoing mail accepts."""
+    try:
+        validated_addr_spec(address)
+    except ValueError:
+        return False
+    return True
