@@ -170,3 +170,25 @@ def test_a_sender_we_cannot_answer_is_filed_on_a_case_not_quarantined(config: Co
     report = _intake(config, store, FakeMailbox([raw])).poll()
     assert "no reply: unreplyable_sender" in report.rows[0].outcome
     assert len(store.cases) == 1 and store.quarantine == {} and store.outbox == {}
+
+
+def test_a_sent_mail_is_recorded_with_the_subject_the_customer_saw_and_the_case_language(
+    config: Config,
+) -> None:
+    store = FakeStore()
+    raw = complaint("li@customer.example", "支付失败", "我昨天付款120元失败了，请帮忙处理。")
+    _intake(config, store, FakeMailbox([raw])).poll()
+    Delivery(config, store, FakeTransport(), FixedClock(NOW), FakeAcceptedLog()).send_due()
+    sent = [m for m in store.messages.values() if m.direction == "out"]
+    assert len(sent) == 1
+    assert sent[0].subject != "ack_first" and next(iter(store.cases)) in sent[0].subject
+    assert sent[0].language == "zh"
+
+
+@pytest.mark.parametrize(
+    "text", ["It happened last night, I was charged twice.", "昨夜我被扣了两次款。", "昨晚我被扣了两次款。"]
+)
+def test_last_night_is_read_as_the_day_before(text: str) -> None:
+    from inbox_agent.stages.evidence_dates import find_date
+
+    assert find_date(text, NOW.date()) == (NOW - timedelta(days=1)).date()

@@ -15,11 +15,13 @@ while that commit fails — so sending stops until every accepted mail is record
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.parser import BytesHeaderParser
 from typing import Any
 
 from inbox_agent.config.loader import Config
@@ -147,7 +149,9 @@ class Delivery:
             uow.add_event(
                 entry["case_id"], now, "mail_sent", "system", f"{entry['kind']} {entry['message_id']}"
             )
-            uow.add_message(_outgoing_record(entry, now))
+            case = uow.case(entry["case_id"])
+            subject = _subject_of(self.store.get_blob(entry["raw_sha256"]))
+            uow.add_message(_outgoing_record(entry, now, subject, case.language if case else ""))
             return
         uow.changes.outbox[result.outbox_id] = updated
         if result.outcome == SendOutcome.FAILED:
@@ -171,7 +175,14 @@ class Delivery:
                 return
 
 
-def _outgoing_record(entry: dict[str, Any], now: datetime) -> MessageRecord:
+def _subject_of(raw: bytes) -> str:
+    """The decoded Subject of a mail we sent: the case's timeline shows what the
+    customer saw, not our internal kind ("ack_first")."""
+    headers = BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+    return str(headers.get("subject", ""))
+
+
+def _outgoing_record(entry: dict[str, Any], now: datetime, subject: str, language: str) -> MessageRecord:
     return MessageRecord(
         key=f"{entry['message_id']}|{entry['raw_sha256']}",
         case_id=entry["case_id"],
@@ -179,11 +190,12 @@ def _outgoing_record(entry: dict[str, Any], now: datetime) -> MessageRecord:
         message_id=entry["message_id"],
         raw_sha256=entry["raw_sha256"],
         sender=entry["sender"],
-        subject=entry["kind"],
+        subject=subject or entry["kind"],
         date=iso(now),
         received_at=iso(now),
         source=f"outbox:{entry['outbox_id']}",
         text="",
+        language=language or "en",
     )
 
 

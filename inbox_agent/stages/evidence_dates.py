@@ -77,7 +77,8 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "relative",
         re.compile(
-            r"\b(?P<en>day before yesterday|yesterday|today|tonight|this morning)\b|(?P<zh>前天|昨天|昨日|昨晚|今天|今日|今早|今晚)",
+            r"\b(?P<en>day before yesterday|yesterday|last night|today|tonight|this morning)\b"
+            r"|(?P<zh>前天|昨天|昨日|昨晚|昨夜|昨晩|今天|今日|今早|今晚)",
             re.I,
         ),
     ),
@@ -85,6 +86,7 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _RELATIVE_DAYS = {
     "day before yesterday": 2,
     "yesterday": 1,
+    "last night": 1,
     "today": 0,
     "tonight": 0,
     "this morning": 0,
@@ -92,6 +94,8 @@ _RELATIVE_DAYS = {
     "昨天": 1,
     "昨日": 1,
     "昨晚": 1,
+    "昨夜": 1,
+    "昨晩": 1,  # the traditional/Japanese form of 晚
     "今天": 0,
     "今日": 0,
     "今早": 0,
