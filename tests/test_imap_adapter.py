@@ -312,7 +312,19 @@ def test_check_reports_the_message_count_and_uidvalidity(dovecot, mailbox_for, t
     mailbox = mailbox_for(dovecot)
     uidvalidity = mailbox.open().uidvalidity
 
-    assert mailbox.check() == f"IMAP ok: 30 messages in INBOX (UIDVALIDITY {uidvalidity})"
+    lines = mailbox.check().splitlines()
+    assert lines[0] == f"IMAP ok: 30 messages in INBOX (UIDVALIDITY {uidvalidity})"
+    # Then what the server offers and how the daemon will use it (test_imap_servers.py
+    # covers servers that refuse keywords or keep folders under "INBOX.").
+    assert [line.strip() for line in lines[1:]] == [
+        "capabilities: IDLE yes, MOVE yes, UIDPLUS yes, NAMESPACE yes, SPECIAL-USE no, LIST-EXTENDED yes",
+        "namespace: personal prefix '', separator '.'; special-use folders: none",
+        "processed mail: keyword $InboxAgentDone (allowed by PERMANENTFLAGS)",
+        "Sent folder: auto: the server marks no folder \\Sent (SPECIAL-USE): copies of our replies are not kept"
+        " and replies written by hand are not read; set sent_folder (section mailbox.imap) to a folder name,"
+        ' or to "" to say so',
+        "waiting for mail: polling (idle = false)",
+    ]
 
 
 def test_the_password_never_reaches_the_logs(dovecot, mailbox_for, thirty, caplog) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -21,55 +20,30 @@ from typing import TypeVar
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
+from inbox_agent.adapters.imap_connection import connect, describe, drop, tls_client_context
+from inbox_agent.adapters.imap_marks import LIST_CHUNK, chunks, move_uids, store_flag
+from inbox_agent.adapters.imap_server import (
+    AUTO,
+    NO_SENT_FOLDER,
+    Marking,
+    ResolvedFolder,
+    ServerProfile,
+    check_report,
+    choose_marking,
+    read_profile,
+    resolve_folder,
+)
 from inbox_agent.config.settings import ImapSettings
 from inbox_agent.domain.clock import to_utc
+from inbox_agent.domain.uid_set import compact_uid_set
 from inbox_agent.services.ports import FetchedMail, MailboxError, MailboxState, MailRef
 
 T = TypeVar("T")
 
-# One LIST/SEARCH/FETCH line per chunk of UIDs keeps commands far below the line
-# limits of real servers (Dovecot: 64 kB) even for a first run over a huge mailbox.
-LIST_CHUNK = 2000
+__all__ = ["ImapMailbox", "compact_uid_set", "tls_client_context"]
 
-_DELETED = b"\\Deleted"
 _SEEN = b"\\Seen"
 _NEW_MAIL_RESPONSES = (b"EXISTS", b"RECENT")
-
-
-def tls_client_context(verify: bool, ca_file: str) -> ssl.SSLContext:
-    """The client TLS context for IMAP and SMTP: system CAs (or ``ca_file``), verified by default."""
-    context = ssl.create_default_context(cafile=ca_file or None)
-    if not verify:
-        # Explicit opt-out for self-signed test servers; the config layer warns about it.
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def compact_uid_set(uids: Sequence[int]) -> str:
-    """``[1, 2, 3, 7, 9, 10]`` -> ``"1:3,7,9:10"``: short IMAP sequence sets for long UID lists."""
-    ordered = sorted(set(uids))
-    if not ordered:
-        raise ValueError("an IMAP UID set cannot be empty")
-    runs: list[str] = []
-    start = previous = ordered[0]
-    for uid in ordered[1:]:
-        if uid != previous + 1:
-            runs.append(_uid_range(start, previous))
-            start = uid
-        previous = uid
-    runs.append(_uid_range(start, previous))
-    return ",".join(runs)
-
-
-def _uid_range(first: int, last: int) -> str:
-    return str(first) if first == last else f"{first}:{last}"
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    step = max(1, size)
-    for start in range(0, len(items), step):
-        yield items[start : start + step]
 
 
 def _internal_date(value: object) -> datetime | None:
@@ -85,6 +59,9 @@ class ImapMailbox:
         self._client: IMAPClient | None = None
         self._selected = False
         self._known_folders: set[str] = set()
+        self._profile: ServerProfile | None = None  # read once per connection
+        self._marking = Marking("keyword", settings.processed_keyword.encode(), "")
+        self._noted: set[str] = set()  # fallbacks and notes already logged: once each
 
     @property
     def _where(self) -> str:
@@ -94,11 +71,12 @@ class ImapMailbox:
 
     def open(self) -> MailboxState:
         client = self._connected()
-        folder = self._settings.folder
-        if folder == self._settings.sent_folder:
-            self._ensure_folder(client, folder)  # a new account may have no Sent folder yet
+        folder = self._own_folder(client)
         info = self._call(f"SELECT {folder}", lambda: client.select_folder(folder, readonly=False))
         self._selected = True
+        self._marking = choose_marking(self._settings, info.get(b"PERMANENTFLAGS"), folder)
+        if self._marking.is_fallback:
+            self._note_once(self._marking.note)
         return MailboxState(
             name=folder,
             uidvalidity=int(info.get(b"UIDVALIDITY", 0)),
@@ -107,7 +85,9 @@ class ImapMailbox:
 
     def list_new(self, after_uid: int, since: date | None = None) -> list[MailRef]:
         client = self._selected_client()
-        criteria: list[object] = ["UID", f"{after_uid + 1}:*", "UNKEYWORD", self._settings.processed_keyword]
+        criteria: list[object] = ["UID", f"{after_uid + 1}:*"]
+        if self._marking.mode == "keyword":  # a folder without keywords: the checkpoint alone
+            criteria += ["UNKEYWORD", self._settings.processed_keyword]
         if since is not None:
             criteria += ["SINCE", since]
         # NOOP first: a server evaluates "*" against the session's current view of the
@@ -117,7 +97,7 @@ class ImapMailbox:
         # "N:*" always matches the highest UID, even when it is below N (RFC 3501 6.4.8).
         uids = sorted(uid for uid in found if uid > after_uid)
         refs: list[MailRef] = []
-        for chunk in _chunks(uids, LIST_CHUNK):
+        for chunk in chunks(uids, LIST_CHUNK):
             # imapclient matches FETCH answers against the UIDs asked for, so FETCH takes
             # the plain list (STORE/COPY/MOVE below get the compact set).
             answer = self._call(
@@ -140,7 +120,7 @@ class ImapMailbox:
     def fetch(self, refs: Sequence[MailRef], max_size: int) -> Iterator[FetchedMail]:
         """Yield mails in the order given; a mail expunged meanwhile is simply not yielded."""
         client = self._selected_client()
-        for batch in _chunks(refs, self._settings.batch_size):
+        for batch in chunks(refs, self._settings.batch_size):
             wanted = [ref.uid for ref in batch if ref.size <= max_size]
             bodies: dict[int, bytes] = {}
             if wanted:
@@ -154,17 +134,17 @@ class ImapMailbox:
                     yield FetchedMail(ref=ref, raw=bodies[ref.uid])
 
     def mark_processed(self, refs: Sequence[MailRef]) -> None:
+        """Raises MailboxError when the server refuses or the connection fails; the
+        caller keeps the refs and calls again (every step is safe to repeat)."""
         uids = [ref.uid for ref in refs]
         if not uids:
             return
         client = self._selected_client()
         if self._settings.processed_action == "move":
-            self._move(client, uids)
+            folder = self._target_folder(client, self._settings.processed_folder)
+            move_uids(client, self._call, uids, folder, self._server(client), self._marking)
         else:
-            keyword = self._settings.processed_keyword
-            for chunk in _chunks(uids, LIST_CHUNK):
-                uid_set = compact_uid_set(chunk)
-                self._call("STORE", lambda s=uid_set: client.add_flags(s, [keyword], silent=True))
+            store_flag(client, self._call, uids, self._marking)
 
     def wait_for_new(self, timeout: float) -> bool:
         # Polling mode never touches the network here: a server outage must not turn
@@ -209,38 +189,40 @@ class ImapMailbox:
     # -- extras used by the CLI and the daemon --------------------------------
 
     def check(self) -> str:
-        """Connect, log in, look at the folder, log out: the ``inbox-agent check`` line.
+        """Connect, log in, look at the folder, log out: the ``inbox-agent check`` lines —
+        the folder, what the server offers and every fallback the daemon will use.
 
-        Uses a connection of its own, so a running session is left alone.
+        Uses a connection of its own, so a running session is left alone. The folder is
+        SELECTed (not EXAMINEd): only a read-write SELECT shows PERMANENTFLAGS.
         """
         probe = ImapMailbox(self._settings, logger=self._log)
-        folder = self._settings.folder
         try:
             client = probe._connected()
-            info = probe._call(f"EXAMINE {folder}", lambda: client.select_folder(folder, readonly=True))
+            profile = probe._server(client)
+            folder = probe._own_folder(client)
+            info = probe._call(f"SELECT {folder}", lambda: client.select_folder(folder, readonly=False))
         finally:
             probe.close()
-        return (
-            f"IMAP ok: {int(info.get(b'EXISTS', 0))} messages in {folder} "
-            f"(UIDVALIDITY {int(info.get(b'UIDVALIDITY', 0))})"
-        )
+        return check_report(self._settings, profile, folder, info)
 
     def append_sent(self, raw: bytes) -> None:
-        """Keep a copy of a reply in the Sent folder, when one is configured."""
-        folder = self._settings.sent_folder
-        if not folder:
+        """Keep a copy of a reply in the Sent folder, when there is one."""
+        if not self._settings.sent_folder:
             return
         client = self._connected()
-        self._ensure_folder(client, folder)
+        folder = self._target_folder(client, self._settings.sent_folder)
+        if folder is None:
+            return
         self._call(f"APPEND {folder}", lambda: client.append(folder, raw, flags=(_SEEN,)))
 
     # -- connection ----------------------------------------------------------
 
     def _connected(self) -> IMAPClient:
         if self._client is None:
-            self._client = self._login(self._connect())
+            self._client = self._login(connect(self._settings))
             self._selected = False
             self._known_folders.clear()
+            self._profile = None
         return self._client
 
     def _selected_client(self) -> IMAPClient:
@@ -248,48 +230,6 @@ class ImapMailbox:
             self.open()
         assert self._client is not None  # open() either connected or raised
         return self._client
-
-    def _connect(self) -> IMAPClient:
-        settings = self._settings
-        implicit_tls = settings.security == "tls"
-        context = tls_client_context(settings.tls_verify, settings.ca_file)
-        try:
-            client = IMAPClient(
-                settings.host,
-                port=settings.port,
-                ssl=implicit_tls,
-                ssl_context=context if implicit_tls else None,
-                timeout=settings.timeout,
-            )
-        except ssl.SSLError as error:
-            raise MailboxError(f"TLS handshake failed with {self._where}: {_describe(error)}") from error
-        except TimeoutError as error:
-            raise MailboxError(
-                f"timed out after {settings.timeout:g}s while connecting to {self._where} (no IMAP greeting)"
-            ) from error
-        except (OSError, IMAPClientError) as error:
-            raise MailboxError(f"cannot connect to {self._where}: {_describe(error)}") from error
-        _silence_imaplib_debug(client)
-        # Aware datetimes: INTERNALDATE is compared across time zones.
-        client.normalise_times = False
-        if settings.security == "starttls":
-            self._start_tls(client, context)
-        return client
-
-    def _start_tls(self, client: IMAPClient, context: ssl.SSLContext) -> None:
-        try:
-            client.starttls(context)
-        except ssl.SSLError as error:
-            _drop(client)
-            raise MailboxError(f"TLS handshake failed with {self._where}: {_describe(error)}") from error
-        except TimeoutError as error:
-            _drop(client)
-            raise MailboxError(f"timed out after {self._settings.timeout:g}s while STARTTLS") from error
-        except (OSError, IMAPClientError) as error:
-            _drop(client)
-            raise MailboxError(
-                f"TLS handshake failed with {self._where}: STARTTLS refused ({_describe(error)})"
-            ) from error
 
     def _login(self, client: IMAPClient) -> IMAPClient:
         settings = self._settings
@@ -300,13 +240,13 @@ class ImapMailbox:
             else:
                 client.login(settings.username, secret)
         except LoginError as error:
-            _drop(client)
+            drop(client)
             # The server's text helps ("[AUTHENTICATIONFAILED]", "[UNAVAILABLE]") and never holds the secret.
             raise MailboxError(
-                f"login failed for user {settings.username} (authentication rejected): {_describe(error)}"
+                f"login failed for user {settings.username} (authentication rejected): {describe(error)}"
             ) from error
         except Exception as error:
-            _drop(client)
+            drop(client)
             raise self._failure("LOGIN", error) from error
         self._log.info("IMAP: logged in to %s as %s (%s)", self._where, settings.username, settings.security)
         return client
@@ -327,73 +267,64 @@ class ImapMailbox:
         if isinstance(error, TimeoutError):
             return MailboxError(f"timed out after {self._settings.timeout:g}s while {action}")
         if isinstance(error, ssl.SSLError):
-            return MailboxError(f"TLS error with {self._where} while {action}: {_describe(error)}")
+            return MailboxError(f"TLS error with {self._where} while {action}: {describe(error)}")
         if isinstance(error, IMAPClientAbortError | OSError):
-            return MailboxError(f"connection to {self._where} lost while {action}: {_describe(error)}")
+            return MailboxError(f"connection to {self._where} lost while {action}: {describe(error)}")
         if isinstance(error, IMAPClientError):
-            return MailboxError(f"server refused {action}: {_describe(error)}")
+            return MailboxError(f"server refused {action}: {describe(error)}")
         return MailboxError(f"unexpected error while {action}: {type(error).__name__}: {error}")
 
     def _drop_connection(self) -> None:
         client, self._client = self._client, None
         self._selected = False
         if client is not None:
-            _drop(client)
+            drop(client)
 
-    # -- processed handling ---------------------------------------------------
+    # -- folders ---------------------------------------------------------------
 
-    def _move(self, client: IMAPClient, uids: list[int]) -> None:
-        folder = self._settings.processed_folder
-        self._ensure_folder(client, folder)
-        can_move = self._call("CAPABILITY", lambda: client.has_capability("MOVE"))
-        has_uidplus = self._call("CAPABILITY", lambda: client.has_capability("UIDPLUS"))
-        # The keyword too: without UIDPLUS we must not EXPUNGE (it would also remove
-        # mail others marked \Deleted), and the keyword keeps list_new from seeing it again.
-        copied_flags = [_DELETED, self._settings.processed_keyword]
-        for chunk in _chunks(uids, LIST_CHUNK):
-            uid_set = compact_uid_set(chunk)
-            if can_move:
-                self._call(f"MOVE to {folder}", lambda s=uid_set: client.move(s, folder))
-                continue
-            self._call(f"COPY to {folder}", lambda s=uid_set: client.copy(s, folder))
-            self._call("STORE", lambda s=uid_set: client.add_flags(s, copied_flags, silent=True))
-            if has_uidplus:
-                self._call("UID EXPUNGE", lambda s=uid_set: client.uid_expunge(s))
+    def _server(self, client: IMAPClient) -> ServerProfile:
+        if self._profile is None:
+            self._profile = read_profile(client, self._call)
+        return self._profile
 
-    def _ensure_folder(self, client: IMAPClient, folder: str) -> None:
-        if folder in self._known_folders:
+    def _own_folder(self, client: IMAPClient) -> str:
+        """The folder this mailbox reads. The Sent folder (``folder == sent_folder``) is
+        created when missing, as a new account may have none; the inbox never is."""
+        settings = self._settings
+        if settings.folder == settings.sent_folder:
+            folder = self._target_folder(client, settings.folder)
+            if folder is None:
+                raise MailboxError(f"no Sent folder: {NO_SENT_FOLDER}")
+            return folder
+        resolved = resolve_folder(settings.folder, self._server(client))
+        return resolved.name if resolved.exists and resolved.name else settings.folder
+
+    def _target_folder(self, client: IMAPClient, configured: str) -> str | None:
+        """A folder to write to (Processed, Sent), created under the namespace prefix
+        when missing; None for ``auto`` without a ``\\Sent`` folder (noted once)."""
+        resolved = resolve_folder(configured, self._server(client))
+        if resolved.name is None:
+            self._note_once(f"Sent folder {resolved.note}: {NO_SENT_FOLDER}")
+            return None
+        if resolved.name != configured and configured != AUTO:
+            self._note_once(f"IMAP folder {configured!r} is {resolved.note}")
+        self._ensure_folder(client, resolved)
+        return resolved.name
+
+    def _ensure_folder(self, client: IMAPClient, resolved: ResolvedFolder) -> None:
+        folder = resolved.name
+        if folder is None or resolved.exists or folder in self._known_folders:
             return
         if not self._call(f"LIST {folder}", lambda: client.folder_exists(folder)):
             self._call(f"CREATE {folder}", lambda: client.create_folder(folder))
             self._log.info("IMAP: created folder %s", folder)
         self._known_folders.add(folder)
 
-
-def _silence_imaplib_debug(client: IMAPClient) -> None:
-    """Undo imapclient's ``self._imap.debug = 5``.
-
-    imapclient routes imaplib's debug output to a logger and sets imaplib's debug
-    level to 5, so imaplib formats a repr() of every line and (level 5) of every
-    untagged response, message bodies included, before the logger drops it: that
-    halves FETCH throughput. Level 0 keeps imaplib quiet; imapclient's own command
-    logging (truncated, lazily formatted) is unaffected.
-    """
-    imap = getattr(client, "_imap", None)
-    if imap is not None:
-        imap.debug = 0
+    def _note_once(self, note: str) -> None:
+        if note not in self._noted:
+            self._noted.add(note)
+            self._log.warning("IMAP: %s", note)
 
 
 def _announces_mail(response: object) -> bool:
     return isinstance(response, tuple) and len(response) >= 2 and response[1] in _NEW_MAIL_RESPONSES
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
-    # imaplib prefixes "command: LOGIN => ..."; the action is already named by the caller.
-    return re.sub(r"^command: \w+ => ", "", text).strip()
-
-
-def _drop(client: IMAPClient) -> None:
-    """Close a connection that is broken or half-open, without talking to the server."""
-    with contextlib.suppress(Exception):
-        client.shutdown()

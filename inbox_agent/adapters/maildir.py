@@ -65,21 +65,33 @@ class MaildirMailbox:
             yield FetchedMail(ref=ref, raw=raw)
 
     def mark_processed(self, refs: Sequence[MailRef]) -> None:
+        """Move each file to ``cur/`` (or the processed sub-folder). A file already gone
+        was marked before (the service retries owed marks); any other failure is a
+        MailboxError naming the file, and the service keeps the marks owed."""
         if self.settings.processed_action == "keep":
             return
+        target_dir = self._processed_dir()
         for ref in refs:
-            source = self.root / ref.key
             base = Path(ref.key).name.split(":", 1)[0]
-            if self.settings.processed_action == "move":
-                target_dir = self.root / f".{self.settings.processed_folder}" / "cur"
-                for sub in ("new", "cur", "tmp"):
-                    (target_dir.parent / sub).mkdir(parents=True, exist_ok=True)
-            else:
-                target_dir = self.root / "cur"
             try:
-                os.replace(source, target_dir / f"{base}:2,S")
+                os.replace(self.root / ref.key, target_dir / f"{base}:2,S")
             except FileNotFoundError:
                 continue
+            except OSError as exc:
+                raise MailboxError(
+                    f"cannot mark {self.root / ref.key} processed: {exc.strerror or exc}"
+                ) from exc
+
+    def _processed_dir(self) -> Path:
+        if self.settings.processed_action != "move":
+            return self.root / "cur"
+        folder = self.root / f".{self.settings.processed_folder}"
+        try:
+            for sub in ("new", "cur", "tmp"):
+                (folder / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MailboxError(f"cannot create the processed folder {folder}: {exc.strerror or exc}") from exc
+        return folder / "cur"
 
     def wait_for_new(self, timeout: float) -> bool:
         time.sleep(timeout)

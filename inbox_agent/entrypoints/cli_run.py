@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -49,8 +50,10 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     try:
         if args.once or args.dry_run:
             report = run_once(runtime) if args.once and not args.dry_run else run_cycle(runtime)
+            report = runtime.intake.refresh_report(report)
             _print_cycle(report, dry_run=args.dry_run)
-            return EXIT_FAIL if report.error else EXIT_OK
+            # A refused mark or copy is a failure ops must fix, though the mail is stored.
+            return EXIT_FAIL if report.error or report.mark_error else EXIT_OK
         daemon = Daemon(runtime, stop, on_report=lambda report: _log_cycle(report))
         daemon.run()
         return EXIT_OK
@@ -70,9 +73,22 @@ def _print_cycle(report: Any, *, dry_run: bool) -> None:
     summary = f"{report.fetched} fetched, {len(report.rows)} processed, {report.backlog} left"
     if not dry_run:
         summary += f"; outbox: {report.sent} sent, {report.send_retry} to retry, {report.send_failed} failed"
+    summary += _owed(report)
     console.print(summary)
     if report.error:
         console.print(f"[red]error:[/red] {report.error}")
+    if report.mark_error:
+        console.print(f"[red]error:[/red] {escape(report.mark_error)}")  # the server's "[NOPERM]" is text
+
+
+def _owed(report: Any) -> str:
+    """Marks and Sent copies the mailbox still owes (retried every cycle)."""
+    owed = ""
+    if report.marks_pending:
+        owed += f"; {report.marks_pending} marks pending (retried next cycle)"
+    if report.copies_pending:
+        owed += f"; {report.copies_pending} Sent-folder copies pending (retried next cycle)"
+    return owed
 
 
 def _log_cycle(report: Any) -> None:
@@ -83,4 +99,8 @@ def _log_cycle(report: Any) -> None:
             report.sent,
             report.send_retry,
             report.send_failed,
+        )
+    if report.mark_error or report.marks_pending or report.copies_pending:
+        logging.getLogger("inbox_agent").warning(
+            "cycle: %s%s", report.mark_error or "owed from earlier cycles", _owed(report)
         )

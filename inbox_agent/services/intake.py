@@ -2,7 +2,9 @@
 
 The order of the side effects is the guarantee of docs/ARCHITECTURE.md §2: a mail is
 marked processed in the mailbox (and the checkpoint moved) only after the commit
-that stores its case, message, raw bytes and outgoing mail. After each batch the
+that stores its case, message, raw bytes and outgoing mail. That commit also records
+the batch's marks as owed (``services.pending_marks``): a mark the server refuses is
+retried at the start of every cycle until it succeeds. After each batch the
 ``after_batch`` hook runs (the daemon sends the batch's acknowledgements there), so
 under a backlog the first customers are answered at once, not after the last mail
 is stored.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from inbox_agent.config.loader import Config
@@ -22,9 +24,11 @@ from inbox_agent.pipeline.decision import BatchView, Decision, Incoming
 from inbox_agent.pipeline.process import process, process_sent
 from inbox_agent.services.checkpoints import Checkpoints
 from inbox_agent.services.crash_points import crash_point
-from inbox_agent.services.delivery import chunks, record_status
+from inbox_agent.services.delivery import chunks
 from inbox_agent.services.filing import file_decision, quarantine, raw_sha256
-from inbox_agent.services.ports import CaseStore, FetchedMail, Mailbox, MailboxError, MailRef
+from inbox_agent.services.pending_marks import OwedMarks, PendingMarks
+from inbox_agent.services.ports import CaseStore, FetchedMail, Mailbox, MailboxError, MailboxState, MailRef
+from inbox_agent.services.sent_copies import SentCopies
 from inbox_agent.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("inbox_agent.services.intake")
@@ -52,6 +56,9 @@ class CycleReport:
     send_failed: int
     send_retry: int
     error: str = ""
+    marks_pending: int = 0  # mails processed whose mark (keyword, move) is still owed
+    copies_pending: int = 0  # our replies not yet copied to the Sent folder
+    mark_error: str = ""  # why a mark or a copy failed in this cycle ("" = none did)
 
 
 def batch_view(store: CaseStore) -> BatchView:
@@ -79,6 +86,7 @@ class Intake:
         should_stop: Callable[[], bool] = lambda: False,
         progress: Progress | None = None,
         sent_mailbox: Mailbox | None = None,
+        sent_copies: SentCopies | None = None,
         after_batch: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
@@ -87,6 +95,8 @@ class Intake:
         # The account's Sent folder (IMAP only, when configured): replies written there
         # by hand are staff responses.
         self.sent_mailbox = sent_mailbox
+        self.sent_copies = sent_copies  # copies of our replies the Sent folder still owes
+        self._sent_problem = ""  # the Sent folder's last failure, logged once until it changes
         self.templates = templates
         self.clock = clock
         self.dry_run = dry_run
@@ -94,19 +104,25 @@ class Intake:
         self.progress = progress
         self.after_batch = after_batch
         self.checkpoints = Checkpoints(config, store, clock)
+        self.marks = PendingMarks(store, config.mailbox.kind, dry_run=dry_run)
 
     @property
     def batch_size(self) -> int:
         return self.config.mailbox.imap.batch_size if self.config.mailbox.imap else 200
 
     def poll(self) -> CycleReport:
-        """Fetch and process every new inbox mail, batch by batch; then the Sent folder."""
+        """Marks owed from earlier cycles first; then every new inbox mail, batch by
+        batch; then the Sent folder."""
+        owed_by_folder: list[OwedMarks] = []
         try:
             state = self.mailbox.open()
+            owed = self.marks.load(state)
+            owed_by_folder.append(owed)
+            self.marks.retry(self.mailbox, owed, self.clock.now())
             start = self.checkpoints.starting_point(state)
             refs = self.checkpoints.only_new(state.name, self.mailbox.list_new(start.after_uid, start.since))
         except MailboxError as exc:
-            return self._failed((), 0, 0, exc)
+            return self._failed((), 0, 0, exc, owed_by_folder)
         if start.first_checkpoint is not None and not self.dry_run:
             self.checkpoints.write(state.name, start.first_checkpoint)
         rows: list[Row] = []
@@ -117,15 +133,17 @@ class Intake:
                     break
                 fetched = list(self.mailbox.fetch(batch, self.config.mailbox.max_message_bytes))
                 crash_point("after_fetch")
-                rows.extend(self._process_batch(self.mailbox, state.name, state.uidvalidity, fetched))
+                rows.extend(self._process_batch(self.mailbox, state, owed, fetched))
                 done += len(batch)
                 self._after_batch(done, len(refs))
         except MailboxError as exc:
-            return self._failed(rows, done, len(refs) - done, exc)
+            return self._failed(rows, done, len(refs) - done, exc, owed_by_folder)
         if not self.should_stop():
-            rows.extend(self.poll_sent())
-        self._status(mailbox="ok", last_poll_at=iso(self.clock.now()), backlog=len(refs) - done)
-        return CycleReport(tuple(rows), done, len(refs) - done, 0, 0, 0)
+            sent_rows, sent_owed = self.poll_sent()
+            rows.extend(sent_rows)
+            owed_by_folder += [sent_owed] if sent_owed else []
+        self._close_cycle(owed_by_folder, last_poll_at=iso(self.clock.now()), backlog=len(refs) - done)
+        return self._report(rows, done, len(refs) - done, "", owed_by_folder)
 
     def _after_batch(self, done: int, total: int) -> None:
         if self.progress:
@@ -133,40 +151,83 @@ class Intake:
         if self.after_batch and not self.dry_run:
             self.after_batch()
 
-    def _failed(self, rows: Sequence[Row], done: int, left: int, exc: MailboxError) -> CycleReport:
-        self._status(mailbox=f"error: {exc}", last_error=str(exc))
-        return CycleReport(tuple(rows), done, left, 0, 0, 0, error=str(exc))
+    def _failed(
+        self, rows: Sequence[Row], done: int, left: int, exc: MailboxError, owed: list[OwedMarks]
+    ) -> CycleReport:
+        self._close_cycle(owed, mailbox=f"error: {exc}", last_error=str(exc))
+        return self._report(rows, done, left, str(exc), owed)
 
-    def poll_sent(self) -> list[Row]:
+    def _report(
+        self, rows: Sequence[Row], done: int, left: int, error: str, owed: list[OwedMarks]
+    ) -> CycleReport:
+        copies = self.sent_copies
+        problems = [item.error for item in owed if item.error] + (
+            [copies.error] if copies and copies.error else []
+        )
+        return CycleReport(
+            tuple(rows),
+            done,
+            left,
+            0,
+            0,
+            0,
+            error=error,
+            marks_pending=sum(item.count for item in owed),
+            copies_pending=copies.count if copies else 0,
+            mark_error="; ".join(problems),
+        )
+
+    def refresh_report(self, report: CycleReport) -> CycleReport:
+        """The report with the Sent copies as they stand now: the cycle's last sends
+        (after the intake) may have added to them."""
+        copies = self.sent_copies
+        if copies is None or not copies.error or copies.error in report.mark_error:
+            return replace(report, copies_pending=copies.count if copies else 0)
+        mark_error = "; ".join(filter(None, (report.mark_error, copies.error)))
+        return replace(report, copies_pending=copies.count, mark_error=mark_error)
+
+    def poll_sent(self) -> tuple[list[Row], OwedMarks | None]:
         """New mail in the Sent folder. The first look only notes where the folder
         stands: replies sent before the daemon knew the folder are not responses it
         could have waited for. A failure here is logged; the inbox goes on."""
         mailbox = self.sent_mailbox
         if mailbox is None:
-            return []
+            return [], None
+        if self.sent_copies is not None and not self.dry_run:
+            self.sent_copies.retry()
         rows: list[Row] = []
+        owed: OwedMarks | None = None
         try:
             state = mailbox.open()
+            owed = self.marks.load(state)
+            self.marks.retry(mailbox, owed, self.clock.now())
             after_uid = self.checkpoints.sent_folder_start(state, write=not self.dry_run)
             if after_uid is None:
-                return []
+                return [], owed
             for batch in chunks(mailbox.list_new(after_uid, None), self.batch_size):
                 fetched = list(mailbox.fetch(batch, self.config.mailbox.max_message_bytes))
-                rows.extend(self._process_batch(mailbox, state.name, state.uidvalidity, fetched, sent=True))
+                rows.extend(self._process_batch(mailbox, state, owed, fetched, sent=True))
         except MailboxError as exc:
-            log.warning("Sent folder not read this cycle: %s", exc)
-        return rows
+            self._sent_folder_failed(exc)
+        return rows, owed
+
+    def _sent_folder_failed(self, exc: MailboxError) -> None:
+        """Logged as a warning once, then quietly while the same cause persists."""
+        level = logging.DEBUG if str(exc) == self._sent_problem else logging.WARNING
+        self._sent_problem = str(exc)
+        log.log(level, "Sent folder not read this cycle: %s", exc)
 
     def _process_batch(
         self,
         mailbox: Mailbox,
-        name: str,
-        uidvalidity: int,
+        state: MailboxState,
+        owed: OwedMarks,
         fetched: Sequence[FetchedMail],
         *,
         sent: bool = False,
     ) -> list[Row]:
-        """Decide every mail of the batch, commit them as one unit, then mark them."""
+        """Decide every mail of the batch, commit them (and their marks as owed) as one
+        unit, then mark them."""
         with UnitOfWork(self.store, dry_run=self.dry_run) as uow:
             now = self.clock.now()
             view = batch_view(self.store)
@@ -175,8 +236,8 @@ class Intake:
             uow.changes.next_case_seq = view.next_seq
             uids = [item.ref.uid for item in fetched if item.ref.uid]
             if uids:
-                uow.changes.checkpoints[self.checkpoints.key(name)] = {
-                    "uidvalidity": uidvalidity,
+                uow.changes.checkpoints[self.checkpoints.key(state.name)] = {
+                    "uidvalidity": state.uidvalidity,
                     "uid": max(uids),
                 }
             uow.changes.status = self._status_after_batch(len(fetched), now)
@@ -185,10 +246,11 @@ class Intake:
             uow.changes.counters_removed = self.store.counters_older_than(iso(now - timedelta(days=1)))
             if self.dry_run:
                 return rows
+            self.marks.stage(uow.changes, owed, [item.ref for item in fetched])
             crash_point("before_commit")
             uow.commit()
             crash_point("after_commit")
-        mailbox.mark_processed([item.ref for item in fetched])
+        self.marks.mark(mailbox, owed, [item.ref for item in fetched], now)
         return rows
 
     def _decide(self, item: FetchedMail, view: BatchView, now: datetime, *, sent: bool) -> Decision:
@@ -226,6 +288,23 @@ class Intake:
         status = self.store.status()
         return {"last_batch_at": iso(now), "processed_total": int(status.get("processed_total", 0)) + count}
 
-    def _status(self, **fields: object) -> None:
-        if not self.dry_run:
-            record_status(self.store, **fields)
+    def _close_cycle(self, owed: Sequence[OwedMarks], **fields: object) -> None:
+        """One commit: the status line and what the folders still owe. Best effort like
+        every status write: owed marks not settled here are marked again next cycle."""
+        if self.dry_run:
+            return
+        pending = sum(item.count for item in owed)
+        if pending and fields.get("mailbox") is None:
+            reasons = "; ".join(item.reason for item in owed if item.reason)
+            fields["mailbox"] = f"ok; {pending} processed mails still to be marked ({reasons or 'retrying'})"
+        fields.setdefault("mailbox", "ok")
+        try:
+            with UnitOfWork(self.store) as uow:
+                uow.changes.status = dict(fields)
+                for item in owed:
+                    self.marks.settle(uow.changes, item)
+                uow.commit()
+        except OSError as exc:  # disk full, permission denied: the cycle reports the cause
+            log.error("could not record the cycle's status: %s", exc.strerror or exc)
+        except Exception:
+            log.exception("could not record the cycle's status")

@@ -1,0 +1,206 @@
+"""What an IMAP server allows, read at login: capabilities, NAMESPACE, SPECIAL-USE,
+and per folder PERMANENTFLAGS — and the choices made from them.
+
+Servers differ where the daemon must not guess: Cyrus and Courier keep every folder
+under ``INBOX.``, so a folder called "Sent" does not exist there; Courier with
+``IMAP_KEYWORDS=0`` (or a Dovecot ACL without the ``w`` right) refuses keywords, so
+``$InboxAgentDone`` cannot be set. This module turns what the server says into
+plain records: which folder a configured name means, and how processed mail is
+marked (the keyword, else the configured fallback), each with the words
+``inbox-agent check`` prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
+
+from imapclient import IMAPClient
+
+from inbox_agent.config.settings import ImapSettings
+
+T = TypeVar("T")
+Call = Callable[[str, Callable[[], T]], T]
+
+# The capabilities `check` reports (RFC 2177, 6851, 4315, 2342, 6154, 3348 / 5258).
+REPORTED_CAPABILITIES = ("IDLE", "MOVE", "UIDPLUS", "NAMESPACE", "SPECIAL-USE", "LIST-EXTENDED")
+# RFC 6154 attributes, as the server may send them in LIST (lower-cased for matching).
+SPECIAL_USE_ATTRIBUTES = ("\\all", "\\archive", "\\drafts", "\\flagged", "\\junk", "\\sent", "\\trash")
+AUTO = "auto"  # sent_folder = "auto": the folder the server marks \Sent
+
+MarkMode = Literal["keyword", "seen", "none"]
+
+NO_SENT_FOLDER = (
+    "copies of our replies are not kept and replies written by hand are not read; "
+    'set sent_folder (section mailbox.imap) to a folder name, or to "" to say so'
+)
+
+
+@dataclass(frozen=True)
+class ServerProfile:
+    """What the server said right after login (one LIST, one NAMESPACE)."""
+
+    capabilities: frozenset[str]
+    prefix: str  # the personal namespace's prefix, e.g. "INBOX." ("" on most Dovecots)
+    separator: str  # hierarchy separator, e.g. "." or "/"
+    folders: frozenset[str]
+    special_use: dict[str, str] = field(default_factory=dict)  # "\\Sent" -> "INBOX.Sent"
+
+    def has(self, capability: str) -> bool:
+        return capability.upper() in self.capabilities
+
+    def exists(self, folder: str) -> bool:
+        return folder in self.folders or (
+            folder.upper() == "INBOX" and any(f.upper() == "INBOX" for f in self.folders)
+        )
+
+
+@dataclass(frozen=True)
+class ResolvedFolder:
+    """A configured folder name as the server knows it; ``name`` None: no such folder."""
+
+    name: str | None
+    exists: bool
+    note: str  # how it was found, for `check` and the logs
+
+
+@dataclass(frozen=True)
+class Marking:
+    """How processed mail is marked in one folder, chosen from its PERMANENTFLAGS."""
+
+    mode: MarkMode
+    flag: bytes | None  # the flag STOREd ("keyword" and "seen"); None for "none"
+    note: str  # for `check`; a fallback's note is also the one warning in the log
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.mode != "keyword"
+
+
+def read_profile(client: IMAPClient, call: Call) -> ServerProfile:
+    """CAPABILITY, NAMESPACE (when offered) and one LIST of every folder."""
+    capabilities = frozenset(_text(item).upper() for item in call("CAPABILITY", client.capabilities))
+    listing = call("LIST", client.list_folders)
+    prefix, separator = "", _first_separator(listing)
+    if "NAMESPACE" in capabilities:
+        personal = call("NAMESPACE", client.namespace).personal
+        if personal:
+            prefix, separator = _text(personal[0][0]), _text(personal[0][1] or "") or separator
+    special: dict[str, str] = {}
+    for flags, _delimiter, name in listing:
+        for flag in flags:
+            attribute = _text(flag).lower()
+            if attribute in SPECIAL_USE_ATTRIBUTES:
+                special.setdefault("\\" + attribute[1:].capitalize(), _text(name))
+    return ServerProfile(
+        capabilities=capabilities,
+        prefix=prefix,
+        separator=separator,
+        folders=frozenset(_text(name) for _flags, _delimiter, name in listing),
+        special_use=special,
+    )
+
+
+def resolve_folder(name: str, profile: ServerProfile) -> ResolvedFolder:
+    """``auto``: the ``\\Sent`` special-use folder, else none. Any other name: as given
+    when it exists, else under the personal namespace prefix (where it is created)."""
+    if name == AUTO:
+        found = profile.special_use.get("\\Sent")
+        if found is None:
+            return ResolvedFolder(None, False, "auto: the server marks no folder \\Sent (SPECIAL-USE)")
+        return ResolvedFolder(found, True, f"auto: {found} (the server's \\Sent folder)")
+    if profile.exists(name):
+        return ResolvedFolder(name, True, f"{name} (exists)")
+    prefixed = _under_prefix(name, profile.prefix)
+    if prefixed != name and profile.exists(prefixed):
+        return ResolvedFolder(
+            prefixed, True, f"{prefixed} ({name} under the namespace prefix {profile.prefix!r})"
+        )
+    return ResolvedFolder(prefixed, False, f"{prefixed} (does not exist yet; created when first needed)")
+
+
+def choose_marking(settings: ImapSettings, permanent_flags: Iterable[bytes] | None, folder: str) -> Marking:
+    """The processed keyword when the folder keeps it, else ``keyword_fallback``.
+
+    PERMANENTFLAGS missing from the SELECT answer means every flag is kept (RFC 3501
+    7.1); ``\\*`` means new keywords may be created.
+    """
+    keyword = settings.processed_keyword
+    if permanent_flags is None:
+        return Marking("keyword", keyword.encode(), f"keyword {keyword} (no PERMANENTFLAGS limit)")
+    flags = {_text(flag).lower() for flag in permanent_flags}
+    if "\\*" in flags or keyword.lower() in flags:
+        return Marking("keyword", keyword.encode(), f"keyword {keyword} (allowed by PERMANENTFLAGS)")
+    shown = " ".join(sorted(_text(flag) for flag in permanent_flags)) or "none"
+    why = f"{folder} does not keep the keyword {keyword} (PERMANENTFLAGS: {shown})"
+    if settings.keyword_fallback == "seen" and "\\seen" in flags:
+        return Marking("seen", b"\\Seen", f"{why}: fallback: processed mail is marked \\Seen")
+    return Marking(
+        "none", None, f"{why}: fallback: checkpoint only (the UID checkpoint alone says what was processed)"
+    )
+
+
+def check_report(settings: ImapSettings, profile: ServerProfile, folder: str, info: dict) -> str:
+    """The ``inbox-agent check`` lines: the folder, what the server offers, and every
+    fallback the daemon will use with these settings."""
+    marking = choose_marking(settings, info.get(b"PERMANENTFLAGS"), folder)
+    lines = [
+        f"IMAP ok: {int(info.get(b'EXISTS', 0))} messages in {folder} "
+        f"(UIDVALIDITY {int(info.get(b'UIDVALIDITY', 0))})",
+        capability_line(profile),
+        namespace_line(profile),
+        f"processed mail: {marking.note}",
+    ]
+    if settings.processed_action == "move":
+        lines.append(f"processed folder: {resolve_folder(settings.processed_folder, profile).note}")
+        lines.append(move_line(profile, marking))
+    if not settings.sent_folder:
+        lines.append('Sent folder: none (sent_folder = "")')
+    else:
+        sent = resolve_folder(settings.sent_folder, profile)
+        lines.append(f"Sent folder: {sent.note}" + ("" if sent.name else ": " + NO_SENT_FOLDER))
+    if settings.idle and not profile.has("IDLE"):
+        lines.append("waiting for mail: fallback (no IDLE): polling every poll_interval")
+    else:
+        lines.append(f"waiting for mail: {'IDLE' if settings.idle else 'polling (idle = false)'}")
+    return "\n  ".join(lines)
+
+
+def capability_line(profile: ServerProfile) -> str:
+    shown = ", ".join(f"{name} {'yes' if profile.has(name) else 'no'}" for name in REPORTED_CAPABILITIES)
+    return f"capabilities: {shown}"
+
+
+def namespace_line(profile: ServerProfile) -> str:
+    special = ", ".join(f"{use} {name}" for use, name in sorted(profile.special_use.items())) or "none"
+    return (
+        f"namespace: personal prefix {profile.prefix!r}, separator {profile.separator!r}; "
+        f"special-use folders: {special}"
+    )
+
+
+def move_line(profile: ServerProfile, marking: Marking) -> str:
+    if profile.has("MOVE"):
+        return "moving processed mail: MOVE"
+    flags = "\\Deleted" if marking.mode != "keyword" else f"\\Deleted and {_text(marking.flag or b'')}"
+    if profile.has("UIDPLUS"):
+        return f"moving processed mail: fallback (no MOVE): COPY, STORE {flags}, UID EXPUNGE"
+    return f"moving processed mail: fallback (no MOVE, no UIDPLUS): COPY, STORE {flags}, never EXPUNGE"
+
+
+def _under_prefix(name: str, prefix: str) -> str:
+    if not prefix or name.upper() == "INBOX" or name.upper().startswith(prefix.upper()):
+        return name
+    return prefix + name
+
+
+def _first_separator(listing: list[tuple[tuple[bytes, ...], bytes | None, str]]) -> str:
+    for _flags, delimiter, _name in listing:
+        if delimiter:
+            return _text(delimiter)
+    return ""
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
