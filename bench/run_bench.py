@@ -404,7 +404,8 @@ def measure_scale(plan: Plan, dovecot: DovecotServer, smtp: SmtpServer, work: Pa
 
 
 def _count_cases(data_dir: Path) -> int:
-    state = json.loads((data_dir / "state.json").read_text())
+    # state.json is a sealed store file: a header line, then the JSON body.
+    state = json.loads((data_dir / "state.json").read_bytes().partition(b"\n")[2])
     return int(state.get("meta", {}).get("1", {}).get("next_case_seq", 1)) - 1
 
 

@@ -205,6 +205,9 @@ class FakeAcceptedLog:
     def read(self) -> set[str]:
         return set(self.ids)
 
+    def reserve(self, count: int) -> None:
+        self.reserved = count
+
     def append(self, outbox_id: str) -> None:
         self.ids.add(outbox_id)
 

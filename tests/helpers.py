@@ -101,13 +101,15 @@ def complaint(
     msg["Subject"] = subject
     msg["Date"] = format_datetime(date or datetime(2026, 11, 20, 9, 30, tzinfo=UTC))
     msg["Message-ID"] = message_id or make_msgid(domain="customer.example")
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-        msg["References"] = in_reply_to
     for name, value in (headers or {}).items():
         msg[name] = value
     msg.set_content(body)
-    return msg.as_bytes()
+    if not in_reply_to:
+        return msg.as_bytes()
+    # Written as mail clients do, unfolded: the email package RFC 2047-encodes a
+    # Message-ID longer than a line, which no client does.
+    threading = f"In-Reply-To: {in_reply_to}\nReferences: {in_reply_to}\n".encode()
+    return threading + msg.as_bytes()
 
 
 def cli(

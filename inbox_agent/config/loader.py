@@ -45,6 +45,7 @@ from inbox_agent.config.service_sections import (
     staff_settings,
     storage_settings,
 )
+from inbox_agent.config.trust import TrustSettings, trust_settings
 
 __all__ = [
     "CONFIG_ENV",
@@ -62,6 +63,7 @@ __all__ = [
     "SlaSettings",
     "StaffSettings",
     "StorageSettings",
+    "TrustSettings",
     "build_config",
     "find_config_path",
     "load_config",
@@ -88,9 +90,17 @@ def build_config(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     notified = frozenset(address for level in escalation.levels for address in level.recipients)
     staff = replace(staff, addresses=staff.addresses | notified)
     report = report_settings(root.sub("report"))
+    trust = trust_settings(root.sub("trust"))
     templates_dir = _templates_dir(root.sub("templates"))
     log_settings = logging_settings(root.sub("logging"))
-    rules = load_rules(root.raw("categories"), root.raw("evidence"), root.raw("severity"), errors)
+    rules = load_rules(
+        root.raw("categories"),
+        root.raw("evidence"),
+        root.raw("severity"),
+        errors,
+        categorizer=root.raw("categorizer"),
+        models_dir=storage.data_dir / "models",  # where `inbox-agent train --apply` keeps models
+    )
     root.finish()
     if errors:
         raise ConfigError(errors)
@@ -107,6 +117,7 @@ def build_config(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
         rules=rules,
         escalation=escalation,
         report=report,
+        trust=trust,
     )
 
 

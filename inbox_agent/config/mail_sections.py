@@ -41,10 +41,11 @@ def _imap(section: Section) -> ImapSettings:
         batch_size=section.int_("batch_size", 100, 1, 10000),
         processed_action=section.choice("processed_action", "flag", ("flag", "move")),  # type: ignore[arg-type]
         processed_keyword=section.str_("processed_keyword", "$InboxAgentDone"),
+        keyword_fallback=section.choice("keyword_fallback", "checkpoint", ("checkpoint", "seen")),  # type: ignore[arg-type]
         processed_folder=section.str_("processed_folder", "Processed"),
         idle=section.bool_("idle", False),
         idle_timeout=section.duration("idle_timeout", 300.0),
-        sent_folder=section.str_("sent_folder", ""),
+        sent_folder=section.str_("sent_folder", "auto"),
         tls_verify=section.bool_("tls_verify", True),
         ca_file=section.str_("ca_file", ""),
     )

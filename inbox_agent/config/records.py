@@ -15,6 +15,7 @@ from pathlib import Path
 
 from inbox_agent.config.rules import Rules
 from inbox_agent.config.settings import MailboxSettings, SmtpSettings
+from inbox_agent.config.trust import TrustSettings
 
 
 class ConfigError(Exception):
@@ -149,6 +150,7 @@ class Config:
     rules: Rules
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    trust: TrustSettings = field(default_factory=TrustSettings)
 
     @property
     def own_addresses(self) -> frozenset[str]:

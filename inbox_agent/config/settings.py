@@ -54,10 +54,16 @@ class ImapSettings:
     batch_size: int = 100  # messages per FETCH
     processed_action: Literal["flag", "move"] = "flag"
     processed_keyword: str = "$InboxAgentDone"
+    # When the folder does not keep keywords (PERMANENTFLAGS without it or \*):
+    # "checkpoint" - leave the mail as it is, the UID checkpoint alone records it
+    # "seen"       - mark processed mail \Seen instead
+    keyword_fallback: Literal["checkpoint", "seen"] = "checkpoint"
     processed_folder: str = "Processed"
     idle: bool = False  # use IMAP IDLE when the server offers it; polling otherwise
     idle_timeout: float = 300.0  # re-issue IDLE at least this often (RFC 2177: < 29 min)
-    sent_folder: str = ""  # "" = do not look at / append to a Sent folder
+    # "auto" = the folder the server marks \Sent (SPECIAL-USE); a name is tried as
+    # given, then under the personal namespace prefix; "" = no Sent folder at all
+    sent_folder: str = "auto"
     tls_verify: bool = True
     ca_file: str = ""
 

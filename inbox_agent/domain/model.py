@@ -113,6 +113,12 @@ class Categorization:
     confidence: float  # 0..1
     matched: tuple[tuple[str, str], ...]  # (category, term) pairs that matched: the "why"
     severity: str  # "urgent" | "high" | "normal"
+    # The model's side of the "why" (issue 13): the n-grams that pushed the decision
+    # hardest, with their contribution ("w:" word, "b:" word pair, "c:" characters).
+    explanation: tuple[tuple[str, float], ...] = ()
+    needs_triage: bool = False  # confidence below [categorizer] min_confidence: filed as "other"
+    guess: str = ""  # the model's category when needs_triage moved the mail to "other"
+    model_version: str = ""
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,15 @@ from inbox_agent.services.delivery import Delivery
 from inbox_agent.services.intake import Intake
 from inbox_agent.services.page import staff_page
 from inbox_agent.services.ports import Mailbox, Transport
+from inbox_agent.services.sent_copies import SentCopies
 
 
-def open_store(config: Config) -> Store:
+def open_store(config: Config, *, read_only: bool = False) -> Store:
+    """``read_only``: no lock, no write (status, cases, show, verify; a read-only data dir)."""
     settings = config.storage
-    return Store(settings.data_dir, shard_size=settings.shard_size, lock_timeout=settings.lock_timeout)
+    return Store(
+        settings.data_dir, shard_size=settings.shard_size, lock_timeout=settings.lock_timeout, read_only=read_only
+    )
 
 
 def make_mailbox(config: Config) -> Mailbox:
@@ -41,7 +45,8 @@ def make_sent_mailbox(config: Config) -> Mailbox | None:
     """The IMAP account's Sent folder as a mailbox of its own, when configured.
 
     Its mail is only flagged when processed (never moved, whatever the inbox does),
-    and it is never IDLEd on: the inbox is what must wake the daemon.
+    and it is never IDLEd on: the inbox is what must wake the daemon. With
+    ``sent_folder = "auto"`` the adapter finds the folder through SPECIAL-USE.
     """
     settings = config.mailbox.imap
     if config.mailbox.kind != "imap" or settings is None or not settings.sent_folder:
@@ -89,12 +94,16 @@ def build_runtime(
     store = open_store(config)
     mailbox = make_mailbox(config)
     sent_mailbox = make_sent_mailbox(config)
+    sent_copies = None
+    if sent_mailbox is not None and config.mailbox.imap is not None:
+        # Copies of our replies that fail are owed and retried, never dropped.
+        sent_copies = SentCopies(sent_mailbox, store, clock, config.mailbox.imap.sent_folder)
     templates = TemplateSet(config.templates_dir)
     accepted = SentLog(store.root / "outbox-sent.log")
     # The SMTP adapter reports each accepted mail at once so it is logged before the
     # batch's "sent" marks are committed (narrowing the duplicate window).
     transport = make_transport(config, on_accepted=accepted.append)
-    delivery = Delivery(config, store, transport, clock, accepted, sent_mailbox=sent_mailbox, dry_run=dry_run)
+    delivery = Delivery(config, store, transport, clock, accepted, sent_mailbox=sent_copies, dry_run=dry_run)
     intake = Intake(
         config,
         store,
@@ -105,6 +114,7 @@ def build_runtime(
         should_stop=should_stop,
         progress=progress,
         sent_mailbox=sent_mailbox,
+        sent_copies=sent_copies,
         after_batch=delivery.send_after_batch,
     )
     return Runtime(config, store, mailbox, sent_mailbox, templates, intake, delivery, clock, dry_run)

@@ -10,15 +10,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from inbox_agent.adapters.tinydb_store import StoreError, StoreLocked
+from inbox_agent.adapters.tinydb_store import StoreError
 from inbox_agent.config.loader import Config, ConfigError, find_config_path, load_config
-from inbox_agent.entrypoints.cli_cases import cmd_cases, cmd_classify, cmd_show
-from inbox_agent.entrypoints.cli_common import EXIT_CONFIG, EXIT_FAIL, EXIT_USAGE
+from inbox_agent.entrypoints.cli_cases import add_show_options, cmd_cases, cmd_classify, cmd_show
+from inbox_agent.entrypoints.cli_common import EXIT_CONFIG, EXIT_USAGE
 from inbox_agent.entrypoints.cli_escalate import add_escalate_parser, cmd_escalate
 from inbox_agent.entrypoints.cli_report import add_report_parser, cmd_report
 from inbox_agent.entrypoints.cli_run import cmd_run
 from inbox_agent.entrypoints.cli_staff import cmd_quarantine, cmd_staff_action
 from inbox_agent.entrypoints.cli_status import cmd_check, cmd_status
+from inbox_agent.entrypoints.cli_store import add_store_parsers, cmd_backup, cmd_restore, cmd_verify
+from inbox_agent.entrypoints.cli_train import TRAIN_COMMANDS, add_train_parsers
+from inbox_agent.entrypoints.failures import describe as describe_failure
 from inbox_agent.entrypoints.logs import setup_logging
 
 
@@ -53,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="one case with its messages and events")
     show.add_argument("case")
     show.add_argument("--json", action="store_true")
+    add_show_options(show)
 
     quarantine = sub.add_parser("quarantine", help="what could not be processed, and why")
     quarantine.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
@@ -67,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_staff_parsers(sub)
     add_escalate_parser(sub)
     add_report_parser(sub)
+    add_train_parsers(sub)
+    add_store_parsers(sub)
     return parser
 
 
@@ -104,6 +110,10 @@ COMMANDS = {
     "reopen": cmd_staff_action,
     "escalate": cmd_escalate,
     "report": cmd_report,
+    **TRAIN_COMMANDS,
+    "verify": cmd_verify,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
 }
 
 
@@ -120,9 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return COMMANDS[args.command](args, config)
-    except StoreLocked as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return EXIT_FAIL
-    except StoreError as exc:
-        sys.stderr.write(f"store error: {exc}\n")
-        return EXIT_FAIL
+    except (StoreError, OSError) as exc:  # named by cause: store damaged, disk full, ...
+        failure = describe_failure(exc)
+        sys.stderr.write(f"error: {failure.text}\n")
+        return failure.exit_code

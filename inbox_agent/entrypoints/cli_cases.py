@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from inbox_agent.domain.clock import SystemClock
 from inbox_agent.entrypoints.bootstrap import open_store
 from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, print_json, short
 from inbox_agent.pipeline.classify import classify_bytes
+from inbox_agent.services.disclosure import record_unmasked_view
+from inbox_agent.views.masked import masked_case, masked_message
 
 
 def cmd_classify(args: argparse.Namespace, config: Config) -> int:
@@ -56,7 +59,7 @@ def cmd_classify(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_cases(args: argparse.Namespace, config: Config) -> int:
-    store = open_store(config)
+    store = open_store(config, read_only=True)
     cases = [
         case
         for case in store.iter_cases()
@@ -93,13 +96,32 @@ def _case_summary(case: Any) -> dict[str, Any]:
     return doc
 
 
+def add_show_options(show: argparse.ArgumentParser) -> None:
+    show.add_argument(
+        "--unmask",
+        action="store_true",
+        help="show card/ID/phone numbers, codes and passwords (recorded on the case)",
+    )
+    show.add_argument("--by", help="who looks unmasked (default: $USER); recorded as an event")
+
+
+def _record_unmasked(args: argparse.Namespace, config: Config) -> bool:
+    """Recorded first, through the one commit path: nobody sees secrets unrecorded."""
+    actor = getattr(args, "by", None) or os.environ.get("USER", "staff")
+    how = "show --json" if args.json else "show"
+    return record_unmasked_view(open_store(config), args.case, actor, SystemClock().now(), how)
+
+
 def cmd_show(args: argparse.Namespace, config: Config) -> int:
-    store = open_store(config)
+    unmask = bool(getattr(args, "unmask", False))
+    store = open_store(config, read_only=True)
     case = store.get_case(args.case)
-    if case is None:
+    if case is None or (unmask and not _record_unmasked(args, config)):
         console.print(f"[red]no case {args.case}[/red]")
         return EXIT_FAIL
     messages = store.case_messages(case.case_id)
+    if not unmask:
+        case, messages = masked_case(case), [masked_message(message) for message in messages]
     outbox = [entry for entry in store.outbox_entries() if entry["case_id"] == case.case_id]
     if args.json:
         doc = case_to_doc(case)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from rich.markup import escape
 from rich.table import Table
 
 from inbox_agent.config.loader import Config
@@ -15,7 +16,7 @@ from inbox_agent.views.page import TEMPLATE_SAMPLES, sla_clock
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
-    store = open_store(config)
+    store = open_store(config, read_only=True)
     status = store.status()
     outbox = store.outbox_entries()
     counts: dict[str, int] = {}
@@ -29,10 +30,12 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
             oldest_waiting = f"{case.awaiting_since} ({case.case_id})"
     data = {
         "data_dir": str(store.root),
+        "storage": store.storage_state(),  # disk full / permission denied, found now
         "last_poll_at": status.get("last_poll_at", ""),
         "mailbox": status.get("mailbox", "never polled"),
         "smtp": status.get("smtp", ""),
         "last_error": status.get("last_error", ""),
+        "last_error_cause": status.get("last_error_cause", ""),
         "processed_total": status.get("processed_total", 0),
         "backlog": status.get("backlog", 0),
         "outbox_pending": sum(1 for e in outbox if e["status"] == "pending"),
@@ -68,7 +71,7 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
         console.print(f"templates: ok ({config.templates_dir})")
     for name, target in (("mailbox", make_mailbox(config)), ("smtp", make_transport(config))):
         try:
-            console.print(f"{name}: {target.check()}")
+            console.print(f"{name}: {escape(target.check())}")  # folder names and server text are not markup
         except Exception as exc:
             ok = False
             console.print(f"[red]{name}: {exc}[/red]")

@@ -1,7 +1,10 @@
 """The daemon loop: jobs on a ``schedule`` Scheduler over a runtime the bootstrap built.
 
-A failing job is logged and retried with capped backoff, never fatal. SIGTERM and
-SIGINT let the current batch finish and commit, then the loop exits 0.
+A failing job is logged with its real cause (``entrypoints.failures``: disk full,
+permission denied, mailbox unreachable, ...) and retried with capped backoff. The one
+fatal cause is a damaged store: retrying cannot repair it, so the daemon stops and
+the process exits 4 naming the file. SIGTERM and SIGINT let the current batch finish
+and commit, then the loop exits 0.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import schedule
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.backoff import capped_delay
 from inbox_agent.entrypoints.bootstrap import Runtime, write_report
+from inbox_agent.entrypoints.failures import Failure, describe
+from inbox_agent.services.delivery import record_status
 from inbox_agent.services.intake import CycleReport
 from inbox_agent.services.retention import purge
 from inbox_agent.services.sweep import run_sweep
@@ -99,8 +104,8 @@ def run_once(runtime: Runtime) -> CycleReport:
     for _interval, job in housekeeping_jobs(runtime.config):
         try:
             job(runtime)
-        except Exception:  # the mail of this cycle is committed; a failed job runs next time
-            log.exception("%s failed", job.__name__)
+        except Exception as exc:  # the mail of this cycle is committed; a failed job runs next time
+            _log_failure(f"{job.__name__} failed", describe(exc))
     runtime.delivery.send_due()
     totals = runtime.delivery.take_totals()
     return replace(
@@ -129,21 +134,28 @@ class Daemon:
         self.failures = 0
         self.paused_until = 0.0
         self.extra_jobs: list[tuple[float, Callable[[], None]]] = []
+        self.fatal: BaseException | None = None  # a damaged store: stop, exit non-zero
 
     def _poll_job(self) -> None:
         if time.monotonic() < self.paused_until:
             return
         try:
             report = run_cycle(self.runtime)
-        except Exception as exc:  # never fatal: log, back off, try again
-            log.exception("poll cycle failed")
-            report = CycleReport((), 0, 0, 0, 0, 0, error=f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # log the real cause, back off, try again
+            failure = describe(exc)
+            _log_failure("poll cycle failed", failure)
+            if failure.fatal:
+                self.fatal = exc
+                self.stop.event.set()
+                return
+            report = CycleReport((), 0, 0, 0, 0, 0, error=failure.text)
+            record_failure(self.runtime, failure)
         self.on_report(report)
         if report.error:
             self.failures += 1
             settings = self.runtime.config.mailbox
             delay = capped_delay(self.failures, settings.backoff_initial, settings.backoff_max)
-            log.warning("mailbox unavailable (%s); next attempt in %.0fs", report.error, delay)
+            log.warning("cycle failed (%s); next attempt in %.0fs", report.error, delay)
             self.paused_until = time.monotonic() + delay
         else:
             self.failures = 0
@@ -152,9 +164,9 @@ class Daemon:
         def safe() -> None:
             try:
                 job()
-            except Exception:
+            except Exception as exc:
                 name = getattr(getattr(job, "func", job), "__name__", repr(job))
-                log.exception("scheduled job %s failed; it runs again at its next time", name)
+                _log_failure(f"scheduled job {name} failed; it runs again at its next time", describe(exc))
 
         self.scheduler.every(max(1, int(every_seconds))).seconds.do(safe)
 
@@ -175,6 +187,9 @@ class Daemon:
                     self._poll_job()
             else:
                 self.stop.event.wait(wait)
+        if self.fatal is not None:
+            log.error("stopped: the store is damaged; nothing more is done until it is repaired")
+            raise self.fatal
         log.info("stopped")
 
     def _idle_wait(self, timeout: float) -> bool:
@@ -184,3 +199,17 @@ class Daemon:
             log.warning("IDLE failed (%s); falling back to polling for this round", exc)
             self.stop.event.wait(1.0)
             return False
+
+
+def _log_failure(what: str, failure: Failure) -> None:
+    """The cause in one line; a traceback only for what we did not foresee (a bug)."""
+    if failure.expected:
+        log.error("%s: %s", what, failure.text)
+    else:
+        log.exception("%s: %s", what, failure.text)
+
+
+def record_failure(runtime: Runtime, failure: Failure) -> None:
+    """Best effort: with the disk full this cannot be written either; `status` then
+    finds the cause itself (it probes the data directory)."""
+    record_status(runtime.store, last_error=failure.text, last_error_cause=failure.cause)
