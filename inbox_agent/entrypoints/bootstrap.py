@@ -8,11 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from inbox_agent.adapters.files import write_atomically
+from inbox_agent.adapters.imap import ImapMailbox
 from inbox_agent.adapters.maildir import MaildirMailbox
+from inbox_agent.adapters.model_store import ModelStore, append_correction, corrections_file
 from inbox_agent.adapters.sent_log import SentLog
+from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
 from inbox_agent.adapters.tinydb_store import Store
+from inbox_agent.adapters.training_corpus import load_corpus
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import Clock, SystemClock
 from inbox_agent.mail.render import TemplateSet
@@ -27,14 +32,15 @@ def open_store(config: Config, *, read_only: bool = False) -> Store:
     """``read_only``: no lock, no write (status, cases, show, verify; a read-only data dir)."""
     settings = config.storage
     return Store(
-        settings.data_dir, shard_size=settings.shard_size, lock_timeout=settings.lock_timeout, read_only=read_only
+        settings.data_dir,
+        shard_size=settings.shard_size,
+        lock_timeout=settings.lock_timeout,
+        read_only=read_only,
     )
 
 
 def make_mailbox(config: Config) -> Mailbox:
     if config.mailbox.kind == "imap":
-        from inbox_agent.adapters.imap import ImapMailbox
-
         assert config.mailbox.imap is not None
         return ImapMailbox(config.mailbox.imap)
     assert config.mailbox.maildir is not None
@@ -51,14 +57,10 @@ def make_sent_mailbox(config: Config) -> Mailbox | None:
     settings = config.mailbox.imap
     if config.mailbox.kind != "imap" or settings is None or not settings.sent_folder:
         return None
-    from inbox_agent.adapters.imap import ImapMailbox
-
     return ImapMailbox(replace(settings, folder=settings.sent_folder, processed_action="flag", idle=False))
 
 
 def make_transport(config: Config, on_accepted: Callable[[str], None] | None = None) -> Transport:
-    from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
-
     if config.smtp.kind == "smtp":
         return SmtpTransport(config.smtp, on_accepted=on_accepted)
     return DirectoryTransport(config.smtp)
@@ -133,3 +135,19 @@ def write_report(
     page = staff_page(store, config, templates, now, include_resolved=include_resolved)
     write_atomically(Path(path), page.html.encode("utf-8"))
     return page.shown
+
+
+def model_repository(config: Config) -> ModelStore:
+    """Where `train --apply` keeps versioned category models (``<data_dir>/models``)."""
+    return ModelStore(config.storage.data_dir)
+
+
+def correction_recorder(config: Config) -> Callable[[Any], None]:
+    """Appends a staff correction to the examples `train` learns from."""
+    data_dir = config.storage.data_dir
+    return lambda example: append_correction(data_dir, example)
+
+
+def training_corpus(config: Config, folder: Path) -> Any:
+    """The shipped corpora in ``folder`` plus the staff corrections of this data directory."""
+    return load_corpus(folder, corrections_file(config.storage.data_dir))

@@ -17,12 +17,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from inbox_agent.adapters.model_store import ModelStore, append_correction, corrections_file
-from inbox_agent.adapters.training_corpus import CorpusError, load_corpus
+from inbox_agent.adapters.training_corpus import CorpusError
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import SystemClock
 from inbox_agent.domain.model import CATEGORIES
-from inbox_agent.entrypoints.bootstrap import open_store
+from inbox_agent.entrypoints.bootstrap import (
+    correction_recorder,
+    model_repository,
+    open_store,
+    training_corpus,
+)
 from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK
 from inbox_agent.services.model_eval import summary_line
 from inbox_agent.services.model_fit import TrainingUnavailable
@@ -51,7 +55,6 @@ def add_train_parsers(sub: argparse._SubParsersAction) -> None:
 
 def cmd_recategorize(args: argparse.Namespace, config: Config) -> int:
     actor = args.by or os.environ.get("USER", "staff")
-    data_dir = config.storage.data_dir
     try:
         case = recategorize(
             open_store(config),
@@ -59,7 +62,7 @@ def cmd_recategorize(args: argparse.Namespace, config: Config) -> int:
             args.category,
             actor,
             SystemClock().now(),
-            lambda example: append_correction(data_dir, example),
+            correction_recorder(config),
         )
     except (NoSuchCase, RecategorizeError) as exc:
         sys.stderr.write(f"{exc}\n")
@@ -76,14 +79,14 @@ def _print_comparison(current: dict[str, Any], new: dict[str, Any]) -> None:
 
 
 def cmd_train(args: argparse.Namespace, config: Config) -> int:
-    repository = ModelStore(config.storage.data_dir)
+    repository = model_repository(config)
     if args.rollback:
         back = repository.rollback()
         print(f"current model: {back or 'the shipped model'} (used from the next start)")
         return EXIT_OK
     folder = args.data or CHECKOUT_DATA
     try:
-        corpus = load_corpus(folder, corrections_file(config.storage.data_dir))
+        corpus = training_corpus(config, folder)
         outcome = train(
             corpus,
             config.rules,
