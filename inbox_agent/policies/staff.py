@@ -124,15 +124,9 @@ class Reply:
             original_subject=case.subject,
         )
         mail = _mail_to_customer(case, "staff_reply", render_staff_reply(ctx.templates, request), ctx)
-        updated = add_event(case, ctx.at, "staff_reply", action.actor, action.text[:500])
-        answered = replace(
-            updated,
-            message_ids=updated.message_ids + (mail.message_id,),
-            status=CaseStatus.WAITING_CUSTOMER,
-            awaiting_since="",
-            escalation_level=0,
+        return _answered(
+            case, action, ctx, "staff_reply", mail, status=CaseStatus.WAITING_CUSTOMER, escalation_level=0
         )
-        return answered, (mail,)
 
 
 class Resolve:
@@ -148,14 +142,7 @@ class Resolve:
             original_subject=case.subject,
         )
         mail = _mail_to_customer(case, "resolution", render_resolution(ctx.templates, request), ctx)
-        updated = add_event(case, ctx.at, "resolved", action.actor, action.text[:500])
-        resolved = replace(
-            updated,
-            message_ids=updated.message_ids + (mail.message_id,),
-            status=CaseStatus.RESOLVED,
-            awaiting_since="",
-        )
-        return resolved, (mail,)
+        return _answered(case, action, ctx, "resolved", mail, status=CaseStatus.RESOLVED)
 
 
 # The command table (after imapautofiler's name -> class lookup): one small object each.
@@ -187,6 +174,29 @@ def apply_action(
 
 def _language(case: Case, ctx: ActionContext) -> str:
     return case.language if case.language in ("zh", "en") else ctx.config.acknowledge.default_language
+
+
+def _answered(
+    case: Case,
+    action: StaffAction,
+    ctx: ActionContext,
+    event_kind: str,
+    mail: OutgoingMail,
+    *,
+    status: CaseStatus,
+    escalation_level: int | None = None,
+) -> Outcome:
+    """A staff response that went to the customer: an event, the mail on the thread,
+    the new status, and the response clock stopped."""
+    updated = add_event(case, ctx.at, event_kind, action.actor, action.text[:500])
+    answered = replace(
+        updated,
+        message_ids=updated.message_ids + (mail.message_id,),
+        status=status,
+        awaiting_since="",
+        escalation_level=updated.escalation_level if escalation_level is None else escalation_level,
+    )
+    return answered, (mail,)
 
 
 def _mail_to_customer(case: Case, kind: str, rendered: RenderedMail, ctx: ActionContext) -> OutgoingMail:
