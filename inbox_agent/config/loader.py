@@ -35,6 +35,7 @@ from inbox_agent.config.records import (
     StaffSettings,
     StorageSettings,
 )
+from inbox_agent.config.regulatory import RegulatorySettings, regulatory_settings
 from inbox_agent.config.rules import load_rules
 from inbox_agent.config.service_sections import (
     acknowledge_settings,
@@ -58,6 +59,7 @@ __all__ = [
     "EscalationLevel",
     "EscalationSettings",
     "LoggingSettings",
+    "RegulatorySettings",
     "ReportSettings",
     "Section",
     "SlaSettings",
@@ -91,6 +93,10 @@ def build_config(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     staff = replace(staff, addresses=staff.addresses | notified)
     report = report_settings(root.sub("report"))
     trust = trust_settings(root.sub("trust"))
+    regulatory = regulatory_settings(root.sub("regulatory"))
+    sla = _sla_calendar(sla, regulatory, errors)
+    if regulatory.escalate_to and regulatory.escalate_to not in {lvl.name for lvl in escalation.levels}:
+        errors.append(f"regulatory.escalate_to: no escalation level {regulatory.escalate_to!r}")
     templates_dir = _templates_dir(root.sub("templates"))
     log_settings = logging_settings(root.sub("logging"))
     rules = load_rules(
@@ -118,7 +124,21 @@ def build_config(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
         escalation=escalation,
         report=report,
         trust=trust,
+        regulatory=regulatory,
     )
+
+
+def _sla_calendar(sla: SlaSettings, regulatory: RegulatorySettings, errors: list[str]) -> SlaSettings:
+    """``[sla] calendar`` names a [regulatory] calendar: business hours come from it."""
+    if not sla.calendar:
+        return sla
+    calendar = regulatory.calendars.get(sla.calendar)
+    if calendar is None:
+        errors.append(
+            f"sla.calendar: unknown calendar {sla.calendar!r} (known: {', '.join(sorted(regulatory.calendars))})"
+        )
+        return sla
+    return replace(sla, work_calendar=calendar, timezone=calendar.timezone)
 
 
 def _templates_dir(section: Section) -> Path | None:

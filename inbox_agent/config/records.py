@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from inbox_agent.config.regulatory import RegulatorySettings
 from inbox_agent.config.rules import Rules
 from inbox_agent.config.settings import MailboxSettings, SmtpSettings
 from inbox_agent.config.trust import TrustSettings
+from inbox_agent.domain.calendar import WorkCalendar
 
 
 class ConfigError(Exception):
@@ -66,6 +68,10 @@ class SlaSettings:
     holidays: frozenset[date] = frozenset()
     always_on: frozenset[str] = frozenset({"security"})
     complaint_window: float = 60 * 86400.0  # incidents older than this (at case creation) are flagged
+    # ``calendar = "cn"``: business hours come from that [regulatory] calendar (make-up
+    # working days, several windows a day) instead of the fields above; "" = the fields.
+    calendar: str = ""
+    work_calendar: WorkCalendar | None = None  # the calendar named, resolved by the loader
 
     def response_seconds(self, category: str, severity: str = "") -> float:
         """The case's response-time limit: the shorter of its category's and its severity's."""
@@ -151,6 +157,7 @@ class Config:
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     trust: TrustSettings = field(default_factory=TrustSettings)
+    regulatory: RegulatorySettings = field(default_factory=RegulatorySettings)
 
     @property
     def own_addresses(self) -> frozenset[str]:

@@ -151,6 +151,7 @@ def sla_settings(section: Section) -> SlaSettings:
         holidays=_holidays(section),
         always_on=frozenset(always_on),
         complaint_window=section.duration("complaint_window", 60 * 86400.0),
+        calendar=section.str_("calendar", ""),
     )
     section.finish()
     return settings

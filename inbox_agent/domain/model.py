@@ -195,6 +195,9 @@ class Case:
     escalation_level: int = 0
     flags: tuple[str, ...] = ()
     events: tuple[Event, ...] = ()
+    # The regulatory regime whose clocks the case runs on ("PSD2", "CN-PBoC", ...; "" =
+    # none), fixed when the case is opened (policies/regulatory.py).
+    jurisdiction: str = ""
 
     @property
     def evidence_map(self) -> dict[str, str]:

@@ -11,11 +11,13 @@ Every piece of customer text that reaches a subject or a one-line field went thr
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from inbox_agent.domain.jurisdiction import NextStep
 from inbox_agent.domain.lifecycle import CASE_TAG_IN_SUBJECT
 from inbox_agent.mail.mime import build_email_bytes, make_message_id, validated_addr_spec
 from inbox_agent.mail.text import normalise_newlines, single_line, truncate
@@ -27,6 +29,7 @@ __all__ = [
     "ACK_KINDS",
     "AckRequest",
     "EvidenceItem",
+    "HoldingRequest",
     "RenderedMail",
     "ResolutionRequest",
     "StaffNotificationRequest",
@@ -36,7 +39,9 @@ __all__ = [
     "clean_subject",
     "format_duration",
     "make_message_id",
+    "holding_context",
     "render_ack",
+    "render_holding_reply",
     "render_resolution",
     "render_staff_notification",
     "render_staff_reply",
@@ -46,6 +51,7 @@ __all__ = [
     "staff_notification_context",
     "staff_reply_context",
     "validated_addr_spec",
+    "with_next_steps",
 ]
 
 ACK_KINDS: tuple[str, ...] = ("ack_first", "ack_followup", "ack_complete")
@@ -87,6 +93,10 @@ class AckRequest:
     customer_name: str
     original_subject: str
     hotline: str
+    # The incident is older than the service agreement's complaint window of this many
+    # days (0 = it is not, or the customer was told already): the reply says so.
+    window_days: int = 0
+    incident_date: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,23 @@ class ResolutionRequest:
     customer_name: str
     summary: str  # what was done, written by staff; "" when there is nothing to add
     original_subject: str
+    # Where the customer can go if not satisfied (config only; none configured = none
+    # named). Empty here falls back to what ``with_next_steps`` put on the templates.
+    next_steps: tuple[NextStep, ...] = ()
+
+
+@dataclass(frozen=True)
+class HoldingRequest:
+    """The holding reply: the final answer takes longer; why, by when, and the options."""
+
+    case_id: str
+    language: str
+    customer_name: str
+    original_subject: str
+    received_date: str  # local date of receipt, YYYY-MM-DD
+    final_date: str  # the new date: the final-response deadline, YYYY-MM-DD (local)
+    missing: tuple[str, ...]  # evidence still missing: one reason it takes longer
+    next_steps: tuple[NextStep, ...] = ()
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -143,6 +170,10 @@ def render_staff_reply(templates: TemplateSource, req: StaffReplyRequest) -> Ren
 
 def render_resolution(templates: TemplateSource, req: ResolutionRequest) -> RenderedMail:
     return _render_pair(templates, "resolution", resolution_context(templates, req), req.original_subject)
+
+
+def render_holding_reply(templates: TemplateSource, req: HoldingRequest) -> RenderedMail:
+    return _render_pair(templates, "holding_reply", holding_context(templates, req), req.original_subject)
 
 
 def render_staff_notification(templates: TemplateSource, req: StaffNotificationRequest) -> RenderedMail:
@@ -192,6 +223,8 @@ def ack_context(templates: TemplateSource, req: AckRequest) -> dict[str, Any]:
         "missing": _evidence_items(labels, req.missing),
         "original_subject": single_line(req.original_subject),
         "hotline": single_line(req.hotline),
+        "window_days": req.window_days,
+        "incident_date": single_line(req.incident_date),
         "change_password_path": labels.phrase("change_password_path"),
         "freeze_path": labels.phrase("freeze_path"),
     }
@@ -215,7 +248,38 @@ def resolution_context(templates: TemplateSource, req: ResolutionRequest) -> dic
         "category_label": labels.category(req.category),
         "summary": normalise_newlines(req.summary).strip(),
         "original_subject": single_line(req.original_subject),
+        "next_steps": _next_steps(req.next_steps or getattr(templates, "next_steps", ()), labels.language),
     }
+
+
+def holding_context(templates: TemplateSource, req: HoldingRequest) -> dict[str, Any]:
+    labels = templates.labels(reply_language(req.language))
+    return {
+        **_customer_context(labels, req.case_id, req.customer_name),
+        "received_date": single_line(req.received_date),
+        "final_date": single_line(req.final_date),
+        "missing": _evidence_items(labels, req.missing),
+        "next_steps": _next_steps(req.next_steps, labels.language),
+        "original_subject": single_line(req.original_subject),
+    }
+
+
+def _next_steps(steps: Sequence[NextStep], language: str) -> list[dict[str, str]]:
+    return [
+        {"kind": step.kind, "name": single_line(step.name(language)), "contact": single_line(step.contact)}
+        for step in steps
+    ]
+
+
+Templates = TypeVar("Templates")
+
+
+def with_next_steps(templates: Templates, steps: Sequence[NextStep]) -> Templates:
+    """The same templates, carrying the next steps of one case's jurisdiction: the
+    resolution mail names them whichever door resolved the case (CLI, staff mail)."""
+    carrying = copy.copy(templates)
+    carrying.__dict__["next_steps"] = tuple(steps)
+    return carrying
 
 
 def staff_notification_context(templates: TemplateSource, req: StaffNotificationRequest) -> dict[str, Any]:

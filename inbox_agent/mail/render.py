@@ -47,7 +47,14 @@ __all__ = [
     "required_templates",
 ]
 
-CUSTOMER_KINDS: tuple[str, ...] = ("ack_first", "ack_followup", "ack_complete", "staff_reply", "resolution")
+CUSTOMER_KINDS: tuple[str, ...] = (
+    "ack_first",
+    "ack_followup",
+    "ack_complete",
+    "staff_reply",
+    "resolution",
+    "holding_reply",
+)
 STAFF_KINDS: tuple[str, ...] = ("staff_escalation",)
 # Shipped as package data, so an installed wheel finds them; `[templates] dir` overrides.
 SHIPPED_TEMPLATES = Path(__file__).resolve().parent / "templates"

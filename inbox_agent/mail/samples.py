@@ -10,16 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from inbox_agent.domain.jurisdiction import NextStep
 from inbox_agent.domain.model import CATEGORIES
 from inbox_agent.mail.compose import (
     ACK_KINDS,
     AckRequest,
+    HoldingRequest,
     RenderedMail,
     ResolutionRequest,
     StaffNotificationRequest,
     StaffReplyRequest,
     ack_context,
+    holding_context,
     render_ack,
+    render_holding_reply,
     render_resolution,
     render_staff_notification,
     render_staff_reply,
@@ -53,6 +57,9 @@ def sample_ack_requests(language: str) -> list[AckRequest]:
             customer_name="王小明" if language == "zh" else "Alex Morgan",
             original_subject="付款失败" if language == "zh" else "Payment failed",
             hotline="400-000-0000",
+            # The security sample also tells about the complaint window: every branch renders.
+            window_days=60 if category == "security" else 0,
+            incident_date="2026-01-05" if category == "security" else "",
         )
 
     requests = [
@@ -76,6 +83,12 @@ def sample_staff_reply_request(language: str) -> StaffReplyRequest:
     )
 
 
+SAMPLE_NEXT_STEPS = (
+    NextStep("internal", "Our complaints review team", "我们的投诉复核组", "review@wallet.example"),
+    NextStep("platform", "The consumer association", "消费者协会", "12315"),
+)
+
+
 def sample_resolution_request(language: str) -> ResolutionRequest:
     return ResolutionRequest(
         case_id=SAMPLE_CASE_ID,
@@ -84,6 +97,20 @@ def sample_resolution_request(language: str) -> ResolutionRequest:
         customer_name="王小明" if language == "zh" else "Alex Morgan",
         summary="The duplicate charge was refunded.",
         original_subject="Charged twice",
+        next_steps=SAMPLE_NEXT_STEPS,
+    )
+
+
+def sample_holding_request(language: str) -> HoldingRequest:
+    return HoldingRequest(
+        case_id=SAMPLE_CASE_ID,
+        language=language,
+        customer_name="王小明" if language == "zh" else "Alex Morgan",
+        original_subject="Charged twice",
+        received_date="2026-09-30",
+        final_date="2026-10-30",
+        missing=("transaction_id",),
+        next_steps=SAMPLE_NEXT_STEPS,
     )
 
 
@@ -135,8 +162,10 @@ def sample_context(
         return staff_notification_context(templates, sample_staff_notification_requests()[1])
     if family == "staff_reply":
         return staff_reply_context(templates, sample_staff_reply_request(language))
-    if family == "resolution":
+    if family in ("resolution", "next_steps"):
         return resolution_context(templates, sample_resolution_request(language))
+    if family == "holding_reply":
+        return holding_context(templates, sample_holding_request(language))
     # Acknowledgements, their partials and the layout: a security case exercises every branch.
     kind = family if family in ACK_KINDS else "ack_first"
     security = next(r for r in sample_ack_requests(language) if r.kind == kind and r.category == "security")
@@ -154,6 +183,8 @@ def sample_renders(templates: TemplateSource) -> list[tuple[str, Callable[[], Re
         samples.append((f"staff_reply.{language}", lambda r=reply: render_staff_reply(templates, r)))
         resolution = sample_resolution_request(language)
         samples.append((f"resolution.{language}", lambda r=resolution: render_resolution(templates, r)))
+        holding = sample_holding_request(language)
+        samples.append((f"holding_reply.{language}", lambda r=holding: render_holding_reply(templates, r)))
     for request in sample_staff_notification_requests():
         samples.append(
             (

@@ -26,8 +26,12 @@ from inbox_agent.pipeline.decision import BatchView, Decision
 from inbox_agent.pipeline.filing import attachments_of, message_record
 from inbox_agent.pipeline.staff_trust import record_sender_checks
 from inbox_agent.pipeline.steps import MailWork
+from inbox_agent.policies.escalation import OUTSIDE_WINDOW_FLAG
+from inbox_agent.policies.regulatory import assigned_jurisdiction, opening_detail, outside_window
 from inbox_agent.stages.categorize import why_line
 from inbox_agent.stages.evidence import missing_evidence
+
+WINDOW_TOLD = "window_told"  # the event: the customer was told about the complaint window
 
 
 class Acknowledge:
@@ -38,6 +42,7 @@ class Acknowledge:
         case = open_case(work) if existing is None else join_case(work, existing)
         case = record_sender_checks(work, case)
         case, new_evidence = merge_evidence(work, case)
+        case, window_days = window_to_tell(work, case)
         if existing is not None:
             detail = f"evidence added: {', '.join(sorted(new_evidence)) or 'none'}"
             case = add_event(case, iso(work.now), "customer_message", work.parsed.sender, detail)
@@ -48,8 +53,10 @@ class Acknowledge:
         outgoing: tuple[OutgoingMail, ...] = ()
         if skip is None:
             kind = ack_kind(existing is None, bool(new_evidence), case.missing)
-            mail = acknowledgement(work, case, kind, tuple(sorted(new_evidence)))
+            mail = acknowledgement(work, case, kind, tuple(sorted(new_evidence)), window_days)
             case = record_ack(work, case, kind, mail)
+            if window_days:
+                case = add_event(case, iso(work.now), WINDOW_TOLD, "system", f"{window_days}-day window")
             outgoing = (mail,)
         case = replace(case, status=status_after_customer_message(case, case.missing))
         return _decision(work, case, "new_case" if existing is None else "joined", skip, outgoing)
@@ -81,7 +88,8 @@ def open_case(work: MailWork) -> Case:
     refused = work.match.refused if work.match else ()
     if refused:
         detail += f"; referred to {', '.join(refused)} but is not its customer"
-    return Case(
+    jurisdiction = assigned_jurisdiction(work.config, msg.sender, msg.recipients, msg.language)
+    case = Case(
         case_id=case_id_for(seq, work.now.year),
         seq=seq,
         customer=msg.sender,
@@ -98,7 +106,33 @@ def open_case(work: MailWork) -> Case:
         created_at=at,
         updated_at=at,
         events=(Event(at=at, kind="opened", actor=msg.sender, detail=detail),),
+        jurisdiction=jurisdiction,
     )
+    if not jurisdiction:
+        return case
+    # The deadlines as computed now, on the record: what the officer can show a regulator.
+    return add_event(case, at, "jurisdiction", "system", opening_detail(case, work.config))
+
+
+def window_to_tell(work: MailWork, case: Case) -> tuple[Case, int]:
+    """An incident older than the service agreement's complaint window: the case is
+    flagged for staff at once, and the customer is told in the next acknowledgement
+    that goes out (once: the ``window_told`` event). Returns the window in days, 0 when
+    there is nothing (more) to tell."""
+    if not outside_window(case.evidence_map, parse_iso(case.created_at), work.config):
+        return case, 0
+    if OUTSIDE_WINDOW_FLAG not in case.flags:
+        days = round(work.config.sla.complaint_window / 86400)
+        detail = (
+            f"{OUTSIDE_WINDOW_FLAG}: incident on {case.evidence_map.get('transaction_date')} "
+            f"is older than the {days}-day complaint window"
+        )
+        case = add_event(
+            case, iso(work.now), "flagged", "system", detail, flags=(*case.flags, OUTSIDE_WINDOW_FLAG)
+        )
+    if WINDOW_TOLD in (event.kind for event in case.events):
+        return case, 0
+    return case, round(work.config.sla.complaint_window / 86400)
 
 
 def join_case(work: MailWork, case: Case) -> Case:
@@ -213,7 +247,9 @@ def _recent_acks(view: BatchView, sender: str, now: datetime) -> list[str]:
     ]
 
 
-def acknowledgement(work: MailWork, case: Case, kind: str, received: tuple[str, ...]) -> OutgoingMail:
+def acknowledgement(
+    work: MailWork, case: Case, kind: str, received: tuple[str, ...], window_days: int = 0
+) -> OutgoingMail:
     msg, config = work.parsed, work.config
     assert work.templates is not None, "acknowledgements are only rendered by the intake pipeline"
     language = msg.language if msg.language in ("zh", "en") else config.acknowledge.default_language
@@ -229,6 +265,8 @@ def acknowledgement(work: MailWork, case: Case, kind: str, received: tuple[str, 
         customer_name=case.customer_name,
         original_subject=msg.subject,
         hotline=config.acknowledge.hotline,
+        window_days=window_days,
+        incident_date=case.evidence_map.get("transaction_date", "")[:10] if window_days else "",
     )
     return outgoing_mail(
         config,

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from inbox_agent.config.loader import SlaSettings
+from inbox_agent.domain.calendar import WorkCalendar
 from inbox_agent.domain.clock import to_utc
 
 # A calendar with working days always has one within a few weeks, even with a long
@@ -55,10 +56,17 @@ class BusinessHours:
         raise ValueError(f"no business hours within {MAX_DAYS_SCANNED} days of {moment.isoformat()}")
 
 
-def business_hours_for(settings: SlaSettings, category: str) -> BusinessHours | None:
+# What the SLA clock runs on: the [sla] fields, or a real calendar (``[sla] calendar``:
+# make-up working days, several windows a day). Both answer ``windows_from``.
+Hours = BusinessHours | WorkCalendar
+
+
+def business_hours_for(settings: SlaSettings, category: str) -> Hours | None:
     """The calendar the category's clock follows; None when it runs around the clock."""
     if not settings.uses_business_hours(category):
         return None
+    if settings.work_calendar is not None:
+        return settings.work_calendar
     return BusinessHours(
         zone=ZoneInfo(settings.timezone),
         working_days=settings.working_days,
@@ -68,7 +76,7 @@ def business_hours_for(settings: SlaSettings, category: str) -> BusinessHours | 
     )
 
 
-def add_sla_time(start: datetime, seconds: float, hours: BusinessHours | None) -> datetime:
+def add_sla_time(start: datetime, seconds: float, hours: Hours | None) -> datetime:
     """The instant (UTC) at which ``seconds`` of SLA time have passed since ``start``."""
     start = to_utc(start)
     remaining = timedelta(seconds=seconds)
@@ -85,7 +93,7 @@ def add_sla_time(start: datetime, seconds: float, hours: BusinessHours | None) -
     raise AssertionError("windows_from never ends without raising")  # pragma: no cover
 
 
-def sla_elapsed(start: datetime, end: datetime, hours: BusinessHours | None) -> float:
+def sla_elapsed(start: datetime, end: datetime, hours: Hours | None) -> float:
     """Seconds of SLA time between two instants (0 when ``end`` is not after ``start``)."""
     start, end = to_utc(start), to_utc(end)
     if end <= start:
@@ -102,8 +110,10 @@ def sla_elapsed(start: datetime, end: datetime, hours: BusinessHours | None) -> 
     return total.total_seconds()
 
 
-def describe_business_hours(hours: BusinessHours) -> str:
+def describe_business_hours(hours: Hours) -> str:
     """ "09:00-18:00 Mon-Fri (Asia/Shanghai), not on holidays" for staff mail and tables."""
+    if isinstance(hours, WorkCalendar):
+        return hours.describe()
     names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
     days = ", ".join(names[day] for day in sorted(hours.working_days))
     if sorted(hours.working_days) == [0, 1, 2, 3, 4]:

@@ -1,0 +1,134 @@
+"""Regulatory clocks on a case (pure): which jurisdiction, its deadlines and their state,
+when the holding reply is due, when a deadline escalates ahead of the internal ladder,
+and the complaint-window notice.
+
+Deadlines are derived from the case (``created_at``, ``jurisdiction``) and the config,
+so ``show``, ``cases``, the page, the notifications and ``export`` agree; the opening
+event records them as computed at the time. A calendar that does not cover a
+deadline's year is never guessed around: ``CaseClocks.error`` names it, and the sweep
+logs it on every run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from inbox_agent.config.loader import Config
+from inbox_agent.domain.calendar import CalendarNotCovered, WorkCalendar
+from inbox_agent.domain.clock import iso, parse_iso, to_utc
+from inbox_agent.domain.jurisdiction import (
+    HOLDING_EVENT,
+    ClockState,
+    Jurisdiction,
+    NextStep,
+    clock_states,
+)
+from inbox_agent.domain.model import Case, CaseStatus
+
+DEADLINE_UNKNOWN_FLAG = "deadline_unknown"
+
+
+@dataclass(frozen=True)
+class CaseClocks:
+    jurisdiction: Jurisdiction | None
+    calendar: WorkCalendar | None
+    states: tuple[ClockState, ...] = ()
+    error: str = ""  # why the deadlines cannot be computed ("" = they are)
+
+    def state(self, clock: str) -> ClockState | None:
+        return next((s for s in self.states if s.clock == clock), None)
+
+    @property
+    def next_open(self) -> ClockState | None:
+        """The earliest deadline still open or overdue."""
+        pending = [s for s in self.states if s.state in ("open", "overdue")]
+        return min(pending, key=lambda s: s.deadline) if pending else None
+
+
+def assigned_jurisdiction(config: Config, sender: str, recipients: tuple[str, ...], language: str) -> str:
+    return config.regulatory.jurisdiction_for(sender, recipients, language)
+
+
+def case_clocks(case: Case, config: Config, now: datetime) -> CaseClocks:
+    found = config.regulatory.lookup(case.jurisdiction) if case.jurisdiction else None
+    if found is None:
+        return CaseClocks(None, None)
+    jurisdiction, calendar = found
+    try:
+        states = clock_states(case, jurisdiction, calendar, now)
+    except CalendarNotCovered as exc:
+        return CaseClocks(jurisdiction, calendar, error=str(exc))
+    return CaseClocks(jurisdiction, calendar, tuple(states))
+
+
+def opening_detail(case: Case, config: Config) -> str:
+    """The jurisdiction and its deadlines as computed when the case opened (for the record)."""
+    clocks = case_clocks(case, config, parse_iso(case.created_at))
+    if clocks.jurisdiction is None:
+        return f"{case.jurisdiction}: unknown jurisdiction"
+    if clocks.error:
+        return f"{case.jurisdiction}: deadlines unknown: {clocks.error}"
+    parts = [f"{s.clock} {iso(s.deadline)} ({s.rule})" for s in clocks.states]
+    return f"{case.jurisdiction}: " + "; ".join(parts)
+
+
+# --- the holding reply ------------------------------------------------------------------
+
+
+def holding_reply_due(case: Case, config: Config, now: datetime) -> CaseClocks | None:
+    """The case's clocks when the holding reply must go out at ``now``: the holding point
+    is reached, the case is not resolved and no holding reply was sent; else None."""
+    if not config.regulatory.holding_reply or case.status == CaseStatus.RESOLVED or not case.jurisdiction:
+        return None
+    if any(event.kind == HOLDING_EVENT for event in case.events):
+        return None
+    clocks = case_clocks(case, config, now)
+    holding = clocks.state("holding")
+    if holding is None or clocks.error or to_utc(now) < holding.deadline:
+        return None
+    return clocks
+
+
+# --- escalation ahead of a deadline -----------------------------------------------------
+
+
+def deadline_escalation_due(case: Case, config: Config, now: datetime) -> ClockState | None:
+    """The open regulatory deadline within ``escalate_before`` of ``now`` that has not
+    been escalated yet (one escalation per clock); None when there is none."""
+    if case.status == CaseStatus.RESOLVED or not case.jurisdiction:
+        return None
+    clocks = case_clocks(case, config, now)
+    done = {event.detail.split(":", 1)[0] for event in case.events if event.kind == "deadline_escalated"}
+    lead = timedelta(seconds=config.regulatory.escalate_before)
+    for state in sorted(clocks.states, key=lambda s: s.deadline):
+        if state.clock == "holding" or state.state not in ("open", "overdue") or state.clock in done:
+            continue
+        if to_utc(now) >= state.deadline - lead:
+            return state
+    return None
+
+
+# --- next steps and the complaint window ------------------------------------------------
+
+
+def next_steps_for(case: Case, config: Config) -> tuple[NextStep, ...]:
+    found = config.regulatory.lookup(case.jurisdiction) if case.jurisdiction else None
+    return found[0].next_steps if found else ()
+
+
+def incident_age_days(evidence: dict[str, str], opened: datetime, config: Config) -> int | None:
+    """Whole local days between the incident (evidence ``transaction_date``) and the
+    case's opening; None when there is no readable incident date."""
+    value = evidence.get("transaction_date", "")
+    try:
+        incident = date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+    return (to_utc(opened).astimezone(ZoneInfo(config.sla.timezone)).date() - incident).days
+
+
+def outside_window(evidence: dict[str, str], opened: datetime, config: Config) -> bool:
+    age = incident_age_days(evidence, opened, config)
+    return age is not None and age * 86400 > config.sla.complaint_window
