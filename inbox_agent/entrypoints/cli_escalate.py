@@ -79,6 +79,10 @@ def _summary(report: SweepReport) -> str:
         parts = [f"{len(report.fired)} escalations", f"{report.queued} notifications queued"]
     if report.flagged:
         parts.append(f"flagged outside the complaint window: {', '.join(report.flagged)}")
+    if report.holding_replies:
+        parts.append(f"holding replies queued: {', '.join(report.holding_replies)}")
+    if report.deadline_escalations:
+        parts.append(f"escalated ahead of a regulatory deadline: {', '.join(report.deadline_escalations)}")
     parts.append(f"{report.examined} open cases examined")
     if report.queued and not report.dry_run:
         parts.append("the daemon sends queued mail in its next cycle")

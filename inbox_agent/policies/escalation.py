@@ -29,6 +29,7 @@ from inbox_agent.mail.compose import (
 )
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.policies.notified import notified_detail, unguessable
+from inbox_agent.policies.regulatory import deadline_notices
 from inbox_agent.policies.sla import add_sla_time, business_hours_for, describe_business_hours
 
 OUTSIDE_WINDOW_FLAG = "outside_complaint_window"
@@ -271,11 +272,17 @@ def notification_mail(
     now: datetime,
     last_message: MessageRecord | None,
     salt: str = "",
+    *,
+    unique: str = "",
+    first_notice: str = "",
 ) -> OutgoingMail:
+    """``unique`` (default: the level's id) and ``first_notice`` let an escalation ahead of
+    a regulatory deadline (policies/regulatory_sweep.py) use the same mail."""
     level = deadline.level
     request = _notification_request(case, config, now, last_message, level.name)
-    rendered = _with_notices(render_staff_notification(templates, request), notices(case, config))
-    unique = notification_id(case, level)
+    found = ((first_notice,) if first_notice else ()) + notices(case, config, now)
+    rendered = _with_notices(render_staff_notification(templates, request), found)
+    unique = unique or notification_id(case, level)
     message_id = make_message_id(config.message_id_domain, unguessable(unique, salt))
     raw = build_email_bytes(
         from_addr=config.mailbox.address,
@@ -329,9 +336,9 @@ def _notification_request(
     )
 
 
-def notices(case: Case, config: Config) -> tuple[str, ...]:
+def notices(case: Case, config: Config, now: datetime | None = None) -> tuple[str, ...]:
     """What staff must know beyond the template's fields."""
-    found: list[str] = []
+    found: list[str] = list(deadline_notices(case, config, now or parse_iso(case.created_at)))
     if OUTSIDE_WINDOW_FLAG in case.flags:
         window_days = config.sla.complaint_window / 86400
         found.append(

@@ -74,6 +74,23 @@ def opening_detail(case: Case, config: Config) -> str:
     return f"{case.jurisdiction}: " + "; ".join(parts)
 
 
+def deadline_notices(case: Case, config: Config, now: datetime) -> tuple[str, ...]:
+    """The regulatory deadlines as lines for staff notifications."""
+    clocks = case_clocks(case, config, now)
+    if clocks.jurisdiction is None:
+        return ()
+    if clocks.error:
+        return (f"Regulatory deadlines ({case.jurisdiction}) UNKNOWN: {clocks.error}",)
+    parts = [f"{s.clock} {local_time(s.deadline, clocks)} ({s.state})" for s in clocks.states]
+    return (f"Regulatory deadlines ({case.jurisdiction}): " + "; ".join(parts) + ".",)
+
+
+def local_time(moment: datetime, clocks: CaseClocks) -> str:
+    """ "2026-10-15 18:00 Asia/Shanghai": a deadline as the jurisdiction's calendar reads it."""
+    zone = clocks.calendar.zone if clocks.calendar else ZoneInfo("UTC")
+    return f"{to_utc(moment).astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
+
+
 # --- the holding reply ------------------------------------------------------------------
 
 

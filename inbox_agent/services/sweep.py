@@ -15,9 +15,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from inbox_agent.config.loader import Config
-from inbox_agent.domain.model import CaseStatus, MessageRecord
+from inbox_agent.domain.model import Case, CaseStatus, MessageRecord
 from inbox_agent.mail.render import TemplateSet
-from inbox_agent.policies.escalation import Fired, last_customer_message, needs_attention, sweep
+from inbox_agent.policies.escalation import (
+    CaseDecision,
+    Fired,
+    last_customer_message,
+    needs_attention,
+    sweep,
+)
+from inbox_agent.policies.regulatory import case_clocks
+from inbox_agent.policies.regulatory_sweep import (
+    RegulatoryDecision,
+    needs_regulatory_action,
+    regulatory_sweep_case,
+)
 from inbox_agent.services.ports import CaseStore
 from inbox_agent.services.unit_of_work import UnitOfWork
 
@@ -31,6 +43,8 @@ class SweepReport:
     queued: int  # notifications put in the outbox
     examined: int  # cases whose clock was running or that could be flagged
     dry_run: bool = False  # nothing was written or queued: report what *would* happen
+    holding_replies: tuple[str, ...] = ()  # case ids whose holding reply was queued
+    deadline_escalations: tuple[str, ...] = ()  # "CASE clock": escalated ahead of a regulatory deadline
 
 
 def run_sweep(
@@ -55,12 +69,18 @@ def run_sweep(
         }
         # A fresh salt per sweep makes the notifications' Message-IDs unguessable, so a
         # reply carrying one proves its sender received it (policies/notified.py).
-        decisions = sweep(changing, config, templates, now, last_messages, salt=secrets.token_hex(16))
+        salt = secrets.token_hex(16)
+        decisions = sweep(changing, config, templates, now, last_messages, salt=salt)
+        regulatory = _regulatory(store, active, decisions, config, templates, now, last_messages, salt)
+        changed = {d.case.case_id: (d.case, d.mails) for d in decisions}
+        for one in regulatory:
+            earlier = changed.get(one.case.case_id, (one.case, ()))[1]
+            changed[one.case.case_id] = (one.case, earlier + one.mails)
         queued_already = {entry["outbox_id"] for entry in store.outbox_entries()}
         queued = 0
-        for decision in decisions:
-            uow.put_case(decision.case)
-            for mail in decision.mails:
+        for case, mails in changed.values():
+            uow.put_case(case)
+            for mail in mails:
                 if mail.outbox_id not in queued_already:
                     uow.queue_mail(mail, send_from or now)
                     queued += 1
@@ -78,4 +98,58 @@ def run_sweep(
             ", ".join(one.recipients) or "nobody",
         )
     flagged = tuple(decision.case.case_id for decision in decisions if decision.flagged)
-    return SweepReport(fired=fired, flagged=flagged, queued=queued, examined=len(active), dry_run=dry_run)
+    _log_regulatory(regulatory, active, config, now, dry_run)
+    return SweepReport(
+        fired=fired,
+        flagged=flagged,
+        queued=queued,
+        examined=len(active),
+        dry_run=dry_run,
+        holding_replies=tuple(one.case.case_id for one in regulatory if one.holding_sent),
+        deadline_escalations=tuple(
+            f"{one.case.case_id} {one.escalated}" for one in regulatory if one.escalated
+        ),
+    )
+
+
+def _regulatory(
+    store: CaseStore,
+    active: list[Case],
+    decisions: list[CaseDecision],
+    config: Config,
+    templates: TemplateSet,
+    now: datetime,
+    last_messages: dict[str, MessageRecord | None],
+    salt: str,
+) -> list[RegulatoryDecision]:
+    """Holding replies and escalations ahead of regulatory deadlines, on the cases as the
+    escalation sweep left them."""
+    current = {case.case_id: case for case in active} | {d.case.case_id: d.case for d in decisions}
+    found: list[RegulatoryDecision] = []
+    for case in current.values():
+        if not case.jurisdiction or not needs_regulatory_action(case, config, now):
+            continue
+        if case.case_id not in last_messages:
+            last_messages[case.case_id] = last_customer_message(case, store.case_messages(case.case_id))
+        one = regulatory_sweep_case(case, config, templates, now, last_messages[case.case_id], salt)
+        if one is not None:
+            found.append(one)
+    return found
+
+
+def _log_regulatory(
+    regulatory: list[RegulatoryDecision], active: list[Case], config: Config, now: datetime, dry_run: bool
+) -> None:
+    would = "would " if dry_run else ""
+    for one in regulatory:
+        if one.holding_sent:
+            log.warning("%squeue the holding reply of %s", would, one.case.case_id)
+        if one.escalated:
+            log.warning("%sescalate %s ahead of its %s deadline", would, one.case.case_id, one.escalated)
+    # A calendar that does not know a deadline's year is said on every sweep, never guessed.
+    unknown = [case.case_id for case in active if case.jurisdiction and case_clocks(case, config, now).error]
+    if unknown:
+        error = case_clocks(next(c for c in active if c.case_id == unknown[0]), config, now).error
+        log.error(
+            "regulatory deadlines unknown for %d cases (%s): %s", len(unknown), ", ".join(unknown[:5]), error
+        )
