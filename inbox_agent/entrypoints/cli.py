@@ -1,7 +1,7 @@
 """`inbox-agent` — the command line for ops and staff: the parser and the dispatch.
 
 Each command group lives in its own module (``cli_run``, ``cli_cases``,
-``cli_staff``, ``cli_status``, ``cli_escalate``, ``cli_report``).
+``cli_staff``, ``cli_status``, ``cli_escalate``, ``cli_report``, ``cli_export``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from inbox_agent.config.loader import Config, ConfigError, find_config_path, loa
 from inbox_agent.entrypoints.cli_cases import add_show_options, cmd_cases, cmd_classify, cmd_show
 from inbox_agent.entrypoints.cli_common import EXIT_CONFIG, EXIT_USAGE
 from inbox_agent.entrypoints.cli_escalate import add_escalate_parser, cmd_escalate
+from inbox_agent.entrypoints.cli_export import add_export_parser, cmd_export
 from inbox_agent.entrypoints.cli_report import add_report_parser, cmd_report
 from inbox_agent.entrypoints.cli_run import cmd_run
 from inbox_agent.entrypoints.cli_staff import cmd_quarantine, cmd_staff_action
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_staff_parsers(sub)
     add_escalate_parser(sub)
     add_report_parser(sub)
+    add_export_parser(sub)
     add_train_parsers(sub)
     add_store_parsers(sub)
     return parser
@@ -110,6 +112,7 @@ COMMANDS = {
     "reopen": cmd_staff_action,
     "escalate": cmd_escalate,
     "report": cmd_report,
+    "export": cmd_export,
     **TRAIN_COMMANDS,
     "verify": cmd_verify,
     "backup": cmd_backup,

@@ -12,10 +12,12 @@ from rich.table import Table
 from inbox_agent.adapters.tinydb_store import case_to_doc, message_to_doc
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import SystemClock
+from inbox_agent.domain.model import Case
 from inbox_agent.entrypoints.bootstrap import open_store
 from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, print_json, short
 from inbox_agent.pipeline.classify import classify_bytes
 from inbox_agent.services.disclosure import record_unmasked_view
+from inbox_agent.views.deadlines import deadline_lines, deadlines_doc, next_deadline
 from inbox_agent.views.masked import masked_case, masked_message
 
 
@@ -67,11 +69,23 @@ def cmd_cases(args: argparse.Namespace, config: Config) -> int:
         and (not args.category or case.category == args.category)
     ]
     cases.sort(key=lambda case: case.seq)
+    now = SystemClock().now()
     if args.json:
-        print_json([_case_summary(case) for case in cases])
+        print_json([_case_summary(case) | {"deadlines": deadlines_doc(case, config, now)} for case in cases])
         return EXIT_OK
     table = Table()
-    for column in ("case", "status", "category", "severity", "customer", "subject", "missing", "updated"):
+    columns = (
+        "case",
+        "status",
+        "category",
+        "severity",
+        "customer",
+        "subject",
+        "missing",
+        "next deadline",
+        "updated",
+    )
+    for column in columns:
         table.add_column(column, overflow="fold")
     for case in cases:
         table.add_row(
@@ -82,6 +96,7 @@ def cmd_cases(args: argparse.Namespace, config: Config) -> int:
             case.customer,
             short(case.subject, 40),
             ", ".join(case.missing),
+            next_deadline(case, config, now),
             case.updated_at,
         )
     console.print(table)
@@ -112,6 +127,12 @@ def _record_unmasked(args: argparse.Namespace, config: Config) -> bool:
     return record_unmasked_view(open_store(config), args.case, actor, SystemClock().now(), how)
 
 
+def _print_deadlines(case: Case, config: Config) -> None:
+    """The complaint window and the regulatory deadlines (views/deadlines.py)."""
+    for line in deadline_lines(case, config, SystemClock().now()):
+        console.print(line, markup=False)
+
+
 def cmd_show(args: argparse.Namespace, config: Config) -> int:
     unmask = bool(getattr(args, "unmask", False))
     store = open_store(config, read_only=True)
@@ -128,6 +149,7 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
         doc["evidence"] = dict(case.evidence)
         doc["messages"] = [message_to_doc(message) for message in messages]
         doc["outbox"] = outbox
+        doc["deadlines"] = deadlines_doc(case, config, SystemClock().now())
         print_json(doc)
         return EXIT_OK
     console.print(
@@ -141,6 +163,7 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
     console.print("missing: " + (", ".join(case.missing) or "nothing"))
     if case.assignee:
         console.print(f"assignee: {case.assignee}")
+    _print_deadlines(case, config)
     table = Table(title="timeline")
     for column in ("at", "event", "by", "detail"):
         table.add_column(column, overflow="fold")

@@ -72,31 +72,10 @@ def run_sweep(
         salt = secrets.token_hex(16)
         decisions = sweep(changing, config, templates, now, last_messages, salt=salt)
         regulatory = _regulatory(store, active, decisions, config, templates, now, last_messages, salt)
-        changed = {d.case.case_id: (d.case, d.mails) for d in decisions}
-        for one in regulatory:
-            earlier = changed.get(one.case.case_id, (one.case, ()))[1]
-            changed[one.case.case_id] = (one.case, earlier + one.mails)
-        queued_already = {entry["outbox_id"] for entry in store.outbox_entries()}
-        queued = 0
-        for case, mails in changed.values():
-            uow.put_case(case)
-            for mail in mails:
-                if mail.outbox_id not in queued_already:
-                    uow.queue_mail(mail, send_from or now)
-                    queued += 1
+        queued = _record(uow, store, decisions, regulatory, send_from or now)
         uow.commit()
     fired = tuple(one for decision in decisions for one in decision.fired)
-    verb = "would escalate" if dry_run else "escalated"
-    for one in fired:
-        log.warning(
-            "%s %s to %s (waiting %.1fh); %s %s",
-            verb,
-            one.case_id,
-            one.level,
-            one.waited_seconds / 3600,
-            "would notify" if dry_run else "notified",
-            ", ".join(one.recipients) or "nobody",
-        )
+    _log_fired(fired, dry_run)
     flagged = tuple(decision.case.case_id for decision in decisions if decision.flagged)
     _log_regulatory(regulatory, active, config, now, dry_run)
     return SweepReport(
@@ -110,6 +89,45 @@ def run_sweep(
             f"{one.case.case_id} {one.escalated}" for one in regulatory if one.escalated
         ),
     )
+
+
+def _record(
+    uow: UnitOfWork,
+    store: CaseStore,
+    decisions: list[CaseDecision],
+    regulatory: list[RegulatoryDecision],
+    send_from: datetime,
+) -> int:
+    """Put every changed case and queue its mails (each outbox id once); the number queued.
+    A case changed by both sweeps is stored as the regulatory sweep left it (it started
+    from the escalation sweep's result)."""
+    changed = {d.case.case_id: (d.case, d.mails) for d in decisions}
+    for one in regulatory:
+        earlier = changed.get(one.case.case_id, (one.case, ()))[1]
+        changed[one.case.case_id] = (one.case, earlier + one.mails)
+    queued_already = {entry["outbox_id"] for entry in store.outbox_entries()}
+    queued = 0
+    for case, mails in changed.values():
+        uow.put_case(case)
+        for mail in mails:
+            if mail.outbox_id not in queued_already:
+                uow.queue_mail(mail, send_from)
+                queued += 1
+    return queued
+
+
+def _log_fired(fired: tuple[Fired, ...], dry_run: bool) -> None:
+    verb = "would escalate" if dry_run else "escalated"
+    for one in fired:
+        log.warning(
+            "%s %s to %s (waiting %.1fh); %s %s",
+            verb,
+            one.case_id,
+            one.level,
+            one.waited_seconds / 3600,
+            "would notify" if dry_run else "notified",
+            ", ".join(one.recipients) or "nobody",
+        )
 
 
 def _regulatory(

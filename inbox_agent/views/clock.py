@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from inbox_agent.domain.model import Case, CaseStatus
 from inbox_agent.policies.sla import business_hours_for, sla_elapsed
+from inbox_agent.views.deadlines import deadline_lines
 from inbox_agent.views.words import describe_duration, parse_time
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ class ResponseClock:
     waited: float | None  # seconds of SLA time since the unanswered message; None = stopped
     limit: float  # the case's response-time limit, in seconds of SLA time
     business_hours: bool = False  # the clock only runs in business hours
+    regulatory: tuple[str, ...] = ()  # complaint window and regulatory deadlines, one line each
 
     @property
     def overdue_by(self) -> float:
@@ -63,10 +65,10 @@ def sla_clock(config: Config, now: datetime) -> ClockOf:
         limit = settings.response_seconds(case.category, case.severity)
         hours = business_hours_for(settings, case.category)
         since = parse_time(case.awaiting_since) if _clock_runs(case) else None
-        if since is None:
-            return ResponseClock(waited=None, limit=limit, business_hours=hours is not None)
+        regulatory = tuple(deadline_lines(case, config, now))
+        waited = None if since is None else sla_elapsed(since, now, hours)
         return ResponseClock(
-            waited=sla_elapsed(since, now, hours), limit=limit, business_hours=hours is not None
+            waited=waited, limit=limit, business_hours=hours is not None, regulatory=regulatory
         )
 
     return clock_of

@@ -131,6 +131,7 @@ class CaseView:
     updated: str
     excerpt: str  # the start of the customer's latest mail
     timeline: tuple[TimelineItem, ...]
+    regulatory: tuple[str, ...] = ()  # complaint window and regulatory deadlines (views/deadlines.py)
 
 
 @dataclass(frozen=True)
@@ -341,6 +342,7 @@ def case_view(
         updated=local_time(case.updated_at, tz),
         excerpt=excerpt(messages),
         timeline=timeline(case.events, messages, tz),
+        regulatory=clock.regulatory,
     )
 
 

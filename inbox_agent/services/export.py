@@ -1,0 +1,104 @@
+"""The regulator report: one row per case received in a period, with each regulatory
+clock's deadline, when it was met, the days it took and met or missed; and a summary
+per jurisdiction and clock. Reads the store only (no lock, nothing written).
+
+A case whose calendar does not cover a deadline's year is exported with the error in
+its row and counted as "unknown", never with a guessed deadline.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from inbox_agent.config.loader import Config
+from inbox_agent.domain.clock import iso, parse_iso
+from inbox_agent.domain.jurisdiction import CLOCKS, days_between, step_times
+from inbox_agent.domain.model import Case, CaseStatus
+from inbox_agent.policies.regulatory import case_clocks
+from inbox_agent.services.ports import CaseStore
+
+STATES: tuple[str, ...] = ("met", "missed", "overdue", "open", "not needed", "unknown")
+
+
+@dataclass(frozen=True)
+class Export:
+    rows: tuple[dict[str, str], ...]
+    summary: tuple[dict[str, str | int], ...]  # jurisdiction, clock, and a count per state
+
+
+def columns() -> tuple[str, ...]:
+    per_clock = tuple(
+        f"{clock}_{field}" for clock in CLOCKS for field in ("deadline", "done", "days", "result")
+    )
+    base = ("case", "jurisdiction", "received", "acknowledged", "holding_reply", "final_response")
+    return (*base, *per_clock, "category", "severity", "outcome", "error")
+
+
+def export_cases(
+    store: CaseStore, config: Config, start: date, end: date, jurisdiction: str, now: datetime
+) -> Export:
+    """Cases received from ``start`` to ``end`` (inclusive, the service's local dates)."""
+    zone = ZoneInfo(config.sla.timezone)
+    chosen = [
+        case
+        for case in store.iter_cases()
+        if start <= parse_iso(case.created_at).astimezone(zone).date() <= end
+        and (not jurisdiction or case.jurisdiction == jurisdiction)
+    ]
+    chosen.sort(key=lambda case: case.seq)
+    rows = tuple(case_row(case, config, now) for case in chosen)
+    return Export(rows=rows, summary=summarise(rows))
+
+
+def case_row(case: Case, config: Config, now: datetime) -> dict[str, str]:
+    received = parse_iso(case.created_at)
+    steps = step_times(case)
+    row = dict.fromkeys(columns(), "")
+    row |= {
+        "case": case.case_id,
+        "jurisdiction": case.jurisdiction,
+        "received": iso(received),
+        "acknowledged": _when(steps.get("acknowledgement")),
+        "holding_reply": _when(steps.get("holding")),
+        "final_response": _when(steps.get("final")),
+        "category": case.category,
+        "severity": case.severity,
+        "outcome": "resolved" if case.status == CaseStatus.RESOLVED else f"open ({case.status})",
+    }
+    clocks = case_clocks(case, config, now)
+    if clocks.error:
+        row["error"] = clocks.error
+        for clock in clocks.jurisdiction.clocks if clocks.jurisdiction else ():
+            row[f"{clock}_result"] = "unknown"
+        return row
+    for state in clocks.states:
+        row[f"{state.clock}_deadline"] = iso(state.deadline)
+        row[f"{state.clock}_done"] = _when(state.done_at)
+        row[f"{state.clock}_days"] = f"{days_between(received, state.done_at):g}" if state.done_at else ""
+        row[f"{state.clock}_result"] = state.state
+    return row
+
+
+def summarise(rows: Iterable[dict[str, str]]) -> tuple[dict[str, str | int], ...]:
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for row in rows:
+        for clock in CLOCKS:
+            result = row[f"{clock}_result"]
+            if result:
+                counts[(row["jurisdiction"], clock, result)] += 1
+    keys = sorted({(j, c) for j, c, _ in counts}, key=lambda key: (key[0], CLOCKS.index(key[1])))
+    summary: list[dict[str, str | int]] = []
+    for jurisdiction, clock in keys:
+        line: dict[str, str | int] = {"jurisdiction": jurisdiction, "clock": clock}
+        line |= {state: counts[(jurisdiction, clock, state)] for state in STATES}
+        line["total"] = sum(counts[(jurisdiction, clock, state)] for state in STATES)
+        summary.append(line)
+    return tuple(summary)
+
+
+def _when(moment: datetime | None) -> str:
+    return iso(moment) if moment is not None else ""
