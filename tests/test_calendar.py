@@ -184,7 +184,10 @@ def test_config_refuses_to_start_when_the_current_year_is_not_covered(tmp_path: 
     errors.clear()
     regulatory_settings(
         Section(
-            {"default": "CN-PBoC", "calendar": {"cn": {"declared_years": [2027]}}}, "regulatory", errors, tmp_path
+            {"default": "CN-PBoC", "calendar": {"cn": {"declared_years": [2027]}}},
+            "regulatory",
+            errors,
+            tmp_path,
         ),
         today=date(2027, 3, 1),
     )

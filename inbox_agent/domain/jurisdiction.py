@@ -130,22 +130,28 @@ def clock_states(
     """Every clock of the case at ``now``. Raises CalendarNotCovered when a deadline falls
     in a year the calendar does not know."""
     now, received, done = to_utc(now), received_at(case), step_times(case)
+    found = {clock: jurisdiction.deadline(clock, calendar, received) for clock in CLOCKS}
     states: list[ClockState] = []
     for clock in CLOCKS:
-        deadline = jurisdiction.deadline(clock, calendar, received)
+        deadline = found[clock]
         if deadline is None:
             continue
-        rule = jurisdiction.clocks[clock]
-        states.append(ClockState(clock, rule, deadline, done.get(clock), _state(clock, deadline, done, now)))
+        # The holding reply goes out at the holding point; it is in time as long as it
+        # reaches the customer before the substantive deadline it stands in for.
+        judged = (found["substantive"] or deadline) if clock == "holding" else deadline
+        state = _state(clock, deadline, judged, done, now)
+        states.append(ClockState(clock, jurisdiction.clocks[clock], deadline, done.get(clock), state))
     return states
 
 
-def _state(clock: str, deadline: datetime, done: Mapping[str, datetime], now: datetime) -> str:
+def _state(
+    clock: str, point: datetime, deadline: datetime, done: Mapping[str, datetime], now: datetime
+) -> str:
     at = done.get(clock)
     if clock == "holding" and at is None:
         # Not needed when the final answer came before the holding point.
         final = done.get("final")
-        if final is not None and final <= deadline:
+        if final is not None and final <= point:
             return "not needed"
     if at is not None:
         return "met" if at <= deadline else "missed"
