@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from fakes import FakeMailbox, FakeStore
-from helpers import complaint, write_config
+from helpers import cli, complaint, write_config
 
 from inbox_agent.config.loader import Config, ConfigError, load_config
 from inbox_agent.domain.clock import FixedClock
@@ -236,3 +236,19 @@ def test_uncovered_year_is_shown_as_unknown_never_a_guess(tmp_path: Path) -> Non
     assert "2027" in clocks.error and "'cn'" in clocks.error
     row = export_cases(store, config, at.date(), at.date(), "", at).rows[0]
     assert row["final_result"] == "unknown" and "2027" in row["error"]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--from", "2026-13-01", "--to", "2026-12-31"), "must be dates"),
+        (("--from", "2026-12-31", "--to", "2026-12-01"), "is before --from"),
+        (
+            ("--from", "2026-12-01", "--to", "2026-12-31", "--jurisdiction", "MARS"),
+            "unknown jurisdiction 'MARS'",
+        ),
+    ],
+)
+def test_export_refuses_bad_arguments_by_name(tmp_path: Path, args: tuple[str, ...], words: str) -> None:
+    done = cli(write_config(tmp_path), "export", *args)
+    assert done.returncode == 2 and words in done.stderr

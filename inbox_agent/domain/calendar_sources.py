@@ -15,9 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import chinese_calendar
-import holidays
+
+if TYPE_CHECKING:
+    import holidays
 
 SOURCES_HELP = (
     '"none", "cn" (chinesecalendar), "holidays:XX" (a country code such as US, DE, AE) or "holidays:ECB"'
@@ -65,6 +68,10 @@ def day_kind(source: str, day: date) -> str | None:
 
 @lru_cache(maxsize=64)
 def _holiday_table(code: str, year: int) -> holidays.HolidayBase:
+    # Imported on first use: the library takes ~0.1 s to import, which every command
+    # would pay even with no regulatory clock configured.
+    import holidays
+
     if code.upper() in FINANCIAL:
         table = holidays.financial_holidays(code.upper(), years=year)
     else:
