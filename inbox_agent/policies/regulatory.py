@@ -27,9 +27,6 @@ from inbox_agent.domain.jurisdiction import (
 )
 from inbox_agent.domain.model import Case, CaseStatus
 
-DEADLINE_UNKNOWN_FLAG = "deadline_unknown"
-
-
 @dataclass(frozen=True)
 class CaseClocks:
     jurisdiction: Jurisdiction | None

@@ -33,6 +33,8 @@ def deadline_lines(case: Case, config: Config, now: datetime) -> list[str]:
     lines.append(f"jurisdiction: {case.jurisdiction} ({clocks.jurisdiction.title})")
     if clocks.error:
         return [*lines, f"deadlines UNKNOWN: {clocks.error}"]
+    if clocks.jurisdiction.extension:
+        lines.append(f"final may be extended to {clocks.jurisdiction.extension} with approval (not applied)")
     for state in clocks.states:
         done = f", done {local_time(state.done_at, clocks)}" if state.done_at else ""
         lines.append(
