@@ -27,6 +27,7 @@ from inbox_agent.domain.jurisdiction import (
 )
 from inbox_agent.domain.model import Case, CaseStatus
 
+
 @dataclass(frozen=True)
 class CaseClocks:
     jurisdiction: Jurisdiction | None
