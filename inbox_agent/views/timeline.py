@@ -33,6 +33,10 @@ EVENT_WORDS: Mapping[str, str] = {
     "escalated": "Escalated",
     "staff_notified": "Staff notified",
     "staff_command_refused": "Staff command refused",
+    "jurisdiction": "Regulatory deadlines set",
+    "holding_reply": "Holding reply queued",
+    "deadline_escalated": "Escalated ahead of a regulatory deadline",
+    "window_told": "Customer told about the complaint window",
 }
 
 
