@@ -214,3 +214,59 @@ def test_business_days_agree_with_chinesecalendar_counted_by_hand(start: datetim
     )
     assert counted == days and chinese_calendar.is_workday(due_day)
     assert due.astimezone(SHANGHAI).time().hour == 18
+
+
+# --- every preset across every hard spot: an oracle read straight from the libraries
+
+
+def _oracle_working(calendar_name: str, day: date) -> bool:
+    import holidays
+
+    if calendar_name == "cn":
+        return chinese_calendar.is_workday(day)
+    table = {
+        "us": lambda: holidays.country_holidays("US", years=day.year),
+        "ecb": lambda: holidays.financial_holidays("ECB", years=day.year),
+        "ae": lambda: holidays.country_holidays("AE", years=day.year),
+    }[calendar_name]()
+    return day.weekday() < 5 and day not in table
+
+
+HARD_SPOTS = {
+    "before Golden Week, at lunch": (2026, 9, 30, 12, 15),
+    "before Christmas": (2026, 12, 22, 17, 45),
+    "before the EU DST change": (2026, 10, 23, 9, 0),
+    "before the US DST change": (2026, 10, 30, 23, 30),
+}
+
+
+@pytest.mark.parametrize("spot", sorted(HARD_SPOTS))
+@pytest.mark.parametrize("key", sorted(PRESET_JURISDICTIONS))
+def test_every_preset_clock_across_every_hard_spot(key: str, spot: str) -> None:
+    jurisdiction = PRESET_JURISDICTIONS[key]
+    calendar = PRESET_CALENDARS[jurisdiction.calendar]
+    zone = ZoneInfo(calendar.timezone)
+    received = datetime(*HARD_SPOTS[spot], tzinfo=zone)  # type: ignore[misc]
+    first = received.date()
+    for clock, rule in jurisdiction.clocks.items():
+        try:
+            due = jurisdiction.deadline(clock, calendar, received)
+        except CalendarNotCovered as exc:
+            assert "2027" in str(exc) and key == "CN-PBoC"  # loud, never a guess
+            continue
+        assert due is not None
+        local_due = due.astimezone(zone)
+        if rule.unit == "calendar":
+            # The end of the local day N days after receipt: local midnight, whatever DST did.
+            assert local_due.replace(tzinfo=None) == datetime.combine(
+                first + timedelta(days=rule.days + 1), datetime.min.time()
+            )
+            continue
+        # Close of business on a working day, with exactly N working days after receipt.
+        assert (local_due.hour, local_due.minute) == divmod(calendar.windows[-1][1], 60)
+        assert _oracle_working(jurisdiction.calendar, local_due.date())
+        counted = sum(
+            _oracle_working(jurisdiction.calendar, first + timedelta(days=offset))
+            for offset in range(1, (local_due.date() - first).days + 1)
+        )
+        assert counted == rule.days, (clock, local_due)
