@@ -152,3 +152,39 @@ def test_a_backlog_through_the_pool_stores_what_the_daemon_alone_stores(dovecot,
         assert len(list((folder / "outbox").glob("*.eml"))) == 19
     assert stored[0] == stored[1]
     assert len(stored[0]) == 14
+
+
+def _processes_running(config: Path) -> list[int]:
+    """Processes whose command line names this config: the daemon and forked workers."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if str(config).encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_sigkilled_daemon_leaves_no_worker_holding_its_lock(dovecot, tmp_path: Path) -> None:
+    """Forked workers hold the daemon's descriptors (daemon.lock): they must die with it,
+    or the restart would be refused as a second daemon."""
+    dovecot.append_many(
+        [complaint(f"k{i}@example.com", f"Refund {i}", f"Charged twice, ¥{10 + i}.00.") for i in range(12)]
+    )
+    config = write_config(
+        tmp_path, dovecot=dovecot, overrides={"mailbox": {"workers": 2}, "mailbox.imap": {"batch_size": 2}}
+    )
+    # The 3rd fetch: two batches are in the pool's hands.
+    crashed = cli(config, "run", "--once", env={"INBOX_AGENT_CRASH_AT": "after_fetch:3"})
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    import time
+
+    deadline = time.monotonic() + 10
+    while _processes_running(config) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_running(config) == []
+    again = cli(config, "run", "--once")
+    assert again.returncode == 0, again.stderr
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 12

@@ -18,9 +18,11 @@ pool costs speed, never a mail.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
@@ -44,9 +46,34 @@ def analyse_batch(incomings: Sequence[Incoming], config: Config, now: datetime) 
     return [analyse(incoming, config, now) for incoming in incomings]
 
 
-def _start_worker(config: Config) -> None:
+def _start_worker(config: Config, parent: int) -> None:
+    """A worker dies with the daemon and leaves signals to it.
+
+    A forked worker holds copies of the daemon's descriptors, ``daemon.lock`` among
+    them: a worker outliving a SIGKILLed daemon would keep the lock and refuse the
+    restart. So the kernel kills it when its parent dies (PR_SET_PDEATHSIG, Linux),
+    and one whose parent is already gone exits. SIGTERM and SIGINT (systemd's stop,
+    Ctrl-C to the process group) are the daemon's to handle: it finishes the batch
+    with its workers, then shuts the pool down.
+    """
     global _worker_config
     _worker_config = config
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the pool is shut down with the poll
+        pass
 
 
 def _analyse_in_worker(incomings: Sequence[Incoming], now: datetime) -> list[Analysis]:
@@ -87,7 +114,10 @@ class AnalysisPool:
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
             self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_start_worker, initargs=(self.config,)
+                self.workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(self.config, os.getpid()),
             )
         return self
 
