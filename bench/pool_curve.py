@@ -36,9 +36,8 @@ sys.path.insert(0, str(BENCH))
 from corpus import generate_corpus  # noqa: E402
 
 from inbox_agent.config.loader import load_config  # noqa: E402
-from inbox_agent.pipeline.decision import BatchView, Incoming  # noqa: E402
-from inbox_agent.pipeline.process import CLASSIFY  # noqa: E402
-from inbox_agent.pipeline.steps import MailWork, run_stages  # noqa: E402
+from inbox_agent.pipeline.decision import Incoming  # noqa: E402
+from inbox_agent.pipeline.process import Analysis, analyse  # noqa: E402
 
 CONFIG = PROJECT / "config.example.toml"
 BATCH = 100
@@ -46,17 +45,16 @@ _NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 _config: Any = None
 
 
-def _analyse(raw: bytes) -> tuple[Any, ...]:
-    """One mail through the analysis stages; what the parent would need back."""
+def _analyse(raw: bytes) -> Analysis:
+    """One mail through the analysis stages (``pipeline.process.analyse``, as the
+    daemon's pool runs them); what the parent would need back."""
     global _config
     if _config is None:
         _config = load_config(CONFIG)
-    work = MailWork(Incoming(raw, "bench", _NOW), BatchView.empty(), _config, None, _NOW)
-    stopped = run_stages(CLASSIFY[1:], work)
-    return (stopped, work.msg, work.skip, work.sender_auth, work.lookalike, work.categorization, work.found)
+    return analyse(Incoming(raw, "bench", _NOW), _config, _NOW)
 
 
-def _analyse_batch(raws: list[bytes]) -> list[tuple[Any, ...]]:
+def _analyse_batch(raws: list[bytes]) -> list[Analysis]:
     return [_analyse(raw) for raw in raws]
 
 
@@ -65,6 +63,7 @@ def _batches(raws: list[bytes]) -> list[list[bytes]]:
 
 
 def in_process(raws: list[bytes]) -> dict[str, Any]:
+    _analyse(raws[0])  # the config and the category model loaded, as in a started worker
     started = time.perf_counter()
     results = [result for batch in _batches(raws) for result in _analyse_batch(batch)]
     seconds = time.perf_counter() - started
