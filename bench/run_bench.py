@@ -43,7 +43,9 @@ sys.path.insert(0, str(BENCH))
 from corpus import BenchMail, describe, generate_corpus  # noqa: E402
 from helpers import write_config  # noqa: E402
 from imapclient import IMAPClient  # noqa: E402
+from peer import PEER_BENCH, peer_available, run_peer  # noqa: E402
 from servers import DovecotServer, ReceivedMail, SmtpServer, dovecot_missing_reason  # noqa: E402
+from stage_times import stage_times  # noqa: E402
 
 DEFAULT_JSON = BENCH / "results" / "latest.json"
 _IN_REPLY_TO = re.compile(rb"^In-Reply-To:\s*(<[^>]+>)", re.MULTILINE | re.IGNORECASE)
@@ -60,6 +62,10 @@ class Plan:
     latency_seconds: float
     scale_sizes: tuple[int, ...]
     scale_new_mails: int
+    worker_counts: tuple[int, ...]  # [mailbox] workers of the worker-count curve
+    workers_size: int  # N of the curve (one of throughput_sizes: its folder is reused)
+    workers_runs: int
+    backlog_size: int  # mails waiting when the daemon starts (first acknowledgement)
 
 
 FULL = Plan(
@@ -70,6 +76,10 @@ FULL = Plan(
     latency_seconds=20.0,
     scale_sizes=(1000, 10000, 20000, 100000),
     scale_new_mails=500,
+    worker_counts=(1, 2, 4),
+    workers_size=1000,
+    workers_runs=3,
+    backlog_size=2000,
 )
 QUICK = Plan(
     throughput_sizes=(200,),
@@ -79,6 +89,10 @@ QUICK = Plan(
     latency_seconds=2.0,
     scale_sizes=(200, 1000),
     scale_new_mails=50,
+    worker_counts=(1, 2),
+    workers_size=200,
+    workers_runs=1,
+    backlog_size=200,
 )
 
 
@@ -135,7 +149,9 @@ def config_for(
         "processed_keyword": extra.pop("keyword", "$InboxAgentDone"),
     }
     imap.update(extra.pop("imap", {}))
-    mailbox_section = {"poll_interval": extra.pop("poll_interval", "1s")}
+    mailbox_section: dict[str, Any] = {"poll_interval": extra.pop("poll_interval", "1s")}
+    if "workers" in extra:
+        mailbox_section["workers"] = extra.pop("workers")
     return write_config(
         folder,
         dovecot=dovecot,
@@ -249,16 +265,85 @@ def measure_profile(
     smtp.clear()
     folder = f"Bench{plan.profile_size}"
     data_dir = work / "e2e-profile"
-    config = config_for(work / "cfg-profile", dovecot, smtp, folder, data_dir, keyword="$Profile")
+    # workers = 1: every stage in the profiled process (bench/stage_times.py).
+    config = config_for(work / "cfg-profile", dovecot, smtp, folder, data_dir, keyword="$Profile", workers=1)
     result = worker("e2e", "--config", str(config), "--profile-dir", str(out))
     shutil.rmtree(data_dir, ignore_errors=True)
     return {
         "mails": result["fetched"],
         "seconds_under_profiler": result["seconds"],
+        "stages": stage_times(out / "e2e.prof", result["fetched"]),
         "cumulative": str(out / "e2e_profile_cumulative.txt"),
         "tottime": str(out / "e2e_profile_tottime.txt"),
         "raw_stats": str(out / "e2e.prof"),
     }
+
+
+def measure_workers(plan: Plan, dovecot: DovecotServer, smtp: TimedSmtpServer, work: Path) -> dict[str, Any]:
+    """End to end at ``workers_size`` with each ``[mailbox] workers`` count, the counts
+    alternating round by round so a drifting load hits them all alike."""
+    folder = f"Bench{plan.workers_size}"
+    runs: dict[int, list[dict[str, Any]]] = {count: [] for count in plan.worker_counts}
+    for number in range(plan.workers_runs):
+        for count in plan.worker_counts:
+            smtp.clear()
+            data_dir = work / f"workers-{count}-{number}"
+            config = config_for(
+                work / f"cfg-w{count}-{number}",
+                dovecot,
+                smtp,
+                folder,
+                data_dir,
+                keyword=f"$W{count}R{number}",
+                workers=count,
+            )
+            result = worker("e2e", "--config", str(config))
+            result["acks_received"] = customer_replies(smtp.wait_for(0))
+            runs[count].append(result)
+            log(f"[workers={count} run {number + 1}] e2e {result['mails_per_second']}/s")
+            shutil.rmtree(data_dir, ignore_errors=True)
+    base = statistics.median(run["mails_per_second"] for run in runs[plan.worker_counts[0]])
+    curve = {}
+    for count, results in runs.items():
+        rate = statistics.median(run["mails_per_second"] for run in results)
+        curve[str(count)] = {
+            "e2e_mails_per_second": rate,
+            "speedup": round(rate / base, 2) if base else 0.0,
+            "peak_rss_mb": max(run["peak_rss_mb"] for run in results),
+            "pool_worker_peak_rss_mb": max(run.get("pool_worker_peak_rss_mb", 0.0) for run in results),
+            "runs": [run["mails_per_second"] for run in results],
+        }
+    return {"mails": plan.workers_size, "cpus": os.cpu_count(), "curve": curve}
+
+
+def measure_backlog(plan: Plan, dovecot: DovecotServer, smtp: TimedSmtpServer, work: Path) -> dict[str, Any]:
+    """First acknowledgement with ``backlog_size`` mails already waiting (as
+    bench/backlog_first_ack.py): from the cycle's start to its arrival at the server."""
+    folder = f"Backlog{plan.backlog_size}"
+    append_corpus(dovecot, folder, generate_corpus(plan.backlog_size, seed=4242))
+    smtp.clear()
+    smtp.arrivals.clear()
+    config = config_for(
+        work / "cfg-backlog", dovecot, smtp, folder, work / "backlog-data", keyword="$Backlog"
+    )
+    result = worker("e2e", "--config", str(config))
+    smtp.wait_for(0)
+    started = result["cycle_started_monotonic"]
+    first = min((t for t in smtp.arrivals.values() if t >= started), default=None)
+    shutil.rmtree(work / "backlog-data", ignore_errors=True)
+    return {
+        "mails": plan.backlog_size,
+        "first_ack_seconds": round(first - started, 3) if first is not None else None,
+        "whole_backlog_seconds": result["seconds"],
+        "mails_per_second": result["mails_per_second"],
+    }
+
+
+def measure_peer(work: Path) -> dict[str, Any]:
+    if not peer_available():
+        return {"skipped": f"{PEER_BENCH} not present"}
+    log("[peer] django-helpdesk vs inbox-agent run --once (compare.sh; first run builds its venvs)")
+    return run_peer(work)
 
 
 def _du(path: Path) -> int:
@@ -435,6 +520,21 @@ def targets(report: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
             report["latency"]["idle"]["p99_seconds"] < 2,
         ),
         (
+            "IDLE acknowledgement latency p99 <= 0.5 s",
+            report["latency"]["idle"]["p99_seconds"],
+            report["latency"]["idle"]["p99_seconds"] <= 0.5,
+        ),
+        (
+            f"peak RSS of the e2e run at N={max(throughput, key=int)} <= 145 MB (121 MB + 20 %)",
+            largest["e2e_peak_rss_mb"],
+            largest["e2e_peak_rss_mb"] <= 145.2,
+        ),
+        (
+            f"first acknowledgement with {report['backlog']['mails']} mails waiting <= 5 s",
+            report["backlog"]["first_ack_seconds"],
+            (report["backlog"]["first_ack_seconds"] or 1e9) <= 5,
+        ),
+        (
             f"per-message cost at {last['stored_cases']} cases <= 1.5 x at {first['stored_cases']}",
             round(cost_ratio, 2),
             cost_ratio <= 1.5,
@@ -445,6 +545,9 @@ def targets(report: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
             last["peak_rss_mb"] < 300,
         ),
     ]
+    ratio = report.get("peer", {}).get("ratio_median")
+    if ratio is not None:
+        rows.append(("same-run ratio to django-helpdesk >= 10 (>= 5: resolved)", ratio, ratio >= 10))
     return [
         {"target": name, "measured": value, "result": "pass" if ok else "miss", "quick_sizes": quick}
         for name, value, ok in rows
@@ -522,10 +625,53 @@ def print_table(report: dict[str, Any]) -> None:
     console.print(f"profile: {report['profile']['cumulative']}, {report['profile']['tottime']}")
 
 
+def print_cycle_tables(console: Any, report: dict[str, Any]) -> None:
+    """Per-stage time, the worker-count curve, the backlog and the peer comparison."""
+    from rich.table import Table
+
+    stages = report["profile"]["stages"]
+    table = Table(title=f"time per mail by stage (cProfile, workers = 1, N={stages['mails']})")
+    for column in ("stage", "ms/mail", "share of the cycle"):
+        table.add_column(column, justify="right")
+    for stage, value in stages["ms_per_mail"].items():
+        table.add_row(stage, str(value), f"{stages['share'][stage]:.0%}")
+    table.add_row("whole cycle", str(stages["cycle_ms_per_mail"]), "100%")
+    console.print(table)
+    workers = report["workers"]
+    table = Table(title=f"[mailbox] workers (N={workers['mails']}, {workers['cpus']} CPUs, median)")
+    for column in ("workers", "e2e mails/s", "x workers=1", "runs", "daemon RSS MB", "worker RSS MB"):
+        table.add_column(column, justify="right")
+    for count, row in workers["curve"].items():
+        table.add_row(
+            count,
+            str(row["e2e_mails_per_second"]),
+            str(row["speedup"]),
+            str(row["runs"]),
+            str(row["peak_rss_mb"]),
+            str(row["pool_worker_peak_rss_mb"]),
+        )
+    console.print(table)
+    backlog = report["backlog"]
+    console.print(
+        f"backlog: {backlog['mails']} mails waiting: first acknowledgement after {backlog['first_ack_seconds']} s, "
+        f"the whole backlog in {backlog['whole_backlog_seconds']} s ({backlog['mails_per_second']} mails/s)"
+    )
+    peer = report["peer"]
+    if "skipped" in peer or not peer.get("rounds"):
+        console.print(f"django-helpdesk comparison: {peer.get('skipped') or peer.get('error', 'no result')}")
+        return
+    console.print(
+        f"django-helpdesk comparison (compare.sh, same run, {peer['rounds']} rounds): "
+        f"django-helpdesk {peer['helpdesk_mails_per_second']} mails/s, inbox-agent "
+        f"{peer['inbox_agent_mails_per_second']} mails/s; ratio per round {peer['ratio_per_round']}, "
+        f"median {peer['ratio_median']}x"
+    )
+
+
 # ---------------------------------------------------------------- main
 
 
-def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
+def run(plan: Plan, quick: bool, out: Path, peer: bool = True) -> dict[str, Any]:
     """Every measurement; the profile files go to ``out`` (beside the JSON)."""
     reason = dovecot_missing_reason()
     if reason:
@@ -541,6 +687,8 @@ def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
         report: dict[str, Any] = {"quick": quick, "machine": machine(), "corpus": describe(corpus)}
         report["throughput"] = measure_throughput(plan, dovecot, smtp, corpus, work)
         report["profile"] = measure_profile(plan, dovecot, smtp, work, out)
+        report["workers"] = measure_workers(plan, dovecot, smtp, work)
+        report["backlog"] = measure_backlog(plan, dovecot, smtp, work)
         report["latency"] = {
             mode: measure_latency(plan, mode, dovecot, smtp, work) for mode in ("poll", "idle")
         }
@@ -553,6 +701,8 @@ def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
                 str(row["stored_cases"]): row["peak_rss_mb"] for row in report["store_scale"]
             },
         }
+        # Last, with our servers idle: the peer harness starts its own.
+        report["peer"] = measure_peer(out) if peer else {"skipped": "not asked for (--no-peer, --quick)"}
         report["targets"] = targets(report, quick)
         report["total_seconds"] = round(time.perf_counter() - started, 1)
         return report
@@ -612,14 +762,22 @@ def main(argv: list[str] | None = None) -> int:
         metavar="JSON",
         help="print the tables of an earlier run as Markdown; run nothing",
     )
+    parser.add_argument(
+        "--no-peer", action="store_true", help="skip the django-helpdesk comparison (../shared/peer-bench)"
+    )
     args = parser.parse_args(argv)
     if args.markdown:
         print(markdown(json.loads(args.markdown.read_text(encoding="utf-8"))))
         return 0
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    report = run(QUICK if args.quick else FULL, args.quick, args.json.parent)
+    report = run(
+        QUICK if args.quick else FULL, args.quick, args.json.parent, peer=not (args.quick or args.no_peer)
+    )
     args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     print_table(report)
+    from rich.console import Console
+
+    print_cycle_tables(Console(width=130), report)
     print(f"results: {args.json} ({report['total_seconds']} s)")
     return 0
 

@@ -107,6 +107,8 @@ def run_e2e(config_path: Path, profile_dir: Path | None) -> dict[str, Any]:
         "startup_seconds": round(startup, 3),
         "cycle_started_monotonic": cycle_started_monotonic,
         "peak_rss_mb": peak_rss_mb(),
+        # The largest analysis-pool worker ([mailbox] workers > 1), 0 without a pool.
+        "pool_worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,12 @@ class FakeStore:
 
     def delete_attachment(self, safe_name: str) -> bool:
         return self.attachments.pop(safe_name, None) is not None
+
+    def put_files(self, blobs: Iterable[bytes], attachments: Mapping[str, bytes]) -> None:
+        for data in blobs:
+            self.put_blob(data)
+        for safe_name, payload in attachments.items():
+            self.put_attachment(safe_name, payload)
 
     def open_cases(self) -> list[Case]:
         return [case for case in self.cases.values() if case.status != CaseStatus.RESOLVED]

@@ -152,7 +152,15 @@ def test_new_uidvalidity_does_not_duplicate(dovecot, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "point",
-    ["after_fetch", "after_parse:7", "before_commit", "after_commit", "after_journal", "store_mid_write:2"],
+    [
+        "after_fetch",
+        "after_parse:7",
+        "before_commit",
+        "blobs_renamed",
+        "after_commit",
+        "after_journal",
+        "store_mid_write:2",
+    ],
 )
 def test_sigkill_mid_batch_then_restart_processes_everything_once(
     dovecot, tmp_path: Path, point: str

@@ -34,7 +34,7 @@ def quick_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         [sys.executable, str(SCRIPT), "--quick", "--json", str(report)],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=600,
         cwd=PROJECT,
         check=False,
     )
@@ -110,6 +110,32 @@ def test_memory_profile_and_targets(quick_report: dict[str, Any]) -> None:
     # names whatever leaf functions cost most, so only its shape is checked.
     assert "run_cycle" in Path(profile["cumulative"]).read_text()
     assert "Ordered by: internal time" in Path(profile["tottime"]).read_text()
-    assert len(quick_report["targets"]) == 5
+    assert len(quick_report["targets"]) == 8  # no peer ratio: --quick never runs the peer harness
     assert {row["result"] for row in quick_report["targets"]} <= {"pass", "miss"}
     assert all(row["measured"] > 0 for row in quick_report["targets"])
+
+
+def test_stages_workers_backlog_and_peer(quick_report: dict[str, Any]) -> None:
+    stages = quick_report["profile"]["stages"]
+    assert set(stages["ms_per_mail"]) == {
+        "fetch",
+        "parse",
+        "categorize",
+        "evidence",
+        "render",
+        "store",
+        "send",
+        "other",
+    }
+    # Every named stage ran in the profiled process (workers = 1) and took time.
+    assert all(stages["ms_per_mail"][stage] > 0 for stage in stages["ms_per_mail"] if stage != "other")
+    assert abs(sum(stages["share"].values()) - 1) < 0.02
+    curve = quick_report["workers"]["curve"]
+    assert set(curve) == {"1", "2"}
+    assert all(row["e2e_mails_per_second"] > 0 for row in curve.values())
+    assert curve["1"]["pool_worker_peak_rss_mb"] == 0  # no pool with one worker
+    assert curve["2"]["pool_worker_peak_rss_mb"] > 0  # the pool did run
+    backlog = quick_report["backlog"]
+    assert backlog["first_ack_seconds"] is not None
+    assert 0 < backlog["first_ack_seconds"] <= backlog["whole_backlog_seconds"]
+    assert "skipped" in quick_report["peer"]

@@ -268,6 +268,31 @@ def test_starttls_with_the_ca_file_delivers(smtp_factory, tls_certificate) -> No
     assert server.wait_for(1)[0].login == server.user
 
 
+def test_the_tls_context_is_built_once_for_every_batch_and_never_for_plain(
+    smtp_factory, tls_certificate, monkeypatch
+) -> None:
+    """Loading the CAs costs tens of milliseconds and a connection is opened per batch
+    (one mail under IDLE): the transport builds its TLS context once."""
+    import inbox_agent.adapters.smtp as smtp_module
+
+    built: list[str] = []
+    real = smtp_module.tls_client_context
+    monkeypatch.setattr(smtp_module, "tls_client_context", lambda *a: built.append("tls") or real(*a))
+    server = smtp_factory(certificate=tls_certificate, tls="starttls")
+    transport = SmtpTransport(
+        smtp_settings(server, security="starttls", ca_file=str(tls_certificate.cert_file))
+    )
+    for number in range(3):
+        assert outcomes(transport.send_batch([acknowledgement(number)])) == [SendOutcome.SENT]
+    assert len(server.wait_for(3)) == 3
+    assert built == ["tls"]
+    plain = smtp_factory()
+    assert outcomes(SmtpTransport(smtp_settings(plain)).send_batch([acknowledgement(9)])) == [
+        SendOutcome.SENT
+    ]
+    assert built == ["tls"]
+
+
 def test_implicit_tls_with_the_ca_file_delivers(smtp_factory, tls_certificate) -> None:
     server = smtp_factory(certificate=tls_certificate, tls="implicit")
     settings = smtp_settings(server, security="tls", ca_file=str(tls_certificate.cert_file))

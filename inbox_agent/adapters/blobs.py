@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from inbox_agent.adapters.files import write_group_atomically
 from inbox_agent.adapters.sealed import StoreDamaged, StoreError
-from inbox_agent.adapters.tinydb_docs import atomic_write
+from inbox_agent.adapters.tinydb_docs import atomic_write, ensure_dir
+from inbox_agent.services.crash_points import crash_point, write_point
 
 
 class ContentAddressedFiles:
@@ -48,13 +51,38 @@ class ContentAddressedFiles:
 
     def put_attachment(self, safe_name: str, payload: bytes) -> Path:
         """Stored only under the generated safe name; the customer's name is data."""
+        path = self._safe_attachment_path(safe_name)
+        if not path.exists():
+            atomic_write(path, payload, point="blob_write")
+        return path
+
+    def put_files(self, blobs: Iterable[bytes], attachments: Mapping[str, bytes]) -> None:
+        """A batch's raw mails, outgoing mails and attachments in one group write
+        (``adapters.files.write_group_atomically``): two syncs for the batch instead of
+        about five per mail. Every name is checked before anything is written; files
+        already there are left alone. Returns once every file is durable, so the
+        commit that references them comes after."""
+        wanted: dict[Path, bytes] = {}
+        for data in blobs:
+            wanted.setdefault(self.blob_path(hashlib.sha256(data).hexdigest()), data)
+        for safe_name, payload in attachments.items():
+            wanted.setdefault(self._safe_attachment_path(safe_name), payload)
+        missing = [(path, data) for path, data in wanted.items() if not path.exists()]
+        for path, _ in missing:
+            ensure_dir(path.parent)
+        write_group_atomically(
+            missing,
+            before_each=lambda: write_point("blob_write"),
+            mid_write=lambda: crash_point("store_mid_write"),
+            after_rename=lambda: crash_point("blobs_renamed"),
+        )
+
+    def _safe_attachment_path(self, safe_name: str) -> Path:
         if "/" in safe_name or "\\" in safe_name or safe_name.startswith(".") or not safe_name:
             raise StoreError(f"unsafe attachment name {safe_name!r}")
         path = self.attachment_path(safe_name)
         if path.resolve().parent != (self.attachments_dir / safe_name[:2]).resolve():
             raise StoreError(f"unsafe attachment name {safe_name!r}")
-        if not path.exists():
-            atomic_write(path, payload, point="blob_write")
         return path
 
     def delete_blob(self, sha256: str) -> bool:

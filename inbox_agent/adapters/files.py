@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
@@ -38,3 +39,75 @@ def fsync_dir(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def write_group_atomically(
+    items: Sequence[tuple[Path, bytes]],
+    *,
+    before_each: Callable[[], None] | None = None,
+    mid_write: Callable[[], None] | None = None,
+    after_rename: Callable[[], None] | None = None,
+) -> None:
+    """Many new files, each either absent or whole, with two syncs for the whole group
+    instead of two fsyncs per file (``write_atomically``): every temp file is written,
+    one sync makes all their bytes durable, every temp file is renamed to its name, one
+    more sync makes the names durable. Only for files nothing references yet (a batch's
+    blobs before its commit): until the second sync returns, a power loss may drop a
+    name, never leave a name on partial bytes."""
+    if not items:
+        return
+    temps: list[tuple[str, Path]] = []
+    renamed = 0
+    try:
+        for path, data in items:
+            if before_each is not None:
+                before_each()
+            handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            temps.append((temp_name, path))
+            with os.fdopen(handle, "wb") as temp:
+                temp.write(data)
+                temp.flush()
+                if mid_write is not None:
+                    mid_write()
+        sync_file_system(items[0][0].parent, [temp for temp, _ in temps])
+        for temp_name, path in temps:
+            os.replace(temp_name, path)
+            renamed += 1
+        if after_rename is not None:
+            after_rename()
+    except BaseException:
+        for temp_name, _ in temps[renamed:]:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
+        raise
+    sync_file_system(items[0][0].parent, sorted({str(path.parent) for path, _ in items}))
+
+
+def sync_file_system(anchor: Path, paths: Sequence[str]) -> None:
+    """Make every pending write of ``paths`` durable: one ``syncfs`` of the file system
+    that holds ``anchor`` (Linux), else an fsync of each path (files and folders)."""
+    if _syncfs is not None:
+        descriptor = os.open(anchor, os.O_RDONLY)
+        try:
+            if _syncfs(descriptor) == 0:
+                return
+        finally:
+            os.close(descriptor)
+    for name in paths:
+        descriptor = os.open(name, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    """libc's syncfs(2) when this platform has one (Linux >= 2.6.39), else None."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.syncfs  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+_syncfs = _load_syncfs()

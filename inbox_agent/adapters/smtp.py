@@ -76,6 +76,9 @@ class SmtpTransport:
         self._settings = settings
         self._on_accepted = on_accepted
         self._log = logger or logging.getLogger(__name__)
+        # Built at the first TLS connection and kept: loading the system CAs costs tens
+        # of milliseconds, and a connection is opened per batch (one mail, under IDLE).
+        self._context: ssl.SSLContext | None = None
 
     @property
     def _where(self) -> str:
@@ -202,9 +205,14 @@ class SmtpTransport:
 
     # -- connecting -------------------------------------------------------------------
 
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._context is None:
+            self._context = tls_client_context(self._settings.tls_verify, self._settings.ca_file)
+        return self._context
+
     def _open(self) -> _Connection:
         settings = self._settings
-        context = tls_client_context(settings.tls_verify, settings.ca_file)
+        context = self._tls_context() if settings.security != "plain" else None
         local_name = settings.helo_name or None
         try:
             if settings.security == "tls":
@@ -222,7 +230,7 @@ class SmtpTransport:
                 ) from error
             raise TransportError(f"cannot connect to {self._where}: {error}") from error
         try:
-            if settings.security == "starttls":
+            if context is not None and settings.security == "starttls":
                 self._start_tls(connection, context)
             if settings.username:
                 self._login(connection)

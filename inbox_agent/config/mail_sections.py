@@ -96,6 +96,7 @@ def mailbox_settings(section: Section) -> MailboxSettings:
         silent_older_than=section.duration("silent_older_than", 7 * 86400.0),
         backoff_initial=section.duration("backoff_initial", 2.0),
         backoff_max=section.duration("backoff_max", 300.0),
+        workers=section.int_("workers", 0, 0, 256),
     )
     section.finish()
     return settings

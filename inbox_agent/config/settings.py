@@ -96,6 +96,9 @@ class MailboxSettings:
     silent_older_than: float = 7 * 86400.0
     backoff_initial: float = 2.0  # seconds; doubled after each failure
     backoff_max: float = 300.0
+    # Processes that parse, categorize and read evidence of a backlog's batches while
+    # the next is fetched (services/analysis_pool.py): 0 = one per CPU, 1 = no pool.
+    workers: int = 0
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ about ``classify`` holds for the daemon.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from inbox_agent.config.loader import Config
+from inbox_agent.domain.model import Categorization, ParsedMessage, Skip
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.pipeline.acknowledge import Acknowledge
 from inbox_agent.pipeline.decision import BatchView, Decision, Incoming
@@ -30,6 +31,7 @@ from inbox_agent.pipeline.steps import (
     Thread,
     run_stages,
 )
+from inbox_agent.stages.authentication import SenderAuth
 
 EVIDENCE = Evidence()
 
@@ -50,6 +52,12 @@ INTAKE: tuple[Stage, ...] = (
 # What `inbox-agent classify` and the fuzzer run: the intake stages up to evidence.
 CLASSIFY: tuple[Stage, ...] = INTAKE[: INTAKE.index(EVIDENCE) + 1]
 
+# The pure part of CLASSIFY: what the mail says, from its bytes and the config alone
+# (no store), so it may run in another process ahead of the deciding stages
+# (services/analysis_pool.py). DECIDING is the rest of INTAKE.
+ANALYSIS: tuple[Stage, ...] = CLASSIFY[1:]
+DECIDING: tuple[Stage, ...] = INTAKE[len(CLASSIFY) :]
+
 # A mail in the complaint account's Sent folder: only people holding the account's
 # credentials can put mail there, so the thread is trusted whatever the From says.
 SENT: tuple[Stage, ...] = (
@@ -66,6 +74,52 @@ def process(
 ) -> Decision:
     """Decide everything about one inbox mail. Never raises: failures become quarantine."""
     return _run(INTAKE, MailWork(incoming, view, config, templates, now))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the ANALYSIS stages found about one mail: small enough to send between
+    processes. ``stopped``: the stage that quarantined the mail, if one did."""
+
+    stopped: Decision | None
+    msg: ParsedMessage | None = None
+    skip: Skip | None = None
+    sender_auth: SenderAuth | None = None
+    lookalike: str = ""
+    categorization: Categorization | None = None
+    found: dict[str, str] = field(default_factory=dict)
+
+
+def analyse(incoming: Incoming, config: Config, now: datetime) -> Analysis:
+    """The ANALYSIS stages on one mail. Never raises: a failing stage is ``stopped``."""
+    work = MailWork(incoming, BatchView.empty(), config, None, now)
+    stopped = run_stages(ANALYSIS, work)
+    return Analysis(
+        stopped, work.msg, work.skip, work.sender_auth, work.lookalike, work.categorization, work.found
+    )
+
+
+def process_analysed(
+    incoming: Incoming,
+    analysis: Analysis,
+    view: BatchView,
+    config: Config,
+    templates: TemplateSet,
+    now: datetime,
+) -> Decision:
+    """``process`` with the analysis already done (``analyse``, possibly elsewhere): the
+    same decision, because the analysis stages read nothing but the mail and the config."""
+    work = MailWork(incoming, view, config, templates, now)
+    stopped = run_stages(INTAKE[:1], work) or analysis.stopped  # a duplicate first, as in INTAKE
+    if stopped is not None:
+        return stopped
+    work.msg, work.skip, work.sender_auth = analysis.msg, analysis.skip, analysis.sender_auth
+    work.lookalike, work.categorization, work.found = (
+        analysis.lookalike,
+        analysis.categorization,
+        analysis.found,
+    )
+    return _run(DECIDING, work)
 
 
 def process_sent(incoming: Incoming, view: BatchView, config: Config, now: datetime) -> Decision:

@@ -21,7 +21,8 @@ from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import Clock, iso
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.pipeline.decision import BatchView, Decision, Incoming
-from inbox_agent.pipeline.process import process, process_sent
+from inbox_agent.pipeline.process import Analysis, process, process_analysed, process_sent
+from inbox_agent.services.analysis_pool import AnalysisPool, PendingAnalysis, worker_count
 from inbox_agent.services.checkpoints import Checkpoints
 from inbox_agent.services.crash_points import crash_point
 from inbox_agent.services.delivery import chunks
@@ -126,6 +127,22 @@ class Intake:
         if start.first_checkpoint is not None and not self.dry_run:
             self.checkpoints.write(state.name, start.first_checkpoint)
         rows: list[Row] = []
+        workers = worker_count(self.config.mailbox.workers) if len(refs) > self.batch_size else 1
+        intake = self._intake_pipelined if workers > 1 else self._intake_in_process
+        done, error = intake(refs, state, owed, rows, workers)
+        if error is not None:
+            return self._failed(rows, done, len(refs) - done, error, owed_by_folder)
+        if not self.should_stop():
+            sent_rows, sent_owed = self.poll_sent()
+            rows.extend(sent_rows)
+            owed_by_folder += [sent_owed] if sent_owed else []
+        self._close_cycle(owed_by_folder, last_poll_at=iso(self.clock.now()), backlog=len(refs) - done)
+        return self._report(rows, done, len(refs) - done, "", owed_by_folder)
+
+    def _intake_in_process(
+        self, refs: Sequence[MailRef], state: MailboxState, owed: OwedMarks, rows: list[Row], workers: int
+    ) -> tuple[int, MailboxError | None]:
+        """Batch by batch: fetch, decide, commit, mark, send. Returns the mails done."""
         done = 0
         try:
             for batch in chunks(refs, self.batch_size):
@@ -137,13 +154,56 @@ class Intake:
                 done += len(batch)
                 self._after_batch(done, len(refs))
         except MailboxError as exc:
-            return self._failed(rows, done, len(refs) - done, exc, owed_by_folder)
-        if not self.should_stop():
-            sent_rows, sent_owed = self.poll_sent()
-            rows.extend(sent_rows)
-            owed_by_folder += [sent_owed] if sent_owed else []
-        self._close_cycle(owed_by_folder, last_poll_at=iso(self.clock.now()), backlog=len(refs) - done)
-        return self._report(rows, done, len(refs) - done, "", owed_by_folder)
+            return done, exc
+        return done, None
+
+    def _intake_pipelined(
+        self, refs: Sequence[MailRef], state: MailboxState, owed: OwedMarks, rows: list[Row], workers: int
+    ) -> tuple[int, MailboxError | None]:
+        """The same, with a process pool (services/analysis_pool.py): the next batch is
+        fetched and its analysis started before this one is decided, committed, marked
+        and sent. Batches are committed in mail order; a fetch that fails drops only
+        the batch not yet committed (nothing marked: it comes again next cycle)."""
+        done = 0
+        waiting: tuple[list[FetchedMail], PendingAnalysis] | None = None
+        with AnalysisPool(self.config, workers) as pool:
+            try:
+                for batch in chunks(refs, self.batch_size):
+                    if self.should_stop():
+                        break
+                    fetched = list(self.mailbox.fetch(batch, self.config.mailbox.max_message_bytes))
+                    crash_point("after_fetch")
+                    ready, waiting = (
+                        waiting,
+                        (fetched, pool.start(self._incomings(fetched), self.clock.now())),
+                    )
+                    if ready is not None:
+                        done += self._commit_analysed(state, owed, rows, *ready)
+                        self._after_batch(done, len(refs))
+            except MailboxError as exc:
+                return done, exc
+            if waiting is not None:
+                done += self._commit_analysed(state, owed, rows, *waiting)
+                self._after_batch(done, len(refs))
+        return done, None
+
+    def _incomings(self, fetched: Sequence[FetchedMail]) -> list[Incoming]:
+        """The mails of a batch the analysis can read (too large ones were not fetched)."""
+        now = self.clock.now()
+        return [self._incoming(item, now) for item in fetched if item.raw is not None]
+
+    def _commit_analysed(
+        self,
+        state: MailboxState,
+        owed: OwedMarks,
+        rows: list[Row],
+        fetched: list[FetchedMail],
+        pending: PendingAnalysis,
+    ) -> int:
+        results = iter(zip(pending.incomings, pending.result(), strict=True))
+        analysed = [next(results) if item.raw is not None else None for item in fetched]
+        rows.extend(self._process_batch(self.mailbox, state, owed, fetched, analysed=analysed))
+        return len(fetched)
 
     def _after_batch(self, done: int, total: int) -> None:
         if self.progress:
@@ -225,13 +285,18 @@ class Intake:
         fetched: Sequence[FetchedMail],
         *,
         sent: bool = False,
+        analysed: Sequence[tuple[Incoming, Analysis] | None] | None = None,
     ) -> list[Row]:
         """Decide every mail of the batch, commit them (and their marks as owed) as one
-        unit, then mark them."""
+        unit, then mark them. ``analysed``: per mail, its analysis done ahead (pool)."""
         with UnitOfWork(self.store, dry_run=self.dry_run) as uow:
             now = self.clock.now()
             view = batch_view(self.store)
-            decisions = [(item, self._decide(item, view, now, sent=sent)) for item in fetched]
+            ahead = analysed or [None] * len(fetched)
+            decisions = [
+                (item, self._decide(item, view, now, sent=sent, analysed=done_ahead))
+                for item, done_ahead in zip(fetched, ahead, strict=True)
+            ]
             rows = [self._carry_out(uow, item, decision, now) for item, decision in decisions]
             uow.changes.next_case_seq = view.next_seq
             uids = [item.ref.uid for item in fetched if item.ref.uid]
@@ -253,7 +318,15 @@ class Intake:
         self.marks.mark(mailbox, owed, [item.ref for item in fetched], now)
         return rows
 
-    def _decide(self, item: FetchedMail, view: BatchView, now: datetime, *, sent: bool) -> Decision:
+    def _decide(
+        self,
+        item: FetchedMail,
+        view: BatchView,
+        now: datetime,
+        *,
+        sent: bool,
+        analysed: tuple[Incoming, Analysis] | None = None,
+    ) -> Decision:
         if item.raw is None:
             limit = self.config.mailbox.max_message_bytes
             return Decision(
@@ -261,16 +334,21 @@ class Intake:
                 quarantine_stage="fetch",
                 quarantine_reason=f"too large: {item.ref.size} bytes (limit {limit}); not downloaded",
             )
-        incoming = Incoming(
-            raw=item.raw, source=self._source(item.ref), received_at=item.ref.internal_date or now
-        )
         if sent:
-            decision = process_sent(incoming, view, self.config, now)
+            decision = process_sent(self._incoming(item, now), view, self.config, now)
+        elif analysed is not None:
+            decision = process_analysed(*analysed, view, self.config, self.templates, now)
         else:
-            decision = process(incoming, view, self.config, self.templates, now)
+            decision = process(self._incoming(item, now), view, self.config, self.templates, now)
         view.record(decision, raw_sha256(item.raw))
         crash_point("after_parse")
         return decision
+
+    def _incoming(self, item: FetchedMail, now: datetime) -> Incoming:
+        assert item.raw is not None
+        return Incoming(
+            raw=item.raw, source=self._source(item.ref), received_at=item.ref.internal_date or now
+        )
 
     def _source(self, ref: MailRef) -> str:
         return f"{'imap' if self.config.mailbox.kind == 'imap' else 'maildir'}:{ref.key}"

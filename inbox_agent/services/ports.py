@@ -11,7 +11,7 @@ Each adapter implements one of them completely; nothing else reaches an adapter.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -151,6 +151,11 @@ class CaseStore(Protocol):
     def delete_blob(self, sha256: str) -> bool: ...
 
     def put_attachment(self, safe_name: str, payload: bytes) -> Path: ...
+
+    def put_files(self, blobs: Iterable[bytes], attachments: Mapping[str, bytes]) -> None:
+        """Keep many blobs and attachments at once, durable when it returns (one
+        group write: the unit of work's commit)."""
+        ...
 
     def delete_attachment(self, safe_name: str) -> bool: ...
 

@@ -10,8 +10,10 @@ It holds the store's write lock for its whole life (reads inside it see what oth
 writers committed before), collects everything in one ``Changes`` and commits it
 once. Leaving the block without ``commit`` drops the changes: a use case that fails
 half-way writes nothing. Raw bytes (incoming mail, outgoing mail, attachments) are
-content-addressed and written before the commit, so a crash leaves at worst an
-unreferenced blob, never a reference to a missing one.
+content-addressed, kept in memory until ``commit`` and written then as one group
+(one sync for the batch, not several per mail) before the changes that reference
+them, so a crash leaves at worst an unreferenced blob, never a reference to a
+missing one.
 
 A dry run (``dry_run=True``) decides everything and writes nothing.
 """
@@ -36,6 +38,8 @@ class UnitOfWork:
         self.dry_run = dry_run
         self.changes = Changes()
         self._lock: AbstractContextManager[None] | None = None
+        self._blobs: dict[str, bytes] = {}  # sha256 -> bytes, written at commit
+        self._attachments: dict[str, bytes] = {}  # safe name -> payload, written at commit
 
     def __enter__(self) -> UnitOfWork:
         self._lock = self.store.write_lock()
@@ -50,14 +54,18 @@ class UnitOfWork:
         trace: TracebackType | None,
     ) -> None:
         self.changes = Changes()  # whatever was not committed is dropped
+        self._blobs, self._attachments = {}, {}
         if self._lock is not None:
             self._lock.__exit__(kind, error, trace)
             self._lock = None
 
     def commit(self) -> None:
         if not self.dry_run:
+            if self._blobs or self._attachments:
+                self.store.put_files(self._blobs.values(), self._attachments)
             self.store.commit(self.changes)
         self.changes = Changes()
+        self._blobs, self._attachments = {}, {}
 
     # ------------------------------------------------------------ reads that see this unit's changes
 
@@ -79,14 +87,15 @@ class UnitOfWork:
             self.put_case(add_event(case, iso(at), kind, actor, detail))
 
     def keep_blob(self, data: bytes) -> str:
-        """Store raw bytes by hash now (idempotent); a dry run only computes the hash."""
-        if self.dry_run:
-            return hashlib.sha256(data).hexdigest()
-        return self.store.put_blob(data)
+        """Raw bytes to store by hash with this unit's commit (idempotent); their hash."""
+        sha = hashlib.sha256(data).hexdigest()
+        if not self.dry_run:
+            self._blobs.setdefault(sha, data)
+        return sha
 
     def keep_attachment(self, safe_name: str, payload: bytes) -> None:
         if not self.dry_run:
-            self.store.put_attachment(safe_name, payload)
+            self._attachments.setdefault(safe_name, payload)
 
     def queue_mail(self, mail: OutgoingMail, send_from: datetime) -> None:
         """Put a mail in the durable outbox, in the same commit as what caused it."""
