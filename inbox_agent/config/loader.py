@@ -46,6 +46,7 @@ from inbox_agent.config.service_sections import (
     storage_settings,
 )
 from inbox_agent.config.trust import TrustSettings, trust_settings
+from inbox_agent.config.web import WebSettings, web_settings
 
 __all__ = [
     "CONFIG_ENV",
@@ -64,6 +65,7 @@ __all__ = [
     "StaffSettings",
     "StorageSettings",
     "TrustSettings",
+    "WebSettings",
     "build_config",
     "find_config_path",
     "load_config",
@@ -91,6 +93,7 @@ def build_config(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     staff = replace(staff, addresses=staff.addresses | notified)
     report = report_settings(root.sub("report"))
     trust = trust_settings(root.sub("trust"))
+    web = web_settings(root.sub("web"))
     templates_dir = _templates_dir(root.sub("templates"))
     log_settings = logging_settings(root.sub("logging"))
     rules = load_rules(
@@ -118,6 +121,7 @@ def build_config(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
         escalation=escalation,
         report=report,
         trust=trust,
+        web=web,
     )
 
 

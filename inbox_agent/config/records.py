@@ -16,6 +16,7 @@ from pathlib import Path
 from inbox_agent.config.rules import Rules
 from inbox_agent.config.settings import MailboxSettings, SmtpSettings
 from inbox_agent.config.trust import TrustSettings
+from inbox_agent.config.web import WebSettings
 
 
 class ConfigError(Exception):
@@ -151,6 +152,7 @@ class Config:
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     trust: TrustSettings = field(default_factory=TrustSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def own_addresses(self) -> frozenset[str]:
