@@ -25,17 +25,19 @@ class FreshStore(Store):
         """The last committed generation on disk (a cheap read: state.json is cached by stamp)."""
         return self._generation_on_disk()
 
-    def searchable_cases(self) -> list[SearchableCase]:
+    def searchable_shards(self) -> list[tuple[str, int, list[SearchableCase]]]:
+        """(shard name, generation, its cases) for every case shard, re-read only when
+        the generation state.json lists for it moved."""
         snapshots = self.__dict__.setdefault("_snapshots", {})
         manifest = self.manifest()
-        found: list[SearchableCase] = []
+        found = []
         for path in self.shard_files("[0-9]*.json"):
             name = self.relative(path)
             cached = snapshots.get(name)
             if cached is None or cached[0] != manifest.get(name):
                 cached = (manifest.get(name, -1), self._shard_snapshot(path))
                 snapshots[name] = cached
-            found.extend(cached[1])
+            found.append((name, cached[0], cached[1]))
         return found
 
     def _shard_snapshot(self, path: Path) -> list[SearchableCase]:

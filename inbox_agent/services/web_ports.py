@@ -53,7 +53,9 @@ class SearchableCase:
 class CaseSnapshots(Protocol):
     """Every stored case, fresh: what another process (the daemon) committed is seen."""
 
-    def searchable_cases(self) -> list[SearchableCase]: ...
+    def searchable_shards(self) -> list[tuple[str, int, list[SearchableCase]]]:
+        """(shard name, generation, its cases): a shard's cases change only with its generation."""
+        ...
 
     def generation(self) -> int: ...
 

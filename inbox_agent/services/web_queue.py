@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Any, Protocol
 
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.model import MessageRecord
@@ -25,9 +25,12 @@ from inbox_agent.views.page import STAFF_LANGUAGE, service_timezone, sla_clock
 from inbox_agent.views.queue import (
     QueuePage,
     QueueQuery,
+    RankedCases,
     RegulatoryDeadline,
-    build_queue,
+    candidates,
     no_regulatory_deadline,
+    queue_page,
+    ranked,
 )
 
 
@@ -48,22 +51,41 @@ class WebReads:
         self.labels = templates.labels(STAFF_LANGUAGE)
         self.tz = service_timezone(config.sla.timezone)
         self.regulatory_deadline = regulatory_deadline  # issue 15 wires the jurisdiction rules here
+        self._ranked: tuple[tuple[int, int], RankedCases] | None = None
+        # Per shard: ((generation, minute), its candidates): a commit re-ranks one shard.
+        self._shards: dict[str, tuple[tuple[int, int], list[Any]]] = {}
 
     def version(self) -> int:
         return self.store.generation()
 
     def queue(self, query: QueueQuery, now: datetime) -> QueuePage:
-        cases = [(item.case, item.text) for item in self.store.searchable_cases()]
-        return build_queue(
-            cases,
+        """The queue at ``now`` to the minute: the ranking of every case is kept until the
+        store changes or the minute turns (clocks and ages are shown in minutes), so a
+        request only filters and pages it."""
+        key = (self.store.generation(), int(now.timestamp() // 60))
+        if self._ranked is None or self._ranked[0] != key:
+            minute = datetime.fromtimestamp(key[1] * 60, UTC)
+            self._ranked = (key, ranked(self._shard_candidates(minute, key[1]), minute))
+        return queue_page(
+            self._ranked[1],
             query,
-            now=now,
-            clock_of=sla_clock(self.config, now),
             category_label=self.labels.category,
             tz=self.tz,
             page_size=self.config.web.page_size,
-            regulatory_deadline=self.regulatory_deadline,
         )
+
+    def _shard_candidates(self, minute: datetime, minute_key: int) -> list[list[Any]]:
+        clock_of = sla_clock(self.config, minute)
+        parts = []
+        for name, generation, items in self.store.searchable_shards():
+            cached = self._shards.get(name)
+            if cached is None or cached[0] != (generation, minute_key):
+                cases = [(item.case, item.text) for item in items]
+                found = candidates(cases, clock_of=clock_of, regulatory_deadline=self.regulatory_deadline)
+                cached = ((generation, minute_key), found)
+                self._shards[name] = cached
+            parts.append(cached[1])
+        return parts
 
     def case_page(self, case_id: str, now: datetime) -> CasePage | None:
         case = self.store.get_case(case_id)

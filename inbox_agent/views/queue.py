@@ -94,6 +94,66 @@ class _Candidate:
     clock: ResponseClock
     group: str
     deadline: tuple[float, str] | None
+    text: str  # lower-cased searchable text
+    priority: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class RankedCases:
+    """Every case with its clock, group and priority at one instant, in priority order:
+    computed once per store generation and minute, then filtered per request."""
+
+    candidates: tuple[_Candidate, ...]
+    counts: tuple[tuple[str, str, int], ...]
+    now: datetime
+
+
+def candidates(
+    cases: Sequence[tuple[Case, str]],
+    *,
+    clock_of: ClockOf,
+    regulatory_deadline: RegulatoryDeadline = no_regulatory_deadline,
+) -> list[_Candidate]:
+    """Each case with its clock, group and priority (``cases``: (case, searchable text))."""
+    return [_candidate(case, text, clock_of, regulatory_deadline) for case, text in cases]
+
+
+def ranked(groups: Sequence[Sequence[_Candidate]], now: datetime) -> RankedCases:
+    """Candidates computed in parts (one per store shard) in one priority order."""
+    every = sorted((c for group in groups for c in group), key=lambda c: c.priority)
+    counts = tuple((key, words, sum(1 for c in every if c.group == key)) for key, words in GROUPS)
+    return RankedCases(tuple(every), counts, now)
+
+
+def rank_cases(
+    cases: Sequence[tuple[Case, str]],
+    *,
+    now: datetime,
+    clock_of: ClockOf,
+    regulatory_deadline: RegulatoryDeadline = no_regulatory_deadline,
+) -> RankedCases:
+    """``cases``: (case, lower-cased searchable text) pairs."""
+    return ranked([candidates(cases, clock_of=clock_of, regulatory_deadline=regulatory_deadline)], now)
+
+
+def queue_page(
+    ranked: RankedCases,
+    query: QueueQuery,
+    *,
+    category_label: Callable[[str], str],
+    tz: tzinfo,
+    page_size: int,
+) -> QueuePage:
+    now = ranked.now
+    tests = _filters(query, now)
+    chosen = [c for c in ranked.candidates if all(test(c) for test in tests)]
+    if query.sort != "priority":
+        chosen.sort(key=_sort_key(query.sort))
+    pages = max(1, -(-len(chosen) // page_size))
+    page = min(max(1, query.page), pages)
+    shown = chosen[(page - 1) * page_size : page * page_size]
+    rows = tuple(_row(c, now, category_label, tz) for c in shown)
+    return QueuePage(rows=rows, total=len(chosen), page=page, pages=pages, counts=ranked.counts, query=query)
 
 
 def build_queue(
@@ -107,52 +167,48 @@ def build_queue(
     page_size: int,
     regulatory_deadline: RegulatoryDeadline = no_regulatory_deadline,
 ) -> QueuePage:
-    """``cases``: (case, lower-cased searchable text) pairs."""
-    candidates = [_candidate(case, clock_of, regulatory_deadline) for case, _ in cases]
-    counts = tuple((key, words, sum(1 for c in candidates if c.group == key)) for key, words in GROUPS)
-    texts = [text for _, text in cases]
-    chosen = [c for c, text in zip(candidates, texts, strict=True) if _matches(c, text, query, now)]
-    chosen.sort(key=_sort_key(query.sort))
-    pages = max(1, -(-len(chosen) // page_size))
-    page = min(max(1, query.page), pages)
-    shown = chosen[(page - 1) * page_size : page * page_size]
-    rows = tuple(_row(c, now, category_label, tz) for c in shown)
-    return QueuePage(rows=rows, total=len(chosen), page=page, pages=pages, counts=counts, query=query)
+    """Rank and page in one call (tests; the web app keeps the ranking between requests)."""
+    ranked = rank_cases(cases, now=now, clock_of=clock_of, regulatory_deadline=regulatory_deadline)
+    return queue_page(ranked, query, category_label=category_label, tz=tz, page_size=page_size)
 
 
-def _candidate(case: Case, clock_of: ClockOf, regulatory_deadline: RegulatoryDeadline) -> _Candidate:
+def _candidate(
+    case: Case, text: str, clock_of: ClockOf, regulatory_deadline: RegulatoryDeadline
+) -> _Candidate:
     clock = clock_of(case)
-    return _Candidate(case, clock, case_group(case, clock), regulatory_deadline(case))
+    group = case_group(case, clock)
+    return _Candidate(case, clock, group, regulatory_deadline(case), text, _priority(case, clock, group))
 
 
-def _matches(c: _Candidate, text: str, query: QueueQuery, now: datetime) -> bool:
-    case = c.case
-    checks = (
-        not query.group or c.group == query.group,
-        not query.category or case.category == query.category,
-        not query.level or case.escalation_level >= int(query.level),
-        not query.severity or case.severity == query.severity,
-        _assignee_matches(case, query.assignee),
-        not query.language or case.language == query.language,
-        not query.older_than_days or _age_seconds(case, now) >= query.older_than_days * 86400,
-        not query.needs_triage or NEEDS_TRIAGE in case.flags,
-        not query.regulatory_deadline or c.deadline is not None,
-    )
-    return all(checks) and _search_matches(text, query.search)
-
-
-def _assignee_matches(case: Case, wanted: str) -> bool:
-    if not wanted:
-        return True
-    if wanted == "unassigned":
-        return not case.assignee
-    return case.assignee == wanted
-
-
-def _search_matches(text: str, search: str) -> bool:
-    """Every word of the search appears somewhere (case id, customer, subject, mail text,
-    evidence such as a transaction id)."""
-    return all(word in text for word in search.lower().split())
+def _filters(query: QueueQuery, now: datetime) -> list[Callable[[_Candidate], bool]]:
+    """One test per filter in use (the queue page with no filter runs none)."""
+    tests: list[Callable[[_Candidate], bool]] = []
+    if query.group:
+        tests.append(lambda c: c.group == query.group)
+    if query.category:
+        tests.append(lambda c: c.case.category == query.category)
+    if query.level:
+        tests.append(lambda c: c.case.escalation_level >= int(query.level))
+    if query.severity:
+        tests.append(lambda c: c.case.severity == query.severity)
+    if query.assignee == "unassigned":
+        tests.append(lambda c: not c.case.assignee)
+    elif query.assignee:
+        tests.append(lambda c: c.case.assignee == query.assignee)
+    if query.language:
+        tests.append(lambda c: c.case.language == query.language)
+    if query.older_than_days:
+        tests.append(lambda c: _age_seconds(c.case, now) >= query.older_than_days * 86400)
+    if query.needs_triage:
+        tests.append(lambda c: NEEDS_TRIAGE in c.case.flags)
+    if query.regulatory_deadline:
+        tests.append(lambda c: c.deadline is not None)
+    # Every word of the search appears somewhere (case id, customer, subject, mail text,
+    # evidence such as a transaction id).
+    words = query.search.lower().split()
+    if words:
+        tests.append(lambda c: all(word in c.text for word in words))
+    return tests
 
 
 def _age_seconds(case: Case, now: datetime) -> float:
@@ -163,16 +219,15 @@ def _age_seconds(case: Case, now: datetime) -> float:
 _GROUP_RANK = {key: rank for rank, (key, _) in enumerate(GROUPS)}
 
 
-def _priority(c: _Candidate) -> tuple[Any, ...]:
-    case, clock = c.case, c.clock
+def _priority(case: Case, clock: ResponseClock, group: str) -> tuple[Any, ...]:
     severity = len(SEVERITY_ORDER) - 1 - severity_rank(case.severity)
     remaining = clock.limit - clock.waited if clock.waited is not None else float("inf")
-    if c.group == "attention":
+    if group == "attention":
         escalated = 0 if case.status == CaseStatus.ESCALATED or case.escalation_level else 1
         return (0, -case.escalation_level, escalated, severity, -clock.overdue_by, case.seq)
-    if c.group == "resolved":
+    if group == "resolved":
         return (_GROUP_RANK["resolved"], -_timestamp(case.updated_at), case.seq)
-    return (_GROUP_RANK[c.group], severity, remaining, case.seq)
+    return (_GROUP_RANK[group], severity, remaining, case.seq)
 
 
 def _timestamp(text: str) -> float:
@@ -187,7 +242,7 @@ def _sort_key(sort: str) -> Callable[[_Candidate], Any]:
         return lambda c: (c.case.seq,)
     if sort == "updated":
         return lambda c: (-_timestamp(c.case.updated_at), c.case.seq)
-    return _priority
+    return lambda c: c.priority
 
 
 def _row(c: _Candidate, now: datetime, category_label: Callable[[str], str], tz: tzinfo) -> QueueRow:
