@@ -68,7 +68,7 @@ class CasePage:
     category: str
     category_label: str
     confidence: str
-    explanation: str
+    explanation: tuple[str, ...]  # the categorizer's reasons, one per line
     matched: tuple[str, ...]
     needs_triage: bool
     severity: str
@@ -111,7 +111,7 @@ def build_case_page(
         category=case.category,
         category_label=labels.category(case.category),
         confidence=f"{case.confidence:.0%}",
-        explanation=mask_text(_explanation(opened.detail if opened else "")),
+        explanation=_explanation(opened.detail if opened else ""),
         matched=tuple(f"{category}: {term}" for category, term in case.matched),
         needs_triage="needs_triage" in case.flags,
         severity=case.severity,
@@ -131,10 +131,16 @@ def build_case_page(
     )
 
 
-def _explanation(opened_detail: str) -> str:
-    """The categorizer's "why" from the opened event ("by X; category C; <why>")."""
-    parts = opened_detail.split("; ", 2)
-    return parts[2] if len(parts) == 3 else opened_detail
+def _explanation(opened_detail: str) -> tuple[str, ...]:
+    """The categorizer's "why" from the opened event ("by X; category C; confidence ...;
+    n-grams ...; terms ...; model ..."), one reason a line; the confidence is shown apart."""
+    parts = [part.strip() for part in opened_detail.split("; ")[2:]]
+    return tuple(mask_text(part) for part in parts if part and not part.startswith("confidence"))
+
+
+def _opened_words(detail: str) -> str:
+    """The opened event in the thread: who and which category (the why is in the side panel)."""
+    return "; ".join(detail.split("; ")[:2])
 
 
 def thread(
@@ -148,7 +154,8 @@ def thread(
     items += [_queued_item(mail, tz) for mail in queued]
     for event in case.events:
         if event.kind not in _SHOWN_AS_MAIL:
-            items.append(_event_item(event.at, event.kind, event.actor, event.detail, tz))
+            detail = _opened_words(event.detail) if event.kind == "opened" else event.detail
+            items.append(_event_item(event.at, event.kind, event.actor, detail, tz))
     # At one instant: the customer's mail, then what it caused (events), then our mails.
     rank = {"in": 0, "note": 1, "event": 1, "out": 2, "queued": 2}
     return tuple(sorted(items, key=lambda item: (item.sort_key, rank[item.kind])))

@@ -77,8 +77,8 @@ def create_app(deps: WebDeps) -> Starlette:
 
     static = files("inbox_agent.entrypoints.web").joinpath("static")
     routes = [
-        *auth_routes(deps),
-        *case_routes(deps),
+        *auth_routes(),
+        *case_routes(),
         Mount("/static", app=StaticFiles(directory=str(static)), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={Refused: _refused(deps), SignInNeeded: _sign_in})

@@ -55,63 +55,62 @@ def with_session_cookie(deps: WebDeps, request: Request, response: Response) -> 
     return response
 
 
-def auth_routes(deps: WebDeps) -> list[Route]:
+def _deps(request: Request) -> WebDeps:
+    deps = request.app.state.deps
+    assert isinstance(deps, WebDeps)
+    return deps
+
+
+async def signin_form(request: Request, message: str = "", status: int = 200) -> Response:
+    deps = _deps(request)
+    token = new_token()
+    response = deps.render("signin.html.j2", status=status, csrf=token, message=message, user=None)
+    set_cookie(response, deps.config.web, SIGNIN_CSRF_COOKIE, token, 3600)
+    return response
+
+
+async def signin_page(request: Request) -> Response:
+    if current_session(_deps(request), request) is not None:
+        return RedirectResponse("/", status_code=303)
+    return await signin_form(request)
+
+
+async def signin(request: Request) -> Response:
+    deps = _deps(request)
     settings = deps.config.web
-
-    async def signin_form(request: Request, message: str = "", status: int = 200) -> Response:
-        token = new_token()
-        response = deps.render("signin.html.j2", status=status, csrf=token, message=message, user=None)
-        set_cookie(response, settings, SIGNIN_CSRF_COOKIE, token, 3600)
-        return response
-
-    async def signin_page(request: Request) -> Response:
-        if current_session(deps, request) is not None:
-            return RedirectResponse("/", status_code=303)
-        return await signin_form(request)
-
-    async def signin(request: Request) -> Response:
-        form = await checked_form(request, None)
-        deps.limiter.check(client_address(request))
-        name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
-        try:
-            account = await deps.locked(
-                sign_in,
-                deps.directory,
-                deps.audit,
-                settings,
-                name,
-                password,
-                deps.clock.now(),
-                audit_client(request, settings),
-            )
-        except SignInRefused as exc:
-            await asyncio.sleep(settings.throttle)  # each wrong guess costs the guesser time
-            return await signin_form(request, str(exc), status=401)
-        session = deps.sessions.start(account.name, account.role, monotonic())
-        response = RedirectResponse("/", status_code=303)
-        set_cookie(
-            response, settings, cookie_name(settings), session.session_id, int(settings.session_lifetime)
+    form = await checked_form(request, None)
+    deps.limiter.check(client_address(request))
+    name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
+    client = audit_client(request, settings)
+    try:
+        account = await deps.locked(
+            sign_in, deps.directory, deps.audit, settings, name, password, deps.clock.now(), client
         )
-        response.delete_cookie(SIGNIN_CSRF_COOKIE, path="/")
-        return response
+    except SignInRefused as exc:
+        await asyncio.sleep(settings.throttle)  # each wrong guess costs the guesser time
+        return await signin_form(request, str(exc), status=401)
+    session = deps.sessions.start(account.name, account.role, monotonic())
+    response = RedirectResponse("/", status_code=303)
+    set_cookie(response, settings, cookie_name(settings), session.session_id, int(settings.session_lifetime))
+    response.delete_cookie(SIGNIN_CSRF_COOKIE, path="/")
+    return response
 
-    async def signout(request: Request) -> Response:
-        session = current_session(deps, request)
-        if session is not None:
-            await checked_form(request, session)
-            deps.sessions.end(session.session_id)
-            deps.audit.record(
-                {
-                    "at": iso(deps.clock.now()),
-                    "event": "sign_out",
-                    "user": session.user,
-                    "client": audit_client(request, settings),
-                }
-            )
-        response = RedirectResponse("/signin", status_code=303)
-        response.delete_cookie(cookie_name(settings), path="/")
-        return response
 
+async def signout(request: Request) -> Response:
+    deps = _deps(request)
+    settings = deps.config.web
+    session = current_session(deps, request)
+    if session is not None:
+        await checked_form(request, session)
+        deps.sessions.end(session.session_id)
+        entry = {"at": iso(deps.clock.now()), "event": "sign_out", "user": session.user}
+        await deps.locked(deps.audit.record, {**entry, "client": audit_client(request, settings)})
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(cookie_name(settings), path="/")
+    return response
+
+
+def auth_routes() -> list[Route]:
     return [
         Route("/signin", signin_page, methods=["GET"]),
         Route("/signin", signin, methods=["POST"]),

@@ -58,147 +58,171 @@ def parse_query(params: dict[str, str]) -> QueueQuery:
     )
 
 
-def case_routes(deps: WebDeps) -> list[Route]:
-    def signed_in(request: Request) -> Session:
-        session = current_session(deps, request)
-        if session is None:
-            raise SignInNeeded()
-        return session
+def _deps(request: Request) -> WebDeps:
+    deps = request.app.state.deps
+    assert isinstance(deps, WebDeps)
+    return deps
 
-    def case_id_of(request: Request) -> str:
-        case_id = request.path_params["case_id"]
-        if not _CASE_ID.match(case_id):
-            raise Refused(404, f"not a case id: {case_id[:40]!r}")
-        return case_id
 
-    async def queue(request: Request) -> Response:
-        session = signed_in(request)
-        query = parse_query(dict(request.query_params))
-        page = await deps.locked(deps.reads.queue, query, deps.clock.now())
-        version = await deps.locked(deps.reads.version)
-        params = {k: v for k, v in request.query_params.items() if k != "page"}
-        response = deps.render(
-            "queue.html.j2",
-            user=session,
-            page=page,
-            query=query,
-            version=version,
-            params=params,
-            categories=CATEGORIES,
-            severities=SEVERITY_ORDER,
-            groups=GROUPS,
-            sorts=SORTS,
-            rows_query=str(request.url.query),
-            page_link=lambda n: "/?" + urlencode({**params, "page": n}),
-            poll_ms=int(deps.config.web.poll_interval * 1000),
+def signed_in(request: Request) -> Session:
+    deps = _deps(request)
+    session = current_session(deps, request)
+    if session is None:
+        raise SignInNeeded()
+    return session
+
+
+def case_id_of(request: Request) -> str:
+    case_id = request.path_params["case_id"]
+    if not _CASE_ID.match(case_id):
+        raise Refused(404, f"not a case id: {case_id[:40]!r}")
+    return case_id
+
+
+async def queue(request: Request) -> Response:
+    deps = _deps(request)
+    session = signed_in(request)
+    query = parse_query(dict(request.query_params))
+    page = await deps.locked(deps.reads.queue, query, deps.clock.now())
+    version = await deps.locked(deps.reads.version)
+    params = {k: v for k, v in request.query_params.items() if k != "page"}
+    response = deps.render(
+        "queue.html.j2",
+        user=session,
+        page=page,
+        query=query,
+        version=version,
+        params=params,
+        categories=CATEGORIES,
+        severities=SEVERITY_ORDER,
+        groups=GROUPS,
+        sorts=SORTS,
+        rows_query=str(request.url.query),
+        page_link=lambda n: "/?" + urlencode({**params, "page": n}),
+        poll_ms=int(deps.config.web.poll_interval * 1000),
+    )
+    return with_session_cookie(deps, request, response)
+
+
+async def queue_rows(request: Request) -> Response:
+    deps = _deps(request)
+    session = signed_in(request)
+    query = parse_query(dict(request.query_params))
+    page = await deps.locked(deps.reads.queue, query, deps.clock.now())
+    return deps.render("_queue_rows.html.j2", user=session, page=page)
+
+
+async def version(request: Request) -> Response:
+    deps = _deps(request)
+    signed_in(request)
+    return JSONResponse({"version": await deps.locked(deps.reads.version)})
+
+
+async def case_page(
+    request: Request, *, preview: object = None, message: str = "", status: int = 200, draft: str = ""
+) -> Response:
+    deps = _deps(request)
+    session = signed_in(request)
+    case_id = case_id_of(request)
+    page = await deps.locked(deps.reads.case_page, case_id, deps.clock.now())
+    if page is None:
+        raise Refused(404, f"no case {case_id}")
+    case = await deps.locked(deps.reads.store.get_case, case_id)
+    response = deps.render(
+        "case.html.j2",
+        status=status,
+        user=session,
+        case=page,
+        preview=preview,
+        message=message,
+        draft=draft,
+        may_act=may_act(Actor(session.user, session.role), case),
+        categories=CATEGORIES,
+        severities=SEVERITY_ORDER,
+        staff=await deps.locked(deps.directory.names),
+    )
+    return with_session_cookie(deps, request, response)
+
+
+async def show_case(request: Request) -> Response:
+    return await case_page(request, message=request.query_params.get("done", "")[:200])
+
+
+async def preview(request: Request) -> Response:
+    deps = _deps(request)
+    session = signed_in(request)
+    form = await checked_form(request, session)
+    actor, text = Actor(session.user, session.role), str(form.get("text", ""))
+    try:
+        shown = await deps.locked(
+            deps.actions.preview_reply, actor, case_id_of(request), text, deps.clock.now()
         )
-        return with_session_cookie(deps, request, response)
+    except Forbidden as exc:
+        raise Refused(403, str(exc)) from exc
+    except (ActionRefused, NoSuchCase) as exc:
+        return await case_page(request, message=str(exc), status=400, draft=text)
+    return await case_page(request, preview=shown, draft=text)
 
-    async def queue_rows(request: Request) -> Response:
-        session = signed_in(request)
-        query = parse_query(dict(request.query_params))
-        page = await deps.locked(deps.reads.queue, query, deps.clock.now())
-        return deps.render("_queue_rows.html.j2", user=session, page=page)
 
-    async def version(request: Request) -> Response:
-        signed_in(request)
-        return JSONResponse({"version": await deps.locked(deps.reads.version)})
-
-    async def case_page(
-        request: Request, *, preview: object = None, message: str = "", status: int = 200, draft: str = ""
-    ) -> Response:
-        session = signed_in(request)
-        case_id = case_id_of(request)
-        page = await deps.locked(deps.reads.case_page, case_id, deps.clock.now())
-        if page is None:
-            raise Refused(404, f"no case {case_id}")
-        case = await deps.locked(deps.reads.store.get_case, case_id)
-        response = deps.render(
-            "case.html.j2",
-            status=status,
-            user=session,
-            case=page,
-            preview=preview,
-            message=message,
-            draft=draft,
-            may_act=may_act(Actor(session.user, session.role), case),
-            categories=CATEGORIES,
-            severities=SEVERITY_ORDER,
-            staff=await deps.locked(deps.directory.names),
+async def act(request: Request) -> Response:
+    deps = _deps(request)
+    session = signed_in(request)
+    form = await checked_form(request, session)
+    kind, case_id = request.path_params["kind"], case_id_of(request)
+    if kind not in WEB_ACTIONS:
+        raise Refused(404, f"no action {kind[:40]!r}")
+    fields = {key: str(form.get(key, "")) for key in ("text", "assignee", "value", "digest")}
+    actor = Actor(session.user, session.role)
+    client = audit_client(request, deps.config.web)
+    try:
+        await deps.locked(deps.actions.act, actor, case_id, kind, fields, deps.clock.now(), client)
+    except Forbidden as exc:
+        await deps.locked(
+            deps.audit.record,
+            {
+                "at": iso(deps.clock.now()),
+                "event": "action",
+                "user": actor.name,
+                "case": case_id,
+                "action": kind,
+                "outcome": "forbidden",
+                "client": client,
+            },
         )
-        return with_session_cookie(deps, request, response)
+        raise Refused(403, str(exc)) from exc
+    except NoSuchCase as exc:
+        raise Refused(404, str(exc)) from exc
+    except ActionRefused as exc:
+        return await case_page(request, message=str(exc), status=400, draft=fields["text"])
+    return RedirectResponse(
+        f"/cases/{case_id}?" + urlencode({"done": _DONE.get(kind, kind)}), status_code=303
+    )
 
-    async def show_case(request: Request) -> Response:
-        return await case_page(request, message=request.query_params.get("done", "")[:200])
 
-    async def preview(request: Request) -> Response:
-        session = signed_in(request)
-        form = await checked_form(request, session)
-        actor, text = Actor(session.user, session.role), str(form.get("text", ""))
-        try:
-            shown = await deps.locked(
-                deps.actions.preview_reply, actor, case_id_of(request), text, deps.clock.now()
-            )
-        except Forbidden as exc:
-            raise Refused(403, str(exc)) from exc
-        except (ActionRefused, NoSuchCase) as exc:
-            return await case_page(request, message=str(exc), status=400, draft=text)
-        return await case_page(request, preview=shown, draft=text)
+async def attachment(request: Request) -> Response:
+    deps = _deps(request)
+    signed_in(request)
+    case_id, stored = case_id_of(request), request.path_params["stored"]
+    if not _SAFE_NAME.match(stored):
+        raise Refused(404, "no such attachment")
+    found = await deps.locked(deps.reads.attachment, case_id, stored)
+    if found is None:
+        raise Refused(404, "no such attachment on this case")
+    _name, content_type, payload = found
+    inline = request.url.path.startswith(f"/cases/{case_id}/images/")
+    if inline and content_type not in _PREVIEWABLE:
+        raise Refused(404, "only PNG, JPEG, GIF and WebP images are previewed; download the file instead")
+    headers = {
+        # The stored, generated name: the customer's name is data, never a header.
+        "content-disposition": f'{"inline" if inline else "attachment"}; filename="{stored}"',
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "default-src 'none'; sandbox",
+    }
+    media = content_type if inline else "application/octet-stream"
+    return Response(payload, media_type=media, headers=headers)
 
-    async def act(request: Request) -> Response:
-        session = signed_in(request)
-        form = await checked_form(request, session)
-        kind, case_id = request.path_params["kind"], case_id_of(request)
-        if kind not in WEB_ACTIONS:
-            raise Refused(404, f"no action {kind[:40]!r}")
-        fields = {key: str(form.get(key, "")) for key in ("text", "assignee", "value", "digest")}
-        actor = Actor(session.user, session.role)
-        client = audit_client(request, deps.config.web)
-        try:
-            await deps.locked(deps.actions.act, actor, case_id, kind, fields, deps.clock.now(), client)
-        except Forbidden as exc:
-            await deps.locked(
-                deps.audit.record,
-                {
-                    "at": iso(deps.clock.now()),
-                    "event": "action",
-                    "user": actor.name,
-                    "case": case_id,
-                    "action": kind,
-                    "outcome": "forbidden",
-                    "client": client,
-                },
-            )
-            raise Refused(403, str(exc)) from exc
-        except NoSuchCase as exc:
-            raise Refused(404, str(exc)) from exc
-        except ActionRefused as exc:
-            return await case_page(request, message=str(exc), status=400, draft=fields["text"])
-        return RedirectResponse(
-            f"/cases/{case_id}?" + urlencode({"done": _DONE.get(kind, kind)}), status_code=303
-        )
 
-    async def attachment(request: Request) -> Response:
-        signed_in(request)
-        case_id, stored = case_id_of(request), request.path_params["stored"]
-        if not _SAFE_NAME.match(stored):
-            raise Refused(404, "no such attachment")
-        found = await deps.locked(deps.reads.attachment, case_id, stored)
-        if found is None:
-            raise Refused(404, "no such attachment on this case")
-        _name, content_type, payload = found
-        inline = request.url.path.startswith(f"/cases/{case_id}/images/")
-        if inline and content_type not in _PREVIEWABLE:
-            raise Refused(404, "only PNG, JPEG, GIF and WebP images are previewed; download the file instead")
-        headers = {
-            # The stored, generated name: the customer's name is data, never a header.
-            "content-disposition": f'{"inline" if inline else "attachment"}; filename="{stored}"',
-            "x-content-type-options": "nosniff",
-            "content-security-policy": "default-src 'none'; sandbox",
-        }
-        media = content_type if inline else "application/octet-stream"
-        return Response(payload, media_type=media, headers=headers)
-
+def case_routes() -> list[Route]:
     return [
         Route("/", queue, methods=["GET"]),
         Route("/queue/rows", queue_rows, methods=["GET"]),
