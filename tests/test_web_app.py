@@ -278,3 +278,32 @@ def test_staff_accounts_cli(site: dict[str, Any]) -> None:
     assert (site["data"] / "staff-accounts.json").stat().st_mode & 0o077 == 0
     assert cli(site["config"], "staff", "remove", "carol").returncode == 0
     assert sign_in(app_client(site["config"]), "carol").status_code == 401
+
+
+def test_proxy_identity_only_from_trusted_proxies(site: dict[str, Any]) -> None:
+    from starlette.testclient import TestClient
+
+    from inbox_agent.config.loader import load_config
+    from inbox_agent.entrypoints.bootstrap import build_web
+    from inbox_agent.entrypoints.web.app import WebDeps, create_app
+
+    text = (
+        site["config"]
+        .read_text()
+        .replace("[web]\n", '[web]\ntrusted_proxies = ["10.0.0.5"]\nproxy_user_header = "X-Remote-User"\n')
+    )
+    site["config"].write_text(text)
+    config = load_config(site["config"])
+    built = build_web(config)
+    app = create_app(WebDeps(config, built.reads, built.actions, built.directory, built.audit, built.clock))
+
+    def client(address: str) -> Any:
+        return TestClient(app, base_url="http://127.0.0.1", follow_redirects=False, client=(address, 40000))
+
+    proxied = client("10.0.0.5").get("/", headers={"X-Remote-User": "alice"})
+    assert proxied.status_code == 200 and "alice" in proxied.text
+    forged = client("10.0.0.9").get("/", headers={"X-Remote-User": "alice"})
+    assert forged.status_code == 303 and forged.headers["location"] == "/signin"
+    unknown = client("10.0.0.5").get("/", headers={"X-Remote-User": "mallory"})
+    assert unknown.status_code == 303
+    assert any(e.get("via") == "proxy header" and e["user"] == "mallory" for e in _audit(site))
