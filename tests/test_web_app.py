@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from helpers import cli, cli_json, complaint, write_config
+from markupsafe import escape
 from webapp import PASSWORD, WEB_TEST_SETTINGS, add_staff, add_staff_cli, app_client, csrf_of, sign_in
 
 from inbox_agent.entrypoints.web.security import CSP
@@ -307,3 +308,45 @@ def test_proxy_identity_only_from_trusted_proxies(site: dict[str, Any]) -> None:
     unknown = client("10.0.0.5").get("/", headers={"X-Remote-User": "mallory"})
     assert unknown.status_code == 303
     assert any(e.get("via") == "proxy header" and e["user"] == "mallory" for e in _audit(site))
+
+
+def test_customer_secrets_are_masked_on_the_case_page_and_our_text_is_not_garbled(
+    site: dict[str, Any],
+) -> None:
+    maildir = site["data"].parent / "maildir"
+    card = "4111 1111 1111 1111"
+    (maildir / "new" / "3.eml").write_bytes(
+        complaint(
+            "zoe@example.com",
+            f"Someone used my card {card}",
+            f"My account was hacked, card {card}, password Secret123 was changed.",
+        )
+    )
+    ran = cli(site["config"], "run", "--once")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    case_id = next(
+        c["case_id"] for c in cli_json(site["config"], "cases") if c["customer"] == "zoe@example.com"
+    )
+    client = _signed_in(site, "alice")
+    page = client.get(f"/cases/{case_id}").text
+    assert card not in page and "Secret123" not in page
+    assert "We sent: first acknowledgement" in page
+    raw_ack = (site["data"].parent / "outbox").glob("*.eml")
+    sent_lines = [
+        line
+        for path in raw_ack
+        if case_id in path.read_text(errors="replace")
+        for line in _plain_text(path.read_bytes()).splitlines()
+        if "password" in line.lower() and card not in line
+    ]
+    for line in sent_lines:  # our own template lines mentioning "password" appear as sent
+        assert str(escape(line)) in page, line
+
+
+def _plain_text(raw: bytes) -> str:
+    import email
+    import email.policy
+
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    body = parsed.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+    return body.get_content() if body is not None else ""

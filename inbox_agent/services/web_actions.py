@@ -24,6 +24,7 @@ from typing import Any
 
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import iso
+from inbox_agent.domain.mask import mask_text
 from inbox_agent.domain.model import Case
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.policies.staff import StaffAction, StaffActionError, apply_action
@@ -55,6 +56,11 @@ class Preview:
     text: str  # exactly the text the customer will get
     digest: str  # sent back with the form: the reply goes out only as previewed
     language: str
+
+    @property
+    def subject_shown(self) -> str:
+        """The subject quotes the customer's: masked on screen like everywhere else."""
+        return mask_text(self.subject)
 
 
 def may_act(actor: Actor, case: Case) -> bool:

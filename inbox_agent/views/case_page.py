@@ -150,8 +150,8 @@ def thread(
     queued: Sequence[SentText],
     tz: tzinfo,
 ) -> tuple[ThreadItem, ...]:
-    items = [_mail_item(message, sent, tz) for message in messages]
-    items += [_queued_item(mail, tz) for mail in queued]
+    items = [_mail_item(message, sent, tz, case.subject) for message in messages]
+    items += [_queued_item(mail, tz, case.subject) for mail in queued]
     for event in case.events:
         if event.kind not in _SHOWN_AS_MAIL:
             detail = _opened_words(event.detail) if event.kind == "opened" else event.detail
@@ -161,7 +161,18 @@ def thread(
     return tuple(sorted(items, key=lambda item: (item.sort_key, rank[item.kind])))
 
 
-def _mail_item(message: MessageRecord, sent: Mapping[str, SentText], tz: tzinfo) -> ThreadItem:
+def _ours(text: str, customer_subject: str) -> str:
+    """Our mail as sent, with the one customer string it quotes (their subject) masked.
+    The rest is our own template text, shown exactly: masking it would garble it
+    ("password → Settings" reads like a password to the masker)."""
+    if customer_subject and customer_subject != mask_text(customer_subject):
+        return text.replace(customer_subject, mask_text(customer_subject))
+    return text
+
+
+def _mail_item(
+    message: MessageRecord, sent: Mapping[str, SentText], tz: tzinfo, customer_subject: str
+) -> ThreadItem:
     at = message.received_at or message.date
     if message.direction == "in":
         return ThreadItem(
@@ -184,11 +195,11 @@ def _mail_item(message: MessageRecord, sent: Mapping[str, SentText], tz: tzinfo)
         label=f"We sent: {kind_words}",
         who=mask_text(message.sender),
         subject=mask_text(ours.subject if ours else message.subject),
-        text=mask_text(ours.text) if ours else "(the sent mail's bytes are no longer kept)",
+        text=_ours(ours.text, customer_subject) if ours else "(the sent mail's bytes are no longer kept)",
     )
 
 
-def _queued_item(mail: SentText, tz: tzinfo) -> ThreadItem:
+def _queued_item(mail: SentText, tz: tzinfo, customer_subject: str) -> ThreadItem:
     state = "could not be sent" if mail.state == "failed" else "queued, not sent yet"
     return ThreadItem(
         sort_key=sortable_time(mail.queued_at),
@@ -197,7 +208,7 @@ def _queued_item(mail: SentText, tz: tzinfo) -> ThreadItem:
         label=f"{MAIL_KIND_WORDS.get(mail.kind, 'mail').capitalize()} ({state})",
         who="",
         subject=mask_text(mail.subject),
-        text=mask_text(mail.text),
+        text=_ours(mail.text, customer_subject),
     )
 
 
