@@ -350,3 +350,9 @@ def _plain_text(raw: bytes) -> str:
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     body = parsed.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
     return body.get_content() if body is not None else ""
+
+
+def test_many_attempts_from_one_address_get_429(site: dict[str, Any]) -> None:
+    client = app_client(site["config"])
+    answers = [sign_in(client, f"nobody{n}", "x").status_code for n in range(31)]
+    assert answers[:30] == [401] * 30 and answers[30] == 429
