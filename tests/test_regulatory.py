@@ -18,9 +18,8 @@ from helpers import cli, complaint, write_config
 
 from inbox_agent.config.loader import Config, ConfigError, load_config
 from inbox_agent.domain.clock import FixedClock
-from inbox_agent.mail.compose import with_next_steps
 from inbox_agent.mail.render import TemplateSet
-from inbox_agent.policies.regulatory import case_clocks, next_steps_for
+from inbox_agent.policies.regulatory import case_clocks
 from inbox_agent.services.export import export_cases
 from inbox_agent.services.intake import Intake
 from inbox_agent.services.staff_actions import StaffAction, act_on_case
@@ -171,15 +170,13 @@ def test_a_deadline_about_to_be_missed_escalates_ahead_of_the_ladder_once(tmp_pa
 def test_resolution_names_the_configured_next_steps_and_none_when_unconfigured(tmp_path: Path) -> None:
     config, store = make_config(tmp_path), FakeStore()
     case_id = file_complaint(config, store, "My transfer of 50 EUR never arrived.")
-    templates = with_next_steps(TEMPLATES, next_steps_for(store.cases[case_id], config))
-    act_on_case(store, config, templates, case_id, StaffAction("resolve", "li", "refunded"), RECEIVED)
+    act_on_case(store, config, TEMPLATES, case_id, StaffAction("resolve", "li", "refunded"), RECEIVED)
     (text,) = outbox_text(store, "resolution")
     assert "Our complaints review panel: review@wallet.example" in text
     assert "The payments ombudsman: +49 30 0000 0000" in text
     bare, store = make_config(tmp_path / "bare", extra=""), FakeStore()
     case_id = file_complaint(bare, store, "My transfer of 50 EUR never arrived.")
-    templates = with_next_steps(TEMPLATES, next_steps_for(store.cases[case_id], bare))
-    act_on_case(store, bare, templates, case_id, StaffAction("resolve", "li", "refunded"), RECEIVED)
+    act_on_case(store, bare, TEMPLATES, case_id, StaffAction("resolve", "li", "refunded"), RECEIVED)
     (text,) = outbox_text(store, "resolution")
     assert "not satisfied" not in text  # nothing invented
 

@@ -47,6 +47,7 @@ from inbox_agent.config.service_sections import (
     storage_settings,
 )
 from inbox_agent.config.trust import TrustSettings, trust_settings
+from inbox_agent.config.web import WebSettings, web_settings
 
 __all__ = [
     "CONFIG_ENV",
@@ -66,6 +67,7 @@ __all__ = [
     "StaffSettings",
     "StorageSettings",
     "TrustSettings",
+    "WebSettings",
     "build_config",
     "find_config_path",
     "load_config",
@@ -93,10 +95,9 @@ def build_config(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     staff = replace(staff, addresses=staff.addresses | notified)
     report = report_settings(root.sub("report"))
     trust = trust_settings(root.sub("trust"))
-    regulatory = regulatory_settings(root.sub("regulatory"))
+    regulatory = _regulatory(root.sub("regulatory"), escalation, errors)
     sla = _sla_calendar(sla, regulatory, errors)
-    if regulatory.escalate_to and regulatory.escalate_to not in {lvl.name for lvl in escalation.levels}:
-        errors.append(f"regulatory.escalate_to: no escalation level {regulatory.escalate_to!r}")
+    web = web_settings(root.sub("web"))
     templates_dir = _templates_dir(root.sub("templates"))
     log_settings = logging_settings(root.sub("logging"))
     rules = load_rules(
@@ -125,7 +126,16 @@ def build_config(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
         report=report,
         trust=trust,
         regulatory=regulatory,
+        web=web,
     )
+
+
+def _regulatory(section: Section, escalation: EscalationSettings, errors: list[str]) -> RegulatorySettings:
+    """``[regulatory]``; its ``escalate_to`` must name one of the escalation levels."""
+    regulatory = regulatory_settings(section)
+    if regulatory.escalate_to and regulatory.escalate_to not in {lvl.name for lvl in escalation.levels}:
+        errors.append(f"regulatory.escalate_to: no escalation level {regulatory.escalate_to!r}")
+    return regulatory
 
 
 def _sla_calendar(sla: SlaSettings, regulatory: RegulatorySettings, errors: list[str]) -> SlaSettings:

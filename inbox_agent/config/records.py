@@ -17,6 +17,7 @@ from inbox_agent.config.regulatory import RegulatorySettings
 from inbox_agent.config.rules import Rules
 from inbox_agent.config.settings import MailboxSettings, SmtpSettings
 from inbox_agent.config.trust import TrustSettings
+from inbox_agent.config.web import WebSettings
 from inbox_agent.domain.calendar import WorkCalendar
 
 
@@ -158,6 +159,7 @@ class Config:
     report: ReportSettings = field(default_factory=ReportSettings)
     trust: TrustSettings = field(default_factory=TrustSettings)
     regulatory: RegulatorySettings = field(default_factory=RegulatorySettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def own_addresses(self) -> frozenset[str]:

@@ -10,12 +10,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from inbox_agent.adapters.audit_log import AuditLogFile
 from inbox_agent.adapters.files import write_atomically
+from inbox_agent.adapters.fresh_store import FreshStore
 from inbox_agent.adapters.imap import ImapMailbox
 from inbox_agent.adapters.maildir import MaildirMailbox
 from inbox_agent.adapters.model_store import ModelStore, append_correction, corrections_file
 from inbox_agent.adapters.sent_log import SentLog
 from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
+from inbox_agent.adapters.staff_accounts import StaffAccountsFile
 from inbox_agent.adapters.tinydb_store import Store
 from inbox_agent.adapters.training_corpus import load_corpus
 from inbox_agent.config.loader import Config
@@ -26,6 +29,9 @@ from inbox_agent.services.intake import Intake
 from inbox_agent.services.page import staff_page
 from inbox_agent.services.ports import Mailbox, Transport
 from inbox_agent.services.sent_copies import SentCopies
+from inbox_agent.services.web_actions import WebActions
+from inbox_agent.services.web_ports import AuditLog, StaffDirectory
+from inbox_agent.services.web_queue import WebReads
 
 
 def open_store(config: Config, *, read_only: bool = False) -> Store:
@@ -151,3 +157,36 @@ def correction_recorder(config: Config) -> Callable[[Any], None]:
 def training_corpus(config: Config, folder: Path) -> Any:
     """The shipped corpora in ``folder`` plus the staff corrections of this data directory."""
     return load_corpus(folder, corrections_file(config.storage.data_dir))
+
+
+def staff_directory(config: Config) -> StaffDirectory:
+    """The web app's staff accounts (``<data_dir>/staff-accounts.json``)."""
+    return StaffAccountsFile(config.storage.data_dir)
+
+
+def web_audit_log(config: Config) -> AuditLog:
+    return AuditLogFile(config.storage.data_dir)
+
+
+@dataclass
+class WebServices:
+    reads: WebReads
+    actions: WebActions
+    directory: StaffDirectory
+    audit: AuditLog
+    clock: Clock
+
+
+def build_web(config: Config, *, clock: Clock | None = None) -> WebServices:
+    """The staff web app's services over a store that sees the daemon's commits."""
+    settings = config.storage
+    store = FreshStore(settings.data_dir, shard_size=settings.shard_size, lock_timeout=settings.lock_timeout)
+    templates = TemplateSet(config.templates_dir)
+    audit = web_audit_log(config)
+    return WebServices(
+        reads=WebReads(store, config, templates),
+        actions=WebActions(store, config, templates, audit, correction_recorder(config)),
+        directory=staff_directory(config),
+        audit=audit,
+        clock=clock or SystemClock(),
+    )

@@ -22,6 +22,7 @@ from inbox_agent.entrypoints.cli_staff import cmd_quarantine, cmd_staff_action
 from inbox_agent.entrypoints.cli_status import cmd_check, cmd_status
 from inbox_agent.entrypoints.cli_store import add_store_parsers, cmd_backup, cmd_restore, cmd_verify
 from inbox_agent.entrypoints.cli_train import TRAIN_COMMANDS, add_train_parsers
+from inbox_agent.entrypoints.cli_web import add_web_parsers, cmd_staff, cmd_web
 from inbox_agent.entrypoints.failures import describe as describe_failure
 from inbox_agent.entrypoints.logs import setup_logging
 
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_parser(sub)
     add_train_parsers(sub)
     add_store_parsers(sub)
+    add_web_parsers(sub)
     return parser
 
 
@@ -117,6 +119,8 @@ COMMANDS = {
     "verify": cmd_verify,
     "backup": cmd_backup,
     "restore": cmd_restore,
+    "web": cmd_web,
+    "staff": cmd_staff,
 }
 
 

@@ -13,9 +13,7 @@ from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import SystemClock
 from inbox_agent.entrypoints.bootstrap import open_store
 from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, print_json
-from inbox_agent.mail.compose import with_next_steps
 from inbox_agent.mail.render import TemplateSet
-from inbox_agent.policies.regulatory import next_steps_for
 from inbox_agent.services.ports import CaseStore
 from inbox_agent.services.quarantine import RetryRefused, retry_quarantined
 from inbox_agent.services.staff_actions import NoSuchCase, StaffAction, StaffActionError, act_on_case
@@ -66,17 +64,11 @@ def cmd_staff_action(args: argparse.Namespace, config: Config) -> int:
     text = _action_text(args)
     actor = args.by or os.environ.get("USER", "staff")
     action = StaffAction(kind=args.command, actor=actor, text=text, assignee=getattr(args, "name", "") or "")
-    store = open_store(config)
-    templates = TemplateSet(config.templates_dir)
-    case = store.get_case(args.case)
-    if case is not None:
-        # A resolution names where the customer can go next (the case's jurisdiction).
-        templates = with_next_steps(templates, next_steps_for(case, config))
     try:
         result = act_on_case(
-            store,
+            open_store(config),
             config,
-            templates,
+            TemplateSet(config.templates_dir),
             args.case,
             action,
             SystemClock().now(),

@@ -11,11 +11,10 @@ Every piece of customer text that reaches a subject or a one-line field went thr
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from inbox_agent.domain.jurisdiction import NextStep
 from inbox_agent.domain.lifecycle import CASE_TAG_IN_SUBJECT
@@ -51,7 +50,6 @@ __all__ = [
     "staff_notification_context",
     "staff_reply_context",
     "validated_addr_spec",
-    "with_next_steps",
 ]
 
 ACK_KINDS: tuple[str, ...] = ("ack_first", "ack_followup", "ack_complete")
@@ -136,7 +134,7 @@ class ResolutionRequest:
     summary: str  # what was done, written by staff; "" when there is nothing to add
     original_subject: str
     # Where the customer can go if not satisfied (config only; none configured = none
-    # named). Empty here falls back to what ``with_next_steps`` put on the templates.
+    # named).
     next_steps: tuple[NextStep, ...] = ()
 
 
@@ -248,7 +246,7 @@ def resolution_context(templates: TemplateSource, req: ResolutionRequest) -> dic
         "category_label": labels.category(req.category),
         "summary": normalise_newlines(req.summary).strip(),
         "original_subject": single_line(req.original_subject),
-        "next_steps": _next_steps(req.next_steps or getattr(templates, "next_steps", ()), labels.language),
+        "next_steps": _next_steps(req.next_steps, labels.language),
     }
 
 
@@ -270,16 +268,6 @@ def _next_steps(steps: Sequence[NextStep], language: str) -> list[dict[str, str]
         for step in steps
     ]
 
-
-Templates = TypeVar("Templates")
-
-
-def with_next_steps(templates: Templates, steps: Sequence[NextStep]) -> Templates:
-    """The same templates, carrying the next steps of one case's jurisdiction: the
-    resolution mail names them whichever door resolved the case (CLI, staff mail)."""
-    carrying = copy.copy(templates)
-    carrying.__dict__["next_steps"] = tuple(steps)
-    return carrying
 
 
 def staff_notification_context(templates: TemplateSource, req: StaffNotificationRequest) -> dict[str, Any]:

@@ -10,11 +10,9 @@ from dataclasses import dataclass, replace
 from inbox_agent.domain.clock import iso
 from inbox_agent.domain.lifecycle import add_event, add_message_ids, message_key, staff_answered
 from inbox_agent.domain.model import Case, MessageRecord, ParsedMessage, Skip
-from inbox_agent.mail.compose import with_next_steps
 from inbox_agent.pipeline.decision import Decision, Incoming
 from inbox_agent.pipeline.staff_trust import Proof, refuse_staff, staff_proof
 from inbox_agent.pipeline.steps import MailWork, staff_like
-from inbox_agent.policies.regulatory import next_steps_for
 from inbox_agent.policies.staff import StaffAction, StaffActionError, apply_action, parse_staff_mail
 from inbox_agent.stages.guard import own_loop_header
 
@@ -133,8 +131,7 @@ def _staff_action(work: MailWork, case: Case, action: StaffAction, proof: Proof)
             base,
             action,
             config=work.config,
-            # A resolution names where the customer can go next (the case's jurisdiction).
-            templates=with_next_steps(work.templates, next_steps_for(case, work.config)),
+            templates=work.templates,
             now=work.now,
             cause=msg.raw_sha256,
             reply_to_message_id=case.message_ids[0] if case.message_ids else "",

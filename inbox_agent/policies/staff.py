@@ -1,9 +1,10 @@
-"""Staff actions on a case (pure): note, assign, reply, resolve, reopen.
+"""Staff actions on a case (pure): note, assign, reply, resolve, reopen, category, severity.
 
-The same actions come from two doors: the CLI (`inbox-agent reply CASE ...`) and a
-staff member's mail to the complaint address about a case, whose first line may be
-a command (``#note``, ``#assign NAME``, ``#resolve``, ``#reopen``); a mail without a
-command is an answer for the customer. Every action is an event with who and when.
+The same actions come from three doors: the CLI (`inbox-agent reply CASE ...`), the
+staff web app, and a staff member's mail to the complaint address about a case, whose
+first line may be a command (``#note``, ``#assign NAME``, ``#resolve``, ``#reopen``,
+``#category CAT``, ``#severity LEVEL``); a mail without a command is an answer for the
+customer. Every action is an event with who and when.
 A reply or a resolution goes to the customer and stops the response clock.
 """
 
@@ -17,8 +18,8 @@ from typing import Protocol
 
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import iso
-from inbox_agent.domain.lifecycle import add_event, reopened
-from inbox_agent.domain.model import Case, CaseStatus, OutgoingMail
+from inbox_agent.domain.lifecycle import SEVERITY_ORDER, add_event, reopened
+from inbox_agent.domain.model import CATEGORIES, Case, CaseStatus, OutgoingMail
 from inbox_agent.mail.compose import (
     RenderedMail,
     ResolutionRequest,
@@ -28,9 +29,12 @@ from inbox_agent.mail.compose import (
 )
 from inbox_agent.mail.outgoing import outgoing_mail
 from inbox_agent.mail.render import TemplateSet
+from inbox_agent.policies.regulatory import next_steps_for
 
-ACTIONS = ("note", "assign", "reply", "resolve", "reopen")
-_COMMAND = re.compile(r"^\s*#(note|assign|resolve|reopen)\b[ \t:]*(.*)$", re.IGNORECASE)
+ACTIONS = ("note", "assign", "reply", "resolve", "reopen", "category", "severity")
+_COMMAND = re.compile(r"^\s*#(note|assign|resolve|reopen|category|severity)\b[ \t:]*(.*)$", re.IGNORECASE)
+# The flag the categorizer sets below its confidence threshold; a staff decision clears it.
+NEEDS_TRIAGE = "needs_triage"
 
 
 class StaffActionError(Exception):
@@ -43,6 +47,7 @@ class StaffAction:
     actor: str  # the staff address or CLI user
     text: str = ""  # note, answer or resolution summary
     assignee: str = ""
+    value: str = ""  # the new category or severity
 
 
 def parse_staff_mail(text: str, actor: str) -> StaffAction:
@@ -59,6 +64,9 @@ def parse_staff_mail(text: str, actor: str) -> StaffAction:
         return StaffAction(
             kind="assign", actor=actor, assignee=argument.split()[0] if argument else actor, text=rest
         )
+    if kind in ("category", "severity"):
+        value = argument.split()[0].lower() if argument else ""
+        return StaffAction(kind=kind, actor=actor, value=value, text=rest)
     body = "\n".join(part for part in (argument, rest) if part)
     return StaffAction(kind=kind, actor=actor, text=body)
 
@@ -140,9 +148,43 @@ class Resolve:
             customer_name=case.customer_name,
             summary=action.text,
             original_subject=case.subject,
+            # Where an unsatisfied customer can go next: the case's jurisdiction, from
+            # config only. Here, so every door (CLI, staff mail, web) names them.
+            next_steps=next_steps_for(case, ctx.config),
         )
         mail = _mail_to_customer(case, "resolution", render_resolution(ctx.templates, request), ctx)
         return _answered(case, action, ctx, "resolved", mail, status=CaseStatus.RESOLVED)
+
+
+class Recategorize:
+    """A category correction by mail (``#category CAT``). The CLI and the web app go
+    through ``services.recategorize``, which also keeps the labelled example."""
+
+    def apply(self, case: Case, action: StaffAction, ctx: ActionContext) -> Outcome:
+        if action.value not in CATEGORIES:
+            raise StaffActionError(f"unknown category {action.value!r} (known: {', '.join(CATEGORIES)})")
+        if action.value == case.category and NEEDS_TRIAGE not in case.flags:
+            raise StaffActionError(f"{case.case_id} is already filed under {action.value}")
+        return add_event(
+            case,
+            ctx.at,
+            "recategorized",
+            action.actor,
+            f"{case.category} -> {action.value}",
+            category=action.value,
+            categories=tuple(dict.fromkeys((action.value, *case.categories))),
+            flags=tuple(flag for flag in case.flags if flag != NEEDS_TRIAGE),
+        ), ()
+
+
+class Severity:
+    def apply(self, case: Case, action: StaffAction, ctx: ActionContext) -> Outcome:
+        if action.value not in SEVERITY_ORDER:
+            raise StaffActionError(f"unknown severity {action.value!r} (known: {', '.join(SEVERITY_ORDER)})")
+        if action.value == case.severity:
+            raise StaffActionError(f"{case.case_id} is already {action.value}")
+        detail = f"{case.severity} -> {action.value}" + (f": {action.text}" if action.text else "")
+        return add_event(case, ctx.at, "severity_changed", action.actor, detail, severity=action.value), ()
 
 
 # The command table (after imapautofiler's name -> class lookup): one small object each.
@@ -152,6 +194,8 @@ COMMANDS: dict[str, StaffCommand] = {
     "reply": Reply(),
     "resolve": Resolve(),
     "reopen": Reopen(),
+    "category": Recategorize(),
+    "severity": Severity(),
 }
 
 

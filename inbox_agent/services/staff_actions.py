@@ -1,5 +1,4 @@
-"""Staff actions from the CLI (and, later, the web app): one case, one action, one
-commit. Staff mail goes through the intake pipeline, which applies the very same
+"""Staff actions from the CLI and the web app: one case, one action, one commit. Staff mail goes through the intake pipeline, which applies the very same
 ``policies.staff`` commands inside the intake batch's unit of work.
 """
 
@@ -34,11 +33,14 @@ def act_on_case(
     case_id: str,
     action: StaffAction,
     now: datetime,
+    *,
+    door: str = "cli",
 ) -> ActionResult:
     """Apply ``action`` to the case and queue the mail it sends, in one commit.
 
     Raises NoSuchCase, or StaffActionError when the action does not fit the case
-    (resolving a resolved case, an empty reply)."""
+    (resolving a resolved case, an empty reply). ``door`` ("cli", "web") is part of
+    the cause the outgoing mail's id is derived from."""
     with UnitOfWork(store) as uow:
         case = uow.case(case_id)
         if case is None:
@@ -49,7 +51,7 @@ def act_on_case(
             config=config,
             templates=templates,
             now=now,
-            cause=f"cli|{action.kind}|{iso(now)}|{action.actor}|{action.text}",
+            cause=f"{door}|{action.kind}|{iso(now)}|{action.actor}|{action.text}|{action.value}",
         )
         uow.put_case(updated)
         for mail in outgoing:

@@ -171,7 +171,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     (
         "waiting_customer",
         "Waiting for the customer",
-        "We asked for missing evidence; the response clock still runs until staff answer.",
+        "We asked for evidence or answered; a case shows \u201cwaiting\u201d only while its response clock runs.",
     ),
     ("open", "Open", "Filed, not yet acknowledged or classified further."),
     ("resolved", "Resolved", "Closed cases, most recent first."),

@@ -5,6 +5,7 @@ Every customer string goes through ``mask_text`` here; the template autoescapes 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -37,7 +38,38 @@ EVENT_WORDS: Mapping[str, str] = {
     "holding_reply": "Holding reply queued",
     "deadline_escalated": "Escalated ahead of a regulatory deadline",
     "window_told": "Customer told about the complaint window",
+    "recategorized": "Category changed",
+    "severity_changed": "Severity changed",
+    "sender_checked": "Sender checked",
+    "flagged": "Flagged",
+    "viewed_unmasked": "Personal data shown unmasked",
+    "raw_purged": "Raw mail deleted (retention)",
 }
+
+# What each kind of mail we send is, in words: the timeline says "First acknowledgement
+# sent", never the template name "ack_first" and a Message-ID.
+MAIL_KIND_WORDS: Mapping[str, str] = {
+    "ack_first": "first acknowledgement",
+    "ack_followup": "acknowledgement of a follow-up",
+    "ack_complete": "acknowledgement: evidence complete",
+    "staff_reply": "staff answer",
+    "resolution": "resolution mail",
+    "staff_notify": "escalation notification to staff",
+    "staff_escalation": "escalation notification to staff",
+    "escalation": "escalation notification to staff",
+    "reopen_ack": "acknowledgement of the reopening",
+}
+_MESSAGE_ID = re.compile(r"\s*<[^<>\s]+@[^<>\s]+>")
+
+
+def event_detail_words(kind: str, detail: str) -> str:
+    """An event's detail as staff read it: mail kinds in words, Message-IDs left out
+    (the mail itself is on the timeline)."""
+    if kind in ("ack_queued", "mail_sent", "mail_failed"):
+        first, _, rest = detail.partition(" ")
+        if first in MAIL_KIND_WORDS or first.replace("_", "").isalpha():
+            detail = f"{MAIL_KIND_WORDS.get(first, first.replace('_', ' '))} {rest}".strip()
+    return _MESSAGE_ID.sub("", detail).strip()
 
 
 @dataclass(frozen=True)
@@ -91,7 +123,7 @@ def _event_item(event: Event, tz: tzinfo) -> TimelineItem:
         kind="event",
         label=EVENT_WORDS.get(event.kind, event.kind.replace("_", " ").capitalize()),
         who=mask_text(event.actor),
-        text=_capped(mask_text(event.detail)),
+        text=_capped(mask_text(event_detail_words(event.kind, event.detail))),
     )
 
 

@@ -1,0 +1,66 @@
+"""The store as the long-lived web process reads it, beside a running daemon.
+
+``Store`` already re-reads a shard whose file changed (its cache is keyed by inode,
+mtime and size) and rebuilds its index when a writer's lock sees another commit. The
+web app also needs every case at once for its queue, many times a second: this
+subclass keeps each shard's cases (and the text the search looks in) keyed by the
+generation ``state.json`` lists for the shard, so a request re-reads only the shards
+the daemon rewrote since the last one. It changes nothing: every write still goes
+through the unit of work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inbox_agent.adapters.tinydb_docs import case_from_doc
+from inbox_agent.adapters.tinydb_store import Store
+from inbox_agent.services.web_ports import SearchableCase
+
+
+class FreshStore(Store):
+    _snapshots: dict[str, tuple[int, list[SearchableCase]]]
+
+    def generation(self) -> int:
+        """The last committed generation on disk (a cheap read: state.json is cached by stamp)."""
+        return self._generation_on_disk()
+
+    def searchable_shards(self) -> list[tuple[str, int, list[SearchableCase]]]:
+        """(shard name, generation, its cases) for every case shard, re-read only when
+        the generation state.json lists for it moved."""
+        snapshots = self.__dict__.setdefault("_snapshots", {})
+        manifest = self.manifest()
+        found = []
+        for path in self.shard_files("[0-9]*.json"):
+            name = self.relative(path)
+            cached = snapshots.get(name)
+            if cached is None or cached[0] != manifest.get(name):
+                cached = (manifest.get(name, -1), self._shard_snapshot(path))
+                snapshots[name] = cached
+            found.append((name, cached[0], cached[1]))
+        return found
+
+    def _shard_snapshot(self, path: Path) -> list[SearchableCase]:
+        data = self._read_json(path, cache=False)
+        texts: dict[str, list[str]] = {}
+        for doc in data.get("messages", {}).values():
+            texts.setdefault(doc["case_id"], []).append(doc.get("text", ""))
+        result = []
+        for doc in data.get("cases", {}).values():
+            case = case_from_doc(doc)
+            evidence = " ".join(value for _key, value in case.evidence)
+            words = " ".join(
+                (
+                    case.case_id,
+                    case.customer,
+                    case.customer_name,
+                    case.subject,
+                    evidence,
+                    *texts.get(case.case_id, ()),
+                )
+            )
+            result.append(SearchableCase(case=case, text=words.lower()))
+        return result
+
+    def attachment_bytes(self, safe_name: str) -> bytes:
+        return self.attachment_path(safe_name).read_bytes()

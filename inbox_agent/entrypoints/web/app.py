@@ -1,0 +1,118 @@
+"""The Starlette application of the staff web app, and how it is served.
+
+Starlette (with uvicorn) because it is small and well kept, async with server-sent
+events and streaming built in, ships a ``TestClient``, and adds no ORM, form library
+or session store we would have to fit around our own store, unit of work and CSRF.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.resources import files
+from typing import Any, TypeVar
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from inbox_agent.config.loader import Config
+from inbox_agent.domain.clock import Clock
+from inbox_agent.entrypoints.web.security import AttemptLimiter, Refused, SecurityHeaders, SignInNeeded
+from inbox_agent.services.web_actions import WebActions
+from inbox_agent.services.web_ports import AuditLog, StaffDirectory
+from inbox_agent.services.web_queue import WebReads
+from inbox_agent.services.web_sessions import Sessions
+
+T = TypeVar("T")
+
+
+@dataclass
+class WebDeps:
+    """What the routes use; built by ``entrypoints.bootstrap.build_web``."""
+
+    config: Config
+    reads: WebReads
+    actions: WebActions
+    directory: StaffDirectory
+    audit: AuditLog
+    clock: Clock
+    sessions: Sessions = field(init=False)
+    limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
+    # One store access at a time in this process: the store's caches and its re-entrant
+    # write lock are per process, not per thread.
+    store_lock: threading.Lock = field(default_factory=threading.Lock)
+    pages: jinja2.Environment = field(init=False)
+
+    def __post_init__(self) -> None:
+        settings = self.config.web
+        self.sessions = Sessions(settings.session_lifetime, settings.idle_timeout)
+        folder = files("inbox_agent.entrypoints.web").joinpath("templates")
+        self.pages = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(folder)),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+
+    async def locked(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        def call() -> T:
+            with self.store_lock:
+                return function(*args, **kwargs)
+
+        return await run_in_threadpool(call)
+
+    def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(self.pages.get_template(name).render(**context), status_code=status)
+
+
+def create_app(deps: WebDeps) -> Starlette:
+    from inbox_agent.entrypoints.web.routes_auth import auth_routes
+    from inbox_agent.entrypoints.web.routes_cases import case_routes
+
+    static = files("inbox_agent.entrypoints.web").joinpath("static")
+    routes = [
+        *auth_routes(),
+        *case_routes(),
+        Mount("/static", app=StaticFiles(directory=str(static)), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={Refused: _refused(deps), SignInNeeded: _sign_in})
+    app.state.deps = deps
+    return SecurityHeaders(app)  # type: ignore[return-value]
+
+
+def _refused(deps: WebDeps) -> Callable[[Request, Exception], Any]:
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Refused)
+        return deps.render("error.html.j2", status=exc.status, message=str(exc), user=None)
+
+    return handler
+
+
+async def _sign_in(request: Request, exc: Exception) -> Response:
+    if request.url.path in ("/version", "/queue/rows"):
+        return JSONResponse({"error": "signed out"}, status_code=401)
+    return RedirectResponse("/signin", status_code=303)
+
+
+def serve(deps: WebDeps, host: str, port: int) -> None:
+    """Run until SIGTERM/SIGINT (uvicorn's own handlers finish open requests first)."""
+    import uvicorn
+
+    # The client address must be the connection's: a trusted proxy's header is checked
+    # against it, so uvicorn must not replace it from X-Forwarded-For.
+    uvicorn.run(
+        create_app(deps), host=host, port=port, proxy_headers=False, log_level="info", access_log=False
+    )
+
+
+def monotonic() -> float:
+    return time.monotonic()
+
+
+__all__ = ["WebDeps", "create_app", "serve"]

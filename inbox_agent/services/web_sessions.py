@@ -1,0 +1,58 @@
+"""Signed-in sessions of the web app, kept in the web process's memory.
+
+A session id is 32 random bytes (``secrets``) in an HttpOnly cookie; the CSRF token is
+another 32 random bytes bound to the session and required on every POST. Sessions end
+after ``session_lifetime``, after ``idle_timeout`` without a request, or at sign-out.
+Restarting the web app signs everyone out (nothing about a session is written down).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    user: str
+    role: str
+    csrf_token: str
+    started: float  # monotonic seconds
+    last_seen: float
+
+
+class Sessions:
+    def __init__(self, lifetime: float, idle_timeout: float) -> None:
+        self.lifetime = lifetime
+        self.idle_timeout = idle_timeout
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def start(self, user: str, role: str, now: float) -> Session:
+        session = Session(secrets.token_urlsafe(32), user, role, secrets.token_urlsafe(32), now, now)
+        with self._lock:
+            self._sessions[session.session_id] = session
+        return session
+
+    def get(self, session_id: str, now: float) -> Session | None:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                return None
+            if now - session.started > self.lifetime or now - session.last_seen > self.idle_timeout:
+                del self._sessions[session_id]
+                return None
+            session = replace(session, last_seen=now)
+            self._sessions[session_id] = session
+            return session
+
+    def end(self, session_id: str) -> None:
+        with self._lock:
+            self._sessions.pop(session_id, None)
+
+    def end_all_of(self, user: str) -> None:
+        with self._lock:
+            for key in [key for key, s in self._sessions.items() if s.user == user]:
+                del self._sessions[key]
