@@ -20,7 +20,7 @@ def rules_with(categories=None, evidence=None, severity=None):
 
 def terms_only(rules):
     """The curated terms alone, without the learned model: how the rules themselves match."""
-    return replace(rules, model=None)
+    return replace(rules, model_ref=None)
 
 
 # --------------------------------------------------------------------------- categories
