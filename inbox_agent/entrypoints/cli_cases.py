@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from inbox_agent.adapters.tinydb_store import case_to_doc, message_to_doc
@@ -16,6 +17,7 @@ from inbox_agent.entrypoints.bootstrap import open_store
 from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, print_json, short
 from inbox_agent.pipeline.classify import classify_bytes
 from inbox_agent.services.disclosure import record_unmasked_view
+from inbox_agent.views.explanation import case_explanation, explanation_lines
 from inbox_agent.views.masked import masked_case, masked_message
 
 
@@ -125,6 +127,7 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
     outbox = [entry for entry in store.outbox_entries() if entry["case_id"] == case.case_id]
     if args.json:
         doc = case_to_doc(case)
+        doc["explanation"] = case_explanation(case)
         doc["evidence"] = dict(case.evidence)
         doc["messages"] = [message_to_doc(message) for message in messages]
         doc["outbox"] = outbox
@@ -134,9 +137,9 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
         f"[bold]{case.case_id}[/bold]  {case.status}  {case.category} ({case.severity})  customer {case.customer}"
     )
     console.print(f"subject: {case.subject}")
-    console.print(
-        f"why {case.category}: " + (", ".join(f"{c}:{t}" for c, t in case.matched) or "no term matched")
-    )
+    for number, line in enumerate(explanation_lines(case)):
+        lead = f"why {case.category}: " if number == 0 else " " * (6 + len(case.category))
+        console.print(escape(lead + line))
     console.print("evidence: " + (", ".join(f"{k}={v}" for k, v in case.evidence) or "none"))
     console.print("missing: " + (", ".join(case.missing) or "nothing"))
     if case.assignee:

@@ -40,6 +40,7 @@ from inbox_agent.views.clock import (
     sla_clock,
     wall_clock,
 )
+from inbox_agent.views.explanation import explanation_lines
 from inbox_agent.views.page_samples import sample_cases, sample_messages
 from inbox_agent.views.timeline import (
     EVENT_WORDS,
@@ -131,6 +132,8 @@ class CaseView:
     updated: str
     excerpt: str  # the start of the customer's latest mail
     timeline: tuple[TimelineItem, ...]
+    # Why the category: confidence, triage, deciding n-grams, curated terms (views/explanation.py).
+    why: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -341,6 +344,7 @@ def case_view(
         updated=local_time(case.updated_at, tz),
         excerpt=excerpt(messages),
         timeline=timeline(case.events, messages, tz),
+        why=tuple(explanation_lines(case)),
     )
 
 
