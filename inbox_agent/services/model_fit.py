@@ -50,6 +50,14 @@ class Recipe:
     mail_weight: float = 3.0
     digits: int = 3  # weights are rounded to this many decimals
     temperature_folds: int = 3
+    # "category": one class per category (8 weights a feature at most: fast);
+    # "intent": BANKING77's 77 intents as classes, summed into categories.
+    level: str = "intent"
+    # "l1" learns sparse weights: few classes per feature, so each mail costs less.
+    penalty: str = "l2"
+
+    def label_of(self, example: Example) -> str:
+        return example.category if self.level == "category" else example.label
 
 
 def _sklearn() -> Any:
@@ -76,10 +84,10 @@ def _fit_weights(
     matrix = matrix[:, keep]
     transformer = tfidf(sublinear_tf=True).fit(matrix)
     weights_of = [1.0 if e.source == "banking77" else recipe.mail_weight for e in examples]
-    classifier = linear_svc(C=recipe.c, max_iter=5000).fit(
-        transformer.transform(matrix), [e.label for e in examples], sample_weight=weights_of
-    )
-    category_of = {e.label: e.category for e in examples}
+    classifier = linear_svc(
+        C=recipe.c, penalty=recipe.penalty, dual=recipe.penalty == "l2", max_iter=5000
+    ).fit(transformer.transform(matrix), [recipe.label_of(e) for e in examples], sample_weight=weights_of)
+    category_of = {recipe.label_of(e): e.category for e in examples}
     names = vectorizer.get_feature_names_out()[keep]
     weights = numpy.round(classifier.coef_, recipe.digits)
     weights[numpy.abs(weights) < recipe.prune] = 0.0
@@ -159,7 +167,15 @@ def fit_model(
     return replace(
         model,
         temperature=temperature,
-        training={"c": recipe.c, "min_df": recipe.min_df, "prune": recipe.prune, "examples": len(examples)},
+        training={
+            "c": recipe.c,
+            "min_df": recipe.min_df,
+            "prune": recipe.prune,
+            "mail_weight": recipe.mail_weight,
+            "level": recipe.level,
+            "penalty": recipe.penalty,
+            "examples": len(examples),
+        },
     )
 
 

@@ -27,18 +27,23 @@ class ModelVerdict:
 
 
 def model_verdict(model: CategoryModel, counts: Mapping[str, int]) -> ModelVerdict:
-    vector: dict[str, float] = {}
-    for name, count in counts.items():
-        known = model.features.get(name)
-        if known is not None:
-            vector[name] = (1.0 + math.log(count)) * known[0]
-    length = math.sqrt(sum(v * v for v in vector.values())) or 1.0
-    scores = list(model.intercepts)
     features = model.features
-    for name, value in vector.items():
-        value /= length
+    known: list[tuple[str, float, dict[int, float]]] = []
+    total = 0.0
+    for name, count in counts.items():
+        entry = features.get(name)
+        if entry is not None:
+            value = (1.0 + math.log(count)) * entry[0] if count > 1 else entry[0]
+            known.append((name, value, entry[1]))
+            total += value * value
+    scale = 1.0 / math.sqrt(total) if total else 1.0
+    scores = list(model.intercepts)
+    vector: dict[str, float] = {}
+    # The inner loop of categorization: one multiply-add per (feature, class) weight.
+    for name, value, weights in known:
+        value *= scale
         vector[name] = value
-        for index, weight in features[name][1].items():
+        for index, weight in weights.items():
             scores[index] += value * weight
     return ModelVerdict(scores=tuple(scores), vector=vector)
 
