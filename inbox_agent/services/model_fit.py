@@ -45,6 +45,10 @@ class Recipe:
     c: float = 1.0  # LinearSVC regularisation: larger fits the training mails more closely
     min_df: int = 2
     prune: float = 0.05  # weights smaller than this are dropped from the file
+    # ... and weights whose |weight * idf| is smaller than this: small weights of common
+    # features, a fifth of the work per mail (2 CV folds: BANKING77 macro-F1 -0.003 at
+    # most at 0.3, hand-written mails unchanged; 0.5 halves the work, costs up to 0.007).
+    min_contribution: float = 0.3
     # Complaint mails count this many times a BANKING77 sentence: they are few, and
     # they are what the daemon reads.
     mail_weight: float = 3.0
@@ -91,6 +95,7 @@ def _fit_weights(
     names = vectorizer.get_feature_names_out()[keep]
     weights = numpy.round(classifier.coef_, recipe.digits)
     weights[numpy.abs(weights) < recipe.prune] = 0.0
+    weights[numpy.abs(weights * transformer.idf_) < recipe.min_contribution] = 0.0
     features = {}
     for column, name in enumerate(names):
         nonzero = numpy.flatnonzero(weights[:, column])
@@ -171,6 +176,7 @@ def fit_model(
             "c": recipe.c,
             "min_df": recipe.min_df,
             "prune": recipe.prune,
+            "min_contribution": recipe.min_contribution,
             "mail_weight": recipe.mail_weight,
             "level": recipe.level,
             "penalty": recipe.penalty,

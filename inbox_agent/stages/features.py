@@ -83,8 +83,11 @@ def _part(text: str, generic: Sequence[tuple[str, ...]], counts: Counter[str]) -
     for left, right in zip(words, words[1:], strict=False):
         counts[f"b:{left} {right}"] += 1
     chars = _char_string(tokens)
+    chinese = _CJK_CHAR.search(chars) is not None
     for size in CHAR_SIZES:
         latin_too = size in LATIN_CHAR_SIZES
+        if not (latin_too or chinese):
+            continue  # no Chinese anywhere: no n-gram of this size could be kept
         for start in range(len(chars) - size + 1):
             gram = chars[start : start + size]
             if not latin_too and max(gram) < _FIRST_CJK:
