@@ -69,6 +69,10 @@ def test_an_unreadable_model_stops_the_commands_that_categorize_at_start(tmp_pat
         result = cli(config, *command)
         assert result.returncode == EXIT_CONFIG, (command, result.stdout, result.stderr)
         assert model_file.name in result.stderr and "classes" in result.stderr
+    # The way back never needs the broken model.
+    back = cli(config, "train", "--rollback")
+    assert back.returncode == 0, back.stderr
+    assert cli(config, "classify", str(mail)).returncode == 0
 
 
 def test_a_model_that_cannot_be_parsed_is_never_applied(tmp_path: Path) -> None:

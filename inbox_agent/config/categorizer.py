@@ -126,5 +126,6 @@ def applied_model(models_dir: Path | None, errors: list[str]) -> ModelRef:
         check_model_file(path, recorded.get("checksum"))
         return ModelRef(str(path), lambda: model_at(path))
     except (OSError, ValueError, AttributeError) as exc:
-        errors.append(f"category model: {exc}")
+        # No command runs with it refused, `train --rollback` included: say the way out.
+        errors.append(f"category model: {exc} (restore the file, or remove {pointer} for the shipped model)")
         return SHIPPED_REF

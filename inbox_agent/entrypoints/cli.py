@@ -119,7 +119,8 @@ COMMANDS = {
 
 
 # Commands that categorize parse the category model at start, so a model that cannot
-# be read stops them there (exit 3) and never a mail later; the others never parse it.
+# be read stops them there (exit 3) and never a mail later; the others never parse it
+# (nor does `train --rollback`: it is the way back from a model that cannot be read).
 MODEL_AT_START = frozenset({"run", "check", "classify", "train"})
 
 
@@ -131,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{exc}\n")
         return EXIT_CONFIG
     setup_logging(config.logging.level, str(config.logging.file) if config.logging.file else None)
-    if args.command in MODEL_AT_START:
+    if args.command in MODEL_AT_START and not getattr(args, "rollback", False):
         try:  # the model is parsed on first use; these commands use it, so first use is now
             config.rules.model  # noqa: B018
         except ModelFileError as exc:
