@@ -210,3 +210,10 @@ def test_latin_character_ngrams_are_four_long_and_chinese_ones_two_to_four() -> 
     assert "acco" in chars and "账户" in chars and "账户冻" in chars and "账户冻结" in chars
     assert all(len(gram) == 4 for gram in chars if max(gram) < "\u3400")  # no "th", " th"
     assert "w:the" in features and "b:the account" in features  # words are all kept
+
+
+def test_the_shipped_rule_weight_is_the_one_chosen_with_the_shipped_model() -> None:
+    # bench/train_model.py chooses the rule mode and weight on CV and stores them with
+    # the model; default_rules.toml must apply what was chosen, not an older choice.
+    settings, model = default_rules().categorizer, shipped_model()
+    assert (settings.rules, settings.rule_weight) == (model.metrics["rules"], model.metrics["rule_weight"])
