@@ -20,7 +20,7 @@ def rules_with(categories=None, evidence=None, severity=None):
 
 def terms_only(rules):
     """The curated terms alone, without the learned model: how the rules themselves match."""
-    return replace(rules, model=None)
+    return replace(rules, model_ref=None)
 
 
 # --------------------------------------------------------------------------- categories
@@ -200,7 +200,12 @@ def test_user_terms_replace_and_extra_terms_extend() -> None:
     extended = rules_with({"security": {"extra_terms": {"sim swap": 6, "hacked": 1}}})
     terms = {t.text: t.weight for t in extended.categories["security"].terms}
     assert terms["sim swap"] == 6 and terms["hacked"] == 1 and "盗刷" in terms
-    assert categorize("", "After a SIM swap my wallet was emptied", extended).category == "security"
+    mail = "After a SIM swap my wallet was emptied"
+    assert categorize("", mail, terms_only(extended)).category == "security"
+    # With the model, a term of decisive weight decides when ops say so ("override");
+    # as a prior it only adds its weight (measured in bench/train_model.py).
+    override = replace(extended, categorizer=replace(extended.categorizer, rules="override"))
+    assert categorize("", mail, override).category == "security"
 
 
 def test_a_plain_list_of_terms_is_accepted() -> None:

@@ -79,9 +79,6 @@ def test_a_generic_word_alone_leaves_no_feature() -> None:
 
 @pytest.mark.parametrize("row", _rows("hard_cases.csv"), ids=lambda row: row["note"][:40])
 def test_the_misses_named_in_issue_13(row: dict[str, str]) -> None:
-    known_misses = {"how do I change my password? nothing is wrong", "Someone got into my account"}
-    if any(row["text"].startswith(miss) for miss in known_misses):
-        pytest.xfail("still missed: BANKING77's passcode intents pull these to account_locked")
     assert _decided(row["subject"], row["text"]) == row["category"]
 
 
@@ -205,3 +202,18 @@ def test_classify_json_shows_the_explanation(tmp_path: Path) -> None:
     assert data["needs_triage"] is False
     assert data["model"] == shipped_model().version
     assert 0 < data["confidence"] <= 1
+
+
+def test_latin_character_ngrams_are_four_long_and_chinese_ones_two_to_four() -> None:
+    features = mail_features("", "the account 账户冻结")
+    chars = [name[2:] for name in features if name.startswith("c:")]
+    assert "acco" in chars and "账户" in chars and "账户冻" in chars and "账户冻结" in chars
+    assert all(len(gram) == 4 for gram in chars if max(gram) < "\u3400")  # no "th", " th"
+    assert "w:the" in features and "b:the account" in features  # words are all kept
+
+
+def test_the_shipped_rule_weight_is_the_one_chosen_with_the_shipped_model() -> None:
+    # bench/train_model.py chooses the rule mode and weight on CV and stores them with
+    # the model; default_rules.toml must apply what was chosen, not an older choice.
+    settings, model = default_rules().categorizer, shipped_model()
+    assert (settings.rules, settings.rule_weight) == (model.metrics["rules"], model.metrics["rule_weight"])

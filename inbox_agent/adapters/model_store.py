@@ -1,8 +1,10 @@
 """Category models and staff corrections on disk, under ``<data_dir>``.
 
     models/model-<version>.json   every trained model, its metrics inside (never overwritten)
-    models/current.json           {"current": FILE, "previous": [FILE, ...]}: the applied
-                                  model and the ones applied before it (for --rollback)
+    models/current.json           {"current": FILE, "previous": [FILE, ...], "checksum":
+                                  {"size": N, "sha256": HEX}}: the applied model, the ones
+                                  applied before it (for --rollback), and the applied
+                                  file's size and hash, checked at every start
     category-corrections.jsonl    one labelled example per staff correction
 
 No ``current.json`` (or an empty ``current``) means the model shipped in the package.
@@ -18,7 +20,7 @@ from typing import Any
 
 from inbox_agent.adapters.files import fsync_dir, write_atomically
 from inbox_agent.config.categorizer import CURRENT_POINTER
-from inbox_agent.config.model_file import CategoryModel, model_to_json
+from inbox_agent.config.model_file import CategoryModel, file_checksum, model_at, model_to_json
 
 MODELS_DIR = "models"
 CORRECTIONS_FILE = "category-corrections.jsonl"
@@ -40,7 +42,14 @@ class ModelStore:
             return {"current": None, "previous": []}
         return json.loads(path.read_text(encoding="utf-8"))
 
-    def _write_pointer(self, pointer: dict[str, Any]) -> None:
+    def _write_pointer(self, current: str | None, previous: list[str]) -> None:
+        """Point at ``current`` after parsing it whole (a model that cannot be read is
+        never applied: ModelFileError), with the checksum every start compares."""
+        pointer: dict[str, Any] = {"current": current, "previous": previous}
+        if current is not None:
+            path = self.root / current
+            model_at(path)
+            pointer["checksum"] = file_checksum(path.read_bytes())
         write_atomically(self.root / CURRENT_POINTER, json.dumps(pointer, indent=1).encode("utf-8"))
 
     def save(self, model: CategoryModel) -> str:
@@ -54,13 +63,13 @@ class ModelStore:
             raise FileNotFoundError(f"no model {name} in {self.root}")
         pointer = self._pointer()
         previous = [pointer["current"], *pointer["previous"]] if pointer["current"] else pointer["previous"]
-        self._write_pointer({"current": name, "previous": previous})
+        self._write_pointer(name, previous)
 
     def rollback(self) -> str | None:
         pointer = self._pointer()
         previous = list(pointer["previous"])
         back = previous.pop(0) if previous else None
-        self._write_pointer({"current": back, "previous": previous})
+        self._write_pointer(back, previous)
         return back
 
     def current(self) -> str | None:

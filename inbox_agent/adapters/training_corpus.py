@@ -3,12 +3,14 @@
 Layout of a corpus folder (the repository's ``tests/data`` is one)::
 
     shared/banking77/train.csv, intent_to_category.csv   BANKING77 (CC BY 4.0), mapped
-    complaints/{zh,en}_{train,heldout}.csv, hard_cases.csv   written for this project
+    complaints/{zh,en}_{train,heldout}.csv, hard_cases.csv   generated for this project
+    complaints/written_{train,heldout}.csv               written by hand, one mail at a time
     labelled/labels.csv + *.eml                          hand-written complaint mails
 
 Held out, never trained on or tuned on: a fixed, stratified 20 % of BANKING77
 (:func:`split_banking77`), ``complaints/*_heldout.csv`` (written from other phrase
-banks than the training mails) and ``hard_cases.csv``.
+banks than the training mails), ``written_heldout.csv`` (written apart from
+``written_train.csv``, in other words) and ``hard_cases.csv``.
 """
 
 from __future__ import annotations
@@ -122,9 +124,11 @@ def load_corpus(folder: Path, corrections_file: Path | None) -> Corpus:
     bank_training, bank_heldout = split_banking77(banking77(folder / "shared" / "banking77"))
     mails = folder / "complaints"
     training = [*bank_training, *complaints(mails / "zh_train.csv"), *complaints(mails / "en_train.csv")]
+    training += complaints(mails / "written_train.csv")
     training += labelled_mails(folder / "labelled")
     if corrections_file is not None:
         training += corrections(corrections_file)
     heldout = [*bank_heldout, *complaints(mails / "zh_heldout.csv"), *complaints(mails / "en_heldout.csv")]
+    heldout += complaints(mails / "written_heldout.csv")
     heldout += complaints(mails / "hard_cases.csv")
     return Corpus(training=tuple(training), heldout=tuple(heldout))

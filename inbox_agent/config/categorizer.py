@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from inbox_agent.config.model_file import CategoryModel, ModelFileError, model_at, shipped_model
+from inbox_agent.config.model_file import ModelFileError, ModelRef, check_model_file, model_at, shipped_model
 from inbox_agent.config.rules_text import fold
 
 RULE_MODES = ("prior", "override", "off")
@@ -101,22 +101,31 @@ def load_categorizer(
     return CategorizerSettings(**values)
 
 
-def applied_model(models_dir: Path | None, errors: list[str]) -> CategoryModel:
-    """The model ``inbox-agent train --apply`` chose, else the shipped one.
+SHIPPED_REF = ModelRef("shipped", shipped_model)
 
-    A pointer or model file that cannot be used is reported in ``errors`` (start-up
-    refuses with its path and reason) rather than silently replaced by the shipped model.
+
+def applied_model(models_dir: Path | None, errors: list[str]) -> ModelRef:
+    """The model ``inbox-agent train --apply`` chose, else the shipped one; parsed on first use.
+
+    Checked now, cheaply (the pointer, and the file's size and SHA-256 against what
+    the pointer recorded when the model was applied and fully parsed): a pointer or
+    model file that cannot be used is reported in ``errors`` (start-up refuses with
+    its path and reason) rather than silently replaced by the shipped model.
     """
     pointer = models_dir / CURRENT_POINTER if models_dir is not None else None
     if pointer is None or not pointer.is_file():
-        return shipped_model()
+        return SHIPPED_REF
     try:
-        current = json.loads(pointer.read_text(encoding="utf-8")).get("current")
+        recorded = json.loads(pointer.read_text(encoding="utf-8"))
+        current = recorded.get("current")
         if current is None:  # rolled back past the first applied model
-            return shipped_model()
+            return SHIPPED_REF
         if not isinstance(current, str) or "/" in current or not current.endswith(".json"):
             raise ModelFileError(f"{pointer}: 'current' must name a model file in {models_dir}")
-        return model_at(pointer.parent / current)
+        path = pointer.parent / current
+        check_model_file(path, recorded.get("checksum"))
+        return ModelRef(str(path), lambda: model_at(path))
     except (OSError, ValueError, AttributeError) as exc:
-        errors.append(f"category model: {exc}")
-        return shipped_model()
+        # No command runs with it refused, `train --rollback` included: say the way out.
+        errors.append(f"category model: {exc} (restore the file, or remove {pointer} for the shipped model)")
+        return SHIPPED_REF

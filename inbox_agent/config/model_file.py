@@ -20,9 +20,10 @@ probability is the sum of its classes'.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -163,3 +164,58 @@ def model_at(path: Path) -> CategoryModel:
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot read: {exc.strerror}") from None
     return _model_at(path, stat.st_mtime_ns, stat.st_size)
+
+
+def file_checksum(data: bytes) -> dict[str, Any]:
+    """What the pointer records about an applied model file: its size and SHA-256."""
+    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def check_model_file(path: Path, expected: Mapping[str, Any] | None) -> None:
+    """The cheap start-up check of an applied model: the file is there, readable and,
+    when the pointer recorded them, of the size and SHA-256 it had when applied (the
+    file was fully parsed then). Raises ModelFileError naming the file and the cause."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read: {exc.strerror}") from None
+    if expected and file_checksum(data) != {k: expected.get(k) for k in ("size", "sha256")}:
+        found = file_checksum(data)
+        raise ModelFileError(
+            f"{path}: damaged: {found['size']} bytes, sha256 {found['sha256'][:12]}..., but it was applied "
+            f"with {expected.get('size')} bytes, sha256 {str(expected.get('sha256'))[:12]}..."
+        )
+
+
+class ModelRef:
+    """A category model named now and parsed on first use, then kept.
+
+    Parsing the model takes a quarter of a second; commands that never categorize
+    (``status``, ``cases``, ``show``...) never pay it. The start-up check that the
+    file is whole happens before (:func:`check_model_file`); the daemon and ``check``
+    parse at start (:meth:`get`) so a model that cannot be read stops them there.
+    """
+
+    def __init__(self, source: str, load: Callable[[], CategoryModel]) -> None:
+        self.source = source  # "shipped" or the file's path: named in errors and by `check`
+        self._load = load
+        self._model: CategoryModel | None = None
+
+    @classmethod
+    def of(cls, model: CategoryModel) -> ModelRef:
+        """A reference to a model already in memory (tests, measuring)."""
+        ref = cls(f"in memory ({model.version or 'unversioned'})", lambda: model)
+        ref._model = model
+        return ref
+
+    @property
+    def parsed(self) -> bool:
+        return self._model is not None
+
+    def get(self) -> CategoryModel:
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
+    def __repr__(self) -> str:
+        return f"ModelRef({self.source!r}, parsed={self._model is not None})"

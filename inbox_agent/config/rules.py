@@ -27,7 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from inbox_agent.config.categorizer import CategorizerSettings, applied_model, load_categorizer
-from inbox_agent.config.model_file import CategoryModel
+from inbox_agent.config.model_file import CategoryModel, ModelRef
 from inbox_agent.config.rules_text import (
     _FOLDING_PAIRS,
     TRADITIONAL_TO_SIMPLIFIED,
@@ -111,8 +111,14 @@ class Rules:
     severity: SeverityRules
     scoring: ScoringRules = ScoringRules()
     categorizer: CategorizerSettings = CategorizerSettings()
-    # The learned model (None: the curated terms alone decide, as before issue 13).
-    model: CategoryModel | None = field(default=None, repr=False)
+    # The learned model, parsed on first use (None: the curated terms alone decide,
+    # as before issue 13). Swap it with ``replace(rules, model_ref=ModelRef.of(m))``.
+    model_ref: ModelRef | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def model(self) -> CategoryModel | None:
+        """The learned model (parsed now if this is its first use)."""
+        return self.model_ref.get() if self.model_ref is not None else None
 
 
 @cache
@@ -157,7 +163,7 @@ def load_rules(
         severity=severity_rules,
         scoring=scoring,
         categorizer=load_categorizer(data.get("categorizer", {}), categorizer, errors),
-        model=applied_model(models_dir, errors),
+        model_ref=applied_model(models_dir, errors),
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from inbox_agent.adapters.tinydb_store import StoreError
 from inbox_agent.config.loader import Config, ConfigError, find_config_path, load_config
+from inbox_agent.config.model_file import ModelFileError
 from inbox_agent.entrypoints.cli_cases import add_show_options, cmd_cases, cmd_classify, cmd_show
 from inbox_agent.entrypoints.cli_common import EXIT_CONFIG, EXIT_USAGE
 from inbox_agent.entrypoints.cli_escalate import add_escalate_parser, cmd_escalate
@@ -124,6 +125,12 @@ COMMANDS = {
 }
 
 
+# Commands that categorize parse the category model at start, so a model that cannot
+# be read stops them there (exit 3) and never a mail later; the others never parse it
+# (nor does `train --rollback`: it is the way back from a model that cannot be read).
+MODEL_AT_START = frozenset({"run", "check", "classify", "train"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -132,6 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{exc}\n")
         return EXIT_CONFIG
     setup_logging(config.logging.level, str(config.logging.file) if config.logging.file else None)
+    if args.command in MODEL_AT_START and not getattr(args, "rollback", False):
+        try:  # the model is parsed on first use; these commands use it, so first use is now
+            config.rules.model  # noqa: B018
+        except ModelFileError as exc:
+            sys.stderr.write(f"invalid configuration:\n  - category model: {exc}\n")
+            return EXIT_CONFIG
     if args.command == "quarantine" and args.action == "retry" and not args.id:
         sys.stderr.write("quarantine retry needs an ID (see `inbox-agent quarantine`)\n")
         return EXIT_USAGE

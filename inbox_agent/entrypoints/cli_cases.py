@@ -7,17 +7,19 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from inbox_agent.adapters.tinydb_store import case_to_doc, message_to_doc
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import SystemClock
-from inbox_agent.domain.model import Case
+from inbox_agent.domain.model import Case, MessageRecord
 from inbox_agent.entrypoints.bootstrap import open_store
 from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, print_json, short
 from inbox_agent.pipeline.classify import classify_bytes
 from inbox_agent.services.disclosure import record_unmasked_view
 from inbox_agent.views.deadlines import deadline_lines, deadlines_doc, next_deadline
+from inbox_agent.views.explanation import case_explanation, explanation_lines
 from inbox_agent.views.masked import masked_case, masked_message
 
 
@@ -133,6 +135,17 @@ def _print_deadlines(case: Case, config: Config) -> None:
         console.print(line, markup=False)
 
 
+def _show_doc(case: Case, messages: list[MessageRecord], outbox: list[dict[str, Any]], config: Config) -> dict[str, Any]:
+    """``show --json``: the case with its explanation, evidence, mails, outbox and deadlines."""
+    doc = case_to_doc(case)
+    doc["explanation"] = case_explanation(case)
+    doc["evidence"] = dict(case.evidence)
+    doc["messages"] = [message_to_doc(message) for message in messages]
+    doc["outbox"] = outbox
+    doc["deadlines"] = deadlines_doc(case, config, SystemClock().now())
+    return doc
+
+
 def cmd_show(args: argparse.Namespace, config: Config) -> int:
     unmask = bool(getattr(args, "unmask", False))
     store = open_store(config, read_only=True)
@@ -145,20 +158,15 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
         case, messages = masked_case(case), [masked_message(message) for message in messages]
     outbox = [entry for entry in store.outbox_entries() if entry["case_id"] == case.case_id]
     if args.json:
-        doc = case_to_doc(case)
-        doc["evidence"] = dict(case.evidence)
-        doc["messages"] = [message_to_doc(message) for message in messages]
-        doc["outbox"] = outbox
-        doc["deadlines"] = deadlines_doc(case, config, SystemClock().now())
-        print_json(doc)
+        print_json(_show_doc(case, messages, outbox, config))
         return EXIT_OK
     console.print(
         f"[bold]{case.case_id}[/bold]  {case.status}  {case.category} ({case.severity})  customer {case.customer}"
     )
     console.print(f"subject: {case.subject}")
-    console.print(
-        f"why {case.category}: " + (", ".join(f"{c}:{t}" for c, t in case.matched) or "no term matched")
-    )
+    for number, line in enumerate(explanation_lines(case)):
+        lead = f"why {case.category}: " if number == 0 else " " * (6 + len(case.category))
+        console.print(escape(lead + line))
     console.print("evidence: " + (", ".join(f"{k}={v}" for k, v in case.evidence) or "none"))
     console.print("missing: " + (", ".join(case.missing) or "nothing"))
     if case.assignee:

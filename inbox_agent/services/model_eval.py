@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from inbox_agent.config.model_file import CategoryModel
+from inbox_agent.config.model_file import CategoryModel, ModelRef
 from inbox_agent.config.rules import Rules
 from inbox_agent.domain.model import CATEGORIES
 from inbox_agent.services.model_fit import Example, expected_calibration_error
@@ -54,7 +54,7 @@ def rules_for(
         rules=mode or settings.rules,
         rule_weight=settings.rule_weight if weight is None else weight,
     )
-    return replace(rules, model=model, categorizer=settings)
+    return replace(rules, model_ref=ModelRef.of(model) if model else None, categorizer=settings)
 
 
 def evaluate(rules: Rules, examples: Sequence[Example]) -> dict[str, Any]:

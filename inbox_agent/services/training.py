@@ -33,8 +33,8 @@ class Corpus:
         for example in examples:
             if example.source in ("banking77", "hard_cases", "correction"):
                 group = example.source
-            elif example.source == "labelled":
-                group = f"labelled_{example.language}"
+            elif example.source in ("labelled", "written_train", "written_heldout"):
+                group = f"{example.source.split('_')[0]}_{example.language}"
             else:
                 group = f"mails_{example.language}"
             grouped.setdefault(group, []).append(example)

@@ -211,3 +211,37 @@ def why_line(result: Categorization) -> str:
     if result.model_version:
         parts.append(f"model {result.model_version}")
     return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A decision read back from :func:`why_line` (what the case's "opened" event keeps)."""
+
+    confidence: float | None = None
+    features: tuple[tuple[str, float], ...] = ()  # n-gram, its contribution to the decided class
+    needs_triage: bool = False
+    guess: str = ""  # the model's category when the case went to triage
+    model_version: str = ""
+
+
+def parse_why_line(detail: str) -> Explanation:
+    """The inverse of :func:`why_line` on an event's detail (other segments are ignored;
+    for each kind of segment the last one counts, so text before the line cannot pose as it)."""
+    found: dict[str, str] = {}
+    for segment in detail.split("; "):
+        for key in ("confidence ", "n-grams ", "needs triage (model's guess ", "model "):
+            if segment.startswith(key):
+                found[key] = segment[len(key) :]
+    features = []
+    for pair in found.get("n-grams ", "").split(", "):
+        name, _, weight = pair.rpartition(" ")
+        try:
+            features.append((name, float(weight)))
+        except ValueError:
+            continue
+    try:
+        confidence: float | None = float(found["confidence "])
+    except (KeyError, ValueError):
+        confidence = None
+    guess = found.get("needs triage (model's guess ", "").rstrip(")")
+    return Explanation(confidence, tuple(features), bool(guess), guess, found.get("model ", ""))

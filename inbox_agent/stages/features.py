@@ -8,8 +8,15 @@ lightly stemmed, every CJK character a token), then:
 
 - ``w:`` word unigrams and ``b:`` bigrams of the stemmed tokens (for Chinese: single
   characters and character pairs, so no segmenter is needed);
-- ``c:`` character 2-4-grams of the unstemmed tokens, Chinese characters written
-  together and words apart (misspellings, word forms, longer Chinese words).
+- ``c:`` character n-grams of the unstemmed tokens, Chinese characters written
+  together and words apart: 2-4-grams with a Chinese character in them (longer
+  Chinese words without a segmenter), and Latin 4-grams (misspellings, word forms).
+  Latin 2- and 3-grams ("th", " th") are left out: they occur in every English
+  mail and carry a weight for nearly every class (the 3-grams alone were half of
+  the (feature, class) products per BANKING77 mail, the 2-grams more), for no
+  accuracy (5-fold CV on the training part, macro-F1 BANKING77 / hand-written en /
+  zh: 0.942 / 0.891 / 0.948 with Latin 3- and 4-grams, 0.941 / 0.898 / 0.948 with
+  4-grams only, 0.935 / 0.916 / 0.940 with none).
 
 Generic words ("help", "urgent", "紧急", "please", "Re:") are removed before any
 n-gram is formed: they say how the customer feels, not what went wrong, and must
@@ -31,6 +38,8 @@ __all__ = ["generic_phrases", "mail_features", "surface_tokens", "without_generi
 # costs time. Characters of subject + text looked at.
 MAX_CHARS = 3000
 CHAR_SIZES = (2, 3, 4)
+LATIN_CHAR_SIZES = (4,)  # the sizes also formed from Latin letters and digits alone
+_FIRST_CJK = "\u3400"
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -74,9 +83,15 @@ def _part(text: str, generic: Sequence[tuple[str, ...]], counts: Counter[str]) -
     for left, right in zip(words, words[1:], strict=False):
         counts[f"b:{left} {right}"] += 1
     chars = _char_string(tokens)
+    chinese = _CJK_CHAR.search(chars) is not None
     for size in CHAR_SIZES:
+        latin_too = size in LATIN_CHAR_SIZES
+        if not (latin_too or chinese):
+            continue  # no Chinese anywhere: no n-gram of this size could be kept
         for start in range(len(chars) - size + 1):
             gram = chars[start : start + size]
+            if not latin_too and max(gram) < _FIRST_CJK:
+                continue  # no Chinese in it: Latin n-grams of this size are left out
             if gram.strip():
                 counts["c:" + gram] += 1
 

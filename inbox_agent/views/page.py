@@ -40,6 +40,7 @@ from inbox_agent.views.clock import (
     sla_clock,
     wall_clock,
 )
+from inbox_agent.views.explanation import explanation_lines
 from inbox_agent.views.page_samples import sample_cases, sample_messages
 from inbox_agent.views.timeline import (
     EVENT_WORDS,
@@ -132,6 +133,8 @@ class CaseView:
     excerpt: str  # the start of the customer's latest mail
     timeline: tuple[TimelineItem, ...]
     regulatory: tuple[str, ...] = ()  # complaint window and regulatory deadlines (views/deadlines.py)
+    # Why the category: confidence, triage, deciding n-grams, curated terms (views/explanation.py).
+    why: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -343,6 +346,7 @@ def case_view(
         excerpt=excerpt(messages),
         timeline=timeline(case.events, messages, tz),
         regulatory=clock.regulatory,
+        why=tuple(explanation_lines(case)),
     )
 
 
