@@ -150,3 +150,39 @@ def test_staff_by_cli(tmp_path: Path, smtp_server) -> None:
     bodies = [_body(m.raw) for m in smtp_server.wait_for(2)]
     assert any("We unlocked your account" in body for body in bodies)
     assert any("unlocked" in body for body in bodies)
+
+
+def test_a_category_corrected_by_staff_mail_is_an_example_train_learns_from(tmp_path: Path) -> None:
+    from inbox_agent.config.loader import load_config
+    from inbox_agent.entrypoints.bootstrap import training_corpus
+
+    maildir = tmp_path / "maildir"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    (maildir / "new" / "1.mail").write_bytes(
+        complaint("ben@example.com", "My data", "Please tell me what personal data you keep about me.")
+    )
+    config = write_config(tmp_path, maildir=maildir, overrides=OUR_SERVER)
+    assert cli(config, "run", "--once").returncode == 0
+    (case,) = cli_json(config, "cases")
+    case_id = case["case_id"]
+    target = "other" if case["category"] == "privacy" else "privacy"
+    (maildir / "new" / "2.mail").write_bytes(
+        complaint(STAFF, f"Re: [{case_id}] My data", f"#category {target}", headers=STAFF_AUTHENTICATED)
+    )
+    assert cli(config, "run", "--once").returncode == 0
+    shown = cli_json(config, "show", case_id)
+    assert shown["category"] == target
+    assert ("recategorized", STAFF) in [(e["kind"], e["actor"]) for e in shown["events"]]
+    # `train` reads it from the store (no correction file row was written by the mail door).
+    assert not (tmp_path / "data" / "category-corrections.jsonl").exists()
+    corpus = training_corpus(load_config(config), Path(__file__).parent / "data")
+    corrections = [e for e in corpus.training if e.source == "correction"]
+    assert [(e.subject, e.category) for e in corrections] == [("My data", target)]
+    assert "personal data you keep" in corrections[0].text
+    # A later correction from the CLI writes a file row too: still one example, the latest category.
+    assert cli(config, "recategorize", case_id, "customer_service", "--by", "lead").returncode == 0
+    assert (tmp_path / "data" / "category-corrections.jsonl").exists()
+    corpus = training_corpus(load_config(config), Path(__file__).parent / "data")
+    corrections = [e for e in corpus.training if e.source == "correction"]
+    assert [(e.subject, e.category) for e in corrections] == [("My data", "customer_service")]

@@ -356,3 +356,25 @@ def test_many_attempts_from_one_address_get_429(site: dict[str, Any]) -> None:
     client = app_client(site["config"])
     answers = [sign_in(client, f"nobody{n}", "x").status_code for n in range(31)]
     assert answers[:30] == [401] * 30 and answers[30] == 429
+
+
+def test_regulatory_deadlines_in_the_queue_and_on_the_case(tmp_path: Path) -> None:
+    maildir = _maildir(tmp_path)
+    (maildir / "new" / "1.eml").write_bytes(
+        complaint(CUSTOMER, "Transfer missing", "My transfer of 50 EUR never arrived, transaction id TX55554444.")
+    )
+    config = write_config(
+        tmp_path, maildir=maildir, overrides={"web": dict(WEB_TEST_SETTINGS), "regulatory": {"default": "PSD2"}}
+    )
+    assert cli(config, "run", "--once").returncode == 0
+    (case,) = [c["case_id"] for c in cli_json(config, "cases")]
+    add_staff(config, "alice", "supervisor")
+    client = app_client(config)
+    assert sign_in(client, "alice").status_code == 303
+    queue = client.get("/?regulatory_deadline=1&sort=deadline").text
+    assert case in queue
+    row = re.search(rf"{case}.*?</tr>", queue, re.S).group(0)
+    assert re.search(r"(holding|substantive) \d{4}-\d\d-\d\d \d\d:\d\d Europe/Berlin \(open\)", row), row
+    page = client.get(f"/cases/{case}").text
+    assert "Regulatory deadlines" in page and "jurisdiction: PSD2" in page
+    assert "deadline final (35 business days)" in page

@@ -28,6 +28,7 @@ from inbox_agent.services.delivery import Delivery
 from inbox_agent.services.intake import Intake
 from inbox_agent.services.page import staff_page
 from inbox_agent.services.ports import Mailbox, Transport
+from inbox_agent.services.recategorize import stored_corrections, with_stored_corrections
 from inbox_agent.services.sent_copies import SentCopies
 from inbox_agent.services.web_actions import WebActions
 from inbox_agent.services.web_ports import AuditLog, StaffDirectory
@@ -155,8 +156,13 @@ def correction_recorder(config: Config) -> Callable[[Any], None]:
 
 
 def training_corpus(config: Config, folder: Path) -> Any:
-    """The shipped corpora in ``folder`` plus the staff corrections of this data directory."""
-    return load_corpus(folder, corrections_file(config.storage.data_dir))
+    """The shipped corpora in ``folder`` plus the staff corrections of this data
+    directory: the correction file and every correction on record in the store."""
+    corpus = load_corpus(folder, corrections_file(config.storage.data_dir))
+    # A data directory nothing has been written to yet has no corrections.
+    written = (config.storage.data_dir / "state.json").is_file()
+    stored = stored_corrections(open_store(config, read_only=True)) if written else []
+    return replace(corpus, training=with_stored_corrections(corpus.training, stored))
 
 
 def staff_directory(config: Config) -> StaffDirectory:

@@ -8,12 +8,13 @@ commit, so the model never learns from a correction that was not stored;
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from inbox_agent.domain.clock import iso
 from inbox_agent.domain.lifecycle import add_event
 from inbox_agent.domain.model import CATEGORIES, Case
+from inbox_agent.services.model_fit import Example
 from inbox_agent.services.ports import CaseStore
 from inbox_agent.services.staff_actions import NoSuchCase
 from inbox_agent.services.unit_of_work import UnitOfWork
@@ -67,3 +68,28 @@ def recategorize(
             }
         )
     return updated
+
+
+def stored_corrections(store: CaseStore) -> list[Example]:
+    """Every category correction on record in the store, whichever door made it (the
+    CLI, the web app, a staff mail's ``#category``): the case's latest corrected
+    category with its customer's first mail. The mail door changes the case inside the
+    intake's unit of work and keeps no example file row, so ``train`` reads them here."""
+    examples = []
+    for case in store.iter_cases():
+        if not any(event.kind == "recategorized" for event in case.events):
+            continue
+        first = next((m for m in store.case_messages(case.case_id) if m.direction == "in"), None)
+        if first is not None:
+            language = first.language if first.language in ("zh", "en") else "en"
+            examples.append(Example(first.subject, first.text, case.category, case.category, language, "correction"))
+    return examples
+
+
+def with_stored_corrections(training: Sequence[Example], stored: Sequence[Example]) -> tuple[Example, ...]:
+    """The training examples with the store's corrections; a correction file row for
+    the same mail is replaced (the store has the latest category), and rows of cases
+    no longer stored (retention) stay."""
+    stored_mails = {(example.subject, example.text) for example in stored}
+    kept = [e for e in training if not (e.source == "correction" and (e.subject, e.text) in stored_mails)]
+    return (*kept, *stored)

@@ -21,6 +21,7 @@ from inbox_agent.mail.render import TemplateSet
 from inbox_agent.services.ports import CaseStore
 from inbox_agent.services.web_ports import CaseSnapshots
 from inbox_agent.views.case_page import CasePage, SentText, build_case_page
+from inbox_agent.views.deadlines import deadline_lines, queue_deadline
 from inbox_agent.views.page import STAFF_LANGUAGE, service_timezone, sla_clock
 from inbox_agent.views.queue import (
     QueuePage,
@@ -28,7 +29,6 @@ from inbox_agent.views.queue import (
     RankedCases,
     RegulatoryDeadline,
     candidates,
-    no_regulatory_deadline,
     queue_page,
     ranked,
 )
@@ -44,13 +44,11 @@ class WebReads:
         store: WebStore,
         config: Config,
         templates: TemplateSet,
-        regulatory_deadline: RegulatoryDeadline = no_regulatory_deadline,
     ) -> None:
         self.store = store
         self.config = config
         self.labels = templates.labels(STAFF_LANGUAGE)
         self.tz = service_timezone(config.sla.timezone)
-        self.regulatory_deadline = regulatory_deadline  # issue 15 wires the jurisdiction rules here
         self._ranked: tuple[tuple[int, int], RankedCases] | None = None
         # Per shard: ((generation, minute), its candidates): a commit re-ranks one shard.
         self._shards: dict[str, tuple[tuple[int, int], list[Any]]] = {}
@@ -81,11 +79,15 @@ class WebReads:
             cached = self._shards.get(name)
             if cached is None or cached[0] != (generation, minute_key):
                 cases = [(item.case, item.text) for item in items]
-                found = candidates(cases, clock_of=clock_of, regulatory_deadline=self.regulatory_deadline)
+                found = candidates(cases, clock_of=clock_of, regulatory_deadline=self._deadline_at(minute))
                 cached = ((generation, minute_key), found)
                 self._shards[name] = cached
             parts.append(cached[1])
         return parts
+
+    def _deadline_at(self, now: datetime) -> RegulatoryDeadline:
+        """The queue's regulatory-deadline hook at ``now`` (the case's jurisdiction clocks)."""
+        return lambda case: queue_deadline(case, self.config, now)
 
     def case_page(self, case_id: str, now: datetime) -> CasePage | None:
         case = self.store.get_case(case_id)
@@ -106,6 +108,7 @@ class WebReads:
             clock=sla_clock(self.config, now)(case),
             labels=self.labels,
             tz=self.tz,
+            regulatory=deadline_lines(case, self.config, now),
         )
 
     def attachment(self, case_id: str, stored_name: str) -> tuple[str, str, bytes] | None:

@@ -16,6 +16,7 @@ from inbox_agent.domain.mask import mask_text
 from inbox_agent.domain.model import Case, MessageRecord
 from inbox_agent.mail.labels import Labels
 from inbox_agent.views.clock import ResponseClock, clock_words, deadline_words
+from inbox_agent.views.explanation import explanation_lines
 from inbox_agent.views.page import FLAG_WORDS, STATUS_WORDS, case_group
 from inbox_agent.views.timeline import EVENT_WORDS, MAIL_KIND_WORDS, event_detail_words
 from inbox_agent.views.words import local_time, size_words, sortable_time
@@ -85,6 +86,8 @@ class CasePage:
     overdue: bool
     opened: str
     thread: tuple[ThreadItem, ...]
+    # The complaint window and the regulatory deadlines, met or missed (views/deadlines.py).
+    regulatory: tuple[str, ...] = ()
 
 
 def build_case_page(
@@ -96,12 +99,12 @@ def build_case_page(
     clock: ResponseClock,
     labels: Labels,
     tz: tzinfo,
+    regulatory: Sequence[str] = (),
 ) -> CasePage:
     """``sent``: our mails by Message-ID; ``queued``: our mails still in the outbox."""
     status = str(case.status)
     group = case_group(case, clock)
     escalated = case.escalation_level > 0 or case.status == "escalated"
-    opened = next((event for event in case.events if event.kind == "opened"), None)
     return CasePage(
         case_id=case.case_id,
         status=status,
@@ -111,7 +114,7 @@ def build_case_page(
         category=case.category,
         category_label=labels.category(case.category),
         confidence=f"{case.confidence:.0%}",
-        explanation=_explanation(opened.detail if opened else ""),
+        explanation=_explanation(case),
         matched=tuple(f"{category}: {term}" for category, term in case.matched),
         needs_triage="needs_triage" in case.flags,
         severity=case.severity,
@@ -128,14 +131,15 @@ def build_case_page(
         overdue=clock.overdue,
         opened=local_time(case.created_at, tz),
         thread=thread(case, messages, sent, queued, tz),
+        regulatory=tuple(regulatory),
     )
 
 
-def _explanation(opened_detail: str) -> tuple[str, ...]:
-    """The categorizer's "why" from the opened event ("by X; category C; confidence ...;
-    n-grams ...; terms ...; model ..."), one reason a line; the confidence is shown apart."""
-    parts = [part.strip() for part in opened_detail.split("; ")[2:]]
-    return tuple(mask_text(part) for part in parts if part and not part.startswith("confidence"))
+def _explanation(case: Case) -> tuple[str, ...]:
+    """Why the category (views/explanation.py, as in ``show`` and the page), without the
+    confidence and the curated terms: the side panel shows those on their own lines."""
+    lines = explanation_lines(case)[1:]
+    return tuple(line for line in lines if not line.startswith("curated terms"))
 
 
 def _opened_words(detail: str) -> str:

@@ -56,6 +56,20 @@ def next_deadline(case: Case, config: Config, now: datetime) -> str:
     return f"{state.clock} {local_time(state.deadline, clocks)} ({state.state})"
 
 
+def queue_deadline(case: Case, config: Config, now: datetime) -> tuple[float, str] | None:
+    """The web queue's "Regulatory deadline" cell and sort key: the earliest open
+    deadline (seconds since the epoch, words), or None when the case has none open."""
+    if not case.jurisdiction:
+        return None
+    clocks = case_clocks(case, config, now)
+    if clocks.error:
+        return (float("-inf"), "UNKNOWN (calendar)")  # first when sorted: someone must look
+    state = clocks.next_open
+    if state is None:
+        return None
+    return (state.deadline.timestamp(), f"{state.clock} {local_time(state.deadline, clocks)} ({state.state})")
+
+
 def deadlines_doc(case: Case, config: Config, now: datetime) -> dict[str, Any]:
     clocks: CaseClocks = case_clocks(case, config, now)
     return {

@@ -26,13 +26,12 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("open", "Open"),
     ("resolved", "Resolved"),
 )
-SORTS = ("priority", "newest", "oldest", "updated")
+SORTS = ("priority", "deadline", "newest", "oldest", "updated")
 NEEDS_TRIAGE = "needs_triage"
 
-# ---- the regulatory deadline (issue 15) plugs in here -------------------------------
-# A function case -> (sortable deadline, words) or None when the case has none. The
-# jurisdiction rules are added by another change; until then no case has one, the
-# "Regulatory deadline" column stays empty and its filter matches nothing.
+# The regulatory deadline of a case: a function case -> (sortable deadline, words), or
+# None when no deadline of its jurisdiction is open (``views.deadlines.queue_deadline``
+# at the queue's minute; the default, for callers without a configuration, has none).
 RegulatoryDeadline = Callable[[Case], "tuple[float, str] | None"]
 
 
@@ -242,6 +241,8 @@ def _sort_key(sort: str) -> Callable[[_Candidate], Any]:
         return lambda c: (c.case.seq,)
     if sort == "updated":
         return lambda c: (-_timestamp(c.case.updated_at), c.case.seq)
+    if sort == "deadline":  # the nearest regulatory deadline first; cases without one last
+        return lambda c: (c.deadline is None, c.deadline[0] if c.deadline else 0.0, c.priority)
     return lambda c: c.priority
 
 
