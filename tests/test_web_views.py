@@ -167,3 +167,12 @@ def test_a_case_waiting_for_the_customer_after_our_answer_shows_a_stopped_clock(
     )
     (row,) = _queue([waiting], QueueQuery()).rows
     assert row.deadline.startswith("due in")
+
+
+def test_stored_timestamps_in_event_text_read_to_the_minute() -> None:
+    from inbox_agent.views.timeline import event_detail_words
+
+    detail = "L1: waiting 6.0h since 2026-12-01T07:02:49+00:00, due 2026-12-01T08:02:49.5+00:00"
+    assert event_detail_words("escalated", detail) == (
+        "L1: waiting 6.0h since 2026-12-01 07:02 UTC, due 2026-12-01 08:02 UTC"
+    )

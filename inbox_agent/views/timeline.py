@@ -60,6 +60,9 @@ MAIL_KIND_WORDS: Mapping[str, str] = {
     "reopen_ack": "acknowledgement of the reopening",
 }
 _MESSAGE_ID = re.compile(r"\s*<[^<>\s]+@[^<>\s]+>")
+# Stored timestamps inside an event's text ("waiting 6.0h since 2026-12-01T07:02:49+00:00"):
+# shown to the minute, as the rest of the page shows times.
+_ISO_UTC = re.compile(r"\b(\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\d(?:\.\d+)?(?:\+00:00|Z)")
 
 
 def event_detail_words(kind: str, detail: str) -> str:
@@ -69,7 +72,7 @@ def event_detail_words(kind: str, detail: str) -> str:
         first, _, rest = detail.partition(" ")
         if first in MAIL_KIND_WORDS or first.replace("_", "").isalpha():
             detail = f"{MAIL_KIND_WORDS.get(first, first.replace('_', ' '))} {rest}".strip()
-    return _MESSAGE_ID.sub("", detail).strip()
+    return _ISO_UTC.sub(r"\1 \2 UTC", _MESSAGE_ID.sub("", detail)).strip()
 
 
 @dataclass(frozen=True)
