@@ -56,7 +56,7 @@ PRESET_JURISDICTIONS: dict[str, Jurisdiction] = {
         key="CN-PBoC",
         title="China: PBoC financial consumer protection (non-bank payment institutions)",
         source="《中国人民银行金融消费者权益保护实施办法》(PBoC Order 2020 No. 5); "
-        "《银行保险机构消费投诉处理管理办法》(CBIRC Order 2020 No. 3): a decision within 15 days, "
+        "《银行业保险业消费投诉处理管理办法》(CBIRC Order 2020 No. 3): a decision within 15 days, "
         "30 when complex, a further 30 with approval",
         calendar="cn",
         clocks={
