@@ -13,7 +13,7 @@ import pytest
 from test_store import _case, _commit_cases, _message
 
 from inbox_agent.adapters.sealed import StoreDamaged, seal, unseal
-from inbox_agent.adapters.sent_log import SentLog
+from inbox_agent.adapters.sent_log import HEADER, SentLog
 from inbox_agent.adapters.store_backup import backup, restore
 from inbox_agent.adapters.store_verify import verify
 from inbox_agent.adapters.tinydb_store import Store, StoreError
@@ -277,3 +277,22 @@ def test_a_data_directory_of_the_unsealed_0_1_store_is_refused_with_the_reason(t
         StoreDamaged, match="state.json is damaged: it has no integrity header: written by inbox-agent 0.1"
     ):
         Store(root)
+
+
+def test_a_cleared_log_keeps_its_header_and_the_next_reserve_syncs_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """clear() cuts the log back to its header: the next batch reserves its room with
+    one sync, in front of the send, instead of creating the file again."""
+    log = SentLog(tmp_path / "outbox-sent.log")
+    log.reserve(2)
+    log.append("WLT-2026-000001.ack_first.0123456789abcdef")
+    log.clear()
+    assert log.path.read_bytes() == HEADER and log.read() == set()
+    syncs: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (syncs.append(fd), real_fsync(fd)))
+    log.reserve(3)
+    assert len(syncs) == 1
+    log.append("WLT-2026-000002.ack_first.0123456789abcdef")
+    assert SentLog(log.path).read() == {"WLT-2026-000002.ack_first.0123456789abcdef"}

@@ -3,6 +3,8 @@ is one unit of work that commits once, and a failed commit writes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from helpers import complaint, write_config
 
 from inbox_agent.config.loader import Config, load_config
 from inbox_agent.domain.clock import FixedClock
-from inbox_agent.domain.model import CaseStatus, SendOutcome
+from inbox_agent.domain.model import CaseStatus, OutgoingMail, SendOutcome, SendResult
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.pipeline.decision import Decision
 from inbox_agent.services.delivery import Delivery
@@ -91,7 +93,28 @@ def test_delivery_records_each_send_as_a_case_event_in_one_commit(config: Config
     assert (totals.sent, totals.failed, totals.retry) == (1, 0, 0)
     case = next(iter(store.cases.values()))
     assert case.events[-1].kind == "mail_sent"
-    assert store.commits == before + 2  # the results, then the status line
+    assert store.commits == before + 1  # the results and the status line together
+    assert store.status()["smtp"] == "ok"
+    assert store.status()["last_send_at"] == NOW.isoformat()
+
+
+class _FirstBatchRefused(FakeTransport):
+    def send_batch(self, mails: Sequence[OutgoingMail]) -> list[SendResult]:
+        self.outcome = SendOutcome.RETRY if not self.batches else SendOutcome.SENT
+        return super().send_batch(mails)
+
+
+def test_delivery_writes_the_status_line_with_the_last_batch_only(config: Config) -> None:
+    """Three SMTP batches: three commits, the status (retrying: one mail refused) on the last."""
+    config = replace(config, smtp=replace(config.smtp, batch_size=1))
+    store = FakeStore()
+    _intake(config, store, FakeMailbox([_complaint(n) for n in range(1, 4)])).poll()
+    before = store.commits
+    transport = _FirstBatchRefused()
+    totals = Delivery(config, store, transport, FixedClock(NOW), FakeAcceptedLog()).send_due()
+    assert (totals.sent, totals.retry) == (2, 1)
+    assert store.commits == before + 3
+    assert store.status()["smtp"].startswith("retrying")
 
 
 def test_delivery_settles_mail_the_server_accepted_before_a_crash(config: Config) -> None:

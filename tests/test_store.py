@@ -247,3 +247,62 @@ def test_rate_counters_of_quiet_senders_are_dropped_and_the_rest_kept(tmp_path: 
     assert [doc["key"] for doc in on_disk["counters"].values()] == ["ack:busy@example.com"]
     # A fresh process sees the same.
     assert Store(tmp_path / "data").counter("ack:busy@example.com")["times"][0] == "2026-11-20T09:00:00Z"
+
+
+def _journal_writes(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every journal the store writes from now on."""
+    import inbox_agent.adapters.tinydb_store as tinydb_store
+
+    written: list[Path] = []
+    original = tinydb_store.atomic_write
+
+    def recording(path: Path, data: bytes, **kwargs: object) -> None:
+        if path == store.journal_path:
+            written.append(path)
+        original(path, data, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tinydb_store, "atomic_write", recording)
+    return written
+
+
+def test_a_commit_of_state_json_alone_writes_no_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One atomic write of one file is its own commit point; a commit that touches a
+    shard still goes through the journal."""
+    data = tmp_path / "data"
+    store = Store(data, shard_size=10)
+    journals = _journal_writes(store, monkeypatch)
+    store.commit(Changes(checkpoints={"imap:INBOX": {"uid": 7}}, status={"last_poll": "now"}))
+    assert journals == []
+    _commit_cases(store, range(1, 2))
+    assert journals == [store.journal_path]
+    reopened = Store(data, shard_size=10)
+    assert reopened.checkpoint("imap:INBOX")["uid"] == 7  # type: ignore[index]
+    assert reopened.get_case(case_id_for(1, 2026)) == _case(1)
+
+
+def test_a_journal_whose_removal_was_lost_is_dropped_after_a_later_state_commit(tmp_path: Path) -> None:
+    """Power lost after a journalled commit and a state.json-only commit: the journal's
+    unlink may not have reached the disk while the later state.json did. state.json is
+    the journal's last write, so a journal older than state.json was applied in full: it
+    is dropped, not replayed over the newer state (nor taken for damage)."""
+    data = tmp_path / "data"
+    store = Store(data, shard_size=10)
+    kept: list[bytes] = []
+    original = store._apply
+
+    def keep_journal(generation: int, ops: list) -> None:
+        kept.append(store.journal_path.read_bytes())
+        original(generation, ops)
+
+    store._apply = keep_journal  # type: ignore[method-assign]
+    _commit_cases(store, range(1, 3))
+    store._apply = original  # type: ignore[method-assign]
+    store.commit(Changes(checkpoints={"imap:INBOX": {"uid": 9}}))
+    (data / "journal.json").write_bytes(kept[0])  # the lost unlink
+    reopened = Store(data, shard_size=10)
+    reopened.commit(Changes(checkpoints={"imap:INBOX": {"uid": 10}}))  # a writer recovers first
+    assert not (data / "journal.json").exists()
+    assert reopened.checkpoint("imap:INBOX")["uid"] == 10  # type: ignore[index]
+    assert [case.seq for case in Store(data, shard_size=10).iter_cases()] == [1, 2]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -62,14 +64,18 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         runtime.store.release_daemon_lock()
 
 
+# Above this many rows `run --once` prints counts instead of one line per mail: rendering
+# a 1,000-row table costs about half a second and no one reads it; the rows that need
+# attention (quarantined mail) are still listed one by one.
+FULL_TABLE_ROWS = 50
+
+
 def _print_cycle(report: Any, *, dry_run: bool) -> None:
-    table = Table(title="dry run: nothing written, flagged or sent" if dry_run else None)
-    for column in ("message", "from", "subject", "case", "outcome"):
-        table.add_column(column, overflow="fold")
-    for row in report.rows:
-        table.add_row(row.source, row.sender, short(row.subject, 50), row.case_id, row.outcome)
-    if report.rows:
-        console.print(table)
+    title = "dry run: nothing written, flagged or sent" if dry_run else None
+    if len(report.rows) > FULL_TABLE_ROWS:
+        _print_compact(report.rows, title=title)
+    elif report.rows:
+        console.print(_rows_table(report.rows, title=title))
     summary = f"{report.fetched} fetched, {len(report.rows)} processed, {report.backlog} left"
     if not dry_run:
         summary += f"; outbox: {report.sent} sent, {report.send_retry} to retry, {report.send_failed} failed"
@@ -79,6 +85,39 @@ def _print_cycle(report: Any, *, dry_run: bool) -> None:
         console.print(f"[red]error:[/red] {report.error}")
     if report.mark_error:
         console.print(f"[red]error:[/red] {escape(report.mark_error)}")  # the server's "[NOPERM]" is text
+
+
+def _rows_table(rows: Sequence[Any], *, title: str | None) -> Table:
+    table = Table(title=title)
+    for column in ("message", "from", "subject", "case", "outcome"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row.source, row.sender, short(row.subject, 50), row.case_id, row.outcome)
+    return table
+
+
+def _print_compact(rows: Sequence[Any], *, title: str | None) -> None:
+    """Counts by outcome for a big batch, then every quarantined mail in full."""
+    counts = Counter(outcome_kind(row.outcome) for row in rows)
+    table = Table(title=title)
+    table.add_column("outcome")
+    table.add_column("mails", justify="right")
+    for kind, count in counts.most_common():
+        table.add_row(escape(kind), str(count))
+    console.print(table)
+    attention = [row for row in rows if row.outcome.startswith("quarantined")]
+    if attention:
+        console.print(_rows_table(attention, title="quarantined (see `inbox-agent quarantine`)"))
+    console.print(f"{len(rows)} mails: see each with `inbox-agent cases` and `inbox-agent show CASE`")
+
+
+def outcome_kind(outcome: str) -> str:
+    """What groups a row: its outcome without free text. Every part of a filed mail's
+    outcome is a stable code ('new case; acknowledgement; account_locked'); a
+    quarantined row keeps its stage only, its reason is listed row by row."""
+    if outcome.startswith("quarantined"):
+        return outcome.split(":", 1)[0]
+    return ", ".join(part.strip() for part in outcome.split(";") if part.strip())
 
 
 def _owed(report: Any) -> str:

@@ -75,21 +75,20 @@ class Delivery:
         now = self.clock.now()
         due = [entry for entry in self.store.outbox_entries() if is_due(entry, now)]
         counts = {SendOutcome.SENT: 0, SendOutcome.FAILED: 0, SendOutcome.RETRY: 0}
-        for batch in chunks(due, self.config.smtp.batch_size):
+        batches = list(chunks(due, self.config.smtp.batch_size))
+        for number, batch in enumerate(batches, 1):
             mails = [self._outgoing(entry) for entry in batch]
             self.accepted.reserve(len(mails))  # no room to record a 250: send nothing
             results = self.transport.send_batch(mails)
             crash_point("after_smtp_accepted")
-            self._commit_results(batch, results)
-            self._copy_to_sent(mails, results)
             for result in results:
                 counts[result.outcome] += 1
+            # The SMTP status line rides on the last batch's results: one commit, not two.
+            status = _send_status(counts, now) if number == len(batches) else {}
+            self._commit_results(batch, results, status)
+            self._copy_to_sent(mails, results)
         if counts[SendOutcome.RETRY]:
             self._quiet_until = time.monotonic() + self.config.smtp.retry_initial
-        if due:
-            retrying = counts[SendOutcome.RETRY]
-            smtp = "ok" if not retrying else "retrying: some mail could not be delivered yet"
-            record_status(self.store, smtp=smtp, last_send_at=iso(now))
         totals = SendTotals(counts[SendOutcome.SENT], counts[SendOutcome.FAILED], counts[SendOutcome.RETRY])
         self._totals = self._totals + totals
         return totals
@@ -128,9 +127,15 @@ class Delivery:
             raw=self.store.get_blob(entry["raw_sha256"]),
         )
 
-    def _commit_results(self, entries: Iterable[dict[str, Any]], results: Sequence[SendResult]) -> None:
+    def _commit_results(
+        self,
+        entries: Iterable[dict[str, Any]],
+        results: Sequence[SendResult],
+        status: dict[str, Any] | None = None,
+    ) -> None:
         by_id = {entry["outbox_id"]: entry for entry in entries}
         with UnitOfWork(self.store) as uow:
+            uow.changes.status.update(status or {})
             now = self.clock.now()
             for result in results:
                 entry = by_id.get(result.outbox_id)
@@ -197,6 +202,12 @@ def _outgoing_record(entry: dict[str, Any], now: datetime, subject: str, languag
         text="",
         language=language or "en",
     )
+
+
+def _send_status(counts: dict[SendOutcome, int], now: datetime) -> dict[str, Any]:
+    """What `status` shows of the last send."""
+    smtp = "ok" if not counts[SendOutcome.RETRY] else "retrying: some mail could not be delivered yet"
+    return {"smtp": smtp, "last_send_at": iso(now)}
 
 
 def record_status(store: CaseStore, **fields: Any) -> None:
