@@ -91,8 +91,23 @@ def _pooled(parts: list[Any]) -> dict[str, Any]:
     return metrics(gold, predicted)
 
 
+# How much each CV group counts when the rule mode is chosen. Generated mails recombine
+# the same phrases across folds, so their CV sits near 1.0 and says little: they count
+# nothing. BANKING77 and the mails written by hand, one at a time, decide.
+GROUP_WEIGHTS = {
+    "banking77": 1.0,
+    "written_zh": 1.0,
+    "written_en": 1.0,
+    "labelled_zh": 0.5,
+    "labelled_en": 0.5,
+}
+
+
 def _mean_f1(groups: dict[str, Any]) -> float:
-    return sum(r["macro_f1"] for r in groups.values()) / len(groups)
+    """Macro-F1 averaged over the CV groups with GROUP_WEIGHTS (unlisted groups count 0)."""
+    weighted = [(GROUP_WEIGHTS.get(group, 0.0), r["macro_f1"]) for group, r in groups.items()]
+    total = sum(w for w, _ in weighted)
+    return sum(w * f1 for w, f1 in weighted) / total if total else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     for key, groups in cv.items():
         for group, report in groups.items():
             print(summary_line(f"  {key} {group}", report))
-    print(f"chosen on CV: rules={mode} rule_weight={weight}")
+    for key, groups in cv.items():
+        print(f"  {key}: weighted CV macro-F1 {_mean_f1(groups):.4f}")
+    print(f"chosen on CV (weights {GROUP_WEIGHTS}): rules={mode} rule_weight={weight}")
     started = time.perf_counter()
     generic = default_rules().categorizer.generic_tokens
     model = replace(_fit_weights(corpus.training, generic, recipe), temperature=temperature)
