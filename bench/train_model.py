@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mail-weight", type=float, default=Recipe().mail_weight)
     parser.add_argument("--min-df", type=int, default=Recipe().min_df)
     parser.add_argument("--penalty", choices=("l1", "l2"), default=Recipe().penalty)
+    parser.add_argument("--balanced", action="store_true", help="class weights inverse to class sizes")
     parser.add_argument("--no-write", action="store_true", help="measure only; leave the shipped model")
     parser.add_argument(
         "--release",
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         mail_weight=args.mail_weight,
         min_df=args.min_df,
         penalty=args.penalty,
+        balanced=args.balanced,
     )
     corpus = load_corpus(args.data, corrections_file=None)
     print(f"training part: {len(corpus.training)} mails; held out: {len(corpus.heldout)}")
