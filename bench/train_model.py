@@ -91,8 +91,23 @@ def _pooled(parts: list[Any]) -> dict[str, Any]:
     return metrics(gold, predicted)
 
 
+# How much each CV group counts when the rule mode is chosen. Generated mails recombine
+# the same phrases across folds, so their CV sits near 1.0 and says little: they count
+# nothing. BANKING77 and the mails written by hand, one at a time, decide.
+GROUP_WEIGHTS = {
+    "banking77": 1.0,
+    "written_zh": 1.0,
+    "written_en": 1.0,
+    "labelled_zh": 0.5,
+    "labelled_en": 0.5,
+}
+
+
 def _mean_f1(groups: dict[str, Any]) -> float:
-    return sum(r["macro_f1"] for r in groups.values()) / len(groups)
+    """Macro-F1 averaged over the CV groups with GROUP_WEIGHTS (unlisted groups count 0)."""
+    weighted = [(GROUP_WEIGHTS.get(group, 0.0), r["macro_f1"]) for group, r in groups.items()]
+    total = sum(w for w, _ in weighted)
+    return sum(w * f1 for w, f1 in weighted) / total if total else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mail-weight", type=float, default=Recipe().mail_weight)
     parser.add_argument("--min-df", type=int, default=Recipe().min_df)
     parser.add_argument("--penalty", choices=("l1", "l2"), default=Recipe().penalty)
+    parser.add_argument("--balanced", action="store_true", help="class weights inverse to class sizes")
     parser.add_argument("--no-write", action="store_true", help="measure only; leave the shipped model")
     parser.add_argument(
         "--release",
@@ -118,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         mail_weight=args.mail_weight,
         min_df=args.min_df,
         penalty=args.penalty,
+        balanced=args.balanced,
     )
     corpus = load_corpus(args.data, corrections_file=None)
     print(f"training part: {len(corpus.training)} mails; held out: {len(corpus.heldout)}")
@@ -126,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     for key, groups in cv.items():
         for group, report in groups.items():
             print(summary_line(f"  {key} {group}", report))
-    print(f"chosen on CV: rules={mode} rule_weight={weight}")
+    for key, groups in cv.items():
+        print(f"  {key}: weighted CV macro-F1 {_mean_f1(groups):.4f}")
+    print(f"chosen on CV (weights {GROUP_WEIGHTS}): rules={mode} rule_weight={weight}")
     started = time.perf_counter()
     generic = default_rules().categorizer.generic_tokens
     model = replace(_fit_weights(corpus.training, generic, recipe), temperature=temperature)

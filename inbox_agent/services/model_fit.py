@@ -59,6 +59,8 @@ class Recipe:
     level: str = "intent"
     # "l1" learns sparse weights: few classes per feature, so each mail costs less.
     penalty: str = "l2"
+    # Weigh each class inversely to its number of examples (scikit-learn's "balanced").
+    balanced: bool = False
 
     def label_of(self, example: Example) -> str:
         return example.category if self.level == "category" else example.label
@@ -89,7 +91,11 @@ def _fit_weights(
     transformer = tfidf(sublinear_tf=True).fit(matrix)
     weights_of = [1.0 if e.source == "banking77" else recipe.mail_weight for e in examples]
     classifier = linear_svc(
-        C=recipe.c, penalty=recipe.penalty, dual=recipe.penalty == "l2", max_iter=5000
+        C=recipe.c,
+        penalty=recipe.penalty,
+        dual=recipe.penalty == "l2",
+        max_iter=5000,
+        class_weight="balanced" if recipe.balanced else None,
     ).fit(transformer.transform(matrix), [recipe.label_of(e) for e in examples], sample_weight=weights_of)
     category_of = {recipe.label_of(e): e.category for e in examples}
     names = vectorizer.get_feature_names_out()[keep]

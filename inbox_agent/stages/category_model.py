@@ -34,21 +34,22 @@ class ModelVerdict:
 
 def model_verdict(model: CategoryModel, counts: Mapping[str, int]) -> ModelVerdict:
     features = model.features
-    known: list[tuple[str, float, dict[int, float]]] = []
+    # Rows (-value, name): sorted as plain tuples (in C), highest tf-idf first, ties by name.
+    known: list[tuple[float, str]] = []
     for name, count in counts.items():
         entry = features.get(name)
         if entry is not None:
-            value = (1.0 + math.log(count)) * entry[0] if count > 1 else entry[0]
-            known.append((name, value, entry[1]))
+            known.append((-((1.0 + math.log(count)) * entry[0] if count > 1 else entry[0]), name))
     if len(known) > MAX_FEATURES:
-        known.sort(key=lambda row: (-row[1], row[0]))
+        known.sort()
         del known[MAX_FEATURES:]
-    total = math.fsum(value * value for _, value, _ in known)
-    scale = 1.0 / math.sqrt(total) if total else 1.0
+    total = math.fsum(value * value for value, _ in known)
+    scale = -1.0 / math.sqrt(total) if total else -1.0
     scores = list(model.intercepts)
     vector: dict[str, float] = {}
     # The inner loop of categorization: one multiply-add per (feature, class) weight.
-    for name, value, weights in known:
+    for value, name in known:
+        weights = features[name][1]
         value *= scale
         vector[name] = value
         for index, weight in weights.items():
@@ -84,10 +85,12 @@ def contributions(
     """The ``top`` features that raised ``class_index``'s score most, with their share."""
     if class_index < 0:
         return ()
-    pushed: list[tuple[str, float]] = []
+    features = model.features
+    # (-share, name): sorted as plain tuples, largest share first, ties by name.
+    pushed: list[tuple[float, str]] = []
     for name, value in verdict.vector.items():
-        weight = model.features[name][1].get(class_index, 0.0)
-        if value * weight > 0:
-            pushed.append((name, round(value * weight, 3)))
-    pushed.sort(key=lambda pair: (-pair[1], pair[0]))
-    return tuple(pushed[:top])
+        share = value * features[name][1].get(class_index, 0.0)
+        if share > 0:
+            pushed.append((-round(share, 3), name))
+    pushed.sort()
+    return tuple((name, -share) for share, name in pushed[:top])
