@@ -217,5 +217,8 @@ class FakeAcceptedLog:
     def append(self, outbox_id: str) -> None:
         self.ids.add(outbox_id)
 
+    def sync(self) -> None:
+        self.synced = set(self.ids)
+
     def clear(self) -> None:
         self.ids.clear()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from inbox_agent.adapters.sealed import StoreDamaged, StoreError
+from inbox_agent.adapters.sealed import StoreDamaged, StoreError, read_sealed
 from inbox_agent.adapters.tinydb_docs import AtomicJSONStorage, KeyedTable, case_to_doc, message_to_doc
 from inbox_agent.services.ports import Changes
 
@@ -78,10 +78,17 @@ def _state_operations(changes: Changes, put: Callable[[str, str, str, dict[str, 
         put(state, "counters", key, None)
 
 
-def apply(root: Path, generation: int, ops: list[Operation], listed: Mapping[str, int]) -> list[str]:
+def apply(
+    root: Path,
+    generation: int,
+    ops: list[Operation],
+    listed: Mapping[str, int],
+    reader: Callable[[Path, str], tuple[int, Any]] = read_sealed,
+) -> list[tuple[str, dict[str, Any]]]:
     """Apply journal operations file by file, ``state.json`` last; each file is written
     once, atomically, sealed with ``generation``. ``listed`` is the manifest before the
-    commit: a listed file must be there and whole. Returns the files written.
+    commit: a listed file must be there and whole. ``reader`` reads a file's current
+    version (the store passes its cache). Returns each file written with its tables.
 
     The TinyDB file format is edited directly ({table: {doc_id: doc}}) with one
     key -> doc_id map per table: TinyDB's upsert scans the whole table on every
@@ -91,8 +98,11 @@ def apply(root: Path, generation: int, ops: list[Operation], listed: Mapping[str
     for op in ops:
         by_file.setdefault(op["file"], []).append(op)
     order = sorted(by_file, key=lambda name: name == STATE)  # stable: state.json last
+    written: list[tuple[str, dict[str, Any]]] = []
     for name in order:
-        storage = AtomicJSONStorage(root / name, name, generation, exists=name in listed or name == STATE)
+        storage = AtomicJSONStorage(
+            root / name, name, generation, exists=name in listed or name == STATE, reader=reader
+        )
         data = storage.read() or {}
         found = storage.found_generation
         # Replaying a journal after a crash finds files it already wrote (same generation).
@@ -103,7 +113,8 @@ def apply(root: Path, generation: int, ops: list[Operation], listed: Mapping[str
         _apply_to(data, by_file[name])
         storage.write(data)
         storage.flush()
-    return order
+        written.append((name, data))
+    return written
 
 
 def _apply_to(data: dict[str, Any], ops: list[Operation]) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from inbox_agent.adapters.sealed import StoreDamaged, StoreError, unseal
+from inbox_agent.adapters.sealed import StoreDamaged, StoreError, read_sealed, unseal
 from inbox_agent.adapters.tinydb_docs import case_from_doc, message_from_doc
 from inbox_agent.domain.lifecycle import seq_of
 from inbox_agent.domain.model import Case, CaseStatus, MessageRecord
@@ -39,6 +39,7 @@ class StoreReads:
         # dropped first: caching every shard would hold the whole store in memory.
         self._shard_cache: OrderedDict[Path, tuple[Stamp, int, dict[str, Any]]] = OrderedDict()
         self._counter_map: tuple[object, dict[str, dict[str, Any]]] = (None, {})
+        self._case_index: dict[Path, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
         self._max_seq = 0  # the highest case number stored: numbering never goes back
         self._empty = False  # read-only view of a data directory never written
 
@@ -72,6 +73,27 @@ class StoreReads:
             while len(self._shard_cache) > SHARD_CACHE_SIZE:
                 self._shard_cache.popitem(last=False)
         return generation, data
+
+    def _read_for_commit(self, path: Path, relative: str) -> tuple[int, Any]:
+        """A file a commit is about to rewrite, from the cache when it is current.
+
+        A commit edits the tables it gets (documents are only ever replaced, never
+        edited), so it gets its own copy of each table: readers holding the cached
+        version (another thread of the web process) never see a half-applied commit,
+        and a commit that fails leaves the cache as the file on disk still is."""
+        found = self._read_sealed(path)
+        if found is None:
+            return read_sealed(path, relative)
+        generation, data = found
+        return generation, {name: dict(rows) if isinstance(rows, dict) else rows for name, rows in data.items()}
+
+    def _remember(self, path: Path, generation: int, data: dict[str, Any]) -> None:
+        """Cache what this process has just written, under the new file's stamp."""
+        stat = path.stat()
+        self._shard_cache[path] = ((stat.st_ino, stat.st_mtime_ns, stat.st_size), generation, data)
+        self._shard_cache.move_to_end(path)
+        while len(self._shard_cache) > SHARD_CACHE_SIZE:
+            self._shard_cache.popitem(last=False)
 
     def _state(self) -> dict[str, Any]:
         found = self._read_sealed(self.state_path)
@@ -162,16 +184,27 @@ class StoreReads:
 
     def shard_cases(self, case_id: str) -> dict[str, dict[str, Any]]:
         """The stored case documents of ``case_id``'s shard, by case id."""
-        docs = self._read_json(self.shard_path(case_id)).get("cases", {}).values()
-        return {doc["case_id"]: doc for doc in docs}
+        return self._cases_by_id(self.shard_path(case_id))
 
     def get_case(self, case_id: str) -> Case | None:
         if seq_of(case_id) is None:
             return None
-        for doc in self._read_json(self.shard_path(case_id)).get("cases", {}).values():
-            if doc["case_id"] == case_id:
-                return case_from_doc(doc)
-        return None
+        doc = self._cases_by_id(self.shard_path(case_id)).get(case_id)
+        return case_from_doc(doc) if doc is not None else None
+
+    def _cases_by_id(self, path: Path) -> dict[str, dict[str, Any]]:
+        """A shard's case documents by case id, kept while the shard's tables are the
+        same object (TinyDB keys them by document number: a scan of up to 500 cases
+        per lookup, for every event a batch adds)."""
+        data = self._read_json(path)
+        cached = self._case_index.get(path)
+        if cached is not None and cached[0] is data:
+            return cached[1]
+        by_id = {doc["case_id"]: doc for doc in data.get("cases", {}).values()}
+        if len(self._case_index) >= SHARD_CACHE_SIZE:
+            self._case_index.clear()
+        self._case_index[path] = (data, by_id)
+        return by_id
 
     def iter_cases(self, case_ids: set[str] | None = None) -> Iterator[Case]:
         """Every case, or only ``case_ids`` (reading only the shards that hold them)."""

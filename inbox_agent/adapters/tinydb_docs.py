@@ -3,7 +3,7 @@ between records and JSON documents."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -43,8 +43,17 @@ class AtomicJSONStorage(Storage):
     batch of upserts into one file write.
     """
 
-    def __init__(self, path: str | Path, relative: str, generation: int, *, exists: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        relative: str,
+        generation: int,
+        *,
+        exists: bool = True,
+        reader: Callable[[Path, str], tuple[int, Any]] = read_sealed,
+    ) -> None:
         self.path = Path(path)
+        self._reader = reader  # (path, relative) -> (generation, data); the store's cache
         self.relative = relative
         self.generation = generation
         self.found_generation: int | None = None  # of the version read, None for a new file
@@ -57,7 +66,7 @@ class AtomicJSONStorage(Storage):
             if not self._exists and not self.path.exists():
                 self._data = {}
             else:
-                self.found_generation, data = read_sealed(self.path, self.relative)
+                self.found_generation, data = self._reader(self.path, self.relative)
                 if not isinstance(data, dict):
                     raise StoreDamaged(self.path, "its content is not a table map")
                 self._data = data

@@ -274,8 +274,10 @@ class Store(StoreReads, ContentAddressedFiles):
             self.index.generation = self._generation_on_disk()
 
     def _apply(self, generation: int, ops: list[dict]) -> None:
-        for name in apply(self.root, generation, ops, self.manifest()):
-            self._shard_cache.pop(self.root / name, None)
+        """Apply a commit, reading each file through the cache and caching what was
+        written: the next batch neither reads nor parses the shards this one wrote."""
+        for name, data in apply(self.root, generation, ops, self.manifest(), reader=self._read_for_commit):
+            self._remember(self.root / name, generation, data)
 
 
 __all__ = [

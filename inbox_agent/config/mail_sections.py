@@ -140,6 +140,7 @@ def smtp_settings(section: Section) -> SmtpSettings:
         tls_verify=section.bool_("tls_verify", True),
         ca_file=section.str_("ca_file", ""),
         helo_name=section.str_("helo_name", ""),
+        accepted_log_sync=section.choice("accepted_log_sync", "batch", ("batch", "each")),  # type: ignore[arg-type]
     )
     section.finish()
     return settings

@@ -117,3 +117,6 @@ class SmtpSettings:
     tls_verify: bool = True
     ca_file: str = ""
     helo_name: str = ""  # "" = the local host name
+    # When a 250 written to the accepted-mail log is fsynced: "batch" (once per SMTP
+    # batch) or "each" (every mail). See adapters/sent_log.py.
+    accepted_log_sync: Literal["batch", "each"] = "batch"

@@ -144,6 +144,9 @@ class OutgoingMail:
     sender: str  # envelope sender
     recipients: tuple[str, ...]
     raw: bytes = field(repr=False)
+    # The decoded Subject of ``raw`` when the composer knows it: delivery records it on
+    # the case without parsing the sent mail's headers again ("" = parse them).
+    subject: str = ""
 
 
 class SendOutcome(StrEnum):

@@ -30,6 +30,7 @@ def new_entry(mail: OutgoingMail, raw_sha256: str, now: datetime) -> dict[str, A
         "sender": mail.sender,
         "recipients": list(mail.recipients),
         "raw_sha256": raw_sha256,
+        "subject": mail.subject,
         "status": PENDING,
         "attempts": 0,
         "queued_at": iso(now),

@@ -108,7 +108,7 @@ def build_runtime(
         # Copies of our replies that fail are owed and retried, never dropped.
         sent_copies = SentCopies(sent_mailbox, store, clock, config.mailbox.imap.sent_folder)
     templates = TemplateSet(config.templates_dir)
-    accepted = SentLog(store.root / "outbox-sent.log")
+    accepted = SentLog(store.root / "outbox-sent.log", sync_each=config.smtp.accepted_log_sync == "each")
     # The SMTP adapter reports each accepted mail at once so it is logged before the
     # batch's "sent" marks are committed (narrowing the duplicate window).
     transport = make_transport(config, on_accepted=accepted.append)

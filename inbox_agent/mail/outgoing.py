@@ -9,6 +9,7 @@ from inbox_agent.config.loader import Config
 from inbox_agent.domain.model import LOOP_HEADER, OutgoingMail
 from inbox_agent.mail.compose import RenderedMail
 from inbox_agent.mail.mime import build_email_bytes, make_message_id
+from inbox_agent.mail.text import single_line
 
 
 def outgoing_mail(
@@ -31,7 +32,7 @@ def outgoing_mail(
         from_addr=config.mailbox.address,
         from_name=config.acknowledge.from_name,
         to_addr=to_addr,
-        subject=rendered.subject,
+        subject=" ".join(single_line(rendered.subject).split()),  # as the header has it
         text=rendered.text,
         html=rendered.html,
         message_id=message_id,
@@ -48,5 +49,6 @@ def outgoing_mail(
         message_id=message_id,
         sender=config.mailbox.address,
         recipients=(to_addr,),
+        subject=" ".join(single_line(rendered.subject).split()),  # as the header has it
         raw=raw,
     )

@@ -80,6 +80,7 @@ class Delivery:
             mails = [self._outgoing(entry) for entry in batch]
             self.accepted.reserve(len(mails))  # no room to record a 250: send nothing
             results = self.transport.send_batch(mails)
+            self.accepted.sync()  # the batch's 250s durable before its results commit
             crash_point("after_smtp_accepted")
             for result in results:
                 counts[result.outcome] += 1
@@ -155,7 +156,7 @@ class Delivery:
                 entry["case_id"], now, "mail_sent", "system", f"{entry['kind']} {entry['message_id']}"
             )
             case = uow.case(entry["case_id"])
-            subject = _subject_of(self.store.get_blob(entry["raw_sha256"]))
+            subject = entry.get("subject") or _subject_of(self.store.get_blob(entry["raw_sha256"]))
             uow.add_message(_outgoing_record(entry, now, subject, case.language if case else ""))
             return
         uow.changes.outbox[result.outbox_id] = updated
