@@ -9,7 +9,9 @@ import pytest
 from inbox_agent.stages.charset_guess import repair_latin_mojibake
 from inbox_agent.stages.charsets import decode_bytes, decode_cut_tail, normalize_charset
 from inbox_agent.stages.header_decoding import decode_header_value
+from inbox_agent.stages.mime_tree import mime_tree
 from inbox_agent.stages.parse import ParseFailure, parse_message
+from inbox_agent.stages.parse_defects import Defects
 
 HEAD = "From: Pat <pat@example.com>\r\nTo: complaints@wallet.example\r\nSubject: hi\r\n"
 
@@ -136,3 +138,15 @@ def test_chinese_bytes_under_a_western_label_are_decoded_as_chinese() -> None:
 def test_raw_iso_2022_jp_in_a_header_is_decoded() -> None:
     value = "振込が失敗しました".encode("iso2022_jp").decode("ascii")
     assert decode_header_value(value)[0] == "振込が失敗しました"
+
+
+def test_mail_parser_header_diagnostics_are_kept_without_its_body_pass() -> None:
+    """Only mail-parser's header pass runs (our own code decodes bodies); its address
+    and date findings still reach the defects, and the body is still ours to read."""
+    raw = b"From: a@@b, <c\r\nDate: not a date\r\nSubject: x\r\n\r\nhello\r\n"
+    defects = Defects()
+    root, leaves = mime_tree(raw, defects)
+    found = " ".join(defects.items)
+    assert "AddressHeaderDefect: from[0]" in found
+    assert "DateHeaderDefect: date[0]" in found
+    assert [leaf.get_payload() for leaf in leaves] == ["hello\r\n"]

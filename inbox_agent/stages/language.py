@@ -6,22 +6,28 @@ of Chinese characters is enough for that and needs no model or dictionary.
 
 from __future__ import annotations
 
+import re
 
-def _is_cjk(char: str) -> bool:
-    code = ord(char)
-    return (
-        0x3400 <= code <= 0x4DBF
-        or 0x4E00 <= code <= 0x9FFF
-        or 0xF900 <= code <= 0xFAFF
-        or 0x20000 <= code <= 0x2FFFF
-    )
+# CJK ideographs: Extension A, the unified block, compatibility ideographs, and the
+# supplementary planes' extensions B onwards.
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+# Letters as str.isalpha() counts them: ASCII ones (the bulk of an English mail) by
+# deleting every other byte, the rest one by one.
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+_ASCII_NON_LETTERS = bytes(code for code in range(128) if not chr(code).isalpha())
 
 
 def detect_language(text: str) -> str:
-    """ "zh" when Chinese characters make up a meaningful share of the text, else "en"."""
+    """ "zh" when Chinese characters make up a meaningful share of the text, else "en".
+
+    Counted with regular expressions, not a Python loop over every character: this
+    runs on every mail, long ones included (a loop was a tenth of the parse stage)."""
     sample = text[:20_000]
-    cjk = sum(1 for char in sample if _is_cjk(char))
-    letters = sum(1 for char in sample if char.isalpha())
-    if cjk >= 5 or (letters and cjk / letters >= 0.10):
+    cjk = len(_CJK.findall(sample))
+    if cjk >= 5:
+        return "zh"
+    ascii_letters = len(sample.encode("ascii", "ignore").translate(None, _ASCII_NON_LETTERS))
+    letters = ascii_letters + sum(1 for char in _NOT_ASCII.findall(sample) if char.isalpha())
+    if letters and cjk / letters >= 0.10:
         return "zh"
     return "en"
