@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 from inbox_agent.config.rules import TRADITIONAL_TO_SIMPLIFIED
 
@@ -26,7 +26,7 @@ class FoldedText:
     @classmethod
     def of(cls, subject: str, body: str) -> FoldedText:
         original = f"{subject}\n{body}"
-        folded = "".join(char if char.isascii() else _fold_char(char) for char in original)
+        folded = original if original.isascii() else original.translate(_FOLD_TABLE)
         return cls(original=original, folded=folded)
 
     def cut(self, start: int, end: int) -> str:
@@ -38,7 +38,25 @@ class FoldedText:
         return self.folded[start:end] if self.folded[start:end].isascii() else self.original[start:end]
 
 
-@cache
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table that folds each character the first time it is seen:
+    the loop over a long mail then runs in C, not one generator step per character."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        folded = char if char.isascii() else _fold_char(char)
+        if len(self) < _FOLD_TABLE_LIMIT:  # a mail of every code point must not grow it forever
+            self[code] = folded
+        return folded
+
+
+_FOLD_TABLE_LIMIT = 1 << 16
+
+
+_FOLD_TABLE = _FoldTable()
+
+
+@lru_cache(maxsize=_FOLD_TABLE_LIMIT)
 def _fold_char(char: str) -> str:
     """NFKC and Traditional folding of one character, always to exactly one character.
 

@@ -1,11 +1,12 @@
-"""The language test counts with regular expressions; it must agree with the plain
-definition (share of CJK ideographs among letters) on any text."""
+"""The language test and the evidence text fold run as C loops (regexes, translate);
+they must agree with the plain per-character definitions on any text."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inbox_agent.stages.evidence_text import FoldedText, _fold_char
 from inbox_agent.stages.language import detect_language
 
 
@@ -42,3 +43,13 @@ def test_language_agrees_with_the_plain_definition(text: str) -> None:
 def test_a_chinese_complaint_with_english_words_is_chinese() -> None:
     assert detect_language("我的 PayPal 账户被冻结了 since Monday, please help") == "zh"
     assert detect_language("I was charged twice for order 12345 (订单)") == "en"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_MIXED, st.text(max_size=200)), st.text(max_size=30))
+def test_folded_evidence_text_is_the_per_character_fold(body: str, subject: str) -> None:
+    """The evidence finders' folded text (one translate call) is, character by
+    character, NFKC + Traditional -> Simplified where that stays one character."""
+    text = FoldedText.of(subject, body)
+    assert text.folded == "".join(c if c.isascii() else _fold_char(c) for c in text.original)
+    assert len(text.folded) == len(text.original)
