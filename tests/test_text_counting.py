@@ -3,9 +3,12 @@ they must agree with the plain per-character definitions on any text."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inbox_agent.stages import evidence_dates as dates
 from inbox_agent.stages.evidence_text import FoldedText, _fold_char
 from inbox_agent.stages.language import detect_language
 
@@ -53,3 +56,25 @@ def test_folded_evidence_text_is_the_per_character_fold(body: str, subject: str)
     text = FoldedText.of(subject, body)
     assert text.folded == "".join(c if c.isascii() else _fold_char(c) for c in text.original)
     assert len(text.folded) == len(text.original)
+
+
+_DATE_WORDS = st.sampled_from(
+    [" ", "\n", ",", "/", ".", "-", ":", "2024", "20", "3", "12", "05", "31", "jan", "March", "Sept", "sep",
+     "last", "Last", "Friday", "on", "mon", "yesterday", "Today", "tonight", "this morning", "days ago",
+     "am", "p.m.", "PM", "月", "日", "号", "年", "点", "时", "半", "分", "下午", "上", "周", "星期", "礼拜",
+     "五", "天前", "昨天", "今晚", "前天", "ı", "K"]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_DATE_WORDS, max_size=25).map("".join))
+def test_date_and_time_needles_never_hide_a_match(text: str) -> None:
+    """The substring prefilter of the date and time finders only skips patterns that
+    cannot match: the same answer as running every pattern."""
+    today = date(2026, 12, 1)
+    expected_date = dates._first_match(
+        text, dates._DATE_PATTERNS, lambda kind, match: dates._resolve_date(kind, match, today), needles={}
+    )
+    expected_time = dates._first_match(text, dates._TIME_PATTERNS, dates._resolve_time, needles={})
+    assert dates.find_date(text, today) == expected_date
+    assert dates.find_time(text) == expected_time
