@@ -376,16 +376,27 @@ def _peak_rss_of(pid: int) -> float:
     return round(int(match.group(1)) / 1024, 1) if match else 0.0
 
 
+# IDLE as configured by default (renewed every 5 s), and renewed every 0.25 s:
+# Dovecot holds an IDLE announcement for 500 ms after the change (NOTIFY_DELAY_MSECS
+# in its mailbox-watch code) but reports new mail at once when IDLE ends, so a short
+# renewal (`[mailbox.imap] idle_timeout`) answers sooner, for one short round trip
+# to the server four times a second.
+IDLE_MODES: dict[str, dict[str, Any]] = {
+    "idle": {"idle": True},
+    "idle_renew": {"idle": True, "idle_timeout": "0.25s"},
+}
+
+
 def measure_latency(
     plan: Plan, mode: str, dovecot: DovecotServer, smtp: TimedSmtpServer, work: Path
 ) -> dict[str, Any]:
     folder = f"Latency{mode.title()}"
     dovecot.create_folder(folder)
     data_dir = work / f"latency-{mode}"
-    if mode == "idle":
+    if mode in IDLE_MODES:
         # A long poll interval: what delivers quickly here is IDLE, not the scheduler.
         config = config_for(
-            work / f"cfg-{mode}", dovecot, smtp, folder, data_dir, poll_interval="30s", imap={"idle": True}
+            work / f"cfg-{mode}", dovecot, smtp, folder, data_dir, poll_interval="30s", imap=IDLE_MODES[mode]
         )
     else:
         config = config_for(work / f"cfg-{mode}", dovecot, smtp, folder, data_dir, poll_interval="1s")
@@ -436,7 +447,8 @@ def measure_latency(
         "acks": len(latencies),
         "rate_per_second": plan.latency_rate,
         "poll_interval_seconds": 30.0 if mode == "idle" else 1.0,
-        "idle": mode == "idle",
+        "idle": mode in IDLE_MODES,
+        "idle_timeout": IDLE_MODES.get(mode, {}).get("idle_timeout", ""),
         "p50_seconds": round(percentile(latencies, 0.5), 3),
         "p99_seconds": round(percentile(latencies, 0.99), 3),
         "max_seconds": round(max(latencies), 3),
@@ -520,9 +532,14 @@ def targets(report: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
             report["latency"]["idle"]["p99_seconds"] < 2,
         ),
         (
-            "IDLE acknowledgement latency p99 <= 0.5 s",
+            "IDLE acknowledgement latency p99 <= 0.5 s (IDLE renewed every 5 s, the default)",
             report["latency"]["idle"]["p99_seconds"],
             report["latency"]["idle"]["p99_seconds"] <= 0.5,
+        ),
+        (
+            "IDLE acknowledgement latency p99 <= 0.5 s (idle_timeout = 0.25 s)",
+            report["latency"]["idle_renew"]["p99_seconds"],
+            report["latency"]["idle_renew"]["p99_seconds"] <= 0.5,
         ),
         (
             f"peak RSS of the e2e run at N={max(throughput, key=int)} <= 145 MB (121 MB + 20 %)",
@@ -593,6 +610,8 @@ def print_table(report: dict[str, Any]) -> None:
         table.add_column(column, justify="right")
     for mode, row in report["latency"].items():
         label = f"{mode} (poll {row['poll_interval_seconds']:g}s)"
+        if row.get("idle_timeout"):
+            label = f"{mode} (IDLE renewed every {row['idle_timeout']})"
         table.add_row(
             label,
             str(row["mails"]),
@@ -690,7 +709,7 @@ def run(plan: Plan, quick: bool, out: Path, peer: bool = True) -> dict[str, Any]
         report["workers"] = measure_workers(plan, dovecot, smtp, work)
         report["backlog"] = measure_backlog(plan, dovecot, smtp, work)
         report["latency"] = {
-            mode: measure_latency(plan, mode, dovecot, smtp, work) for mode in ("poll", "idle")
+            mode: measure_latency(plan, mode, dovecot, smtp, work) for mode in ("poll", *IDLE_MODES)
         }
         log(f"[latency] {report['latency']}")
         report["store_scale"] = measure_scale(plan, dovecot, smtp, work)
@@ -730,7 +749,9 @@ def markdown(report: dict[str, Any]) -> str:
         )
     lines += ["", "| acknowledgement latency | mails | p50 s | p99 s | max s |", "|---|---:|---:|---:|---:|"]
     for row in report["latency"].values():
-        how = "IDLE" if row["idle"] else f"polling every {row['poll_interval_seconds']:g} s"
+        how = f"polling every {row['poll_interval_seconds']:g} s"
+        if row["idle"]:
+            how = f"IDLE renewed every {row['idle_timeout']}" if row.get("idle_timeout") else "IDLE"
         lines.append(
             f"| {how} | {row['mails']} | {row['p50_seconds']} | {row['p99_seconds']} | {row['max_seconds']} |"
         )

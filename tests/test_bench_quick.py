@@ -80,8 +80,8 @@ def test_throughput_and_baselines_are_positive(quick_report: dict[str, Any]) -> 
 
 def test_latency_is_measured_for_polling_and_idle(quick_report: dict[str, Any]) -> None:
     latency = quick_report["latency"]
-    assert set(latency) == {"poll", "idle"}
-    assert latency["idle"]["idle"] is True
+    assert set(latency) == {"poll", "idle", "idle_renew"}
+    assert latency["idle"]["idle"] is True and latency["idle_renew"]["idle_timeout"] == "0.25s"
     for row in latency.values():
         assert row["acks"] > 0
         assert 0 < row["p50_seconds"] <= row["p99_seconds"] <= row["max_seconds"]
@@ -110,7 +110,7 @@ def test_memory_profile_and_targets(quick_report: dict[str, Any]) -> None:
     # names whatever leaf functions cost most, so only its shape is checked.
     assert "run_cycle" in Path(profile["cumulative"]).read_text()
     assert "Ordered by: internal time" in Path(profile["tottime"]).read_text()
-    assert len(quick_report["targets"]) == 8  # no peer ratio: --quick never runs the peer harness
+    assert len(quick_report["targets"]) == 9  # no peer ratio: --quick never runs the peer harness
     assert {row["result"] for row in quick_report["targets"]} <= {"pass", "miss"}
     assert all(row["measured"] > 0 for row in quick_report["targets"])
 

@@ -135,6 +135,7 @@ class Daemon:
         self.paused_until = 0.0
         self.extra_jobs: list[tuple[float, Callable[[], None]]] = []
         self.fatal: BaseException | None = None  # a damaged store: stop, exit non-zero
+        self.look_again = False  # the last cycle found mail: look once more before IDLE
 
     def _poll_job(self) -> None:
         if time.monotonic() < self.paused_until:
@@ -159,6 +160,11 @@ class Daemon:
             self.paused_until = time.monotonic() + delay
         else:
             self.failures = 0
+        # Mail that reached the folder while this cycle ran was announced (EXISTS) in
+        # the answer to one of the cycle's own commands, where the IMAP client drops
+        # it; IDLE would not announce it again. So a cycle that found mail is followed
+        # by another look before the daemon waits in IDLE (an empty look is one SEARCH).
+        self.look_again = report.fetched > 0 and not report.error
 
     def add_job(self, every_seconds: float, job: Callable[[], None]) -> None:
         def safe() -> None:
@@ -183,7 +189,7 @@ class Daemon:
             wait = self.scheduler.idle_seconds
             wait = 1.0 if wait is None else max(0.0, min(wait, 1.0))
             if idle_timeout is not None and time.monotonic() >= self.paused_until:
-                if self._idle_wait(idle_timeout):
+                if self.look_again or self._idle_wait(idle_timeout):
                     self._poll_job()
             else:
                 self.stop.event.wait(wait)
