@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from fakes import FakeStore
 from helpers import cli, complaint, write_config
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inbox_agent.config.loader import load_config
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.pipeline.decision import Incoming
 from inbox_agent.pipeline.process import analyse, process, process_analysed
-from inbox_agent.services.analysis_pool import AnalysisPool, worker_count
+from inbox_agent.services.analysis_pool import AnalysisPool, _slices, worker_count
 from inbox_agent.services.intake import batch_view
 
 TESTS = Path(__file__).resolve().parent
@@ -188,3 +190,16 @@ def test_a_sigkilled_daemon_leaves_no_worker_holding_its_lock(dovecot, tmp_path:
     again = cli(config, "run", "--once")
     assert again.returncode == 0, again.stderr
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 12
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=250), st.integers(min_value=1, max_value=16))
+def test_a_batch_is_cut_into_one_slice_per_worker_in_mail_order(count: int, workers: int) -> None:
+    """Every worker gets a share of each batch; the slices put back together are the
+    batch in its order, and no slice is more than one mail larger than another."""
+    batch = list(range(count))
+    slices = _slices(batch, workers)  # type: ignore[arg-type]
+    assert [item for part in slices for item in part] == batch
+    assert len(slices) == max(1, min(workers, count))
+    sizes = [len(part) for part in slices]
+    assert max(sizes) - min(sizes) <= 1

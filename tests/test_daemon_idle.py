@@ -13,10 +13,11 @@ import threading
 import time
 from pathlib import Path
 
+from helpers import complaint, write_config
+
 from inbox_agent.config.loader import load_config
 from inbox_agent.entrypoints.bootstrap import build_runtime
 from inbox_agent.entrypoints.daemon import Daemon, StopFlag
-from tests.helpers import complaint, write_config
 
 
 def test_mail_arriving_during_a_cycle_is_processed_without_waiting_for_the_poll(dovecot, tmp_path: Path) -> None:

@@ -82,21 +82,42 @@ def _analyse_in_worker(incomings: Sequence[Incoming], now: datetime) -> list[Ana
 
 
 class PendingAnalysis:
-    """One batch's analysis: running in the pool, or done in-process on demand."""
+    """One batch's analysis: running in the pool, or done in-process on demand.
+
+    The batch is split into one slice per worker, so every worker works on it at once:
+    as one task, a batch kept one worker busy while the others waited for the next
+    batch's fetch. The slices come back in mail order."""
 
     def __init__(self, pool: AnalysisPool, incomings: Sequence[Incoming], now: datetime) -> None:
         self._pool = pool
         self.incomings = incomings
         self._now = now
-        self._future: Future[list[Analysis]] | None = pool.submit(incomings, now)
+        slices = _slices(incomings, pool.workers)
+        futures = [pool.submit(part, now) for part in slices]
+        self._futures: list[Future[list[Analysis]]] | None = (
+            futures if all(future is not None for future in futures) else None  # type: ignore[assignment]
+        )
 
     def result(self) -> list[Analysis]:
-        if self._future is not None:
+        if self._futures is not None:
             try:
-                return self._future.result()
+                return [analysis for future in self._futures for analysis in future.result()]
             except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, pickling: redo here
                 self._pool.broken(exc)
         return analyse_batch(self.incomings, self._pool.config, self._now)
+
+
+def _slices(incomings: Sequence[Incoming], parts: int) -> list[Sequence[Incoming]]:
+    """``incomings`` cut into at most ``parts`` consecutive slices of near-equal size."""
+    parts = max(1, min(parts, len(incomings)))
+    size, extra = divmod(len(incomings), parts)
+    slices: list[Sequence[Incoming]] = []
+    start = 0
+    for index in range(parts):
+        end = start + size + (1 if index < extra else 0)
+        slices.append(incomings[start:end])
+        start = end
+    return slices
 
 
 class AnalysisPool:
