@@ -84,24 +84,28 @@ def _analyse_in_worker(incomings: Sequence[Incoming], now: datetime) -> list[Ana
 class PendingAnalysis:
     """One batch's analysis: running in the pool, or done in-process on demand.
 
-    The batch is split into one slice per worker, so every worker works on it at once:
-    as one task, a batch kept one worker busy while the others waited for the next
-    batch's fetch. The slices come back in mail order."""
+    The batch is split into slices, one per worker and one for the daemon itself, so
+    every process works on it at once: as one task, a batch kept one worker busy while
+    the others waited for the next batch's fetch and the daemon waited for the result.
+    The slices come back in mail order."""
 
     def __init__(self, pool: AnalysisPool, incomings: Sequence[Incoming], now: datetime) -> None:
         self._pool = pool
         self.incomings = incomings
         self._now = now
-        slices = _slices(incomings, pool.workers)
-        futures = [pool.submit(part, now) for part in slices]
+        # One slice more than there are workers: the daemon analyses the last one
+        # itself when it asks for the result, instead of waiting idle for the pool.
+        *sent, self._own = _slices(incomings, pool.workers + 1)
+        futures = [pool.submit(part, now) for part in sent]
         self._futures: list[Future[list[Analysis]]] | None = (
             futures if all(future is not None for future in futures) else None  # type: ignore[assignment]
         )
 
     def result(self) -> list[Analysis]:
         if self._futures is not None:
+            own = analyse_batch(self._own, self._pool.config, self._now)
             try:
-                return [analysis for future in self._futures for analysis in future.result()]
+                return [analysis for future in self._futures for analysis in future.result()] + own
             except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, pickling: redo here
                 self._pool.broken(exc)
         return analyse_batch(self.incomings, self._pool.config, self._now)
