@@ -496,6 +496,24 @@ class _RecordingHandler:
     def __init__(self, owner: SmtpServer) -> None:
         self._owner = owner
 
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        """Offer PIPELINING when asked to (aiosmtpd reads pipelined commands in order
+        anyway; it just does not say so)."""
+        session.host_name = hostname
+        if self._owner.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address == self._owner.refuse_recipient:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
     ) -> str:
@@ -576,8 +594,11 @@ class SmtpServer:
         auth_required: bool = False,
         certificate: SelfSignedCertificate | None = None,
         tls: Literal["none", "starttls", "implicit"] = "none",
+        pipelining: bool = False,
     ) -> None:
         self.host = LOCALHOST
+        self.pipelining = pipelining  # offer PIPELINING (RFC 2920) in the EHLO answer
+        self.refuse_recipient = ""  # RCPT TO this address is answered 550
         self.port = free_port()
         self.user = user
         self.password = password

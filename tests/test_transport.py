@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from servers import SmtpServer
 
+from inbox_agent.adapters import smtp as smtp_module
 from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
 from inbox_agent.config.settings import Secret, SmtpSettings
 from inbox_agent.domain.model import OutgoingMail, SendOutcome
@@ -56,6 +57,47 @@ def smtp_settings(server: SmtpServer, **overrides: object) -> SmtpSettings:
 
 def outcomes(results) -> list[SendOutcome]:
     return [result.outcome for result in results]
+
+
+@pytest.fixture(params=[False, True], ids=["one-command-at-a-time", "pipelining"])
+def smtp_server(request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
+    """Every SMTP test here runs twice: against a server that offers PIPELINING (the
+    envelope goes out in one write) and one that does not (smtplib, one by one)."""
+    server = SmtpServer(pipelining=request.param)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+def test_pipelining_is_used_when_offered_and_answers_keep_their_meaning(
+    smtp_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two recipients, one refused (550 at RCPT): the mail goes to the other and the
+    refusal is reported with the server's words, pipelined or not; a mail with every
+    recipient refused is FAILED and the next mail on the connection still goes out."""
+    pipelined: list[str] = []
+    real = smtp_module.pipelined_sendmail
+    monkeypatch.setattr(
+        smtp_module,
+        "pipelined_sendmail",
+        lambda smtp, sender, *rest: (pipelined.append(sender), real(smtp, sender, *rest))[1],
+    )
+    both = OutgoingMail(
+        **{**acknowledgement(1).__dict__, "recipients": ("customer1@example.com", "nobody@refused.example")}
+    )
+    nobody = OutgoingMail(**{**acknowledgement(2).__dict__, "recipients": ("nobody@refused.example",)})
+    smtp_server.refuse_recipient = "nobody@refused.example"
+
+    results = SmtpTransport(smtp_settings(smtp_server)).send_batch([both, nobody, acknowledgement(3)])
+
+    assert outcomes(results) == [SendOutcome.SENT, SendOutcome.FAILED, SendOutcome.SENT]
+    assert "nobody@refused.example: 550 5.1.1 No such user here" in results[0].detail
+    assert "550" in results[1].detail
+    received = smtp_server.wait_for(2)
+    assert [mail.rcpt_tos for mail in received] == [("customer1@example.com",), ("customer3@example.com",)]
+    assert len(pipelined) == (3 if smtp_server.pipelining else 0)
 
 
 # -- delivery ------------------------------------------------------------------------

@@ -20,21 +20,28 @@ from pathlib import Path
 
 from inbox_agent.adapters.files import write_atomically
 from inbox_agent.adapters.imap import tls_client_context
+from inbox_agent.adapters.smtp_pipelining import CLOSING, pipelined_sendmail
 from inbox_agent.config.settings import SmtpSettings
 from inbox_agent.domain.model import OutgoingMail, SendOutcome, SendResult
 from inbox_agent.services.ports import TransportError
 
-# 421 means "service closing the channel": the mail was not taken and the
+# CLOSING (421) means "service closing the channel": the mail was not taken and the
 # connection is gone, so sending it again on a fresh connection is safe.
-_CLOSING = 421
 
 
 class _TrackingSMTPMixin:
-    """Remembers whether DATA was sent for the current mail.
+    """Remembers whether DATA was sent for the current mail, and pipelines the
+    envelope where the server offers it.
 
     A connection that drops *before* DATA certainly did not deliver the mail, so it
     can be resent at once on a new connection; after DATA the server may already
     have it, so the mail goes back to the outbox (RETRY) instead of being doubled now.
+
+    PIPELINING (RFC 2920): MAIL, every RCPT and DATA go out in one write and their
+    answers are read in order, one round trip instead of two plus one per recipient
+    before the message itself: what an acknowledgement costs over a relay a few
+    milliseconds away. Without the extension, smtplib's own command-by-command
+    ``sendmail`` runs. The answers mean what they mean without pipelining.
     """
 
     data_started = False
@@ -42,6 +49,20 @@ class _TrackingSMTPMixin:
     def data(self, msg: bytes | str) -> tuple[int, bytes]:
         self.data_started = True
         return super().data(msg)  # type: ignore[misc]
+
+    def sendmail(  # type: ignore[override]
+        self,
+        from_addr: str,
+        to_addrs: Sequence[str],
+        msg: bytes,
+        mail_options: Sequence[str] = (),
+        rcpt_options: Sequence[str] = (),
+    ) -> dict[str, tuple[int, bytes]]:
+        smtp: smtplib.SMTP = self  # type: ignore[assignment]
+        smtp.ehlo_or_helo_if_needed()
+        if not (smtp.does_esmtp and smtp.has_extn("pipelining")):
+            return super().sendmail(from_addr, list(to_addrs), msg, list(mail_options), list(rcpt_options))  # type: ignore[misc,no-any-return]
+        return pipelined_sendmail(smtp, from_addr, list(to_addrs), msg, list(mail_options), list(rcpt_options))
 
 
 class _SMTP(_TrackingSMTPMixin, smtplib.SMTP):
@@ -163,7 +184,7 @@ class SmtpTransport:
             return _refused_recipients(mail, error.recipients)
         except smtplib.SMTPResponseException as error:
             detail = _answer(error.smtp_code, error.smtp_error)
-            if error.smtp_code == _CLOSING:
+            if error.smtp_code == CLOSING:
                 return _Undelivered(detail, safe_to_resend=True)
             return SendResult(mail.outbox_id, _outcome_for(error.smtp_code), detail)
         except smtplib.SMTPServerDisconnected as error:
