@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
 
 from inbox_agent.domain.clock import to_utc
 from inbox_agent.mail.text import CONTROL_CHARS, normalise_newlines, single_line
@@ -64,6 +65,7 @@ def make_message_id(domain: str, unique: str) -> str:
     return f"<{unique}@{domain}>"
 
 
+@lru_cache(maxsize=4096)  # our own address is checked in every mail we send
 def validated_addr_spec(address: str) -> str:
     """A single plain ``local@domain``; anything else (lists, names, CR/LF) is a ValueError."""
     candidate = address.strip()
