@@ -86,11 +86,12 @@ def contributions(
     if class_index < 0:
         return ()
     features = model.features
-    # (-share, name): sorted as plain tuples, largest share first, ties by name.
-    pushed: list[tuple[float, str]] = []
-    for name, value in verdict.vector.items():
-        share = value * features[name][1].get(class_index, 0.0)
-        if share > 0:
-            pushed.append((-round(share, 3), name))
-    pushed.sort()
+    shares = [(value * features[name][1].get(class_index, 0.0), name) for name, value in verdict.vector.items()]
+    shares = [row for row in shares if row[0] > 0]
+    if len(shares) > top:
+        # Only rows that can still be among the top once rounded are rounded and sorted.
+        floor = round(sorted([share for share, _ in shares], reverse=True)[top - 1], 3)
+        shares = [row for row in shares if round(row[0], 3) >= floor] if top > 0 else []
+    # (-share, name): sorted as plain tuples, largest (rounded) share first, ties by name.
+    pushed = sorted((-round(share, 3), name) for share, name in shares)
     return tuple((name, -share) for share, name in pushed[:top])

@@ -26,6 +26,9 @@ class FoldedText:
     @classmethod
     def of(cls, subject: str, body: str) -> FoldedText:
         original = f"{subject}\n{body}"
+        # ASCII folds to itself: most English mail skips the per-character walk.
+        if original.isascii():
+            return cls(original=original, folded=original)
         folded = "".join(char if char.isascii() else _fold_char(char) for char in original)
         return cls(original=original, folded=folded)
 

@@ -28,10 +28,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
 
 from inbox_agent.config.categorizer import generic_phrases, surface_tokens
-from inbox_agent.config.rules_text import stem
+from inbox_agent.config.rules_text import cached_stem as _stem
 
 __all__ = ["generic_phrases", "mail_features", "surface_tokens", "without_generic"]
 
@@ -42,8 +41,6 @@ CHAR_SIZES = (2, 3, 4)
 LATIN_CHAR_SIZES = (4,)  # the sizes also formed from Latin letters and digits alone
 _FIRST_CJK = "\u3400"
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# The stem of a word never changes; mail repeats its words (a long mail: ~150 tokens).
-_stem = lru_cache(maxsize=1 << 16)(stem)
 
 
 def without_generic(tokens: list[str], generic: Sequence[tuple[str, ...]]) -> list[str]:
