@@ -123,7 +123,9 @@ def pack(fields: list[int]) -> int:
     if sys.byteorder == "big":
         twos.byteswap()
         borrows.byteswap()
-    return int.from_bytes(twos.tobytes(), "little") - (int.from_bytes(borrows.tobytes(), "little") << _FIELD_BITS)
+    return int.from_bytes(twos.tobytes(), "little") - (
+        int.from_bytes(borrows.tobytes(), "little") << _FIELD_BITS
+    )
 
 
 @cache
@@ -173,7 +175,9 @@ def contributions(
     if class_index < 0:
         return ()
     features = model.features
-    shares = [(value * features[name][1].get(class_index, 0.0), name) for name, value in verdict.vector.items()]
+    shares = [
+        (value * features[name][1].get(class_index, 0.0), name) for name, value in verdict.vector.items()
+    ]
     shares = [row for row in shares if row[0] > 0]
     if len(shares) > top:
         # Only rows that can still be among the top once rounded are rounded and sorted.
