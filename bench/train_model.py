@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-df", type=int, default=Recipe().min_df)
     parser.add_argument("--penalty", choices=("l1", "l2"), default=Recipe().penalty)
     parser.add_argument("--balanced", action="store_true", help="class weights inverse to class sizes")
+    parser.add_argument("--classifier", choices=("svm", "svm+lr"), default=Recipe().classifier)
+    parser.add_argument("--lr-c-factor", type=float, default=Recipe().lr_c_factor)
     parser.add_argument("--no-write", action="store_true", help="measure only; leave the shipped model")
     parser.add_argument(
         "--release",
@@ -135,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         min_df=args.min_df,
         penalty=args.penalty,
         balanced=args.balanced,
+        classifier=args.classifier,
+        lr_c_factor=args.lr_c_factor,
     )
     corpus = load_corpus(args.data, corrections_file=None)
     print(f"training part: {len(corpus.training)} mails; held out: {len(corpus.heldout)}")
@@ -186,7 +190,12 @@ def main(argv: list[str] | None = None) -> int:
                 "rule_weight": weight,
             },
             training=dict(model.training)
-            | {"created": created.isoformat(timespec="seconds"), "c": recipe.c, "fitted_on": fitted_on},
+            | {
+                "created": created.isoformat(timespec="seconds"),
+                "c": recipe.c,
+                "classifier": recipe.classifier,
+                "fitted_on": fitted_on,
+            },
         )
         MODEL_FILE.write_text(model_to_json(model), encoding="utf-8")
         print(

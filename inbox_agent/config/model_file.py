@@ -53,6 +53,9 @@ class CategoryModel:
     features: Mapping[str, tuple[float, dict[int, float]]] = field(repr=False)
     metrics: Mapping[str, Any] = field(default_factory=dict, repr=False)
     training: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # Tables the categorizer derives from ``features`` on first use and keeps with the
+    # model they belong to (stages/category_model.py); not part of the file or equality.
+    derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 def _number_list(value: object, name: str, length: int) -> tuple[float, ...]:

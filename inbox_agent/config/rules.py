@@ -65,6 +65,11 @@ class Term:
     text: str  # as written in the configuration: what "matched" reports
     weight: float
     pattern: str  # canonical form, without padding
+    # " pattern ": what score_terms looks for, built once (261 terms, every mail).
+    needle: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "needle", f" {self.pattern} ")
 
     @classmethod
     def of(cls, text: str, weight: float) -> Term:

@@ -7,8 +7,8 @@ applies the exported numbers in pure Python (``stages/category_model.py``).
 Recipe (chosen by 5-fold cross-validation on the training part only, see
 ``bench/train_model.py``): the features of ``stages/features.py``; features seen in
 fewer than ``min_df`` training mails dropped; sublinear tf-idf, scaled to length 1; a
-linear SVM (``LinearSVC``, one-vs-rest) over the classes (BANKING77 intents, and
-the categories of the complaint mails); a softmax temperature fitted on
+linear SVM (``LinearSVC``, one-vs-rest) averaged with a logistic regression over the
+classes (BANKING77 intents, and the categories of the complaint mails); a softmax temperature fitted on
 out-of-fold scores so the confidence is calibrated.
 """
 
@@ -61,6 +61,12 @@ class Recipe:
     penalty: str = "l2"
     # Weigh each class inversely to its number of examples (scikit-learn's "balanced").
     balanced: bool = False
+    # "svm": LinearSVC alone; "svm+lr": the average of LinearSVC(c) and
+    # LogisticRegression(c * lr_c_factor), each scaled to the same size (5-fold CV on
+    # the training part, prior 0.2: weighted macro-F1 0.959 against 0.954 for the SVM
+    # alone, BANKING77 0.941 against 0.939, hand-written en 0.917 against 0.899).
+    classifier: str = "svm+lr"
+    lr_c_factor: float = 10.0
 
     def label_of(self, example: Example) -> str:
         return example.category if self.level == "category" else example.label
@@ -71,18 +77,19 @@ def _sklearn() -> Any:
         import numpy
         from sklearn.feature_extraction import DictVectorizer
         from sklearn.feature_extraction.text import TfidfTransformer
+        from sklearn.linear_model import LogisticRegression
         from sklearn.svm import LinearSVC
     except ImportError as exc:
         raise TrainingUnavailable(
             f"training needs scikit-learn ({exc.name} is missing): {TRAIN_EXTRA_HINT}"
         ) from None
-    return numpy, DictVectorizer, TfidfTransformer, LinearSVC
+    return numpy, DictVectorizer, TfidfTransformer, LinearSVC, LogisticRegression
 
 
 def _fit_weights(
     examples: Sequence[Example], generic: Sequence[tuple[str, ...]], recipe: Recipe
 ) -> CategoryModel:
-    numpy, dict_vectorizer, tfidf, linear_svc = _sklearn()
+    numpy, dict_vectorizer, tfidf, _, _ = _sklearn()
     vectorizer = dict_vectorizer()
     matrix = vectorizer.fit_transform([mail_features(e.subject, e.text, generic) for e in examples])
     seen_in = numpy.asarray((matrix > 0).sum(axis=0)).ravel()
@@ -90,16 +97,12 @@ def _fit_weights(
     matrix = matrix[:, keep]
     transformer = tfidf(sublinear_tf=True).fit(matrix)
     weights_of = [1.0 if e.source == "banking77" else recipe.mail_weight for e in examples]
-    classifier = linear_svc(
-        C=recipe.c,
-        penalty=recipe.penalty,
-        dual=recipe.penalty == "l2",
-        max_iter=5000,
-        class_weight="balanced" if recipe.balanced else None,
-    ).fit(transformer.transform(matrix), [recipe.label_of(e) for e in examples], sample_weight=weights_of)
+    coef, intercept, labels = _linear(
+        recipe, transformer.transform(matrix), [recipe.label_of(e) for e in examples], weights_of
+    )
     category_of = {recipe.label_of(e): e.category for e in examples}
     names = vectorizer.get_feature_names_out()[keep]
-    weights = numpy.round(classifier.coef_, recipe.digits)
+    weights = numpy.round(coef, recipe.digits)
     weights[numpy.abs(weights) < recipe.prune] = 0.0
     weights[numpy.abs(weights * transformer.idf_) < recipe.min_contribution] = 0.0
     features = {}
@@ -108,15 +111,32 @@ def _fit_weights(
         if len(nonzero):
             pairs = {int(i): float(weights[i, column]) for i in nonzero}
             features[str(name)] = (round(float(transformer.idf_[column]), 4), pairs)
-    classes = tuple(str(c) for c in classifier.classes_)
+    classes = tuple(str(c) for c in labels)
     return CategoryModel(
         version="",
         classes=classes,
         class_category=tuple(category_of[c] for c in classes),
-        intercepts=tuple(round(float(b), 4) for b in classifier.intercept_),
+        intercepts=tuple(round(float(b), 4) for b in intercept),
         temperature=1.0,
         features=features,
     )
+
+
+def _linear(recipe: Recipe, matrix: Any, labels: list[str], weights: list[float]) -> tuple[Any, Any, Any]:
+    """(coefficients, intercepts, classes) of the recipe's linear classifier."""
+    numpy, _, _, linear_svc, logistic = _sklearn()
+    balanced = "balanced" if recipe.balanced else None
+    svm = linear_svc(
+        C=recipe.c, penalty=recipe.penalty, dual=recipe.penalty == "l2", max_iter=5000, class_weight=balanced
+    ).fit(matrix, labels, sample_weight=weights)
+    if recipe.classifier == "svm":
+        return svm.coef_, svm.intercept_, svm.classes_
+    lr = logistic(C=recipe.c * recipe.lr_c_factor, max_iter=2000, class_weight=balanced)
+    lr.fit(matrix, labels, sample_weight=weights)
+    assert list(lr.classes_) == list(svm.classes_)
+    # Log-odds are on another scale than SVM margins: scaled to the SVM's size first.
+    k = numpy.linalg.norm(svm.coef_) / numpy.linalg.norm(lr.coef_)
+    return (svm.coef_ + k * lr.coef_) / 2, (svm.intercept_ + k * lr.intercept_) / 2, svm.classes_
 
 
 def _nll(model: CategoryModel, scored: Sequence[tuple[Any, str]], temperature: float) -> float:
@@ -186,6 +206,7 @@ def fit_model(
             "mail_weight": recipe.mail_weight,
             "level": recipe.level,
             "penalty": recipe.penalty,
+            "classifier": recipe.classifier,
             "examples": len(examples),
         },
     )

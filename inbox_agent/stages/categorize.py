@@ -55,9 +55,14 @@ def score_terms(subject: str, text: str, rules: Rules) -> Scores:
     for category, rule in rules.categories.items():
         subject_here = _cancel_negatives(subject_form, rule)
         body_here = _cancel_negatives(body_form, rule)
+        # One search per term in both (most terms are in neither); the double space
+        # where they meet lets no term span the two.
+        both = subject_here + body_here
         total = 0.0
         for term in rule.terms:
-            needle = f" {term.pattern} "
+            needle = term.needle
+            if needle not in both:
+                continue
             if needle in subject_here:
                 total += term.weight * rules.scoring.subject_weight
             elif needle in body_here:

@@ -26,6 +26,7 @@ class FoldedText:
     @classmethod
     def of(cls, subject: str, body: str) -> FoldedText:
         original = f"{subject}\n{body}"
+        # ASCII folds to itself; other text is one translate call over a cached table.
         folded = original if original.isascii() else original.translate(_FOLD_TABLE)
         return cls(original=original, folded=folded)
 

@@ -28,10 +28,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
 
 from inbox_agent.config.categorizer import generic_phrases, surface_tokens
-from inbox_agent.config.rules_text import stem
+from inbox_agent.config.rules_text import cached_stem as _stem
 
 __all__ = ["generic_phrases", "mail_features", "surface_tokens", "without_generic"]
 
@@ -42,8 +41,6 @@ CHAR_SIZES = (2, 3, 4)
 LATIN_CHAR_SIZES = (4,)  # the sizes also formed from Latin letters and digits alone
 _FIRST_CJK = "\u3400"
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# The stem of a word never changes; mail repeats its words (a long mail: ~150 tokens).
-_stem = lru_cache(maxsize=1 << 16)(stem)
 
 
 def without_generic(tokens: list[str], generic: Sequence[tuple[str, ...]]) -> list[str]:
@@ -82,20 +79,20 @@ def _part(text: str, generic: Sequence[tuple[str, ...]], counts: Counter[str]) -
     # Counter.update over a list counts in C, not one Python ``counts[gram] += 1`` per
     # n-gram (a long mail has ~1,000); the same counts, in the same insertion order.
     tokens = without_generic(surface_tokens(text), generic)
+    if not tokens:
+        return
     words = [_stem(token) for token in tokens]
     counts.update(["w:" + word for word in words])
     counts.update([f"b:{left} {right}" for left, right in zip(words, words[1:], strict=False)])
+    # Tokens are separated by single spaces, so no n-gram of 2 characters or more is blank.
     chars = _char_string(tokens)
     chinese = _CJK_CHAR.search(chars) is not None
     for size in CHAR_SIZES:
-        latin_too = size in LATIN_CHAR_SIZES
-        if not (latin_too or chinese):
-            continue  # no Chinese anywhere: no n-gram of this size could be kept
-        grams = (chars[start : start + size] for start in range(len(chars) - size + 1))
-        if latin_too:
-            counts.update(["c:" + gram for gram in grams if gram.strip()])
-        else:  # no Chinese in it: Latin n-grams of this size are left out
-            counts.update(["c:" + gram for gram in grams if max(gram) >= _FIRST_CJK and gram.strip()])
+        ends = range(size, len(chars) + 1)
+        if size in LATIN_CHAR_SIZES:
+            counts.update(["c:" + chars[end - size : end] for end in ends])
+        elif chinese:  # Latin n-grams of this size are left out
+            counts.update(["c:" + gram for end in ends if max(gram := chars[end - size : end]) >= _FIRST_CJK])
 
 
 def mail_features(subject: str, text: str, generic: Sequence[tuple[str, ...]] = ()) -> Counter[str]:
