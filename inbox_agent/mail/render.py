@@ -91,6 +91,10 @@ class TemplateSet:
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Compiled once per process: checking every template file's time stamp for
+            # every mail (a reply uses about eleven) cost more than rendering it. Edited
+            # templates take effect when the daemon or the web app starts again.
+            auto_reload=False,
         )
         self._labels: dict[str, Labels] | None = None
 
