@@ -85,19 +85,15 @@ def _analyse_in_worker(incomings: Sequence[Incoming], now: datetime) -> list[Ana
 class PendingAnalysis:
     """One batch's analysis: running in the pool, or done in-process on demand.
 
-    The batch is cut into a few slices per worker, all submitted at once, so every
-    worker has work as soon as it is free (as one task, a batch kept one worker busy
-    while the others waited). When the daemon asks for the result, the slices no
-    worker has started yet are taken back and analysed by the daemon itself: it
-    helps only when it would otherwise wait, and never holds the workers up when it
-    is the busier side. The slices come back in mail order."""
+    The batch is cut into one slice per worker, so every worker analyses it at once:
+    as one task, a batch kept one worker busy while the others waited for the next
+    batch's fetch. The slices come back in mail order."""
 
     def __init__(self, pool: AnalysisPool, incomings: Sequence[Incoming], now: datetime) -> None:
         self._pool = pool
         self.incomings = incomings
         self._now = now
-        self._slices = _slices(incomings, pool.workers * SLICES_PER_WORKER)
-        futures = [pool.submit(part, now) for part in self._slices]
+        futures = [pool.submit(part, now) for part in _slices(incomings, pool.workers)]
         self._futures: list[Future[list[Analysis]]] | None = (
             futures if all(future is not None for future in futures) else None  # type: ignore[assignment]
         )
@@ -105,30 +101,10 @@ class PendingAnalysis:
     def result(self) -> list[Analysis]:
         if self._futures is not None:
             try:
-                return self._gathered(self._futures)
+                return [analysis for future in self._futures for analysis in future.result()]
             except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, pickling: redo here
                 self._pool.broken(exc)
         return analyse_batch(self.incomings, self._pool.config, self._now)
-
-    def _gathered(self, futures: list[Future[list[Analysis]]]) -> list[Analysis]:
-        # Queued slices sit at the end: take back from the last one until a worker has one.
-        taken_back: dict[int, list[Analysis]] = {}
-        for index in range(len(futures) - 1, -1, -1):
-            if not futures[index].cancel():
-                break
-            taken_back[index] = []
-        for index in sorted(taken_back):
-            taken_back[index] = analyse_batch(self._slices[index], self._pool.config, self._now)
-        return [
-            analysis
-            for index, future in enumerate(futures)
-            for analysis in (taken_back[index] if index in taken_back else future.result())
-        ]
-
-
-# Slices of a batch per worker: enough that some are still queued when the daemon
-# asks for the result, few enough that each one is worth sending to a process.
-SLICES_PER_WORKER = 3
 
 
 def _slices(incomings: Sequence[Incoming], parts: int) -> list[Sequence[Incoming]]:
