@@ -45,14 +45,18 @@ def test_mail_arriving_during_a_cycle_is_processed_without_waiting_for_the_poll(
     daemon = Daemon(runtime, stop, on_report=lambda report: None)
     thread = threading.Thread(target=daemon.run, daemon=True)
     thread.start()
+    outbox = tmp_path / "outbox"  # the directory transport: one .eml per acknowledgement
     try:
+        # Watched from outside the store: the daemon's thread owns the store object.
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and len(list(runtime.store.iter_cases())) < 2:
+        while time.monotonic() < deadline and len(list(outbox.glob("*.eml"))) < 2:
             time.sleep(0.1)
-        senders = sorted(case.customer for case in runtime.store.iter_cases())
+        acknowledged = len(list(outbox.glob("*.eml")))
     finally:
         stop.event.set()
         thread.join(timeout=15)
         runtime.close()
     assert arrived.is_set()
+    assert acknowledged == 2
+    senders = sorted(case.customer for case in runtime.store.iter_cases())
     assert senders == ["first@customer.example", "second@customer.example"]
