@@ -201,9 +201,13 @@ class StoreReads:
         if cached is not None and cached[0] is data:
             return cached[1]
         by_id = {doc["case_id"]: doc for doc in data.get("cases", {}).values()}
-        if len(self._case_index) >= SHARD_CACHE_SIZE:
-            self._case_index.clear()
         self._case_index[path] = (data, by_id)
+        # An index holds the tables it was built from: keep only those of the tables the
+        # shard cache still holds, or superseded versions of shards stay alive here.
+        live = {id(entry[2]) for entry in self._shard_cache.values()}
+        for other in [key for key, (tables, _) in self._case_index.items() if id(tables) not in live]:
+            if other != path:
+                del self._case_index[other]
         return by_id
 
     def iter_cases(self, case_ids: set[str] | None = None) -> Iterator[Case]:
