@@ -78,9 +78,9 @@ class StoreReads:
         """A file a commit is about to rewrite, from the cache when it is current.
 
         A commit edits the tables it gets (documents are only ever replaced, never
-        edited), so it gets its own copy of each table: readers holding the cached
-        version (another thread of the web process) never see a half-applied commit,
-        and a commit that fails leaves the cache as the file on disk still is."""
+        edited), so it gets its own copy of each table: tables handed to a reader
+        earlier never change under it, and a commit that fails part-way leaves the
+        cache as the file on disk still is."""
         found = self._read_sealed(path)
         if found is None:
             return read_sealed(path, relative)
