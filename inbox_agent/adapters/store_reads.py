@@ -68,11 +68,14 @@ class StoreReads:
         if not isinstance(data, dict):
             raise StoreDamaged(path, "its content is not a table map")
         if cache:
-            self._shard_cache[path] = (stamp, generation, data)
-            self._shard_cache.move_to_end(path)
-            while len(self._shard_cache) > SHARD_CACHE_SIZE:
-                self._shard_cache.popitem(last=False)
+            self._cache_put(path, stamp, generation, data)
         return generation, data
+
+    def _cache_put(self, path: Path, stamp: Stamp, generation: int, data: dict[str, Any]) -> None:
+        self._shard_cache[path] = (stamp, generation, data)
+        self._shard_cache.move_to_end(path)
+        while len(self._shard_cache) > SHARD_CACHE_SIZE:
+            self._shard_cache.popitem(last=False)
 
     def _read_for_commit(self, path: Path, relative: str) -> tuple[int, Any]:
         """A file a commit is about to rewrite, from the cache when it is current.
@@ -90,10 +93,7 @@ class StoreReads:
     def _remember(self, path: Path, generation: int, data: dict[str, Any]) -> None:
         """Cache what this process has just written, under the new file's stamp."""
         stat = path.stat()
-        self._shard_cache[path] = ((stat.st_ino, stat.st_mtime_ns, stat.st_size), generation, data)
-        self._shard_cache.move_to_end(path)
-        while len(self._shard_cache) > SHARD_CACHE_SIZE:
-            self._shard_cache.popitem(last=False)
+        self._cache_put(path, (stat.st_ino, stat.st_mtime_ns, stat.st_size), generation, data)
 
     def _state(self) -> dict[str, Any]:
         found = self._read_sealed(self.state_path)
