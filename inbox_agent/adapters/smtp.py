@@ -62,7 +62,9 @@ class _TrackingSMTPMixin:
         smtp.ehlo_or_helo_if_needed()
         if not (smtp.does_esmtp and smtp.has_extn("pipelining")):
             return super().sendmail(from_addr, list(to_addrs), msg, list(mail_options), list(rcpt_options))  # type: ignore[misc,no-any-return]
-        return pipelined_sendmail(smtp, from_addr, list(to_addrs), msg, list(mail_options), list(rcpt_options))
+        return pipelined_sendmail(
+            smtp, from_addr, list(to_addrs), msg, list(mail_options), list(rcpt_options)
+        )
 
 
 class _SMTP(_TrackingSMTPMixin, smtplib.SMTP):

@@ -88,7 +88,9 @@ class StoreReads:
         if found is None:
             return read_sealed(path, relative)
         generation, data = found
-        return generation, {name: dict(rows) if isinstance(rows, dict) else rows for name, rows in data.items()}
+        return generation, {
+            name: dict(rows) if isinstance(rows, dict) else rows for name, rows in data.items()
+        }
 
     def _remember(self, path: Path, generation: int, data: dict[str, Any]) -> None:
         """Cache what this process has just written, under the new file's stamp."""

@@ -60,6 +60,7 @@ DEFAULT_RULES_FILE = "default_rules.toml"
 # of a typical curated term in default_rules.toml.
 LIST_TERM_WEIGHT = 4.0
 
+
 @dataclass(frozen=True)
 class Term:
     text: str  # as written in the configuration: what "matched" reports

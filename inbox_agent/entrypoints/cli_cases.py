@@ -135,7 +135,9 @@ def _print_deadlines(case: Case, config: Config) -> None:
         console.print(line, markup=False)
 
 
-def _show_doc(case: Case, messages: list[MessageRecord], outbox: list[dict[str, Any]], config: Config) -> dict[str, Any]:
+def _show_doc(
+    case: Case, messages: list[MessageRecord], outbox: list[dict[str, Any]], config: Config
+) -> dict[str, Any]:
     """``show --json``: the case with its explanation, evidence, mails, outbox and deadlines."""
     doc = case_to_doc(case)
     doc["explanation"] = case_explanation(case)

@@ -269,7 +269,6 @@ def _next_steps(steps: Sequence[NextStep], language: str) -> list[dict[str, str]
     ]
 
 
-
 def staff_notification_context(templates: TemplateSource, req: StaffNotificationRequest) -> dict[str, Any]:
     # Staff mail is in English whatever the customer wrote; the customer's language is stated.
     labels = templates.labels("en")

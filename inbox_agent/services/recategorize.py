@@ -82,7 +82,9 @@ def stored_corrections(store: CaseStore) -> list[Example]:
         first = next((m for m in store.case_messages(case.case_id) if m.direction == "in"), None)
         if first is not None:
             language = first.language if first.language in ("zh", "en") else "en"
-            examples.append(Example(first.subject, first.text, case.category, case.category, language, "correction"))
+            examples.append(
+                Example(first.subject, first.text, case.category, case.category, language, "correction")
+            )
     return examples
 
 
