@@ -376,14 +376,13 @@ def _peak_rss_of(pid: int) -> float:
     return round(int(match.group(1)) / 1024, 1) if match else 0.0
 
 
-# IDLE as configured by default (renewed every 5 s), and renewed every 0.25 s:
-# Dovecot holds an IDLE announcement for 500 ms after the change (NOTIFY_DELAY_MSECS
-# in its mailbox-watch code) but reports new mail at once when IDLE ends, so a short
-# renewal (`[mailbox.imap] idle_timeout`) answers sooner, for one short round trip
-# to the server four times a second.
+# IDLE as configured by default (idle_timeout = "auto": renewed every 0.25 s on
+# Dovecot), and plain IDLE renewed only every 5 s: Dovecot holds an IDLE announcement
+# for 500 ms after the change (NOTIFY_DELAY_MSECS in its mailbox-watch code) but
+# reports new mail at once when IDLE ends, which is why "auto" renews it so often there.
 IDLE_MODES: dict[str, dict[str, Any]] = {
     "idle": {"idle": True},
-    "idle_renew": {"idle": True, "idle_timeout": "0.25s"},
+    "idle_plain": {"idle": True, "idle_timeout": "5s"},
 }
 
 
@@ -446,7 +445,7 @@ def measure_latency(
         "mails": len(mails),
         "acks": len(latencies),
         "rate_per_second": plan.latency_rate,
-        "poll_interval_seconds": 30.0 if mode == "idle" else 1.0,
+        "poll_interval_seconds": 30.0 if mode in IDLE_MODES else 1.0,
         "idle": mode in IDLE_MODES,
         "idle_timeout": IDLE_MODES.get(mode, {}).get("idle_timeout", ""),
         "p50_seconds": round(percentile(latencies, 0.5), 3),
@@ -532,14 +531,14 @@ def targets(report: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
             report["latency"]["idle"]["p99_seconds"] < 2,
         ),
         (
-            "IDLE acknowledgement latency p99 <= 0.5 s (IDLE renewed every 5 s, the default)",
+            'IDLE acknowledgement latency p99 <= 0.5 s (idle_timeout = "auto", the default)',
             report["latency"]["idle"]["p99_seconds"],
             report["latency"]["idle"]["p99_seconds"] <= 0.5,
         ),
         (
-            "IDLE acknowledgement latency p99 <= 0.5 s (idle_timeout = 0.25 s)",
-            report["latency"]["idle_renew"]["p99_seconds"],
-            report["latency"]["idle_renew"]["p99_seconds"] <= 0.5,
+            "IDLE acknowledgement latency p99 <= 0.5 s (plain IDLE, idle_timeout = 5 s)",
+            report["latency"]["idle_plain"]["p99_seconds"],
+            report["latency"]["idle_plain"]["p99_seconds"] <= 0.5,
         ),
         (
             f"peak RSS of the e2e run at N={max(throughput, key=int)} <= 145 MB (121 MB + 20 %)",
@@ -612,6 +611,8 @@ def print_table(report: dict[str, Any]) -> None:
         label = f"{mode} (poll {row['poll_interval_seconds']:g}s)"
         if row.get("idle_timeout"):
             label = f"{mode} (IDLE renewed every {row['idle_timeout']})"
+        elif row["idle"]:
+            label = f'{mode} (idle_timeout "auto")'
         table.add_row(
             label,
             str(row["mails"]),
@@ -751,7 +752,11 @@ def markdown(report: dict[str, Any]) -> str:
     for row in report["latency"].values():
         how = f"polling every {row['poll_interval_seconds']:g} s"
         if row["idle"]:
-            how = f"IDLE renewed every {row['idle_timeout']}" if row.get("idle_timeout") else "IDLE"
+            how = (
+                f"IDLE renewed every {row['idle_timeout']}"
+                if row.get("idle_timeout")
+                else 'IDLE (idle_timeout "auto")'
+            )
         lines.append(
             f"| {how} | {row['mails']} | {row['p50_seconds']} | {row['p99_seconds']} | {row['max_seconds']} |"
         )

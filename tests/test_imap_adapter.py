@@ -345,7 +345,8 @@ def test_the_password_never_reaches_the_logs(dovecot, mailbox_for, thirty, caplo
 
 
 def test_idle_announces_mail_appended_from_another_connection(dovecot, mailbox_for) -> None:
-    mailbox = mailbox_for(dovecot, idle=True)
+    # Plain IDLE (a long window, not "auto"): the server's own announcement wakes us.
+    mailbox = mailbox_for(dovecot, idle=True, idle_timeout=300.0)
     mailbox.open()
     delivery = threading.Timer(0.3, dovecot.append, args=(complaint(7),))
     delivery.start()
@@ -366,6 +367,23 @@ def test_idle_without_new_mail_returns_false_after_the_timeout(dovecot, mailbox_
 
     assert mailbox.wait_for_new(timeout=0.5) is False
     assert mailbox.list_new(0) == []
+
+
+def test_auto_renewal_ends_idle_on_dovecot_within_a_second_and_hears_new_mail_at_once(
+    dovecot, mailbox_for
+) -> None:
+    # idle_timeout "auto" (None): Dovecot holds IDLE announcements 500 ms, so IDLE is
+    # renewed every 0.25 s instead of waiting out the 10 s the caller allows.
+    mailbox = mailbox_for(dovecot, idle=True)
+    mailbox.open()
+
+    started = time.monotonic()
+    assert mailbox.wait_for_new(timeout=10) is False
+    assert time.monotonic() - started < 5  # renewed, not the whole window
+
+    dovecot.append(complaint(3))
+    assert mailbox.wait_for_new(timeout=10) is True  # reported on the next look, not after 500 ms
+    assert len(mailbox.list_new(0)) == 1
 
 
 def test_without_idle_support_wait_for_new_just_sleeps(dovecot_factory, mailbox_for) -> None:

@@ -333,6 +333,28 @@ def test_check_lists_capabilities_and_every_fallback(
     assert "waiting for mail: fallback (no IDLE): polling every poll_interval" in out
 
 
+def test_check_says_how_idle_is_renewed_against_dovecot_and_an_unknown_server(
+    dovecot_factory: Callable[..., DovecotServer], smtp_server: Any, tmp_path: Path
+) -> None:
+    for name in ("known", "anonymous", "set"):
+        (tmp_path / name).mkdir()
+    known = dovecot_factory()
+    config = _config(tmp_path / "known", known, smtp_server, idle=True)
+    out = cli(config, "check").stdout
+    assert (
+        "waiting for mail: IDLE, renewed every 0.25 s (auto: Dovecot holds an IDLE announcement 500 ms" in out
+    )
+
+    # The same server without its name in ID or greeting: nothing known, plain IDLE.
+    anonymous = dovecot_factory(extra_config="imap_id_send =\nlogin_greeting = Mail service ready.\n")
+    config = _config(tmp_path / "anonymous", anonymous, smtp_server, idle=True)
+    out = cli(config, "check").stdout
+    assert "waiting for mail: IDLE, renewed every 300 s (auto)" in out
+
+    config = _config(tmp_path / "set", known, smtp_server, idle=True, idle_timeout="2s")
+    assert "waiting for mail: IDLE, renewed every 2 s\n" in cli(config, "check").stdout + "\n"
+
+
 def _folders(server: DovecotServer) -> list[str]:
     with server.client() as client:
         return sorted(name for _flags, _delimiter, name in client.list_folders())

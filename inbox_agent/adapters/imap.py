@@ -30,6 +30,7 @@ from inbox_agent.adapters.imap_server import (
     ServerProfile,
     check_report,
     choose_marking,
+    idle_renewal,
     read_profile,
     resolve_folder,
 )
@@ -163,7 +164,7 @@ class ImapMailbox:
         if any(_announces_mail(response) for response in pending):
             return True
         # RFC 2177: re-issue IDLE well before the server's 30-minute inactivity cut-off.
-        window = max(0.0, min(timeout, self._settings.idle_timeout))
+        window = max(0.0, min(timeout, idle_renewal(self._settings, self._server(client)).seconds))
         self._call("IDLE", client.idle)
         try:
             announced = self._call("IDLE", lambda: client.idle_check(timeout=window))

@@ -46,6 +46,7 @@ class ServerProfile:
     separator: str  # hierarchy separator, e.g. "." or "/"
     folders: frozenset[str]
     special_use: dict[str, str] = field(default_factory=dict)  # "\\Sent" -> "INBOX.Sent"
+    software: str = ""  # the server's name, from ID (RFC 2971) or its greeting: "Dovecot"
 
     def has(self, capability: str) -> bool:
         return capability.upper() in self.capabilities
@@ -87,6 +88,7 @@ def read_profile(client: IMAPClient, call: Call) -> ServerProfile:
         personal = call("NAMESPACE", client.namespace).personal
         if personal:
             prefix, separator = _text(personal[0][0]), _text(personal[0][1] or "") or separator
+    software = _software(client, call) if "ID" in capabilities else ""
     special: dict[str, str] = {}
     for flags, _delimiter, name in listing:
         for flag in flags:
@@ -99,6 +101,65 @@ def read_profile(client: IMAPClient, call: Call) -> ServerProfile:
         separator=separator,
         folders=frozenset(_text(name) for _flags, _delimiter, name in listing),
         special_use=special,
+        software=software or _greeting_names(getattr(client, "welcome", b"")),
+    )
+
+
+def _software(client: IMAPClient, call: Call) -> str:
+    """The ``name`` the server gives in its ID answer ("" when it gives none)."""
+    # imapclient hands back the parsed answer: ((key, value, key, value, ...),), or (None,)
+    # for "ID NIL" (a server that tells nothing about itself).
+    answer = call("ID", client.id_)
+    flat = answer[0] if isinstance(answer, tuple | list) and answer else None
+    if not isinstance(flat, tuple | list):
+        return ""
+    fields = {_text(key).lower(): value for key, value in zip(flat[::2], flat[1::2], strict=False)}
+    name = fields.get("name")
+    return _text(name) if name is not None else ""
+
+
+def _greeting_names(greeting: object) -> str:
+    """A server name in the greeting, for servers that answer no ID ("Dovecot ready.")."""
+    text = _text(greeting) if isinstance(greeting, bytes | str) else ""
+    return next((name for name in HELD_IDLE_ANNOUNCEMENTS if name.lower() in text.lower()), "")
+
+
+# Servers known to hold an IDLE announcement after the change, and how long: Dovecot
+# waits 500 ms (NOTIFY_DELAY_MSECS in its mailbox-watch code) before it tells an idling
+# client, but reports new mail at once when IDLE ends. Against them idle_timeout =
+# "auto" renews IDLE every IDLE_RENEW_HELD, so new mail is answered within about a
+# third of a second; other servers announce at once and keep IDLE_RENEW_DEFAULT.
+HELD_IDLE_ANNOUNCEMENTS = {"Dovecot": 0.5}
+IDLE_RENEW_HELD = 0.25
+IDLE_RENEW_DEFAULT = 300.0
+
+
+@dataclass(frozen=True)
+class IdleRenewal:
+    """How often IDLE is ended and begun again, and why (for `check`)."""
+
+    seconds: float
+    note: str
+
+
+def idle_renewal(settings: ImapSettings, profile: ServerProfile) -> IdleRenewal:
+    """``idle_timeout`` as configured, or for "auto" (None) chosen from the server's name."""
+    if settings.idle_timeout is not None:
+        return IdleRenewal(settings.idle_timeout, f"renewed every {settings.idle_timeout:g} s")
+    held = next(
+        (
+            delay
+            for name, delay in HELD_IDLE_ANNOUNCEMENTS.items()
+            if name.lower() == profile.software.lower()
+        ),
+        None,
+    )
+    if held is None:
+        return IdleRenewal(IDLE_RENEW_DEFAULT, f"renewed every {IDLE_RENEW_DEFAULT:g} s (auto)")
+    return IdleRenewal(
+        IDLE_RENEW_HELD,
+        f"renewed every {IDLE_RENEW_HELD:g} s (auto: {profile.software} holds an IDLE "
+        f"announcement {held * 1000:g} ms, but reports new mail at once when IDLE ends)",
     )
 
 
@@ -163,7 +224,8 @@ def check_report(settings: ImapSettings, profile: ServerProfile, folder: str, in
     if settings.idle and not profile.has("IDLE"):
         lines.append("waiting for mail: fallback (no IDLE): polling every poll_interval")
     else:
-        lines.append(f"waiting for mail: {'IDLE' if settings.idle else 'polling (idle = false)'}")
+        how = f"IDLE, {idle_renewal(settings, profile).note}" if settings.idle else "polling (idle = false)"
+        lines.append(f"waiting for mail: {how}")
     return "\n  ".join(lines)
 
 

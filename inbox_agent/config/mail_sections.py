@@ -44,13 +44,20 @@ def _imap(section: Section) -> ImapSettings:
         keyword_fallback=section.choice("keyword_fallback", "checkpoint", ("checkpoint", "seen")),  # type: ignore[arg-type]
         processed_folder=section.str_("processed_folder", "Processed"),
         idle=section.bool_("idle", False),
-        idle_timeout=section.duration("idle_timeout", 300.0),
+        idle_timeout=_idle_timeout(section),
         sent_folder=section.str_("sent_folder", "auto"),
         tls_verify=section.bool_("tls_verify", True),
         ca_file=section.str_("ca_file", ""),
     )
     section.finish()
     return settings
+
+
+def _idle_timeout(section: Section) -> float | None:
+    """A duration, or None for "auto" (the default: chosen from the server at login)."""
+    if section.raw("idle_timeout", "auto") == "auto":
+        return None
+    return section.duration("idle_timeout", 300.0)
 
 
 def _maildir(section: Section) -> MaildirSettings:

@@ -60,7 +60,9 @@ class ImapSettings:
     keyword_fallback: Literal["checkpoint", "seen"] = "checkpoint"
     processed_folder: str = "Processed"
     idle: bool = False  # use IMAP IDLE when the server offers it; polling otherwise
-    idle_timeout: float = 300.0  # re-issue IDLE at least this often (RFC 2177: < 29 min)
+    # Re-issue IDLE at least this often (RFC 2177: < 29 min); None = "auto": chosen from
+    # the server (adapters/imap_server.py idle_renewal).
+    idle_timeout: float | None = None
     # "auto" = the folder the server marks \Sent (SPECIAL-USE); a name is tried as
     # given, then under the personal namespace prefix; "" = no Sent folder at all
     sent_folder: str = "auto"

@@ -183,7 +183,9 @@ class Daemon:
             self.add_job(interval, partial(job, self.runtime))
         self._poll_job()
         imap = config.mailbox.imap if config.mailbox.kind == "imap" else None
-        idle_timeout = min(imap.idle_timeout, 5.0) if imap is not None and imap.idle else None
+        # The adapter shortens each IDLE to the renewal interval; 5 s bounds how long a
+        # stop request or a scheduled job waits.
+        idle_timeout = min(imap.idle_timeout or 5.0, 5.0) if imap is not None and imap.idle else None
         while not self.stop():
             self.scheduler.run_pending()
             wait = self.scheduler.idle_seconds
