@@ -349,7 +349,7 @@ def test_check_says_how_idle_is_renewed_against_dovecot_and_an_unknown_server(
     anonymous = dovecot_factory(extra_config="imap_id_send =\nlogin_greeting = Mail service ready.\n")
     config = _config(tmp_path / "anonymous", anonymous, smtp_server, idle=True)
     out = cli(config, "check").stdout
-    assert "waiting for mail: IDLE, renewed every 300 s (auto)" in out
+    assert "waiting for mail: IDLE, renewed every 5 s (auto)" in out
 
     config = _config(tmp_path / "set", known, smtp_server, idle=True, idle_timeout="2s")
     assert "waiting for mail: IDLE, renewed every 2 s\n" in cli(config, "check").stdout + "\n"

@@ -128,10 +128,11 @@ def _greeting_names(greeting: object) -> str:
 # waits 500 ms (NOTIFY_DELAY_MSECS in its mailbox-watch code) before it tells an idling
 # client, but reports new mail at once when IDLE ends. Against them idle_timeout =
 # "auto" renews IDLE every IDLE_RENEW_HELD, so new mail is answered within about a
-# third of a second; other servers announce at once and keep IDLE_RENEW_DEFAULT.
+# third of a second; other servers announce at once and keep IDLE_RENEW_DEFAULT, the
+# interval at which the daemon's loop comes back anyway (stop requests, scheduled jobs).
 HELD_IDLE_ANNOUNCEMENTS = {"Dovecot": 0.5}
 IDLE_RENEW_HELD = 0.25
-IDLE_RENEW_DEFAULT = 300.0
+IDLE_RENEW_DEFAULT = 5.0
 
 
 @dataclass(frozen=True)
