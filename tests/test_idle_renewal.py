@@ -92,6 +92,7 @@ def test_auto_renews_often_only_against_a_server_that_holds_announcements() -> N
     # A configured interval is used as written, whatever the server.
     assert idle_renewal(_settings(2.0), dovecot).seconds == 2.0
     assert idle_renewal(_settings(2.0), other).seconds == 2.0
+    assert idle_renewal(_settings(300.0), other).seconds == IDLE_RENEW_DEFAULT  # the loop's cap
 
 
 def _config_with(tmp_path: Any, idle_timeout: str) -> Any:

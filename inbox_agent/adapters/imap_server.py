@@ -146,7 +146,8 @@ class IdleRenewal:
 def idle_renewal(settings: ImapSettings, profile: ServerProfile) -> IdleRenewal:
     """``idle_timeout`` as configured, or for "auto" (None) chosen from the server's name."""
     if settings.idle_timeout is not None:
-        return IdleRenewal(settings.idle_timeout, f"renewed every {settings.idle_timeout:g} s")
+        seconds = min(settings.idle_timeout, IDLE_RENEW_DEFAULT)  # the daemon's loop caps it
+        return IdleRenewal(seconds, f"renewed every {seconds:g} s")
     held = next(
         (
             delay
