@@ -14,8 +14,6 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
-from confusable_homoglyphs import confusables
-
 _DIGIT_LOOKS = str.maketrans({"0": "o", "1": "l", "3": "e", "5": "s", "7": "t", "4": "a", "8": "b"})
 
 
@@ -36,6 +34,10 @@ def _latin(char: str) -> str:
     base = unicodedata.normalize("NFKD", char)
     if base and base[0].isascii() and base[0].isalnum():
         return base[0].lower()
+    # Imported here, on the first such character: the module reads a 6 MB table (and
+    # urllib) at import, which most runs never need — every process paid it at start.
+    from confusable_homoglyphs import confusables
+
     found = confusables.is_confusable(char, preferred_aliases=["latin"], greedy=True) or []
     for entry in found:
         for glyph in entry.get("homoglyphs", ()):
