@@ -45,7 +45,9 @@ def main(argv: list[str]) -> int:
     finally:
         smtp.stop()
         dovecot.destroy()
-    print(f"backlog: {count} mails waiting; {result['fetched']} processed, {replies} acknowledgements received")
+    print(
+        f"backlog: {count} mails waiting; {result['fetched']} processed, {replies} acknowledgements received"
+    )
     if first is None:
         print("first acknowledgement: none arrived")
         return 1

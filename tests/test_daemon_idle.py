@@ -20,7 +20,9 @@ from inbox_agent.entrypoints.bootstrap import build_runtime
 from inbox_agent.entrypoints.daemon import Daemon, StopFlag
 
 
-def test_mail_arriving_during_a_cycle_is_processed_without_waiting_for_the_poll(dovecot, tmp_path: Path) -> None:
+def test_mail_arriving_during_a_cycle_is_processed_without_waiting_for_the_poll(
+    dovecot, tmp_path: Path
+) -> None:
     config_path = write_config(
         tmp_path,
         dovecot=dovecot,

@@ -306,3 +306,41 @@ def test_a_journal_whose_removal_was_lost_is_dropped_after_a_later_state_commit(
     assert not (data / "journal.json").exists()
     assert reopened.checkpoint("imap:INBOX")["uid"] == 10  # type: ignore[index]
     assert [case.seq for case in Store(data, shard_size=10).iter_cases()] == [1, 2]
+
+
+def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    reads: list[str] = []
+    original = Path.read_bytes
+
+    def counted(self: Path) -> bytes:
+        reads.append(self.name)
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counted)
+    return reads
+
+
+def test_a_few_shards_stay_parsed_and_a_sweep_over_all_keeps_the_ones_in_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Store(tmp_path / "data", shard_size=10).commit(Changes())  # state.json exists
+    _commit_cases(Store(tmp_path / "data", shard_size=10), range(1, 81))  # eight shards
+    store = Store(tmp_path / "data", shard_size=10)
+    store.rebuild_index()
+    reads = _counting_reads(monkeypatch)
+    in_use = case_id_for(35, 2026)  # a thread being answered, in a shard the sweep passes
+
+    assert store.get_case(in_use) is not None
+    assert reads == ["000003.json"]
+    swept = list(store.iter_cases(store.index.active_cases))  # the escalation sweep's read
+    assert len(swept) == 80
+    reads.clear()
+    assert store.get_case(in_use) is not None
+    assert reads == []  # the shard in use was not pushed out by the sweep
+
+    # Memory is bounded: shards read one after another push the oldest out.
+    for seq in range(1, 81, 10):
+        store.get_case(case_id_for(seq, 2026))
+    reads.clear()
+    store.get_case(case_id_for(1, 2026))
+    assert reads == ["000000.json"]

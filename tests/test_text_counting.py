@@ -32,7 +32,9 @@ def _reference(text: str) -> str:
 
 
 _MIXED = st.text(
-    alphabet=st.sampled_from(list("abcXYZ 123,.!é\n\tАБß") + list("中文字账户冻结") + ["\U00020000", "\uf900"]),
+    alphabet=st.sampled_from(
+        list("abcXYZ 123,.!é\n\tАБß") + list("中文字账户冻结") + ["\U00020000", "\uf900"]
+    ),
     max_size=200,
 )
 
@@ -59,10 +61,58 @@ def test_folded_evidence_text_is_the_per_character_fold(body: str, subject: str)
 
 
 _DATE_WORDS = st.sampled_from(
-    [" ", "\n", ",", "/", ".", "-", ":", "2024", "20", "3", "12", "05", "31", "jan", "March", "Sept", "sep",
-     "last", "Last", "Friday", "on", "mon", "yesterday", "Today", "tonight", "this morning", "days ago",
-     "am", "p.m.", "PM", "月", "日", "号", "年", "点", "时", "半", "分", "下午", "上", "周", "星期", "礼拜",
-     "五", "天前", "昨天", "今晚", "前天", "ı", "K"]
+    [
+        " ",
+        "\n",
+        ",",
+        "/",
+        ".",
+        "-",
+        ":",
+        "2024",
+        "20",
+        "3",
+        "12",
+        "05",
+        "31",
+        "jan",
+        "March",
+        "Sept",
+        "sep",
+        "last",
+        "Last",
+        "Friday",
+        "on",
+        "mon",
+        "yesterday",
+        "Today",
+        "tonight",
+        "this morning",
+        "days ago",
+        "am",
+        "p.m.",
+        "PM",
+        "月",
+        "日",
+        "号",
+        "年",
+        "点",
+        "时",
+        "半",
+        "分",
+        "下午",
+        "上",
+        "周",
+        "星期",
+        "礼拜",
+        "五",
+        "天前",
+        "昨天",
+        "今晚",
+        "前天",
+        "ı",
+        "K",
+    ]
 )
 
 

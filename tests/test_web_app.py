@@ -361,10 +361,14 @@ def test_many_attempts_from_one_address_get_429(site: dict[str, Any]) -> None:
 def test_regulatory_deadlines_in_the_queue_and_on_the_case(tmp_path: Path) -> None:
     maildir = _maildir(tmp_path)
     (maildir / "new" / "1.eml").write_bytes(
-        complaint(CUSTOMER, "Transfer missing", "My transfer of 50 EUR never arrived, transaction id TX55554444.")
+        complaint(
+            CUSTOMER, "Transfer missing", "My transfer of 50 EUR never arrived, transaction id TX55554444."
+        )
     )
     config = write_config(
-        tmp_path, maildir=maildir, overrides={"web": dict(WEB_TEST_SETTINGS), "regulatory": {"default": "PSD2"}}
+        tmp_path,
+        maildir=maildir,
+        overrides={"web": dict(WEB_TEST_SETTINGS), "regulatory": {"default": "PSD2"}},
     )
     assert cli(config, "run", "--once").returncode == 0
     (case,) = [c["case_id"] for c in cli_json(config, "cases")]
