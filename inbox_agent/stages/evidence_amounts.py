@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from inbox_agent.stages.evidence_text import FoldedText
 
@@ -106,7 +107,10 @@ def _decimal(number: str) -> Decimal | None:
         return None
 
 
-def amounts_in(text: FoldedText) -> list[Amount]:
+# The categorizer (severity) and evidence extraction read the amounts of the same mail
+# one after the other; the second gets the first's answer (equal texts, immutable result).
+@lru_cache(maxsize=8)
+def amounts_in(text: FoldedText) -> tuple[Amount, ...]:
     found: list[Amount] = []
     for match in _AMOUNT.finditer(text.folded):
         number = match.group("n1") or match.group("n2")
@@ -126,7 +130,7 @@ def amounts_in(text: FoldedText) -> list[Amount]:
         if value is not None and _MONEY_WORDS.search(window):
             found.append(Amount(value, "", match.start(), match.end()))
     found.sort(key=lambda a: a.start)
-    return [_mark_expected(text, amount) for amount in found]
+    return tuple(_mark_expected(text, amount) for amount in found)
 
 
 def _mark_expected(text: FoldedText, amount: Amount) -> Amount:
@@ -137,6 +141,6 @@ def _mark_expected(text: FoldedText, amount: Amount) -> Amount:
     return amount
 
 
-def find_amounts(subject: str, text: str) -> list[Amount]:
+def find_amounts(subject: str, text: str) -> tuple[Amount, ...]:
     """Every amount of money in subject and text, in order of appearance."""
     return amounts_in(FoldedText.of(subject, text))
