@@ -87,6 +87,21 @@ def _canonical_token(raw: str) -> str:
     return stem(raw.replace("'", ""))
 
 
+def tokens(text: str) -> list[str]:
+    """The canonical tokens of ``text``: stemmed words, numbers, single CJK characters."""
+    result: list[str] = []
+    for raw in _TOKEN.findall(fold(text)):
+        if raw in _CONTRACTIONS:
+            result.extend(_CONTRACTIONS[raw].split())
+        elif raw.endswith("n't"):
+            result.extend((raw[:-3], "not"))
+        elif raw.endswith("'s"):
+            result.append(cached_stem(raw[:-2]))
+        else:
+            result.append(cached_stem(raw.replace("'", "")))
+    return result
+
+
 def canonical(text: str) -> str:
     """Tokens joined by single spaces, padded: ``" charg twice "``.
 
