@@ -84,7 +84,7 @@ def print_report(title: str, result: dict[str, Any]) -> None:
     if "per_second" in result:
         print(
             f"   {result['per_second']:.0f} classifications/s  ({result['ms_per_mail']:.3f} ms per mail;"
-            f" CPU {result['cpu_ms_per_mail']:.3f} ms per mail)"
+            f" CPU {result['cpu_ms_per_mail']:.3f} ms per mail; fastest of {SPEED_ROUNDS} rounds)"
         )
     print(f"{'category':<20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for label, row in result["per_category"].items():
@@ -101,15 +101,21 @@ def print_report(title: str, result: dict[str, Any]) -> None:
             print(f"{gold:<20}" + "".join(f"{row.get(p, 0):>8}" for p in labels))
 
 
+SPEED_ROUNDS = 3
+
+
 def timed_report(rules: Rules, examples: Sequence[Example]) -> dict[str, Any]:
-    """Metrics plus speed: each mail categorized once more, timed alone."""
+    """Metrics plus speed: every mail categorized again, SPEED_ROUNDS times; the fastest
+    round counts (a shared machine only ever adds time: the best round is the code's)."""
     report = evaluate(rules, examples)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    for example in examples:
-        categorize(example.subject, example.text, rules)
-    elapsed = time.perf_counter() - started
-    # CPU time too: on a shared machine the wall clock counts other programs' turns.
-    cpu = time.process_time() - cpu_started
+    elapsed = cpu = float("inf")
+    for _ in range(SPEED_ROUNDS):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for example in examples:
+            categorize(example.subject, example.text, rules)
+        elapsed = min(elapsed, time.perf_counter() - started)
+        # CPU time too: on a shared machine the wall clock counts other programs' turns.
+        cpu = min(cpu, time.process_time() - cpu_started)
     report["per_second"] = len(examples) / elapsed if elapsed else float("inf")
     report["ms_per_mail"] = 1000 * elapsed / len(examples) if examples else 0.0
     report["cpu_ms_per_mail"] = 1000 * cpu / len(examples) if examples else 0.0
