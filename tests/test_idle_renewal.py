@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from inbox_agent.adapters.imap_server import (
     IDLE_RENEW_DEFAULT,
@@ -35,6 +36,8 @@ class FakeServer:
 
     def id_(self) -> Any:
         self.id_calls += 1
+        if isinstance(self._id_answer, Exception):
+            raise self._id_answer
         return self._id_answer
 
 
@@ -81,6 +84,16 @@ def test_the_server_name_comes_from_id_else_from_the_greeting(
     server = FakeServer(capabilities, id_answer, welcome)
     assert _profile(server).software == software
     assert server.id_calls == (1 if b"ID" in capabilities else 0)  # ID only where offered
+
+
+def test_a_refused_id_leaves_the_name_to_the_greeting_and_a_lost_connection_still_fails() -> None:
+    refused = FakeServer(
+        (b"IMAP4REV1", b"ID", b"IDLE"), IMAPClientError("ID BAD unknown"), b"* OK Dovecot ready."
+    )
+    assert _profile(refused).software == "Dovecot"
+    gone = FakeServer((b"IMAP4REV1", b"ID", b"IDLE"), IMAPClientAbortError("socket closed"), b"* OK ready")
+    with pytest.raises(IMAPClientAbortError):
+        _profile(gone)
 
 
 def test_auto_renews_often_only_against_a_server_that_holds_announcements() -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from inbox_agent.config.settings import ImapSettings
 
@@ -109,7 +110,16 @@ def _software(client: IMAPClient, call: Call) -> str:
     """The ``name`` the server gives in its ID answer ("" when it gives none)."""
     # imapclient hands back the parsed answer: ((key, value, key, value, ...),), or (None,)
     # for "ID NIL" (a server that tells nothing about itself).
-    answer = call("ID", client.id_)
+
+    def ask() -> object:
+        try:
+            return client.id_()
+        except IMAPClientAbortError:
+            raise  # the connection is gone: handled like any other command's failure
+        except IMAPClientError:
+            return None  # ID refused (NO/BAD) although offered: the name is not known
+
+    answer = call("ID", ask)
     flat = answer[0] if isinstance(answer, tuple | list) and answer else None
     if not isinstance(flat, tuple | list):
         return ""
