@@ -185,7 +185,9 @@ class Daemon:
         imap = config.mailbox.imap if config.mailbox.kind == "imap" else None
         # The adapter shortens each IDLE to the renewal interval; 5 s bounds how long a
         # stop request or a scheduled job waits.
-        idle_timeout = min(imap.idle_timeout or 5.0, 5.0) if imap is not None and imap.idle else None
+        idle_timeout: float | None = None
+        if imap is not None and imap.idle:
+            idle_timeout = 5.0 if imap.idle_timeout is None else min(imap.idle_timeout, 5.0)
         while not self.stop():
             self.scheduler.run_pending()
             wait = self.scheduler.idle_seconds

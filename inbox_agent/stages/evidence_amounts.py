@@ -109,7 +109,8 @@ def _decimal(number: str) -> Decimal | None:
 
 # The categorizer (severity) and evidence extraction read the amounts of the same mail
 # one after the other; the second gets the first's answer (equal texts, immutable result).
-@lru_cache(maxsize=8)
+# Two entries: a worker analyses one mail at a time, and a long text is not kept long.
+@lru_cache(maxsize=2)
 def amounts_in(text: FoldedText) -> tuple[Amount, ...]:
     found: list[Amount] = []
     for match in _AMOUNT.finditer(text.folded):
