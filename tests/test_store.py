@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from inbox_agent.adapters.fresh_store import FreshStore
 from inbox_agent.adapters.sealed import unseal
 from inbox_agent.adapters.tinydb_store import Store, StoreError, StoreLocked
 from inbox_agent.domain.lifecycle import case_id_for
@@ -344,3 +345,18 @@ def test_a_few_shards_stay_parsed_and_a_sweep_over_all_keeps_the_ones_in_use(
     reads.clear()
     store.get_case(case_id_for(1, 2026))
     assert reads == ["000000.json"]
+
+
+def test_the_web_process_keeps_more_parsed_shards_than_the_daemon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Store(tmp_path / "data", shard_size=10).commit(Changes())
+    _commit_cases(Store(tmp_path / "data", shard_size=10), range(1, 81))
+    reads = _counting_reads(monkeypatch)
+    for kind, rereads in ((Store, ["000000.json"]), (FreshStore, [])):
+        store = kind(tmp_path / "data", shard_size=10)
+        for seq in range(1, 81, 10):  # staff opening cases all over the store
+            store.get_case(case_id_for(seq, 2026))
+        reads.clear()
+        store.get_case(case_id_for(1, 2026))
+        assert reads == rereads, kind.__name__

@@ -29,6 +29,7 @@ Stamp = tuple[int, int, int]
 
 
 class StoreReads:
+    shard_cache_size = SHARD_CACHE_SIZE  # a process that reads cases at random keeps more
     root: Path
     cases_dir: Path
     state_path: Path
@@ -77,7 +78,7 @@ class StoreReads:
     def _cache_put(self, path: Path, stamp: Stamp, generation: int, data: dict[str, Any]) -> None:
         self._shard_cache[path] = (stamp, generation, data)
         self._shard_cache.move_to_end(path)
-        while len(self._shard_cache) > SHARD_CACHE_SIZE:
+        while len(self._shard_cache) > self.shard_cache_size:
             self._shard_cache.popitem(last=False)
 
     def _read_for_commit(self, path: Path, relative: str) -> tuple[int, Any]:
