@@ -158,13 +158,8 @@ def idle_renewal(settings: ImapSettings, profile: ServerProfile) -> IdleRenewal:
     if settings.idle_timeout is not None:
         seconds = min(settings.idle_timeout, IDLE_RENEW_DEFAULT)  # the daemon's loop caps it
         return IdleRenewal(seconds, f"renewed every {seconds:g} s")
-    held = next(
-        (
-            delay
-            for name, delay in HELD_IDLE_ANNOUNCEMENTS.items()
-            if name.lower() == profile.software.lower()
-        ),
-        None,
+    held = {name.lower(): delay for name, delay in HELD_IDLE_ANNOUNCEMENTS.items()}.get(
+        profile.software.lower()
     )
     if held is None:
         return IdleRenewal(IDLE_RENEW_DEFAULT, f"renewed every {IDLE_RENEW_DEFAULT:g} s (auto)")
