@@ -1,5 +1,6 @@
-"""The category model's scores: the packed big-integer sums (stages/category_model.py)
-give what the plain loop over every (n-gram, class) weight gives."""
+"""The category model's scores: the array arithmetic over the feature table
+(config/feature_table.py) gives what the plain loop over every (n-gram, class) weight
+gives, and the explanation what sorting every share gives."""
 
 from __future__ import annotations
 
@@ -13,16 +14,7 @@ from pathlib import Path
 from inbox_agent.adapters.training_corpus import labelled_mails, load_corpus
 from inbox_agent.config.model_file import CategoryModel
 from inbox_agent.config.rules import default_rules
-from inbox_agent.stages.category_model import (
-    MAX_FEATURES,
-    PACKED_LIMIT,
-    PACKED_MIN_ROWS,
-    PACKED_MIN_WEIGHTS,
-    PACKED_ONE,
-    _packed,
-    model_verdict,
-    pack,
-)
+from inbox_agent.stages.category_model import MAX_FEATURES, contributions, model_verdict
 from inbox_agent.stages.features import mail_features
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -42,16 +34,6 @@ def _plain_scores(model: CategoryModel, counts: Mapping[str, int]) -> list[float
     return scores
 
 
-def test_pack_is_the_sum_of_the_shifted_signed_fields() -> None:
-    rng = random.Random(13)
-    for _ in range(500):
-        fields = [
-            rng.choice((0, rng.randint(-9, 9), rng.randint(-(2**62), 2**62)))
-            for _ in range(rng.randint(1, 90))
-        ]
-        assert pack(fields) == sum(field << (64 * index) for index, field in enumerate(fields))
-
-
 def test_scores_are_those_of_the_plain_loop_on_long_and_short_mail() -> None:
     rules = default_rules()
     model = rules.model
@@ -60,33 +42,74 @@ def test_scores_are_those_of_the_plain_loop_on_long_and_short_mail() -> None:
     mails = [(m.subject, m.text) for m in labelled_mails(DATA / "labelled")]
     corpus = load_corpus(DATA, corrections_file=None)
     mails += [(e.subject, e.text) for e in corpus.heldout[::40]]
-    packed_groups = 0
+    capped = 0
     for subject, text in mails:
         counts = mail_features(subject, text, generic)
         verdict = model_verdict(model, counts)
         plain = _plain_scores(model, counts)
         assert max(abs(a - b) for a, b in zip(verdict.scores, plain, strict=True)) < 1e-9
-        seen_once = [n for n in verdict.vector if counts[n] == 1 and n in _packed(model)]
-        packed_groups += len(seen_once) >= PACKED_MIN_ROWS
-    assert packed_groups >= 10  # the packed sums were used, not only the loop
+        capped += sum(n in model.features for n in counts) > MAX_FEATURES
+    assert capped >= 5  # long mails were among them: the cap and its tie-break were used
 
 
-def test_a_weight_too_large_to_pack_safely_is_scored_by_the_loop() -> None:
-    weights = {index: 0.5 for index in range(PACKED_MIN_WEIGHTS)}
-    huge = PACKED_LIMIT / PACKED_ONE / MAX_FEATURES * 2  # one more field of it could overflow
-    features = {f"w:{i}": (1.0, dict(weights)) for i in range(20)} | {"w:huge": (1.0, weights | {0: huge})}
-    model = CategoryModel(
+def _tied_model(size: int) -> CategoryModel:
+    """``size`` n-grams of one idf (ties everywhere), each raising class 1 by its own weight."""
+    features = {f"w:{i:03d}": (2.0, {1: 0.01 * (i % 7 + 1), 0: -0.001}) for i in range(size)}
+    return CategoryModel(
         version="t",
-        classes=tuple(f"c{i}" for i in range(PACKED_MIN_WEIGHTS)),
-        class_category=("other",) * PACKED_MIN_WEIGHTS,
-        intercepts=(0.0,) * PACKED_MIN_WEIGHTS,
+        classes=("c0", "c1"),
+        class_category=("other", "other"),
+        intercepts=(0.0, 0.5),
         temperature=1.0,
         features=features,
     )
-    assert "w:huge" not in _packed(model) and "w:0" in _packed(model)
-    counts = Counter({name: 1 for name in features}) + Counter({"w:3": 2, "w:4": 1})
-    scores = model_verdict(model, counts).scores
+
+
+def test_tied_ngrams_beyond_the_cap_are_kept_by_name() -> None:
+    model = _tied_model(MAX_FEATURES + 60)
+    names = list(model.features)
+    rng = random.Random(5)
+    rng.shuffle(names)  # the mail's order is not the model's
+    counts = Counter({name: 1 for name in names} | {"w:unknown": 3})
+    verdict = model_verdict(model, counts)
+    assert sorted(verdict.vector) == sorted(names)[:MAX_FEATURES]
     plain = _plain_scores(model, counts)
-    assert max(abs(a - b) / max(1.0, abs(b)) for a, b in zip(scores, plain, strict=True)) < 1e-9
-    # A model derived with replace() builds its own tables: they belong to its features.
-    assert replace(model, temperature=2.0).derived == {}
+    assert max(abs(a - b) for a, b in zip(verdict.scores, plain, strict=True)) < 1e-12
+
+
+def _plain_contributions(model: CategoryModel, vector: Mapping[str, float], index: int, top: int) -> list:
+    shares = [(value * model.features[n][1].get(index, 0.0), n) for n, value in vector.items()]
+    return [(n, -s) for s, n in sorted((-round(s, 3), n) for s, n in shares if s > 0)][:top]
+
+
+def test_the_explanation_is_the_top_of_every_share_sorted() -> None:
+    rules = default_rules()
+    model = rules.model
+    assert model is not None
+    mails = [(m.subject, m.text) for m in labelled_mails(DATA / "labelled")]
+    mails += [("", ""), ("x", "zzzz qqqq")]  # nothing known: nothing to explain
+    for subject, text in mails:
+        verdict = model_verdict(model, mail_features(subject, text, rules.categorizer.generic_tokens))
+        for index in range(0, len(model.classes), 7):
+            for top in (0, 1, 5, 12):
+                expected = _plain_contributions(model, verdict.vector, index, top)
+                assert list(contributions(model, verdict, index, top)) == expected
+    tied = _tied_model(40)
+    verdict = model_verdict(tied, Counter(dict.fromkeys(tied.features, 1)))
+    assert list(contributions(tied, verdict, 1, 5)) == _plain_contributions(tied, verdict.vector, 1, 5)
+
+
+def test_the_table_reads_back_as_the_rows_it_was_made_from() -> None:
+    rows = {"w:b": (1.5, {3: 0.25, 0: -1.0}), "w:a": (2.0, {}), "c:中文": (0.5, {1: 2.0})}
+    model = CategoryModel(
+        version="t",
+        classes=("a", "b", "c", "d"),
+        class_category=("other",) * 4,
+        intercepts=(0.0,) * 4,
+        temperature=1.0,
+        features=rows,
+    )
+    assert dict(model.features) == rows
+    assert list(model.features) == sorted(rows)  # rows in name order: ties break by row
+    assert "w:a" in model.features and "w:z" not in model.features
+    assert model == replace(model, features=dict(rows))

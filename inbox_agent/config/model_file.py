@@ -2,9 +2,9 @@
 
 Written by ``bench/train_model.py`` (the shipped ``category_model.json`` next to this
 module) and by ``inbox-agent train --apply`` (``<data_dir>/models/``); read here,
-checked field by field, into a :class:`CategoryModel` the categorizer applies in
-pure Python (``stages/category_model.py``). No scikit-learn at run time: the file
-holds the numbers scikit-learn learned, nothing else.
+checked field by field, into a :class:`CategoryModel` the categorizer applies with
+numpy array arithmetic (``stages/category_model.py``). No scikit-learn at run time:
+the file holds the numbers scikit-learn learned, nothing else.
 
 Shape (``format`` 1)::
 
@@ -29,12 +29,17 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inbox_agent.domain.model import CATEGORIES
 
+if TYPE_CHECKING:  # numpy is imported with the first model read, not by every command
+    from inbox_agent.config.feature_table import FeatureTable
+
 SHIPPED_MODEL_FILE = "category_model.json"
 FORMAT = 1
+
+Row = tuple[float, dict[int, float]]  # a feature's idf and its {class index: weight}
 
 
 class ModelFileError(ValueError):
@@ -48,14 +53,22 @@ class CategoryModel:
     class_category: tuple[str, ...]
     intercepts: tuple[float, ...]
     temperature: float  # softmax(scores / temperature): fitted so confidence is calibrated
-    # feature -> (idf, {class index: weight}); only non-zero weights are kept. Plain
-    # dicts, not read-only views: this is the categorizer's inner loop.
-    features: Mapping[str, tuple[float, dict[int, float]]] = field(repr=False)
+    # feature -> (idf, {class index: weight}); only non-zero weights are kept. Given
+    # as any mapping (the trainer and the tests build dicts), kept as a FeatureTable:
+    # the arrays the categorizer reads (config/feature_table.py).
+    features: Mapping[str, Row] = field(repr=False)
     metrics: Mapping[str, Any] = field(default_factory=dict, repr=False)
     training: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    # Tables the categorizer derives from ``features`` on first use and keeps with the
-    # model they belong to (stages/category_model.py); not part of the file or equality.
-    derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        from inbox_agent.config.feature_table import FeatureTable
+
+        if not isinstance(self.features, FeatureTable):
+            object.__setattr__(self, "features", FeatureTable.from_rows(self.features))
+
+    @property
+    def table(self) -> FeatureTable:
+        return self.features  # type: ignore[return-value]  # made one by __post_init__
 
 
 def _number_list(value: object, name: str, length: int) -> tuple[float, ...]:
@@ -66,24 +79,22 @@ def _number_list(value: object, name: str, length: int) -> tuple[float, ...]:
     return tuple(float(v) for v in value)
 
 
-def _features(value: object, classes: int) -> dict[str, tuple[float, dict[int, float]]]:
+def _features(value: object, classes: int) -> FeatureTable:
     """The feature table, checked in bulk (tens of thousands of rows are read at start-up)."""
     if not isinstance(value, dict) or not value:
         raise ModelFileError("features: must be a non-empty table")
-    parsed: dict[str, tuple[float, dict[int, float]]] = {}
     for name, row in value.items():
         if type(row) is not list or len(row) % 2 != 1:
             raise ModelFileError(f"features.{name}: must be [idf, class, weight, ...]")
-        parsed[name] = (row[0], dict(zip(row[1::2], row[2::2], strict=True)))
-    indices = {index for _, weights in parsed.values() for index in weights}
+    indices = {index for row in value.values() for index in row[1::2]}
     if not all(type(i) is int and 0 <= i < classes for i in indices):
         raise ModelFileError("features: a class index is out of range")
-    numbers = [idf for idf, _ in parsed.values()] + [
-        w for _, weights in parsed.values() for w in weights.values()
-    ]
+    numbers = [row[0] for row in value.values()] + [w for row in value.values() for w in row[2::2]]
     if not {type(n) for n in numbers} <= {int, float} or not math.isfinite(math.fsum(map(abs, numbers))):
         raise ModelFileError("features: idf and weights must be finite numbers")
-    return parsed
+    from inbox_agent.config.feature_table import FeatureTable
+
+    return FeatureTable.from_flat(value)
 
 
 def parse_model(text: str, source: str) -> CategoryModel:

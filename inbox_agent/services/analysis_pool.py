@@ -31,7 +31,6 @@ from types import TracebackType
 from inbox_agent.config.loader import Config
 from inbox_agent.pipeline.decision import Incoming
 from inbox_agent.pipeline.process import Analysis, analyse
-from inbox_agent.stages.category_model import prepare as prepare_model
 
 log = logging.getLogger("inbox_agent.services.analysis_pool")
 
@@ -130,7 +129,6 @@ class AnalysisPool:
 
     def __enter__(self) -> AnalysisPool:
         if self.workers > 1:
-            prepare_model(self.config.rules.model)  # before the fork: workers inherit it
             # fork where the platform has it: the workers start with the modules and
             # the category model already loaded, in well under a second.
             methods = multiprocessing.get_all_start_methods()

@@ -1,0 +1,148 @@
+"""The category model's n-grams as arrays (numpy): what the categorizer reads per mail.
+
+A model holds ~32,000 n-grams and ~210,000 non-zero (n-gram, class) weights. As one
+Python dict per n-gram they took 23 MB per process and every mail paid a scattered
+walk through them; here they are four flat arrays, compressed sparse rows:
+
+* ``names``: the n-grams in code-point order, so a row number orders n-grams as
+  their names do (the categorizer breaks tf-idf ties by name, and can do it by row);
+* ``idf[row]``;
+* ``weights[starts[row]:starts[row + 1]]``, with the class of each in ``classes``
+  at the same positions.
+
+About 2 MB for the shipped model. The arithmetic over it is here too (``mail_vector``, ``class_sums``), so numpy is
+imported with the first model read and by nothing else. The table is also a read-only ``Mapping``
+``name -> (idf, {class: weight})``, the shape the model file and the trainer use,
+so the file is written back from it unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from inbox_agent.config.model_file import Row
+
+
+class FeatureTable(Mapping[str, Row]):
+    def __init__(
+        self,
+        names: list[str],
+        idf: NDArray[np.float64],
+        starts: NDArray[np.int64],
+        classes: NDArray[np.int32],
+        weights: NDArray[np.float64],
+    ) -> None:
+        self.names = names
+        self.index = {name: row for row, name in enumerate(names)}
+        self.idf = idf
+        self.starts = starts
+        self.classes = classes
+        self.weights = weights
+        for array in (idf, starts, classes, weights):
+            array.flags.writeable = False  # shared by every mail (and forked worker)
+
+    @classmethod
+    def from_flat(cls, rows: Mapping[str, list[float]]) -> FeatureTable:
+        """From the file's rows ``name -> [idf, class, weight, class, weight, ...]``."""
+        names = sorted(rows)
+        flat = [rows[name] for name in names]
+        lengths = np.fromiter((len(row) // 2 for row in flat), dtype=np.int64, count=len(flat))
+        starts = np.zeros(len(flat) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        total = int(starts[-1])
+        return cls(
+            names,
+            np.fromiter((row[0] for row in flat), dtype=np.float64, count=len(flat)),
+            starts,
+            np.fromiter((c for row in flat for c in row[1::2]), dtype=np.int32, count=total),
+            np.fromiter((w for row in flat for w in row[2::2]), dtype=np.float64, count=total),
+        )
+
+    @classmethod
+    def from_rows(cls, rows: Mapping[str, Row]) -> FeatureTable:
+        """From ``name -> (idf, {class: weight})`` (the trainer's and the tests' shape)."""
+        return cls.from_flat(
+            {
+                name: [idf, *(x for pair in weights.items() for x in pair)]
+                for name, (idf, weights) in rows.items()
+            }
+        )
+
+    def __getitem__(self, name: str) -> Row:
+        row = self.index[name]
+        start, end = int(self.starts[row]), int(self.starts[row + 1])
+        pairs = zip(self.classes[start:end].tolist(), self.weights[start:end].tolist(), strict=True)
+        return float(self.idf[row]), dict(pairs)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def weight_count(self) -> int:
+        return len(self.weights)
+
+    def mail_vector(self, counts: Mapping[str, int], most: int) -> MailVector:
+        """scikit-learn's sublinear tf-idf of the known n-grams of ``counts`` (``(1 + ln count) *
+        idf``), at most ``most`` of the highest (ties: by name, i.e. by row), scaled to length 1."""
+        get = self.index.get
+        rows = np.fromiter([get(name, -1) for name in counts], dtype=np.intp, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        known = rows >= 0
+        rows, values = rows[known], np.log(tf[known])
+        values += 1.0
+        values *= self.idf[rows]
+        if len(rows) > most:
+            keep = np.lexsort((rows, -values))[:most]  # highest first, then lowest row
+            rows, values = rows[keep], values[keep]
+        norm = math.sqrt(float(values @ values))
+        if norm:
+            values /= norm
+        starts = self.starts[rows]
+        lengths = self.starts[rows + 1] - starts
+        owners = np.repeat(np.arange(len(rows)), lengths)
+        # positions: starts[i], starts[i] + 1, ... for each kept row i, in one array
+        firsts = np.cumsum(lengths) - lengths
+        positions = np.arange(int(lengths.sum())) + np.repeat(starts - firsts, lengths)
+        return MailVector(rows, values, positions, owners)
+
+    def class_sums(self, vector: MailVector, classes: int) -> list[float]:
+        """For each class, the sum of (tf-idf * weight) over the mail's n-grams."""
+        products = self.weights[vector.positions] * vector.values[vector.owners]
+        return np.bincount(self.classes[vector.positions], weights=products, minlength=classes).tolist()  # type: ignore[no-any-return]
+
+    def class_shares(self, vector: MailVector, class_index: int, top: int) -> list[tuple[float, str]]:
+        """(tf-idf * weight, n-gram) of the mail's n-grams that raise ``class_index``'s score:
+        every one whose share rounded to 3 decimals can be among the ``top`` largest so rounded."""
+        mine = self.classes[vector.positions] == class_index
+        shares = self.weights[vector.positions[mine]] * vector.values[vector.owners[mine]]
+        rows = vector.rows[vector.owners[mine]]
+        raising = shares > 0
+        shares, rows = shares[raising], rows[raising]
+        if len(shares) > top > 0:
+            # Rounding moves a share by at most 0.0005, so a share can only round to or above
+            # the top-th largest's rounding if it is within 0.001 of that share.
+            floor = float(np.partition(shares, len(shares) - top)[len(shares) - top]) - 0.0011
+            near = shares >= floor
+            shares, rows = shares[near], rows[near]
+        names = self.names
+        return [(share, names[row]) for share, row in zip(shares.tolist(), rows.tolist(), strict=True)]
+
+
+@dataclass(frozen=True, eq=False)  # eq: the arrays have no single truth value
+class MailVector:
+    """One mail's n-grams as the model sees them, and where their weights are."""
+
+    rows: NDArray[np.intp]  # the kept n-grams, as table rows
+    values: NDArray[np.float64]  # their tf-idf, scaled to length 1
+    positions: NDArray[np.intp]  # every weight of those rows, as positions in the table
+    owners: NDArray[np.intp]  # for each position, the index (in ``rows``) of its n-gram
