@@ -39,8 +39,10 @@ __all__ = ["generic_phrases", "mail_features", "surface_tokens", "without_generi
 MAX_CHARS = 3000
 CHAR_SIZES = (2, 3, 4)
 LATIN_CHAR_SIZES = (4,)  # the sizes also formed from Latin letters and digits alone
-_FIRST_CJK = "\u3400"
-_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_CJK_GAP = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
+_NON_CJK_RUN = re.compile(f"[^{_CJK}]+")
 
 
 def without_generic(tokens: list[str], generic: Sequence[tuple[str, ...]]) -> list[str]:
@@ -62,17 +64,25 @@ def without_generic(tokens: list[str], generic: Sequence[tuple[str, ...]]) -> li
 
 
 def _char_string(tokens: list[str]) -> str:
-    """Tokens as one string: Chinese characters stay adjacent, words are space-separated."""
-    parts: list[str] = [" "]
-    previous_cjk = False
-    for token in tokens:
-        cjk = _CJK_CHAR.match(token) is not None
-        if parts[-1] != " " and not (cjk and previous_cjk):
-            parts.append(" ")
-        parts.append(token)
-        previous_cjk = cjk
-    parts.append(" ")
-    return "".join(parts)
+    """Tokens as one string: Chinese characters stay adjacent, words are space-separated.
+
+    A CJK token is one character and no other token holds one, so the spaces to drop
+    are exactly those with a CJK character on both sides: one regex pass in C."""
+    return f" {_CJK_GAP.sub('', ' '.join(tokens))} "
+
+
+def _grams_with_cjk(chars: str, size: int) -> list[str]:
+    """Every ``size``-gram of ``chars`` holding a CJK character, in order: all windows
+    but those lying inside a run of other characters (no per-window test)."""
+    grams: list[str] = []
+    end = size  # the next window end not yet taken or skipped
+    for run in _NON_CJK_RUN.finditer(chars):
+        first, last = run.span()
+        if last - first >= size:  # windows ending in first+size..last lie inside the run
+            grams += [chars[stop - size : stop] for stop in range(end, first + size)]
+            end = last + 1
+    grams += [chars[stop - size : stop] for stop in range(end, len(chars) + 1)]
+    return grams
 
 
 def _part(text: str, generic: Sequence[tuple[str, ...]], counts: Counter[str]) -> None:
@@ -92,7 +102,7 @@ def _part(text: str, generic: Sequence[tuple[str, ...]], counts: Counter[str]) -
         if size in LATIN_CHAR_SIZES:
             counts.update(["c:" + chars[end - size : end] for end in ends])
         elif chinese:  # Latin n-grams of this size are left out
-            counts.update(["c:" + gram for end in ends if max(gram := chars[end - size : end]) >= _FIRST_CJK])
+            counts.update(["c:" + gram for gram in _grams_with_cjk(chars, size)])
 
 
 def mail_features(subject: str, text: str, generic: Sequence[tuple[str, ...]] = ()) -> Counter[str]:

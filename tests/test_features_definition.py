@@ -1,0 +1,70 @@
+"""The model's n-grams (stages/features.py) are built with regex passes over the whole
+mail; they must be the n-grams of the plain definition, one token and one window at a
+time, on any text: Chinese, English, mixed, with generic words."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inbox_agent.config.categorizer import generic_phrases, surface_tokens
+from inbox_agent.config.rules_text import cached_stem
+from inbox_agent.stages.features import CHAR_SIZES, LATIN_CHAR_SIZES, mail_features, without_generic
+
+GENERIC = generic_phrases(("help", "please help", "紧急", "re"))
+
+
+def _is_cjk(character: str) -> bool:
+    return any(
+        low <= character <= high
+        for low, high in (("\u3400", "\u4dbf"), ("\u4e00", "\u9fff"), ("\uf900", "\ufaff"))
+    )
+
+
+def _plain_part(text: str, counts: Counter[str]) -> None:
+    tokens = without_generic(surface_tokens(text), GENERIC)
+    if not tokens:
+        return
+    words = [cached_stem(token) for token in tokens]
+    for word in words:
+        counts["w:" + word] += 1
+    for left, right in zip(words, words[1:], strict=False):
+        counts[f"b:{left} {right}"] += 1
+    chars = " "
+    for previous, token in zip([""] + tokens, tokens, strict=False):
+        if previous and not (_is_cjk(previous[0]) and _is_cjk(token[0])):
+            chars += " "
+        chars += token
+    chars += " "
+    for size in CHAR_SIZES:
+        for end in range(size, len(chars) + 1):
+            gram = chars[end - size : end]
+            if size in LATIN_CHAR_SIZES or any(_is_cjk(c) for c in gram):
+                counts["c:" + gram] += 1
+
+
+def _plain_features(subject: str, text: str) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    _plain_part(subject[:3000], counts)
+    _plain_part(text[: 3000 - len(subject[:3000])], counts)
+    return counts
+
+
+PIECES = st.sampled_from(
+    ["账户", "被冻结了", "帳戶", "help", "please help", "紧急", "re", "Re:", "refund", "card 1234",
+     "我的money没到", "a", "中", "x中y", "  ", "\n", "ok", "转账失败 transfer failed", "¥50"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(PIECES, st.text(max_size=6)), max_size=40).map("".join), st.text(max_size=12))
+def test_features_are_the_plain_definition(text: str, subject: str) -> None:
+    assert mail_features(subject, text, GENERIC) == _plain_features(subject, text)
+
+
+def test_examples() -> None:
+    counts = mail_features("", "中文 ab 中")
+    assert counts["c:中文"] == 1 and counts["c: 中"] == 2 and "c:ab" not in counts
+    assert counts["c: ab "] == 1  # Latin 4-grams are kept whole words apart
