@@ -6,7 +6,7 @@
 Prints, for English and for Chinese separately: accuracy, macro-F1, per-category
 precision / recall / F1, the confusion matrix, and classifications per second
 (with the cost per mail in ms). The shipped model (inbox_agent/config/category_model.json)
-is measured as the daemon runs it, in pure Python.
+is measured as the daemon runs it (numpy, no scikit-learn).
 
 - heldout: the 20 % of BANKING77 the model never saw (bench/train_model.py holds it
   out), the hand-written mails written apart from the training ones

@@ -88,8 +88,19 @@ class FeatureTable(Mapping[str, Row]):
     def __len__(self) -> int:
         return len(self.names)
 
-    def weight_count(self) -> int:
-        return len(self.weights)
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FeatureTable):
+            return super().__eq__(other)  # any mapping: compared row by row
+        return self.names == other.names and all(
+            np.array_equal(mine, theirs)
+            for mine, theirs in zip(
+                (self.idf, self.starts, self.classes, self.weights),
+                (other.idf, other.starts, other.classes, other.weights),
+                strict=True,
+            )
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking mapping: unhashable like dict
 
     def mail_vector(self, counts: Mapping[str, int], most: int) -> MailVector:
         """scikit-learn's sublinear tf-idf of the known n-grams of ``counts`` (``(1 + ln count) *

@@ -1,8 +1,8 @@
 """Fit the category model with scikit-learn and export it as a :class:`CategoryModel`.
 
-scikit-learn (and numpy) are needed here only, by ``inbox-agent train`` and
+scikit-learn is needed here only, by ``inbox-agent train`` and
 ``bench/train_model.py``: the optional extra ``inbox-agent[train]``. The daemon
-applies the exported numbers in pure Python (``stages/category_model.py``).
+applies the exported numbers with numpy alone (``stages/category_model.py``).
 
 Recipe (chosen by 5-fold cross-validation on the training part only, see
 ``bench/train_model.py``): the features of ``stages/features.py``; features seen in
