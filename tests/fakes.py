@@ -207,11 +207,14 @@ class FakeTransport:
 class FakeAcceptedLog:
     def __init__(self) -> None:
         self.ids: set[str] = set()
+        self.fail_reserve = False  # a full disk: no room for the batch's lines
 
     def read(self) -> set[str]:
         return set(self.ids)
 
     def reserve(self, count: int) -> None:
+        if self.fail_reserve:
+            raise OSError(28, "No space left on device")
         self.reserved = count
 
     def append(self, outbox_id: str) -> None:

@@ -4,6 +4,7 @@ the services. Entry points (CLI, daemon) get a ``Runtime`` or a store from here.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -33,6 +34,8 @@ from inbox_agent.services.sent_copies import SentCopies
 from inbox_agent.services.web_actions import WebActions
 from inbox_agent.services.web_ports import AuditLog, StaffDirectory
 from inbox_agent.services.web_queue import WebReads
+
+log = logging.getLogger("inbox_agent.entrypoints.bootstrap")
 
 
 def open_store(config: Config, *, read_only: bool = False) -> Store:
@@ -86,9 +89,14 @@ class Runtime:
     dry_run: bool = False
 
     def close(self) -> None:
-        self.mailbox.close()
-        if self.sent_mailbox is not None:
-            self.sent_mailbox.close()
+        try:
+            self.delivery.close()  # mail still in the sender thread: its results committed
+        except Exception as exc:  # noqa: BLE001 - the accepted-mail log keeps them: settled at next start
+            log.warning("results of the last mails sent not committed (%s); the next start records them", exc)
+        finally:
+            self.mailbox.close()
+            if self.sent_mailbox is not None:
+                self.sent_mailbox.close()
 
 
 def build_runtime(
