@@ -68,8 +68,8 @@ class ContentAddressedFiles:
         for safe_name, payload in attachments.items():
             wanted.setdefault(self._safe_attachment_path(safe_name), payload)
         missing = [(path, data) for path, data in wanted.items() if not path.exists()]
-        for path, _ in missing:
-            ensure_dir(path.parent)
+        for folder in {path.parent for path, _ in missing}:  # one mkdir per folder, not per file
+            ensure_dir(folder)
         write_group_atomically(
             missing,
             before_each=lambda: write_point("blob_write"),
