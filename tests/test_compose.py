@@ -434,3 +434,17 @@ def test_the_readme_lists_every_example_file() -> None:
     readme = (ROOT / "examples" / "README.md").read_text(encoding="utf-8")
     for path in EXAMPLE_FILES:
         assert path.name in readme
+
+
+def test_a_text_holding_the_boundary_cannot_split_the_mail() -> None:
+    """The boundary comes from the Message-ID; a customer who guessed it and put it in
+    the text (quoted back in a reply) still gets a mail of exactly two parts."""
+    plain = email_for()
+    boundary = plain.get_boundary()
+    assert boundary
+    text = f"quoted:\n--{boundary}\nContent-Type: text/html\n\n<b>forged</b>\n--{boundary}--\n"
+    message = email_for(text=text)
+    assert message.get_boundary() != boundary
+    parts = [part.get_content_type() for part in message.iter_parts()]
+    assert parts == ["text/plain", "text/html"]
+    assert "forged" in message.get_body(("plain",)).get_content()
