@@ -1,6 +1,8 @@
 """Time per mail of each stage of the cycle, read from the end-to-end cProfile.
 
-The profile run uses ``workers = 1`` so every stage runs in the profiled process.
+The profile run uses ``workers = 1`` so every stage runs in the profiled process, and
+sends in the daemon's thread (not the sender thread of a normal run) so the profiler,
+which follows one thread, sees the SMTP stage too.
 Each stage is the cumulative time of the function that is that stage (below),
 divided by the mails of the run. The figures are under the profiler, which slows
 pure-Python code more than system calls: read them as shares of the cycle, not as

@@ -113,6 +113,15 @@ def test_mail_in_the_sender_thread_is_committed_by_the_next_call_and_errors_come
     delivery.close()
 
 
+def test_sending_in_the_callers_thread_commits_at_once(config: Config) -> None:
+    store = FakeStore()
+    _intake(config, store, FakeMailbox([_complaint(n) for n in range(2)])).poll()
+    delivery = Delivery(config, store, FakeTransport(), FixedClock(NOW), FakeAcceptedLog())
+    delivery.send_in_thread = False  # the benchmark's profile run
+    delivery.send_after_batch()
+    assert store.outbox == {} and delivery._thread is None
+
+
 def test_delivery_records_each_send_as_a_case_event_in_one_commit(config: Config) -> None:
     store = FakeStore()
     _intake(config, store, FakeMailbox([_complaint()])).poll()

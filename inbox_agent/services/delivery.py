@@ -67,6 +67,9 @@ class Delivery:
         self.dry_run = dry_run
         self._quiet_until = 0.0  # monotonic time before which send_after_batch waits
         self._totals = SendTotals()  # since the last take_totals()
+        # False: send_after_batch sends in the calling thread (bench/worker.py's profile
+        # run, which times every stage in one thread).
+        self.send_in_thread = True
         self._thread: ThreadPoolExecutor | None = None  # the sender thread, started on first use
         # Batches handed to the sender thread, and its answer: committed by finish_sending.
         self._in_flight: (
@@ -94,6 +97,9 @@ class Delivery:
         unreachable this waits for the cycle's own send: a backlog must not wait for a
         timeout per batch."""
         if self.dry_run or time.monotonic() < self._quiet_until:
+            return
+        if not self.send_in_thread:
+            self.send_due()
             return
         self.finish_sending()
         self.settle_accepted()
