@@ -1,7 +1,5 @@
 """A batch's blobs are written as a group (adapters/files.py): every file whole under
-its name or absent, nothing else left in the folder, on both ways of writing them
-(unnamed files linked after the sync, where the file system has them; temp files
-renamed elsewhere)."""
+its name or absent, and nothing else left in the folder."""
 
 from __future__ import annotations
 
@@ -11,25 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from inbox_agent.adapters import files
 from inbox_agent.adapters.files import write_group_atomically
 
 
-@pytest.fixture(params=["linked", "renamed"])
-def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "renamed":
-        monkeypatch.setattr(files, "_unnamed_files_work", lambda folder: False)
-    return str(request.param)
-
-
-def test_the_linked_way_is_the_one_used_here(tmp_path: Path) -> None:
-    # Linux with /proc on ext4/xfs/btrfs/tmpfs (CI's machine): otherwise only the
-    # renamed way would be tested and this round's change would go unchecked.
-    assert files._unnamed_files_work(tmp_path)
-    assert sorted(os.listdir(tmp_path)) == [], "the probe leaves nothing behind"
-
-
-def test_every_file_is_whole_private_and_alone(tmp_path: Path, way: str) -> None:
+def test_every_file_is_whole_private_and_alone(tmp_path: Path) -> None:
     items = [(tmp_path / f"{n:03d}", os.urandom(n * 97)) for n in range(300)]  # more than one group
     write_group_atomically(items)
     assert sorted(os.listdir(tmp_path)) == [path.name for path, _ in items]
@@ -38,14 +21,14 @@ def test_every_file_is_whole_private_and_alone(tmp_path: Path, way: str) -> None
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_a_name_already_taken_is_left_as_it_is(tmp_path: Path, way: str) -> None:
+def test_a_name_already_taken_is_left_as_it_is(tmp_path: Path) -> None:
     (tmp_path / "same").write_bytes(b"stored before")
     write_group_atomically([(tmp_path / "same", b"stored before"), (tmp_path / "new", b"n")])
     assert (tmp_path / "same").read_bytes() == b"stored before"
     assert (tmp_path / "new").read_bytes() == b"n"
 
 
-def test_a_failure_while_writing_leaves_no_file_and_no_temp_file(tmp_path: Path, way: str) -> None:
+def test_a_failure_while_writing_leaves_no_file_and_no_temp_file(tmp_path: Path) -> None:
     written = 0
 
     def disk_full() -> None:
