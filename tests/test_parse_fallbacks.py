@@ -150,3 +150,20 @@ def test_mail_parser_header_diagnostics_are_kept_without_its_body_pass() -> None
     assert "AddressHeaderDefect: from[0]" in found
     assert "DateHeaderDefect: date[0]" in found
     assert [leaf.get_payload() for leaf in leaves] == ["hello\r\n"]
+
+
+def test_received_headers_stay_in_the_tree_and_mail_parser_does_not_read_them() -> None:
+    """mail-parser's Received pass is skipped (a fifth of the parse stage): the headers
+    are still in the tree, in their order, and a broken one adds no finding."""
+    raw = (
+        b"Received: from a.example by b.example; Tue, 1 Dec 2026 10:00:00 +0000\r\n"
+        b"X-Between: 1\r\n"
+        b"Received: this is not a received header at all ;;; (\r\n"
+        b"From: a@@b\r\nDate: not a date\r\nSubject: x\r\n\r\nhello\r\n"
+    )
+    defects = Defects()
+    root, _ = mime_tree(raw, defects)
+    assert [name for name, _ in root.items()][:3] == ["Received", "X-Between", "Received"]
+    found = " ".join(defects.items)
+    assert "AddressHeaderDefect" in found and "DateHeaderDefect" in found
+    assert "received" not in found.lower()
