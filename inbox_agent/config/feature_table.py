@@ -10,10 +10,12 @@ walk through them; here they are four flat arrays, compressed sparse rows:
 * ``weights[starts[row]:starts[row + 1]]``, with the class of each in ``classes``
   at the same positions.
 
-About 2 MB for the shipped model. The arithmetic over it is here too (``mail_vector``, ``class_sums``), so numpy is
-imported with the first model read and by nothing else. The table is also a read-only ``Mapping``
-``name -> (idf, {class: weight})``, the shape the model file and the trainer use,
-so the file is written back from it unchanged.
+About 2 MB for the shipped model. The arithmetic over it is here too
+(``mail_vector``, ``class_sums``, ``class_shares``), so numpy is imported with the
+first model read and by nothing else. The table is also a read-only ``Mapping``
+``name -> (idf, {class: weight})``, the shape the model file and the trainer use, so
+a model file is written back from it as it was read (its rows in name order, as the
+trainer writes them).
 """
 
 from __future__ import annotations
