@@ -129,6 +129,9 @@ class AnalysisPool:
 
     def __enter__(self) -> AnalysisPool:
         if self.workers > 1:
+            # Parsed before the fork (if no one has yet): each worker would otherwise
+            # parse it again on its first mail (0.3 s of CPU apiece).
+            self.config.rules.model  # noqa: B018
             # fork where the platform has it: the workers start with the modules and
             # the category model already loaded, in well under a second.
             methods = multiprocessing.get_all_start_methods()
