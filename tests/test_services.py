@@ -90,6 +90,66 @@ def test_after_batch_hook_sends_the_first_acknowledgements_before_the_backlog_en
     delivery.close()
 
 
+def _reply(case_id: str) -> bytes:
+    return complaint("alice1@customer.example", f"Re: [{case_id}] Payment failed", "Any news? Still failing.")
+
+
+def _daemon_intake(config: Config, store: FakeStore, mailbox: FakeMailbox, delivery: Delivery) -> Intake:
+    """Wired as the daemon wires it (entrypoints/bootstrap.py)."""
+    return _intake(
+        config, store, mailbox, after_batch=delivery.send_after_batch, commit_with=delivery.record_with
+    )
+
+
+def test_a_batchs_send_results_are_committed_with_the_next_batch_one_commit_each(config: Config) -> None:
+    store, mailbox = FakeStore(), FakeMailbox([_complaint(n) for n in range(405)])  # three batches
+    transport = FakeTransport()
+    delivery = Delivery(config, store, transport, FixedClock(NOW), FakeAcceptedLog())
+    _daemon_intake(config, store, mailbox, delivery).poll()
+    # The first checkpoint, three batches (the second and third carry the results of
+    # the acknowledgements of the one before), the status line: no commit of its own
+    # for a batch's results.
+    assert store.commits == 5
+    sent = [case for case in store.cases.values() if case.events[-1].kind == "mail_sent"]
+    assert len(sent) == 400 and len(store.outbox) == 5, "the last batch's mail is still in the thread"
+    assert store.status()["smtp"] == "ok"
+    delivery.send_due()
+    assert len(transport.sent) == 405 and store.outbox == {} and store.commits == 6
+    assert delivery.take_totals().sent == 405
+
+
+def test_send_results_riding_on_a_batch_keep_that_batchs_changes_to_the_same_case(config: Config) -> None:
+    store, mailbox = FakeStore(), FakeMailbox([_complaint(1)])
+    delivery = Delivery(config, store, FakeTransport(), FixedClock(NOW), FakeAcceptedLog())
+    intake = _daemon_intake(config, store, mailbox, delivery)
+    intake.poll()  # the acknowledgement is handed to the sender thread
+    (case,) = store.cases.values()
+    mailbox.deliver(_reply(case.case_id))
+    intake.poll()  # the reply is filed; the acknowledgement's result rides on that commit
+    kinds = [event.kind for event in store.cases[case.case_id].events]
+    assert "mail_sent" in kinds and kinds.count("customer_message") == 1, kinds
+    directions = sorted(m.direction for m in store.messages.values() if m.case_id == case.case_id)
+    assert directions == ["in", "in", "out"], "both mails and the acknowledgement sent"
+    delivery.close()
+
+
+def test_a_failed_sender_thread_does_not_stop_the_next_batchs_commit(config: Config) -> None:
+    store, mailbox = FakeStore(), FakeMailbox([_complaint(1)])
+    accepted = FakeAcceptedLog()
+    delivery = Delivery(config, store, FakeTransport(), FixedClock(NOW), accepted)
+    intake = _daemon_intake(config, store, mailbox, delivery)
+    accepted.fail_reserve = True  # no room for the accepted-mail log: the thread sends nothing
+    intake.poll()
+    mailbox.deliver(_complaint(2))
+    with pytest.raises(OSError):  # raised by the hook after the batch, not inside its commit
+        intake.poll()
+    assert len(store.cases) == 2 and mailbox.marked == [1, 2], "the second batch was committed and marked"
+    accepted.fail_reserve = False
+    delivery.send_due()
+    assert store.outbox == {}
+    delivery.close()
+
+
 def test_mail_in_the_sender_thread_is_committed_by_the_next_call_and_errors_come_back(
     config: Config,
 ) -> None:

@@ -133,6 +133,7 @@ def build_runtime(
         sent_mailbox=sent_mailbox,
         sent_copies=sent_copies,
         after_batch=delivery.send_after_batch,
+        commit_with=delivery.record_with,
     )
     return Runtime(config, store, mailbox, sent_mailbox, templates, intake, delivery, clock, dry_run)
 

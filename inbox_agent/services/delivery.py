@@ -18,7 +18,7 @@ from __future__ import annotations
 import email.policy
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -116,6 +116,25 @@ class Delivery:
         self._in_flight = None
         self._record(batches, future.result())
 
+    def record_with(self, uow: UnitOfWork) -> Callable[[], object] | None:
+        """Add the results of the mail in the sender thread to ``uow``, an intake
+        batch's unit of work, so one commit records both (not two per batch). Returns
+        what follows that commit (the accepted-mail log cleared, copies to Sent), or
+        None when nothing was added: nothing in flight, or the thread failed, whose
+        error ``finish_sending`` raises after the intake's commit, not inside it. If the
+        intake's commit fails, the 250s are still in the accepted-mail log and the
+        next send marks them sent, as after any failed commit of results."""
+        if self._in_flight is None:
+            return None
+        batches, future = self._in_flight
+        if future.exception() is not None:  # waits for the thread, usually done by now
+            return None
+        self._in_flight = None
+        sent = future.result()
+        counts = self._add_results(uow, batches, sent)
+        uow.changes.status.update(_send_status(counts, self.clock.now()))
+        return lambda: self._after_commit(batches, sent, counts)
+
     def _sender(self) -> ThreadPoolExecutor:
         if self._thread is None:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="inbox-agent-smtp")
@@ -159,13 +178,44 @@ class Delivery:
         """Commit the results of batches handed to the server, in order; one commit per
         batch, the accepted-mail log cleared once all are committed."""
         counts = {SendOutcome.SENT: 0, SendOutcome.FAILED: 0, SendOutcome.RETRY: 0}
+        for number, pair in enumerate(zip(batches, sent, strict=True), 1):
+            with UnitOfWork(self.store) as uow:
+                batch_counts = self._add_results(uow, [pair[0]], [pair[1]])
+                counts = {outcome: counts[outcome] + batch_counts[outcome] for outcome in counts}
+                # The SMTP status line rides on the last batch's results: one commit, not two.
+                if number == len(batches):
+                    uow.changes.status.update(_send_status(counts, self.clock.now()))
+                uow.commit()
+        return self._after_commit(batches, sent, counts)
+
+    def _add_results(
+        self,
+        uow: UnitOfWork,
+        batches: Sequence[tuple[list[dict[str, Any]], list[OutgoingMail]]],
+        sent: Sequence[list[SendResult]],
+    ) -> dict[SendOutcome, int]:
+        """Each batch's results as changes of ``uow``; how many of each outcome."""
+        counts = {SendOutcome.SENT: 0, SendOutcome.FAILED: 0, SendOutcome.RETRY: 0}
         now = self.clock.now()
-        for number, ((entries, mails), results) in enumerate(zip(batches, sent, strict=True), 1):
+        for (entries, _), results in zip(batches, sent, strict=True):
+            by_id = {entry["outbox_id"]: entry for entry in entries}
             for result in results:
                 counts[result.outcome] += 1
-            # The SMTP status line rides on the last batch's results: one commit, not two.
-            status = _send_status(counts, now) if number == len(batches) else {}
-            self._commit_results(entries, results, status, clear=number == len(batches))
+                entry = by_id.get(result.outbox_id)
+                if entry is not None:
+                    self._record_result(uow, entry, result, now)
+        return counts
+
+    def _after_commit(
+        self,
+        batches: Sequence[tuple[list[dict[str, Any]], list[OutgoingMail]]],
+        sent: Sequence[list[SendResult]],
+        counts: dict[SendOutcome, int],
+    ) -> SendTotals:
+        """Once the results are committed: the log's lines are no longer needed, copies
+        go to the Sent folder, and a refusal quiets sending for a while."""
+        self.accepted.clear()
+        for (_, mails), results in zip(batches, sent, strict=True):
             self._copy_to_sent(mails, results)
         if counts[SendOutcome.RETRY]:
             self._quiet_until = time.monotonic() + self.config.smtp.retry_initial
@@ -187,7 +237,10 @@ class Delivery:
         results = [
             SendResult(entry["outbox_id"], SendOutcome.SENT, "accepted before a restart") for entry in entries
         ]
-        self._commit_results(entries, results)
+        with UnitOfWork(self.store) as uow:
+            self._add_results(uow, [(entries, [])], [results])
+            uow.commit()
+        self.accepted.clear()
 
     def _outgoing(self, entry: dict[str, Any]) -> OutgoingMail:
         return OutgoingMail(
@@ -199,26 +252,6 @@ class Delivery:
             recipients=tuple(entry["recipients"]),
             raw=self.store.get_blob(entry["raw_sha256"]),
         )
-
-    def _commit_results(
-        self,
-        entries: Iterable[dict[str, Any]],
-        results: Sequence[SendResult],
-        status: dict[str, Any] | None = None,
-        *,
-        clear: bool = True,
-    ) -> None:
-        by_id = {entry["outbox_id"]: entry for entry in entries}
-        with UnitOfWork(self.store) as uow:
-            uow.changes.status.update(status or {})
-            now = self.clock.now()
-            for result in results:
-                entry = by_id.get(result.outbox_id)
-                if entry is not None:
-                    self._record_result(uow, entry, result, now)
-            uow.commit()
-        if clear:  # the log's lines of later batches are not committed yet otherwise
-            self.accepted.clear()
 
     def _record_result(
         self, uow: UnitOfWork, entry: dict[str, Any], result: SendResult, now: datetime

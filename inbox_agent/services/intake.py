@@ -4,7 +4,9 @@ The order of the side effects is the guarantee of docs/ARCHITECTURE.md §2: a ma
 marked processed in the mailbox (and the checkpoint moved) only after the commit
 that stores its case, message, raw bytes and outgoing mail. That commit also records
 the batch's marks as owed (``services.pending_marks``): a mark the server refuses is
-retried at the start of every cycle until it succeeds. After each batch the
+retried at the start of every cycle until it succeeds. The ``commit_with`` hook adds
+another service's changes to that commit (the daemon: the results of the previous
+batch's acknowledgements), so a batch costs one commit, not two. After each batch the
 ``after_batch`` hook runs (the daemon sends the batch's acknowledgements there), so
 under a backlog the first customers are answered at once, not after the last mail
 is stored.
@@ -89,6 +91,7 @@ class Intake:
         sent_mailbox: Mailbox | None = None,
         sent_copies: SentCopies | None = None,
         after_batch: Callable[[], None] | None = None,
+        commit_with: Callable[[UnitOfWork], Callable[[], object] | None] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -104,6 +107,10 @@ class Intake:
         self.should_stop = should_stop
         self.progress = progress
         self.after_batch = after_batch
+        # Changes another service adds to each batch's commit (the daemon: the results
+        # of the previous batch's acknowledgements, Delivery.record_with); it returns
+        # what to do once they are committed.
+        self.commit_with = commit_with
         self.checkpoints = Checkpoints(config, store, clock)
         self.marks = PendingMarks(store, config.mailbox.kind, dry_run=dry_run)
 
@@ -312,9 +319,13 @@ class Intake:
             if self.dry_run:
                 return rows
             self.marks.stage(uow.changes, owed, [item.ref for item in fetched])
+            # Added last: its changes (events on cases) apply to the cases as this batch left them.
+            committed = self.commit_with(uow) if self.commit_with else None
             crash_point("before_commit")
             uow.commit()
             crash_point("after_commit")
+        if committed is not None:
+            committed()
         self.marks.mark(mailbox, owed, [item.ref for item in fetched], now)
         return rows
 
