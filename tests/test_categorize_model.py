@@ -158,11 +158,54 @@ def test_the_model_file_reads_back_what_was_written() -> None:
     assert model.metrics["heldout"]["mails_zh"]["macro_f1"] > 0
 
 
+def test_a_model_file_of_format_1_reads_as_the_same_model() -> None:
+    """Models applied before format 2 (rows instead of columns) stay usable."""
+    model = shipped_model()
+    data = json.loads(model_to_json(model))
+    assert data["format"] == 2
+    data["format"] = 1
+    data["features"] = {
+        name: [idf, *(x for pair in weights.items() for x in pair)]
+        for name, (idf, weights) in model.features.items()
+    }
+    assert parse_model(json.dumps(data), "old") == model
+
+
+_MINIMAL = '"classes":["a","b"],"class_category":["other","security"],"intercepts":[0,0],"temperature":1'
+
+
+def _columns(**columns: object) -> str:
+    features = {"names": ["w:x", "w:y"], "idf": [1, 2], "counts": [1, 2], "classes": [0, 0, 1]}
+    features |= {"weights": [0.5, 0.25, -1]} | columns
+    return f'{{"format":2,{_MINIMAL},"features":{json.dumps(features)}}}'
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (_columns(names=["w:y", "w:x"]), "code-point order"),
+        (_columns(names=["w:x", "w:x"]), "code-point order"),
+        (_columns(counts=[1, 1]), "features.classes: must be a list of 2"),
+        (_columns(counts=[1]), "a count >= 0 for every name"),
+        (_columns(classes=[0, 2, 1]), "class index is out of range"),
+        (_columns(classes=[0, 1, 1]), "two weights for one n-gram .'w:y'"),
+        (_columns(weights=[0.5, True, 1]), "features.weights: must be a list of 3 numbers"),
+        (_columns(idf=[1]), "features.idf: must be a list of 2 numbers"),
+        (_columns(weights=[0.5, float("nan"), 1]), "finite"),
+        (f'{{"format":1,{_MINIMAL},"features":{{"w:x":[1,1,0.5,1,0.25]}}}}', "two weights for one n-gram"),
+    ],
+)
+def test_a_model_file_with_broken_columns_says_which(text: str, reason: str) -> None:
+    with pytest.raises(ModelFileError, match=reason):
+        parse_model(text, "models/model-x.json")
+    assert parse_model(_columns(), "fine").features["w:y"] == (2.0, {0: 0.25, 1: -1.0})
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
         ("{", "not valid JSON"),
-        ('{"format": 2}', "not a category model of format 1"),
+        ('{"format": 3}', "not a category model of format 1 or 2"),
         (
             '{"format":1,"classes":["a"],"class_category":["nope"],"intercepts":[0],"temperature":1,"features":{"w:x":[1,0,1]}}',
             "unknown categories",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -64,6 +65,60 @@ class FeatureTable(Mapping[str, Row]):
             np.fromiter((c for row in flat for c in row[1::2]), dtype=np.int32, count=total),
             np.fromiter((w for row in flat for w in row[2::2]), dtype=np.float64, count=total),
         )
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, Any], classes: int) -> FeatureTable:
+        """From the file's columns (format 2): ``names`` in code-point order, ``idf`` and
+        ``counts`` (weights per name) for each name, then every weight's ``classes`` and
+        ``weights``, name after name. Checked here, in bulk; ValueError names what is wrong."""
+        names, counts = columns.get("names"), columns.get("counts")
+        if not _all_of(names, str) or not names:
+            raise ValueError("features.names: must be a non-empty list of strings")
+        if names != sorted(names) or len(set(names)) != len(names):  # sorted: linear on sorted names
+            raise ValueError("features.names: must be in code-point order, each once")
+        if not _all_of(counts, int) or len(counts) != len(names) or min(counts) < 0:
+            raise ValueError("features.counts: must give a count >= 0 for every name")
+        total = sum(counts)
+        if not _all_of(columns.get("classes"), int) or len(columns["classes"]) != total:
+            raise ValueError(f"features.classes: must be a list of {total} class indices")
+        for key, length in (("idf", len(names)), ("weights", total)):
+            if not _all_of(columns.get(key), int, float) or len(columns[key]) != length:
+                raise ValueError(f"features.{key}: must be a list of {length} numbers")
+        starts = np.zeros(len(names) + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        table = cls(
+            names,
+            np.array(columns["idf"], dtype=np.float64),
+            starts,
+            np.array(columns["classes"], dtype=np.int32),
+            np.array(columns["weights"], dtype=np.float64),
+        )
+        table.check(classes)
+        return table
+
+    def check(self, classes: int) -> None:
+        """Class indices in range and each at most once per n-gram (a second weight for the
+        same class would be added up, not replace the first); finite numbers."""
+        if len(self.classes) and not (int(self.classes.min()) >= 0 and int(self.classes.max()) < classes):
+            raise ValueError("features: a class index is out of range")
+        if not (np.isfinite(self.idf).all() and np.isfinite(self.weights).all()):
+            raise ValueError("features: idf and weights must be finite numbers")
+        owner = np.repeat(np.arange(len(self.names), dtype=np.int64), np.diff(self.starts))
+        pairs = np.sort(owner * classes + self.classes)  # sorted: np.unique's hashing is 10x slower
+        twice = np.flatnonzero(pairs[1:] == pairs[:-1])
+        if len(twice):
+            name = self.names[int(pairs[twice[0]]) // classes]
+            raise ValueError(f"features: a class has two weights for one n-gram ({name!r})")
+
+    def columns(self) -> dict[str, list[Any]]:
+        """The file's columns (format 2), as ``from_columns`` reads them."""
+        return {
+            "names": list(self.names),
+            "idf": self.idf.tolist(),
+            "counts": np.diff(self.starts).tolist(),
+            "classes": self.classes.tolist(),
+            "weights": self.weights.tolist(),
+        }
 
     @classmethod
     def from_rows(cls, rows: Mapping[str, Row]) -> FeatureTable:
@@ -149,6 +204,11 @@ class FeatureTable(Mapping[str, Row]):
             shares, rows = shares[near], rows[near]
         names = self.names
         return [(share, names[row]) for share, row in zip(shares.tolist(), rows.tolist(), strict=True)]
+
+
+def _all_of(values: object, *types: type) -> bool:
+    """``values`` is a list whose items are all of exactly these types (no bool for int)."""
+    return type(values) is list and set(map(type, values)) <= set(types)
 
 
 @dataclass(frozen=True, eq=False)  # eq: the arrays have no single truth value
