@@ -6,6 +6,7 @@ import os
 import stat
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -360,3 +361,56 @@ def test_the_web_process_keeps_more_parsed_shards_than_the_daemon(
         reads.clear()
         store.get_case(case_id_for(1, 2026))
         assert reads == rereads, kind.__name__
+
+
+def _counting_stats(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the store files whose stat the store asks for."""
+    stats: list[str] = []
+    original = Path.stat
+
+    def counted(self: Path, **kwargs: bool) -> os.stat_result:
+        if self.suffix == ".json":
+            stats.append(self.name)
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", counted)
+    return stats
+
+
+def test_under_the_write_lock_each_cached_file_is_checked_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every writer takes the lock, so while it is held no other process replaces a
+    file: one stat per file per hold, not one per read. Released, files are checked again."""
+    _commit_cases(Store(tmp_path / "data", shard_size=10), range(1, 21))
+    store = Store(tmp_path / "data", shard_size=10)
+    stats = _counting_stats(monkeypatch)
+    with store.write_lock():  # taking it checks for a journal and reads state.json
+        for _ in range(3):
+            assert store.get_case(case_id_for(5, 2026)) is not None
+            store.meta()
+        assert sorted(stats) == ["000000.json", "journal.json", "state.json"], stats
+    stats.clear()
+    store.get_case(case_id_for(5, 2026))
+    store.get_case(case_id_for(5, 2026))
+    assert stats.count("000000.json") == 2, "without the lock every read checks the file"
+
+
+def test_a_file_replaced_by_a_failed_write_is_read_again_under_the_same_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit that replaced a file and failed before caching it (disk full on the next
+    step) must not leave the old copy trusted for the rest of the lock's hold."""
+    _commit_cases(Store(tmp_path / "data", shard_size=10), range(1, 3))
+    store = Store(tmp_path / "data", shard_size=10)
+    case_id = case_id_for(1, 2026)
+    with store.write_lock():
+        assert store.get_case(case_id) is not None  # cached and checked
+        original = Store._remember
+        monkeypatch.setattr(Store, "_remember", lambda *args: (_ for _ in ()).throw(OSError("no space")))
+        changes = Changes(next_case_seq=3)
+        changes.put_case(replace(_case(1), subject="changed"))
+        with pytest.raises(OSError):
+            store.commit(changes)
+        monkeypatch.setattr(Store, "_remember", original)
+        assert store.get_case(case_id).subject == "changed"

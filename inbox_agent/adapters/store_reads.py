@@ -37,6 +37,7 @@ class StoreReads:
     shard_size: int
     read_only: bool
     index: Index
+    _write_depth: int  # > 0 while this process holds the store's write lock
 
     def _init_reads(self) -> None:
         # The few shards in use (the newest cases, state.json), least recently used
@@ -46,6 +47,11 @@ class StoreReads:
         self._case_index: dict[Path, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
         self._max_seq = 0  # the highest case number stored: numbering never goes back
         self._empty = False  # read-only view of a data directory never written
+        # Cached files checked (stat) while this process held the write lock. Every
+        # writer takes that lock, so no other process can replace a file before it is
+        # released: they are not checked again until then (the daemon did 4.3 stat calls
+        # per mail, mostly state.json and the shard in use, re-checked on every read).
+        self._checked_under_lock: set[Path] = set()
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -54,15 +60,19 @@ class StoreReads:
 
     def _read_sealed(self, path: Path, *, cache: bool = True) -> tuple[int, dict[str, Any]] | None:
         """(generation, data) of a whole file, or None when it does not exist."""
+        cached = self._shard_cache.get(path)
+        if cached and path in self._checked_under_lock:
+            self._shard_cache.move_to_end(path)
+            return cached[1], cached[2]
         try:
             stat = path.stat()
         except FileNotFoundError:
             return None
         # Files are only ever replaced by rename, so the inode changes on every write.
         stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        cached = self._shard_cache.get(path)
         if cached and cached[0] == stamp:
             self._shard_cache.move_to_end(path)
+            self._checked(path)
             return cached[1], cached[2]
         try:
             raw = path.read_bytes()
@@ -75,7 +85,17 @@ class StoreReads:
             self._cache_put(path, stamp, generation, data)
         return generation, data
 
+    def _checked(self, path: Path) -> None:
+        if self._write_depth:
+            self._checked_under_lock.add(path)
+
+    def _forget_checks(self) -> None:
+        """When the write lock is taken or released, or a write of this process failed
+        part-way (a file may have been replaced without being cached)."""
+        self._checked_under_lock.clear()
+
     def _cache_put(self, path: Path, stamp: Stamp, generation: int, data: dict[str, Any]) -> None:
+        self._checked(path)
         self._shard_cache[path] = (stamp, generation, data)
         self._shard_cache.move_to_end(path)
         while len(self._shard_cache) > self.shard_cache_size:

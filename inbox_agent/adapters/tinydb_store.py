@@ -173,10 +173,12 @@ class Store(StoreReads, ContentAddressedFiles):
                 time.sleep(0.05)
         self._write_lock_fd = fd
         self._write_depth = 1
+        self._forget_checks()
         try:
             yield
         finally:
             self._write_depth = 0
+            self._forget_checks()
             self._write_lock_fd = None
             os.close(fd)
 
@@ -276,8 +278,13 @@ class Store(StoreReads, ContentAddressedFiles):
     def _apply(self, generation: int, ops: list[dict]) -> None:
         """Apply a commit, reading each file through the cache and caching what was
         written: the next batch neither reads nor parses the shards this one wrote."""
-        for name, data in apply(self.root, generation, ops, self.manifest(), reader=self._read_for_commit):
-            self._remember(self.root / name, generation, data)
+        written = apply(self.root, generation, ops, self.manifest(), reader=self._read_for_commit)
+        try:
+            for name, data in written:
+                self._remember(self.root / name, generation, data)
+        except BaseException:
+            self._forget_checks()  # a file may have been replaced and not cached: check all again
+            raise
 
 
 __all__ = [
