@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from inbox_agent.adapters.fresh_store import FreshStore
-from inbox_agent.adapters.sealed import unseal
+from inbox_agent.adapters.sealed import StoreDamaged, unseal
+from inbox_agent.adapters.store_journal import AtomicJSONStorage
 from inbox_agent.adapters.tinydb_store import Store, StoreError, StoreLocked
 from inbox_agent.domain.lifecycle import case_id_for
 from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord
@@ -396,8 +397,9 @@ def test_under_the_write_lock_each_cached_file_is_checked_once(
     assert stats.count("000000.json") == 2, "without the lock every read checks the file"
 
 
-def test_a_file_replaced_by_a_failed_write_is_read_again_under_the_same_lock(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("failing", ["caching the shard", "writing state.json"])
+def test_a_file_replaced_by_a_failed_commit_is_read_again_under_the_same_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
     """A commit that replaced a file and failed before caching it (disk full on the next
     step) must not leave the old copy trusted for the rest of the lock's hold."""
@@ -406,11 +408,28 @@ def test_a_file_replaced_by_a_failed_write_is_read_again_under_the_same_lock(
     case_id = case_id_for(1, 2026)
     with store.write_lock():
         assert store.get_case(case_id) is not None  # cached and checked
-        original = Store._remember
-        monkeypatch.setattr(Store, "_remember", lambda *args: (_ for _ in ()).throw(OSError("no space")))
-        changes = Changes(next_case_seq=3)
-        changes.put_case(replace(_case(1), subject="changed"))
-        with pytest.raises(OSError):
-            store.commit(changes)
-        monkeypatch.setattr(Store, "_remember", original)
+        with monkeypatch.context() as patch:
+            if failing == "caching the shard":
+                patch.setattr(Store, "_remember", _no_space)
+            else:  # the shard is written, then state.json (always last) fails
+                flush = AtomicJSONStorage.flush
+                patch.setattr(
+                    AtomicJSONStorage,
+                    "flush",
+                    lambda self: _no_space() if self.path.name == "state.json" else flush(self),
+                )
+            changes = Changes(next_case_seq=3)
+            changes.put_case(replace(_case(1), subject="changed"))
+            with pytest.raises(OSError):
+                store.commit(changes)
+        if failing == "caching the shard":
+            assert store.get_case(case_id).subject == "changed"
+        else:  # the new shard is seen, as any read would see it (not the cached old copy)
+            with pytest.raises(StoreDamaged, match="written by commit 2 but state.json lists commit 1"):
+                store.get_case(case_id)
+    with store.write_lock():  # the next hold applies the journal first
         assert store.get_case(case_id).subject == "changed"
+
+
+def _no_space(*args: object) -> None:
+    raise OSError(28, "No space left on device")

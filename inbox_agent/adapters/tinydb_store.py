@@ -278,8 +278,8 @@ class Store(StoreReads, ContentAddressedFiles):
     def _apply(self, generation: int, ops: list[dict]) -> None:
         """Apply a commit, reading each file through the cache and caching what was
         written: the next batch neither reads nor parses the shards this one wrote."""
-        written = apply(self.root, generation, ops, self.manifest(), reader=self._read_for_commit)
         try:
+            written = apply(self.root, generation, ops, self.manifest(), reader=self._read_for_commit)
             for name, data in written:
                 self._remember(self.root / name, generation, data)
         except BaseException:
