@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -134,9 +134,9 @@ class FakeStore:
     def delete_attachment(self, safe_name: str) -> bool:
         return self.attachments.pop(safe_name, None) is not None
 
-    def put_files(self, blobs: Iterable[bytes], attachments: Mapping[str, bytes]) -> None:
-        for data in blobs:
-            self.put_blob(data)
+    def put_files(self, blobs: Mapping[str, bytes], attachments: Mapping[str, bytes]) -> None:
+        for sha, data in blobs.items():
+            assert self.put_blob(data) == sha, "a blob handed over under another hash"
         for safe_name, payload in attachments.items():
             self.put_attachment(safe_name, payload)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from inbox_agent.adapters.files import write_group_atomically
@@ -56,15 +56,17 @@ class ContentAddressedFiles:
             atomic_write(path, payload, point="blob_write")
         return path
 
-    def put_files(self, blobs: Iterable[bytes], attachments: Mapping[str, bytes]) -> None:
+    def put_files(self, blobs: Mapping[str, bytes], attachments: Mapping[str, bytes]) -> None:
         """A batch's raw mails, outgoing mails and attachments in one group write
         (``adapters.files.write_group_atomically``): two syncs for the batch instead of
-        about five per mail. Every name is checked before anything is written; files
-        already there are left alone. Returns once every file is durable, so the
-        commit that references them comes after."""
+        about five per mail. ``blobs`` are keyed by their SHA-256, as the unit of work
+        hashed them (not hashed a second time; a read checks every blob against its
+        name anyway). Every name is checked before anything is written; files already
+        there are left alone. Returns once every file is durable, so the commit that
+        references them comes after."""
         wanted: dict[Path, bytes] = {}
-        for data in blobs:
-            wanted.setdefault(self.blob_path(hashlib.sha256(data).hexdigest()), data)
+        for sha, data in blobs.items():
+            wanted.setdefault(self.blob_path(sha), data)
         for safe_name, payload in attachments.items():
             wanted.setdefault(self._safe_attachment_path(safe_name), payload)
         missing = [(path, data) for path, data in wanted.items() if not path.exists()]

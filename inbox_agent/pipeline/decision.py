@@ -8,9 +8,11 @@ The services carry a decision out; nothing here does I/O.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from inbox_agent.domain.model import Case, MessageRecord, OutgoingMail, Skip
@@ -23,6 +25,11 @@ class Incoming:
     raw: bytes
     source: str  # "imap:INBOX:<uidvalidity>:<uid>" / "maildir:<file name>"
     received_at: datetime  # receipt time (INTERNALDATE / file time / fetch time), UTC
+
+    @cached_property
+    def raw_sha256(self) -> str:
+        """The one name of a raw mail (blobs, de-duplication): hashed once per mail."""
+        return hashlib.sha256(self.raw).hexdigest()
 
 
 @dataclass(frozen=True)

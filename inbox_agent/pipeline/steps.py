@@ -8,7 +8,6 @@ cycle and ops can see where it broke.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,7 +54,7 @@ class MailWork:
     salt: str = field(default_factory=lambda: secrets.token_hex(16))
 
     def __post_init__(self) -> None:
-        self.raw_sha = self.raw_sha or hashlib.sha256(self.incoming.raw).hexdigest()
+        self.raw_sha = self.raw_sha or self.incoming.raw_sha256
 
     @property
     def parsed(self) -> ParsedMessage:

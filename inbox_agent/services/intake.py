@@ -28,7 +28,7 @@ from inbox_agent.services.analysis_pool import AnalysisPool, PendingAnalysis, wo
 from inbox_agent.services.checkpoints import Checkpoints
 from inbox_agent.services.crash_points import crash_point
 from inbox_agent.services.delivery import chunks
-from inbox_agent.services.filing import file_decision, quarantine, raw_sha256
+from inbox_agent.services.filing import file_decision, quarantine
 from inbox_agent.services.pending_marks import OwedMarks, PendingMarks
 from inbox_agent.services.ports import CaseStore, FetchedMail, Mailbox, MailboxError, MailboxState, MailRef
 from inbox_agent.services.sent_copies import SentCopies
@@ -345,13 +345,14 @@ class Intake:
                 quarantine_stage="fetch",
                 quarantine_reason=f"too large: {item.ref.size} bytes (limit {limit}); not downloaded",
             )
+        incoming = analysed[0] if analysed is not None else self._incoming(item, now)
         if sent:
-            decision = process_sent(self._incoming(item, now), view, self.config, now)
+            decision = process_sent(incoming, view, self.config, now)
         elif analysed is not None:
-            decision = process_analysed(*analysed, view, self.config, self.templates, now)
+            decision = process_analysed(incoming, analysed[1], view, self.config, self.templates, now)
         else:
-            decision = process(self._incoming(item, now), view, self.config, self.templates, now)
-        view.record(decision, raw_sha256(item.raw))
+            decision = process(incoming, view, self.config, self.templates, now)
+        view.record(decision, incoming.raw_sha256)
         crash_point("after_parse")
         return decision
 

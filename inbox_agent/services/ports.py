@@ -152,9 +152,9 @@ class CaseStore(Protocol):
 
     def put_attachment(self, safe_name: str, payload: bytes) -> Path: ...
 
-    def put_files(self, blobs: Iterable[bytes], attachments: Mapping[str, bytes]) -> None:
-        """Keep many blobs and attachments at once, durable when it returns (one
-        group write: the unit of work's commit)."""
+    def put_files(self, blobs: Mapping[str, bytes], attachments: Mapping[str, bytes]) -> None:
+        """Keep many blobs (by their SHA-256, as the caller hashed them) and attachments
+        at once, durable when it returns (one group write: the unit of work's commit)."""
         ...
 
     def delete_attachment(self, safe_name: str) -> bool: ...

@@ -62,7 +62,7 @@ class UnitOfWork:
     def commit(self) -> None:
         if not self.dry_run:
             if self._blobs or self._attachments:
-                self.store.put_files(self._blobs.values(), self._attachments)
+                self.store.put_files(self._blobs, self._attachments)
             self.store.commit(self.changes)
         self.changes = Changes()
         self._blobs, self._attachments = {}, {}
