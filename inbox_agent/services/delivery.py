@@ -133,7 +133,7 @@ class Delivery:
         sent = future.result()
         counts = self._add_results(uow, batches, sent)
         uow.changes.status.update(_send_status(counts, self.clock.now()))
-        return lambda: self._after_commit(batches, sent, counts)
+        return lambda: self._after_commit(batches, sent, counts)  # copies to Sent, then settled
 
     def _sender(self) -> ThreadPoolExecutor:
         if self._thread is None:
@@ -178,15 +178,16 @@ class Delivery:
         """Commit the results of batches handed to the server, in order; one commit per
         batch, the accepted-mail log cleared once all are committed."""
         counts = {SendOutcome.SENT: 0, SendOutcome.FAILED: 0, SendOutcome.RETRY: 0}
-        for number, pair in enumerate(zip(batches, sent, strict=True), 1):
+        for number, (batch, results) in enumerate(zip(batches, sent, strict=True), 1):
             with UnitOfWork(self.store) as uow:
-                batch_counts = self._add_results(uow, [pair[0]], [pair[1]])
+                batch_counts = self._add_results(uow, [batch], [results])
                 counts = {outcome: counts[outcome] + batch_counts[outcome] for outcome in counts}
                 # The SMTP status line rides on the last batch's results: one commit, not two.
                 if number == len(batches):
                     uow.changes.status.update(_send_status(counts, self.clock.now()))
                 uow.commit()
-        return self._after_commit(batches, sent, counts)
+            self._copy_to_sent(batch[1], results)  # each batch's copies once it is committed
+        return self._settled(counts)
 
     def _add_results(
         self,
@@ -212,11 +213,15 @@ class Delivery:
         sent: Sequence[list[SendResult]],
         counts: dict[SendOutcome, int],
     ) -> SendTotals:
-        """Once the results are committed: the log's lines are no longer needed, copies
-        go to the Sent folder, and a refusal quiets sending for a while."""
-        self.accepted.clear()
+        """Once the results are committed: copies go to the Sent folder, then as ``_settled``."""
         for (_, mails), results in zip(batches, sent, strict=True):
             self._copy_to_sent(mails, results)
+        return self._settled(counts)
+
+    def _settled(self, counts: dict[SendOutcome, int]) -> SendTotals:
+        """Every result committed: the log's lines are no longer needed, and a refusal
+        quiets sending for a while."""
+        self.accepted.clear()
         if counts[SendOutcome.RETRY]:
             self._quiet_until = time.monotonic() + self.config.smtp.retry_initial
         totals = SendTotals(counts[SendOutcome.SENT], counts[SendOutcome.FAILED], counts[SendOutcome.RETRY])
