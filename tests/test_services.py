@@ -103,8 +103,10 @@ def _daemon_intake(config: Config, store: FakeStore, mailbox: FakeMailbox, deliv
 
 def test_a_batchs_send_results_are_committed_with_the_next_batch_one_commit_each(config: Config) -> None:
     store, mailbox = FakeStore(), FakeMailbox([_complaint(n) for n in range(405)])  # three batches
-    transport = FakeTransport()
-    delivery = Delivery(config, store, transport, FixedClock(NOW), FakeAcceptedLog())
+    transport, sent_folder = FakeTransport(), FakeMailbox(name="Sent")
+    delivery = Delivery(
+        config, store, transport, FixedClock(NOW), FakeAcceptedLog(), sent_mailbox=sent_folder
+    )
     _daemon_intake(config, store, mailbox, delivery).poll()
     # The first checkpoint, three batches (the second and third carry the results of
     # the acknowledgements of the one before), the status line: no commit of its own
@@ -113,8 +115,10 @@ def test_a_batchs_send_results_are_committed_with_the_next_batch_one_commit_each
     sent = [case for case in store.cases.values() if case.events[-1].kind == "mail_sent"]
     assert len(sent) == 400 and len(store.outbox) == 5, "the last batch's mail is still in the thread"
     assert store.status()["smtp"] == "ok"
+    assert len(sent_folder.mails) == 400, "a copy in the Sent folder of each mail whose sending is committed"
     delivery.send_due()
     assert len(transport.sent) == 405 and store.outbox == {} and store.commits == 6
+    assert len(sent_folder.mails) == 405
     assert delivery.take_totals().sent == 405
 
 
