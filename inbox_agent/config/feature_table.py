@@ -23,10 +23,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
+
+if TYPE_CHECKING:  # numpy.typing takes 30 ms to import: annotations only
+    from numpy.typing import NDArray
 
 from inbox_agent.config.model_file import Row
 

@@ -21,7 +21,6 @@ from inbox_agent.adapters.sent_log import SentLog
 from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
 from inbox_agent.adapters.staff_accounts import StaffAccountsFile
 from inbox_agent.adapters.tinydb_store import Store
-from inbox_agent.adapters.training_corpus import load_corpus
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import Clock, SystemClock
 from inbox_agent.mail.render import TemplateSet
@@ -167,6 +166,9 @@ def correction_recorder(config: Config) -> Callable[[Any], None]:
 def training_corpus(config: Config, folder: Path) -> Any:
     """The shipped corpora in ``folder`` plus the staff corrections of this data
     directory: the correction file and every correction on record in the store."""
+    # Imported here: the trainer's modules are 30 ms of every other command's start.
+    from inbox_agent.adapters.training_corpus import load_corpus
+
     corpus = load_corpus(folder, corrections_file(config.storage.data_dir))
     # A data directory nothing has been written to yet has no corrections.
     written = (config.storage.data_dir / "state.json").is_file()
