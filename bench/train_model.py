@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--balanced", action="store_true", help="class weights inverse to class sizes")
     parser.add_argument("--classifier", choices=("svm", "svm+lr"), default=Recipe().classifier)
     parser.add_argument("--lr-c-factor", type=float, default=Recipe().lr_c_factor)
+    parser.add_argument("--min-contribution", type=float, default=Recipe().min_contribution)
+    parser.add_argument("--prune", type=float, default=Recipe().prune)
     parser.add_argument("--no-write", action="store_true", help="measure only; leave the shipped model")
     parser.add_argument(
         "--release",
@@ -139,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         balanced=args.balanced,
         classifier=args.classifier,
         lr_c_factor=args.lr_c_factor,
+        min_contribution=args.min_contribution,
+        prune=args.prune,
     )
     corpus = load_corpus(args.data, corrections_file=None)
     print(f"training part: {len(corpus.training)} mails; held out: {len(corpus.heldout)}")
@@ -153,8 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     generic = default_rules().categorizer.generic_tokens
     model = replace(_fit_weights(corpus.training, generic, recipe), temperature=temperature)
+    weights = sum(len(pairs) for _, pairs in model.features.values())
     print(
-        f"final fit: {time.perf_counter() - started:.1f}s, {len(model.features)} features, {len(model.classes)} classes"
+        f"final fit: {time.perf_counter() - started:.1f}s, {len(model.features)} features, "
+        f"{weights} weights, {len(model.classes)} classes"
     )
     held: dict[str, Any] = {}
     for key_mode, key_weight in MODES:
