@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     generic = default_rules().categorizer.generic_tokens
     model = replace(_fit_weights(corpus.training, generic, recipe), temperature=temperature)
-    weights = sum(len(pairs) for _, pairs in model.features.values())
+    weights = len(model.table.weights)
     print(
         f"final fit: {time.perf_counter() - started:.1f}s, {len(model.features)} features, "
         f"{weights} weights, {len(model.classes)} classes"
@@ -200,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                 "created": created.isoformat(timespec="seconds"),
                 "c": recipe.c,
                 "classifier": recipe.classifier,
+                "recipe": asdict(recipe),  # every knob, so the file says how it was made
                 "fitted_on": fitted_on,
             },
         )
