@@ -7,7 +7,8 @@ numpy array arithmetic (``stages/category_model.py``). No scikit-learn at run ti
 the file holds the numbers scikit-learn learned, nothing else.
 
 Shape (``format`` 2: columns, read with one ``json.loads`` of flat lists and turned
-into arrays at once, 0.1 s where format 1's table of rows took 0.3 s)::
+into arrays at once: 0.16-0.22 s of CPU where format 1's table of rows took
+0.23-0.31 s, alternated on the same machine)::
 
     {"format": 2, "version": "2024-05-01T10:00:00Z-1a2b3c4d", "classes": [...],
      "class_category": [...], "intercepts": [...], "temperature": 1.7,
