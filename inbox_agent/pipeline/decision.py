@@ -28,8 +28,13 @@ class Incoming:
 
     @cached_property
     def raw_sha256(self) -> str:
-        """The one name of a raw mail (blobs, de-duplication): hashed once per mail."""
-        return hashlib.sha256(self.raw).hexdigest()
+        """The mail's name (``raw_sha256``), hashed once per mail."""
+        return raw_sha256(self.raw)
+
+
+def raw_sha256(raw: bytes) -> str:
+    """The one way a raw mail is named: its content hash (blobs, de-duplication)."""
+    return hashlib.sha256(raw).hexdigest()
 
 
 @dataclass(frozen=True)

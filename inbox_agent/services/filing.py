@@ -3,20 +3,14 @@ retry share it, so a retried mail is filed exactly as a fresh one)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import datetime
 
 from inbox_agent.domain.clock import iso
-from inbox_agent.pipeline.decision import Decision
+from inbox_agent.pipeline.decision import Decision, raw_sha256
 from inbox_agent.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("inbox_agent.services.filing")
-
-
-def raw_sha256(raw: bytes) -> str:
-    """The one way a raw mail is named: its content hash (blobs, de-duplication)."""
-    return hashlib.sha256(raw).hexdigest()
 
 
 def file_decision(uow: UnitOfWork, decision: Decision, now: datetime) -> None:
