@@ -9,8 +9,9 @@ Layout of a corpus folder (the repository's ``tests/data`` is one)::
 
 Held out, never trained on or tuned on: a fixed, stratified 20 % of BANKING77
 (:func:`split_banking77`), ``complaints/*_heldout.csv`` (written from other phrase
-banks than the training mails), ``written_heldout.csv`` (written apart from
-``written_train.csv``, in other words) and ``hard_cases.csv``.
+banks than the training mails), ``written_heldout.csv`` and ``written_heldout_en.csv`` (written apart
+from ``written_train.csv``, in other words), ``blind_heldout.csv`` (written by someone
+who read neither the training mails nor the code) and ``hard_cases.csv``.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ def load_corpus(folder: Path, corrections_file: Path | None) -> Corpus:
     if corrections_file is not None:
         training += corrections(corrections_file)
     heldout = [*bank_heldout, *complaints(mails / "zh_heldout.csv"), *complaints(mails / "en_heldout.csv")]
-    heldout += complaints(mails / "written_heldout.csv")
+    heldout += complaints(mails / "written_heldout.csv") + complaints(mails / "written_heldout_en.csv")
+    heldout += complaints(mails / "blind_heldout.csv")
     heldout += complaints(mails / "hard_cases.csv")
     return Corpus(training=tuple(training), heldout=tuple(heldout))

@@ -20,6 +20,12 @@ from inbox_agent.config.rules import Rules
 from inbox_agent.services.model_eval import evaluate, rules_for
 from inbox_agent.services.model_fit import Example, Recipe, fit_model
 
+# Hand-written mail, grouped by the first word of its source and its language:
+# "written_heldout" and "written_heldout_en" both measure as "written_en" / "written_zh".
+HAND_WRITTEN_SOURCES = frozenset(
+    {"labelled", "written_train", "written_heldout", "written_heldout_en", "blind_heldout"}
+)
+
 
 @dataclass(frozen=True)
 class Corpus:
@@ -33,7 +39,7 @@ class Corpus:
         for example in examples:
             if example.source in ("banking77", "hard_cases", "correction"):
                 group = example.source
-            elif example.source in ("labelled", "written_train", "written_heldout"):
+            elif example.source in HAND_WRITTEN_SOURCES:
                 group = f"{example.source.split('_')[0]}_{example.language}"
             else:
                 group = f"mails_{example.language}"
