@@ -43,7 +43,12 @@ class Example:
 @dataclass(frozen=True)
 class Recipe:
     c: float = 1.0  # LinearSVC regularisation: larger fits the training mails more closely
-    min_df: int = 2
+    # 1: an n-gram seen in one training mail is kept. 5-fold CV on the training part,
+    # two fold seeds, against 2: hand-written English 0.933 / 0.934 against 0.916 / 0.913,
+    # BANKING77 0.941 / 0.942 against 0.941 / 0.941, hand-written Chinese 0.980 / 0.971
+    # against 0.980 / 0.974 (weighted 0.963 / 0.962 against 0.959 / 0.957); twice the
+    # n-grams in the file, about the same number of weights.
+    min_df: int = 1
     prune: float = 0.05  # weights smaller than this are dropped from the file
     # ... and weights whose |weight * idf| is smaller than this: small weights of common
     # features, a fifth of the work per mail (2 CV folds: BANKING77 macro-F1 -0.003 at
