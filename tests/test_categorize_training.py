@@ -12,6 +12,7 @@ import pytest
 from conftest import DATA
 from helpers import cli, complaint, write_config
 
+from inbox_agent.adapters.training_corpus import load_corpus, release_examples
 from inbox_agent.config.loader import load_config
 from inbox_agent.config.model_file import shipped_model
 
@@ -103,3 +104,14 @@ def test_recategorize_refuses_an_unknown_category(tmp_path: Path, category: str)
     config = write_config(tmp_path)
     result = cli(config, "recategorize", "WLT-2026-000001", category)
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_a_release_refit_never_sees_the_blind_mails() -> None:
+    """The shipped model is refitted on the held-out part too, but the mails written
+    blind stay held out, so eval_categories still measures it on mail it never saw."""
+    corpus = load_corpus(Path(__file__).resolve().parent / "data", corrections_file=None)
+    blind = [e for e in corpus.heldout if e.source == "blind_heldout"]
+    released = release_examples(corpus)
+    assert len(blind) == 192
+    assert not any(e.source == "blind_heldout" for e in released)
+    assert len(released) == len(corpus.training) + len(corpus.heldout) - len(blind)
