@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from helpers import cli, complaint, write_config
 from inbox_agent.adapters.training_corpus import load_corpus, release_examples
 from inbox_agent.config.loader import load_config
 from inbox_agent.config.model_file import shipped_model
+from inbox_agent.services.training import groups_fitted_on
 
 TESTS_DATA = Path(__file__).resolve().parent / "data"
 
@@ -68,6 +70,9 @@ def test_recategorize_then_train_apply_and_rollback(tmp_path: Path) -> None:
     trained = cli(config, "train", "--data", str(corpus), timeout=600)
     assert trained.returncode == 0, trained.stderr
     assert "current  mails_zh" in trained.stdout and "new      mails_zh" in trained.stdout
+    # The shipped model was refitted on the held-out mails but the blind ones: said, not hidden.
+    assert "fitted on these too, so its figures there are not held out: banking77" in trained.stdout
+    assert "held out for both: blind_en, blind_zh" in trained.stdout
     assert "not applied" in trained.stdout
     assert load_config(config).rules.model == shipped_model()  # nothing switched yet
 
@@ -115,3 +120,13 @@ def test_a_release_refit_never_sees_the_blind_mails() -> None:
     assert len(blind) == 192
     assert not any(e.source == "blind_heldout" for e in released)
     assert len(released) == len(corpus.training) + len(corpus.heldout) - len(blind)
+
+
+def test_train_says_which_held_out_groups_the_current_model_was_fitted_on() -> None:
+    groups = ["banking77", "written_en", "blind_en", "blind_zh"]
+    shipped = shipped_model()
+    assert groups_fitted_on(shipped, groups) == ["banking77", "written_en"]  # a release refit
+    older = replace(shipped, training={"fitted_on": "training and held-out part (release)"})
+    assert groups_fitted_on(older, groups) == groups  # before the blind mails were kept out
+    assert groups_fitted_on(replace(shipped, training={}), groups) == []  # `train`: training part
+    assert groups_fitted_on(None, groups) == []

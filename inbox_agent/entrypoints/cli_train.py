@@ -32,7 +32,7 @@ from inbox_agent.services.model_eval import summary_line
 from inbox_agent.services.model_fit import TrainingUnavailable
 from inbox_agent.services.recategorize import RecategorizeError, recategorize
 from inbox_agent.services.staff_actions import NoSuchCase
-from inbox_agent.services.training import train
+from inbox_agent.services.training import groups_fitted_on, train
 
 # The corpora of a source checkout (tests/data); an installed package has none, so
 # `train` then needs --data.
@@ -71,8 +71,15 @@ def cmd_recategorize(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
-def _print_comparison(current: dict[str, Any], new: dict[str, Any]) -> None:
-    print("held-out mails (never trained on):")
+def _print_comparison(current: dict[str, Any], new: dict[str, Any], seen: list[str]) -> None:
+    print("held-out mails (the new model never trained on them):")
+    if seen:
+        # The shipped model is a release refit: comparing it there would flatter it.
+        spared = [group for group in new if group not in seen]
+        print(
+            f"  the current model was fitted on these too, so its figures there are not held out: {', '.join(seen)}"
+        )
+        print(f"  held out for both: {', '.join(spared) or 'none'}")
     for group in new:
         print(summary_line(f"  current  {group}", current[group]))
         print(summary_line(f"  new      {group}", new[group]))
@@ -103,7 +110,7 @@ def cmd_train(args: argparse.Namespace, config: Config) -> int:
             f"training data: {exc} (pass --data DIR: a folder like the repository's tests/data)\n"
         )
         return EXIT_FAIL
-    _print_comparison(outcome.current, outcome.new)
+    _print_comparison(outcome.current, outcome.new, groups_fitted_on(config.rules.model, list(outcome.new)))
     state = "applied: used from the next start" if outcome.applied else "not applied (run again with --apply)"
     print(f"new model {outcome.model.version} kept as {outcome.file}; {state}")
     return EXIT_OK

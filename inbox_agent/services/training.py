@@ -119,3 +119,14 @@ def train(
     if apply:
         repository.apply(name)
     return TrainingOutcome(model=model, file=name, current=current, new=new, applied=apply)
+
+
+def groups_fitted_on(model: CategoryModel | None, groups: Sequence[str]) -> list[str]:
+    """The held-out ``groups`` whose mails ``model`` was fitted on: all of them for a
+    release refit (``bench/train_model.py --release``) but the blind ones when the
+    refit left those out; none for a model fitted on the training part."""
+    fitted_on = str(model.training.get("fitted_on", "training part")) if model else "training part"
+    if "held-out" not in fitted_on:
+        return []
+    spared = "blind" in fitted_on
+    return [group for group in groups if not (spared and group.startswith("blind_"))]
