@@ -59,7 +59,13 @@ PROJECT = Path(__file__).resolve().parents[1]
 if str(PROJECT) not in sys.path:
     sys.path.insert(0, str(PROJECT))
 
-from inbox_agent.adapters.training_corpus import banking77, complaints, split_banking77  # noqa: E402
+from inbox_agent.adapters.training_corpus import (  # noqa: E402
+    BLIND_HELDOUT,
+    WRITTEN_HELDOUT,
+    banking77,
+    complaints,
+    split_banking77,
+)
 from inbox_agent.config.rules import Rules, default_rules  # noqa: E402
 from inbox_agent.domain.model import CATEGORIES, EVIDENCE_IDS, Attachment  # noqa: E402
 from inbox_agent.services.model_eval import evaluate, metrics  # noqa: E402
@@ -124,17 +130,13 @@ def timed_report(rules: Rules, examples: Sequence[Example]) -> dict[str, Any]:
     return report
 
 
-# Written apart from the training mails: both languages, then 320 English mails of the sixth round.
-WRITTEN_HELDOUT = ("written_heldout.csv", "written_heldout_en.csv")
-
-
 def heldout_by_language(data_dir: Path, quick: bool) -> dict[str, list[Example]]:
     _, bank = split_banking77(banking77(data_dir / "banking77"))
     if quick:
         bank = bank[::QUICK_EVERY]
     mails = [*complaints(COMPLAINTS_DIR / "zh_heldout.csv"), *complaints(COMPLAINTS_DIR / "en_heldout.csv")]
     written = [e for name in WRITTEN_HELDOUT for e in complaints(COMPLAINTS_DIR / name)]
-    blind = complaints(COMPLAINTS_DIR / "blind_heldout.csv")
+    blind = complaints(COMPLAINTS_DIR / BLIND_HELDOUT)
     hard = complaints(COMPLAINTS_DIR / "hard_cases.csv")
     return {
         "BANKING77 held-out 20 % (en, one sentence)": bank,

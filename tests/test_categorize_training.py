@@ -114,7 +114,7 @@ def test_recategorize_refuses_an_unknown_category(tmp_path: Path, category: str)
 def test_a_release_refit_never_sees_the_blind_mails() -> None:
     """The shipped model is refitted on the held-out part too, but the mails written
     blind stay held out, so eval_categories still measures it on mail it never saw."""
-    corpus = load_corpus(Path(__file__).resolve().parent / "data", corrections_file=None)
+    corpus = load_corpus(TESTS_DATA, corrections_file=None)
     blind = [e for e in corpus.heldout if e.source == "blind_heldout"]
     released = release_examples(corpus)
     assert len(blind) == 192

@@ -31,6 +31,9 @@ HELD_OUT_FRACTION = 0.2
 # Held-out mail that no model is ever fitted on, not even a release refit on the
 # held-out part: the shipped model can then still be measured on mail it never saw.
 NEVER_TRAINED = frozenset({"blind_heldout"})
+# Hand-written held-out files under complaints/ (bench/eval_categories.py reads them too).
+WRITTEN_HELDOUT = ("written_heldout.csv", "written_heldout_en.csv")
+BLIND_HELDOUT = "blind_heldout.csv"
 SPLIT_SEED = 13
 
 
@@ -133,8 +136,8 @@ def load_corpus(folder: Path, corrections_file: Path | None) -> Corpus:
     if corrections_file is not None:
         training += corrections(corrections_file)
     heldout = [*bank_heldout, *complaints(mails / "zh_heldout.csv"), *complaints(mails / "en_heldout.csv")]
-    heldout += complaints(mails / "written_heldout.csv") + complaints(mails / "written_heldout_en.csv")
-    heldout += complaints(mails / "blind_heldout.csv")
+    heldout += [e for name in WRITTEN_HELDOUT for e in complaints(mails / name)]
+    heldout += complaints(mails / BLIND_HELDOUT)
     heldout += complaints(mails / "hard_cases.csv")
     return Corpus(training=tuple(training), heldout=tuple(heldout))
 
