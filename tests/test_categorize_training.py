@@ -16,6 +16,7 @@ from helpers import cli, complaint, write_config
 from inbox_agent.adapters.training_corpus import load_corpus, release_examples
 from inbox_agent.config.loader import load_config
 from inbox_agent.config.model_file import shipped_model
+from inbox_agent.services.model_fit import Example
 from inbox_agent.services.training import groups_fitted_on
 
 TESTS_DATA = Path(__file__).resolve().parent / "data"
@@ -120,6 +121,20 @@ def test_a_release_refit_never_sees_the_blind_mails() -> None:
     assert len(blind) == 192
     assert not any(e.source == "blind_heldout" for e in released)
     assert len(released) == len(corpus.training) + len(corpus.heldout) - len(blind)
+
+
+def test_no_complaint_mail_is_both_trained_on_and_held_out() -> None:
+    """A held-out figure means nothing if the mail was trained on: no complaint mail
+    (same words, case and spacing aside) is on both sides."""
+    corpus = load_corpus(TESTS_DATA, corrections_file=None)
+
+    def words(example: Example) -> str:
+        return " ".join(f"{example.subject} {example.text}".lower().split())
+
+    trained = {words(e) for e in corpus.training if e.source != "banking77"}
+    held = [e for e in corpus.heldout if e.source != "banking77"]
+    assert len(held) == 915
+    assert [e.text for e in held if words(e) in trained] == []
 
 
 def test_train_says_which_held_out_groups_the_current_model_was_fitted_on() -> None:
