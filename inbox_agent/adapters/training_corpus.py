@@ -4,7 +4,7 @@ Layout of a corpus folder (the repository's ``tests/data`` is one)::
 
     shared/banking77/train.csv, intent_to_category.csv   BANKING77 (CC BY 4.0), mapped
     complaints/{zh,en}_{train,heldout}.csv, hard_cases.csv   generated for this project
-    complaints/written_{train,heldout}.csv               written by hand, one mail at a time
+    complaints/written_{train,heldout}{,_en}.csv         written by hand, one mail at a time
     labelled/labels.csv + *.eml                          hand-written complaint mails
 
 Held out, never trained on or tuned on: a fixed, stratified 20 % of BANKING77
@@ -31,7 +31,8 @@ HELD_OUT_FRACTION = 0.2
 # Held-out mail that no model is ever fitted on, not even a release refit on the
 # held-out part: the shipped model can then still be measured on mail it never saw.
 NEVER_TRAINED = frozenset({"blind_heldout"})
-# Hand-written held-out files under complaints/ (bench/eval_categories.py reads them too).
+# Hand-written files under complaints/ (bench/eval_categories.py reads the held-out ones too).
+WRITTEN_TRAINING = ("written_train.csv", "written_train_en.csv")
 WRITTEN_HELDOUT = ("written_heldout.csv", "written_heldout_en.csv")
 BLIND_HELDOUT = "blind_heldout.csv"
 SPLIT_SEED = 13
@@ -131,7 +132,7 @@ def load_corpus(folder: Path, corrections_file: Path | None) -> Corpus:
     bank_training, bank_heldout = split_banking77(banking77(folder / "shared" / "banking77"))
     mails = folder / "complaints"
     training = [*bank_training, *complaints(mails / "zh_train.csv"), *complaints(mails / "en_train.csv")]
-    training += complaints(mails / "written_train.csv")
+    training += [e for name in WRITTEN_TRAINING for e in complaints(mails / name)]
     training += labelled_mails(folder / "labelled")
     if corrections_file is not None:
         training += corrections(corrections_file)

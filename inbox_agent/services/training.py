@@ -23,7 +23,14 @@ from inbox_agent.services.model_fit import Example, Recipe, fit_model
 # Hand-written mail, grouped by the first word of its source and its language:
 # "written_heldout" and "written_heldout_en" both measure as "written_en" / "written_zh".
 HAND_WRITTEN_SOURCES = frozenset(
-    {"labelled", "written_train", "written_heldout", "written_heldout_en", "blind_heldout"}
+    {
+        "labelled",
+        "written_train",
+        "written_train_en",
+        "written_heldout",
+        "written_heldout_en",
+        "blind_heldout",
+    }
 )
 
 
