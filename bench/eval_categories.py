@@ -342,12 +342,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = default_rules().model
     assert model is not None
     report: dict[str, Any] = {"quick": args.quick, "model": model.version}
-    fitted_on = str(model.training.get("fitted_on", "training part"))
-    print(f"model {model.version}, fitted on the {fitted_on}")
-    if fitted_on != "training part":
+    print(f"model {model.version}, fitted on the {model.training.get('fitted_on', 'training part')}")
+    seen = list(model.training.get("heldout_fitted_on", ()))
+    if seen:
         # A release refit leaves the blind mails out: they stay held out for it too.
-        but_blind = ", but the blind ones" if "blind" in fitted_on else ""
-        print(f"  (so the held-out figures below are not held out for this model{but_blind})")
+        print(f"  (so these held-out groups below are not held out for this model: {', '.join(seen)})")
     if args.corpus in ("all", "heldout"):
         if not (args.data / "banking77" / "train.csv").is_file():
             print(f"BANKING77 not found under {args.data}; pass --data DIR", file=sys.stderr)

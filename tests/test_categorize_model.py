@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import json
 import random
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -256,7 +258,23 @@ def test_latin_character_ngrams_are_four_long_and_chinese_ones_two_to_four() -> 
 
 
 def test_the_shipped_rule_weight_is_the_one_chosen_with_the_shipped_model() -> None:
-    # bench/train_model.py chooses the rule mode and weight on CV and stores them with
-    # the model; default_rules.toml must apply what was chosen, not an older choice.
+    # bench/train_model.py chooses the rule mode and weight on CV (or is told, --rules)
+    # and stores them with the model; default_rules.toml must apply what the model was
+    # measured with, not an older choice.
     settings, model = default_rules().categorizer, shipped_model()
     assert (settings.rules, settings.rule_weight) == (model.metrics["rules"], model.metrics["rule_weight"])
+    assert model.metrics["rules_from"] in ("cv", "--rules")
+
+
+def test_the_trainer_refuses_a_rules_mode_it_does_not_measure_before_any_work() -> None:
+    script = Path(__file__).resolve().parents[1] / "bench" / "train_model.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--rules", "prior:0.3", "--no-write"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--rules prior:0.3: not one of off:0.0, prior:0.1, prior:0.2" in done.stderr
+    assert "training part" not in done.stdout  # refused before the corpus is read

@@ -144,6 +144,10 @@ def load_corpus(folder: Path, corrections_file: Path | None) -> Corpus:
 
 
 def release_examples(corpus: Corpus) -> list[Example]:
-    """What a release model is fitted on: the training and the held-out part, but the
-    mails of :data:`NEVER_TRAINED`."""
-    return [*corpus.training, *(e for e in corpus.heldout if e.source not in NEVER_TRAINED)]
+    """What a release model is fitted on: the training part and :func:`released_heldout`."""
+    return [*corpus.training, *released_heldout(corpus)]
+
+
+def released_heldout(corpus: Corpus) -> list[Example]:
+    """The held-out mails a release model is fitted on too: all but those of :data:`NEVER_TRAINED`."""
+    return [e for e in corpus.heldout if e.source not in NEVER_TRAINED]

@@ -129,11 +129,8 @@ def train(
 
 
 def groups_fitted_on(model: CategoryModel | None, groups: Sequence[str]) -> list[str]:
-    """The held-out ``groups`` whose mails ``model`` was fitted on: all of them for a
-    release refit (``bench/train_model.py --release``) but the blind ones when the
-    refit left those out; none for a model fitted on the training part."""
-    fitted_on = str(model.training.get("fitted_on", "training part")) if model else "training part"
-    if "held-out" not in fitted_on:
-        return []
-    spared = "blind" in fitted_on
-    return [group for group in groups if not (spared and group.startswith("blind_"))]
+    """The held-out ``groups`` whose mails ``model`` was fitted on: those a release refit
+    (``bench/train_model.py --release``) names in ``training.heldout_fitted_on``; none
+    for a model fitted on the training part (``train``)."""
+    seen = set(model.training.get("heldout_fitted_on", ())) if model else set()
+    return [group for group in groups if group in seen]
