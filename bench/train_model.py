@@ -1,23 +1,27 @@
 """Train the shipped category model and say how good it is: 5-fold CV and held-out, side by side.
 
-    python bench/train_model.py [--data DIR] [--c 1.0] [--folds 5] [--no-write]
+    python bench/train_model.py [--data DIR] [--c 1.0] [--folds 5] [--rules prior:0.2] [--no-write | --release]
 
 Needs scikit-learn (``pip install -e '.[train]'``); the daemon does not.
 
 1. Training part: 80 % of BANKING77 (stratified by intent, fixed), the generated
-   complaint mails ``complaints/{zh,en}_train.csv`` (phrase bank A) and the 52
-   hand-written ``labelled/`` mails. Held out, never fitted or tuned on: the other
-   20 % of BANKING77, ``complaints/{zh,en}_heldout.csv`` (phrase bank B: other
-   templates, other phrases) and ``complaints/hard_cases.csv`` (issue 13's misses).
+   complaint mails ``complaints/{zh,en}_train.csv`` (phrase bank A), the hand-written
+   ``complaints/written_train{,_en}.csv`` and the 52 ``labelled/`` mails. Held out,
+   never fitted or tuned on: the other 20 % of BANKING77, ``complaints/{zh,en}_heldout.csv``
+   (phrase bank B: other templates, other phrases), the hand-written and blind
+   held-out files and ``complaints/hard_cases.csv`` (issue 13's misses); the layout is
+   ``adapters/training_corpus``'s.
 2. 5-fold CV on the training part: out-of-fold predictions for each way of using
    the curated rules (off, prior with several weights, override); the rule weight is
-   chosen here, on CV, and the softmax temperature is fitted on the same folds.
+   chosen here, on CV (or fixed with ``--rules``; ``metrics.rules_from`` says which),
+   and the softmax temperature is fitted on the same folds.
 3. The final model is fitted on the whole training part, measured on the held-out
    sets, and written (with its metrics) to inbox_agent/config/category_model.json;
    with ``--release`` the file written is the same recipe refitted on the training
    and the held-out part (more data for mail nobody here wrote) but the mails written
    blind (``release_examples``: they stay held out for the shipped model too), and its
-   metrics stay those of the training-part fit (``training.fitted_on`` says so).
+   metrics stay those of the training-part fit (``training.fitted_on`` says so;
+   ``training.heldout_fitted_on`` names the held-out groups it was fitted on).
 """
 
 from __future__ import annotations
