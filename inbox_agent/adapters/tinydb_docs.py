@@ -10,6 +10,7 @@ from typing import Any
 
 from tinydb.storages import Storage
 
+from inbox_agent.adapters.document_texts import DocumentTexts
 from inbox_agent.adapters.files import write_atomically
 from inbox_agent.adapters.sealed import StoreDamaged, read_sealed, seal
 from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord
@@ -51,8 +52,10 @@ class AtomicJSONStorage(Storage):
         *,
         exists: bool = True,
         reader: Callable[[Path, str], tuple[int, Any]] = read_sealed,
+        texts: DocumentTexts | None = None,
     ) -> None:
         self.path = Path(path)
+        self._texts = texts  # the file's documents as last written (adapters.document_texts)
         self._reader = reader  # (path, relative) -> (generation, data); the store's cache
         self.relative = relative
         self.generation = generation
@@ -78,7 +81,7 @@ class AtomicJSONStorage(Storage):
 
     def flush(self) -> None:
         if self.dirty and self._data is not None:
-            atomic_write(self.path, seal(self.relative, self.generation, self._data))
+            atomic_write(self.path, seal(self.relative, self.generation, self._data, self._texts))
             self.dirty = False
 
     def close(self) -> None:
