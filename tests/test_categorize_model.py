@@ -3,14 +3,17 @@ explanations and triage, the model file, and the rules combined with the model."
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import random
 import subprocess
 import sys
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import cli, complaint, write_config
 
@@ -160,17 +163,92 @@ def test_the_model_file_reads_back_what_was_written() -> None:
     assert model.metrics["heldout"]["mails_zh"]["macro_f1"] > 0
 
 
-def test_a_model_file_of_format_1_reads_as_the_same_model() -> None:
-    """Models applied before format 2 (rows instead of columns) stay usable."""
+def test_model_files_of_formats_1_and_2_read_as_the_same_model() -> None:
+    """Models applied before format 3 (format 1: rows; format 2: number lists) stay usable."""
     model = shipped_model()
     data = json.loads(model_to_json(model))
-    assert data["format"] == 2
+    assert data["format"] == 3
+    data["format"] = 2
+    table = model.table
+    data["features"] = {
+        "names": table.names,
+        "idf": table.idf.tolist(),
+        "counts": np.diff(table.starts).tolist(),
+        "classes": table.classes.tolist(),
+        "weights": table.weights.tolist(),
+    }
+    assert parse_model(json.dumps(data), "format 2") == model
     data["format"] = 1
     data["features"] = {
         name: [idf, *(x for pair in weights.items() for x in pair)]
         for name, (idf, weights) in model.features.items()
     }
     assert parse_model(json.dumps(data), "old") == model
+
+
+def test_the_packed_columns_hold_the_same_numbers_bit_for_bit() -> None:
+    model = shipped_model()
+    again = parse_model(model_to_json(model), "again")
+    for mine, theirs in zip(
+        (model.table.idf, model.table.starts, model.table.classes, model.table.weights),
+        (again.table.idf, again.table.starts, again.table.classes, again.table.weights),
+        strict=True,
+    ):
+        assert mine.dtype == theirs.dtype and mine.tobytes() == theirs.tobytes()
+    assert again.table.names == model.table.names
+
+
+def _packed(**columns: object) -> str:
+    table = parse_model(_columns(), "fine").table
+    features = table.packed_columns() | columns
+    return f'{{"format":3,{_MINIMAL},"features":{json.dumps(features)}}}'
+
+
+def _column(dtype: str, values: list[float], length: int | None = None, raw: bytes | None = None) -> dict:
+    data = raw if raw is not None else np.array(values, dtype=dtype).tobytes()
+    text = base64.b64encode(zlib.compress(data)).decode()
+    return {"dtype": dtype, "length": len(values) if length is None else length, "zlib_base64": text}
+
+
+@pytest.mark.parametrize(
+    ("columns", "reason"),
+    [
+        ({"names": ["w:y", "w:x"]}, "code-point order"),
+        ({"weights": [0.5, 0.25, -1]}, "features.weights: must be a packed array"),
+        ({"weights": _column("<f4", [0.5, 0.25, -1])}, "features.weights: dtype must be one of <f8"),
+        ({"classes": _column("<i8", [0, 0, 1])}, "features.classes: dtype must be one of <i2, <i4"),
+        ({"weights": _column("<f8", [0.5, 0.25, -1], length=4)}, "holds 24 bytes, 4 x <f8 is 32"),
+        ({"weights": _column("<f8", [0.5, 0.25])}, "features.weights: must hold 3 numbers, holds 2"),
+        ({"weights": _column("<f8", [0.5, float("nan"), -1])}, "finite"),
+        (
+            {"weights": {"dtype": "<f8", "length": 3, "zlib_base64": "not base64!"}},
+            "not zlib-compressed base64",
+        ),
+        (
+            {"weights": {"dtype": "<f8", "length": 3, "zlib_base64": base64.b64encode(b"plain").decode()}},
+            "not zlib-compressed base64",
+        ),
+        ({"counts": _column("<i2", [1, -1])}, "a count >= 0 for every name"),
+        ({"counts": _column("<i2", [1])}, "a count >= 0 for every name"),
+        ({"classes": _column("<i2", [0, 2, 1])}, "class index is out of range"),
+        ({"classes": _column("<i2", [0, 1, 1])}, "two weights for one n-gram .'w:y'"),
+        ({"extra": 1}, "must hold names, idf, counts, classes and weights"),
+    ],
+)
+def test_a_model_file_with_broken_packed_columns_says_which(columns: dict, reason: str) -> None:
+    with pytest.raises(ModelFileError, match=reason) as raised:
+        parse_model(_packed(**columns), "models/model-x.json")
+    assert "models/model-x.json" in str(raised.value)
+    assert parse_model(_packed(), "fine").features["w:y"] == (2.0, {0: 0.25, 1: -1.0})
+
+
+def test_a_packed_column_that_inflates_beyond_any_model_is_refused() -> None:
+    deflate = zlib.compressobj()
+    inflated_mb = (1 << 27 >> 20) + 1  # one MB beyond the limit, compressed a MB at a time
+    deflated = b"".join(deflate.compress(bytes(1 << 20)) for _ in range(inflated_mb)) + deflate.flush()
+    bomb = {"dtype": "<f8", "length": 3, "zlib_base64": base64.b64encode(deflated).decode()}
+    with pytest.raises(ModelFileError, match="truncated, or larger than a model can be"):
+        parse_model(_packed(weights=bomb), "models/model-x.json")
 
 
 _MINIMAL = '"classes":["a","b"],"class_category":["other","security"],"intercepts":[0,0],"temperature":1'
@@ -207,7 +285,7 @@ def test_a_model_file_with_broken_columns_says_which(text: str, reason: str) -> 
     ("text", "reason"),
     [
         ("{", "not valid JSON"),
-        ('{"format": 3}', "not a category model of format 1 or 2"),
+        ('{"format": 4}', "not a category model of format 1, 2 or 3"),
         (
             '{"format":1,"classes":["a"],"class_category":["nope"],"intercepts":[0],"temperature":1,"features":{"w:x":[1,0,1]}}',
             "unknown categories",

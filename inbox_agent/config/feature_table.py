@@ -1,6 +1,6 @@
 """The category model's n-grams as arrays (numpy): what the categorizer reads per mail.
 
-A model holds ~32,000 n-grams and ~210,000 non-zero (n-gram, class) weights. As one
+A model holds ~71,000 n-grams and ~275,000 non-zero (n-gram, class) weights. As one
 Python dict per n-gram they took 23 MB per process and every mail paid a scattered
 walk through them; here they are four flat arrays, compressed sparse rows:
 
@@ -10,9 +10,10 @@ walk through them; here they are four flat arrays, compressed sparse rows:
 * ``weights[starts[row]:starts[row + 1]]``, with the class of each in ``classes``
   at the same positions.
 
-About 2 MB for the shipped model. The arithmetic over it is here too
+About 4 MB for the shipped model. The arithmetic over it is here too
 (``mail_vector``, ``class_sums``, ``class_shares``), so numpy is imported with the
-first model read and by nothing else. The table is also a read-only ``Mapping``
+first model read and by nothing else (``config/packed_arrays.py``, which reads and
+writes the file's packed columns, is imported from here). The table is also a read-only ``Mapping``
 ``name -> (idf, {class: weight})``, the shape the model file and the trainer use, so
 a model file is written back from it as it was read (its rows in name order, as the
 trainer writes them).
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # numpy.typing takes 30 ms to import: annotations only
     from numpy.typing import NDArray
 
 from inbox_agent.config.model_file import Row
+from inbox_agent.config.packed_arrays import FLOAT, INTEGERS, pack, smallest_integer_type, unpack
 
 
 class FeatureTable(Mapping[str, Row]):
@@ -98,6 +100,40 @@ class FeatureTable(Mapping[str, Row]):
         table.check(classes)
         return table
 
+    @classmethod
+    def from_packed(cls, columns: Mapping[str, Any], classes: int) -> FeatureTable:
+        """From the file's columns of format 3: ``names`` as in format 2, the four number
+        columns packed (``config/packed_arrays.py``). ValueError names what is wrong."""
+        names = columns.get("names")
+        if not _all_of(names, str) or not names:
+            raise ValueError("features.names: must be a non-empty list of strings")
+        if names != sorted(names) or len(set(names)) != len(names):
+            raise ValueError("features.names: must be in code-point order, each once")
+        if set(columns) != {"names", "idf", "counts", "classes", "weights"}:
+            raise ValueError("features: must hold names, idf, counts, classes and weights")
+        counts = unpack(columns["counts"], "features.counts", INTEGERS, np.int64)
+        if len(counts) != len(names) or (len(counts) and int(counts.min()) < 0):
+            raise ValueError("features.counts: must give a count >= 0 for every name")
+        starts = np.zeros(len(names) + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        table = cls(
+            names,
+            _sized(unpack(columns["idf"], "features.idf", (FLOAT,), np.float64), len(names), "idf"),
+            starts,
+            _sized(
+                unpack(columns["classes"], "features.classes", INTEGERS[:2], np.int32),
+                int(starts[-1]),
+                "classes",
+            ),
+            _sized(
+                unpack(columns["weights"], "features.weights", (FLOAT,), np.float64),
+                int(starts[-1]),
+                "weights",
+            ),
+        )
+        table.check(classes)
+        return table
+
     def check(self, classes: int) -> None:
         """Class indices in range and each at most once per n-gram (a second weight for the
         same class would be added up, not replace the first); finite numbers."""
@@ -112,14 +148,15 @@ class FeatureTable(Mapping[str, Row]):
             name = self.names[int(pairs[twice[0]]) // classes]
             raise ValueError(f"features: a class has two weights for one n-gram ({name!r})")
 
-    def columns(self) -> dict[str, list[Any]]:
-        """The file's columns (format 2), as ``from_columns`` reads them."""
+    def packed_columns(self) -> dict[str, Any]:
+        """The file's columns (format 3), as ``from_packed`` reads them."""
+        counts = np.diff(self.starts)
         return {
             "names": list(self.names),
-            "idf": self.idf.tolist(),
-            "counts": np.diff(self.starts).tolist(),
-            "classes": self.classes.tolist(),
-            "weights": self.weights.tolist(),
+            "idf": pack(self.idf, FLOAT),
+            "counts": pack(counts, smallest_integer_type(counts)),
+            "classes": pack(self.classes, smallest_integer_type(self.classes)),
+            "weights": pack(self.weights, FLOAT),
         }
 
     @classmethod
@@ -206,6 +243,12 @@ class FeatureTable(Mapping[str, Row]):
             shares, rows = shares[near], rows[near]
         names = self.names
         return [(share, names[row]) for share, row in zip(shares.tolist(), rows.tolist(), strict=True)]
+
+
+def _sized(array: NDArray[Any], length: int, name: str) -> NDArray[Any]:
+    if len(array) != length:
+        raise ValueError(f"features.{name}: must hold {length} numbers, holds {len(array)}")
+    return array
 
 
 def _all_of(values: object, *types: type) -> bool:
