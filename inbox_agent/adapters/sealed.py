@@ -20,8 +20,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from inbox_agent.adapters.document_texts import DocumentTexts, encode_json
-
 FORMAT = "inbox_agent_store"
 FORMAT_VERSION = 2
 _MAX_HEADER = 4096
@@ -51,10 +49,9 @@ def _digest(relative: str, generation: int, body: bytes) -> str:
     return sha.hexdigest()
 
 
-def seal(relative: str, generation: int, data: Any, texts: DocumentTexts | None = None) -> bytes:
-    """The bytes of a sealed file holding ``data`` (JSON) as ``relative`` at ``generation``;
-    ``texts``: the file's documents as last written, to encode only the changed ones."""
-    body = (texts.encode(data) if texts is not None else encode_json(data)).encode()
+def seal(relative: str, generation: int, data: Any) -> bytes:
+    """The bytes of a sealed file holding ``data`` (JSON) as ``relative`` at ``generation``."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     header = {
         FORMAT: FORMAT_VERSION,
         "file": relative,

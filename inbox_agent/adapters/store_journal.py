@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from inbox_agent.adapters.document_texts import DocumentTexts
 from inbox_agent.adapters.sealed import StoreDamaged, StoreError, read_sealed
 from inbox_agent.adapters.tinydb_docs import AtomicJSONStorage, KeyedTable, case_to_doc, message_to_doc
 from inbox_agent.services.ports import Changes
@@ -85,14 +84,11 @@ def apply(
     ops: list[Operation],
     listed: Mapping[str, int],
     reader: Callable[[Path, str], tuple[int, Any]] = read_sealed,
-    texts_of: Callable[[str], DocumentTexts | None] = lambda relative: None,
 ) -> list[tuple[str, dict[str, Any]]]:
     """Apply journal operations file by file, ``state.json`` last; each file is written
     once, atomically, sealed with ``generation``. ``listed`` is the manifest before the
     commit: a listed file must be there and whole. ``reader`` reads a file's current
-    version (the store passes its cache); ``texts_of`` a file's documents as last
-    written (``adapters.document_texts``), so unchanged ones are not encoded again.
-    Returns each file written with its tables.
+    version (the store passes its cache). Returns each file written with its tables.
 
     The TinyDB file format is edited directly ({table: {doc_id: doc}}) with one
     key -> doc_id map per table: TinyDB's upsert scans the whole table on every
@@ -105,12 +101,7 @@ def apply(
     written: list[tuple[str, dict[str, Any]]] = []
     for name in order:
         storage = AtomicJSONStorage(
-            root / name,
-            name,
-            generation,
-            exists=name in listed or name == STATE,
-            reader=reader,
-            texts=texts_of(name),
+            root / name, name, generation, exists=name in listed or name == STATE, reader=reader
         )
         data = storage.read() or {}
         found = storage.found_generation

@@ -10,7 +10,6 @@ from typing import Any
 
 from tinydb.storages import Storage
 
-from inbox_agent.adapters.document_texts import DocumentTexts
 from inbox_agent.adapters.files import write_atomically
 from inbox_agent.adapters.sealed import StoreDamaged, read_sealed, seal
 from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord
@@ -52,10 +51,8 @@ class AtomicJSONStorage(Storage):
         *,
         exists: bool = True,
         reader: Callable[[Path, str], tuple[int, Any]] = read_sealed,
-        texts: DocumentTexts | None = None,
     ) -> None:
         self.path = Path(path)
-        self._texts = texts  # the file's documents as last written (adapters.document_texts)
         self._reader = reader  # (path, relative) -> (generation, data); the store's cache
         self.relative = relative
         self.generation = generation
@@ -81,7 +78,7 @@ class AtomicJSONStorage(Storage):
 
     def flush(self) -> None:
         if self.dirty and self._data is not None:
-            atomic_write(self.path, seal(self.relative, self.generation, self._data, self._texts))
+            atomic_write(self.path, seal(self.relative, self.generation, self._data))
             self.dirty = False
 
     def close(self) -> None:

@@ -42,7 +42,6 @@ from pathlib import Path
 
 from inbox_agent.adapters.blobs import ContentAddressedFiles
 from inbox_agent.adapters.disk import storage_state
-from inbox_agent.adapters.document_texts import RecentFileTexts
 from inbox_agent.adapters.sealed import StoreDamaged, StoreError, read_sealed, seal
 from inbox_agent.adapters.store_journal import STATE, apply, operations, refuse_clashes
 from inbox_agent.adapters.store_reads import StoreReads
@@ -111,9 +110,6 @@ class Store(StoreReads, ContentAddressedFiles):
         self._write_lock_fd: int | None = None
         self._write_depth = 0
         self._init_reads()
-        # The documents of the files this process wrote last, as written: a commit
-        # encodes only the documents it changed (adapters/document_texts.py).
-        self._written_texts = RecentFileTexts(self.shard_cache_size)
         self.index = Index()
         if read_only:
             self._empty = not self.state_path.exists() and not self._has_data()
@@ -283,14 +279,7 @@ class Store(StoreReads, ContentAddressedFiles):
         """Apply a commit, reading each file through the cache and caching what was
         written: the next batch neither reads nor parses the shards this one wrote."""
         try:
-            written = apply(
-                self.root,
-                generation,
-                ops,
-                self.manifest(),
-                reader=self._read_for_commit,
-                texts_of=self._written_texts.of,
-            )
+            written = apply(self.root, generation, ops, self.manifest(), reader=self._read_for_commit)
             for name, data in written:
                 self._remember(self.root / name, generation, data)
         except BaseException:
