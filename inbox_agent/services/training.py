@@ -30,6 +30,7 @@ HAND_WRITTEN_SOURCES = frozenset(
         "written_heldout",
         "written_heldout_en",
         "blind_heldout",
+        "blind2_heldout",
     }
 )
 
