@@ -6,9 +6,9 @@ Needs scikit-learn (``pip install -e '.[train]'``); the daemon does not.
 
 1. Training part: 80 % of BANKING77 (stratified by intent, fixed), the generated
    complaint mails ``complaints/{zh,en}_train.csv`` (phrase bank A), the hand-written
-   ``complaints/written_train{,_en}.csv`` and the 52 ``labelled/`` mails. Held out,
+   ``complaints/written_train{,_en,_en2}.csv`` and the 52 ``labelled/`` mails. Held out,
    never fitted or tuned on: the other 20 % of BANKING77, ``complaints/{zh,en}_heldout.csv``
-   (phrase bank B: other templates, other phrases), the hand-written and blind
+   (phrase bank B: other templates, other phrases), the hand-written and the two blind
    held-out files and ``complaints/hard_cases.csv`` (issue 13's misses); the layout is
    ``adapters/training_corpus``'s.
 2. 5-fold CV on the training part: out-of-fold predictions for each way of using

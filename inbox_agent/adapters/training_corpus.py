@@ -33,7 +33,7 @@ HELD_OUT_FRACTION = 0.2
 # held-out part: the shipped model can then still be measured on mail it never saw.
 NEVER_TRAINED = frozenset({"blind_heldout", "blind2_heldout"})
 # Hand-written files under complaints/ (bench/eval_categories.py reads the held-out ones too).
-WRITTEN_TRAINING = ("written_train.csv", "written_train_en.csv")
+WRITTEN_TRAINING = ("written_train.csv", "written_train_en.csv", "written_train_en2.csv")
 WRITTEN_HELDOUT = ("written_heldout.csv", "written_heldout_en.csv")
 BLIND_HELDOUT = ("blind_heldout.csv", "blind2_heldout.csv")
 SPLIT_SEED = 13

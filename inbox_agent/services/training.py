@@ -27,6 +27,7 @@ HAND_WRITTEN_SOURCES = frozenset(
         "labelled",
         "written_train",
         "written_train_en",
+        "written_train_en2",
         "written_heldout",
         "written_heldout_en",
         "blind_heldout",
