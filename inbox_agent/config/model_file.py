@@ -37,7 +37,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -115,31 +115,20 @@ def _features(value: object, classes: int) -> FeatureTable:
     return table
 
 
-def _feature_columns(value: object, classes: int) -> FeatureTable:
-    """The feature table of format 2, checked in bulk."""
+def _feature_columns(value: object, classes: int, *, packed: bool = False) -> FeatureTable:
+    """The feature table of format 2 (number lists) or 3 (packed number columns), checked in bulk."""
     if not isinstance(value, dict):
         raise ModelFileError("features: must be a table of columns")
     from inbox_agent.config.feature_table import FeatureTable
 
+    read = FeatureTable.from_packed if packed else FeatureTable.from_columns
     try:
-        return FeatureTable.from_columns(value, classes)
+        return read(value, classes)
     except ValueError as exc:
         raise ModelFileError(str(exc)) from None
 
 
-def _packed_columns(value: object, classes: int) -> FeatureTable:
-    """The feature table of format 3 (packed number columns), checked in bulk."""
-    if not isinstance(value, dict):
-        raise ModelFileError("features: must be a table of columns")
-    from inbox_agent.config.feature_table import FeatureTable
-
-    try:
-        return FeatureTable.from_packed(value, classes)
-    except ValueError as exc:
-        raise ModelFileError(str(exc)) from None
-
-
-_FEATURE_READERS = {1: _features, 2: _feature_columns, 3: _packed_columns}
+_FEATURE_READERS = {1: _features, 2: _feature_columns, 3: partial(_feature_columns, packed=True)}
 
 
 def parse_model(text: str, source: str) -> CategoryModel:
