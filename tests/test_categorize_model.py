@@ -204,8 +204,8 @@ def _packed(**columns: object) -> str:
     return f'{{"format":3,{_MINIMAL},"features":{json.dumps(features)}}}'
 
 
-def _column(dtype: str, values: list[float], length: int | None = None, raw: bytes | None = None) -> dict:
-    data = raw if raw is not None else np.array(values, dtype=dtype).tobytes()
+def _column(dtype: str, values: list[float], length: int | None = None) -> dict:
+    data = np.array(values, dtype=dtype).tobytes()
     text = base64.b64encode(zlib.compress(data)).decode()
     return {"dtype": dtype, "length": len(values) if length is None else length, "zlib_base64": text}
 

@@ -14,7 +14,13 @@ from pathlib import Path
 from inbox_agent.adapters.training_corpus import labelled_mails, load_corpus
 from inbox_agent.config.model_file import CategoryModel
 from inbox_agent.config.rules import default_rules
-from inbox_agent.stages.category_model import MAX_FEATURES, contributions, model_verdict
+from inbox_agent.stages.category_model import (
+    MAX_FEATURES,
+    best_class,
+    category_logits,
+    contributions,
+    model_verdict,
+)
 from inbox_agent.stages.features import mail_features
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -50,6 +56,39 @@ def test_scores_are_those_of_the_plain_loop_on_long_and_short_mail() -> None:
         assert max(abs(a - b) for a, b in zip(verdict.scores, plain, strict=True)) < 1e-9
         capped += sum(n in model.features for n in counts) > MAX_FEATURES
     assert capped >= 5  # long mails were among them: the cap and its tie-break were used
+
+
+def _plain_category_logits(model: CategoryModel, scores: list[float]) -> dict[str, float]:
+    """softmax(scores / temperature) written out, each category the sum of its classes."""
+    tempered = [s / model.temperature for s in scores]
+    top = max(tempered)
+    exps = [math.exp(s - top) for s in tempered]
+    totals: dict[str, float] = {}
+    for category, e in zip(model.class_category, exps, strict=True):
+        totals[category] = totals.get(category, 0.0) + e / math.fsum(exps)
+    return {c: math.log(max(p, 1e-12)) for c, p in totals.items()}
+
+
+def test_category_probabilities_and_best_classes_are_those_of_the_plain_loops() -> None:
+    rules = default_rules()
+    model = rules.model
+    assert model is not None
+    mails = [(m.subject, m.text) for m in labelled_mails(DATA / "labelled")] + [("", "")]
+    for subject, text in mails:
+        verdict = model_verdict(model, mail_features(subject, text, rules.categorizer.generic_tokens))
+        scores = [float(s) for s in verdict.scores]
+        logits = category_logits(model, verdict)
+        plain = _plain_category_logits(model, scores)
+        assert list(logits) == list(plain)  # categories in the order of their first class
+        assert max(abs(logits[c] - plain[c]) for c in plain) < 1e-9
+        for category in plain:
+            members = [i for i, c in enumerate(model.class_category) if c == category]
+            assert best_class(model, verdict, category) == max(members, key=lambda i: scores[i])
+    assert best_class(model, verdict, "no_such_category") == -1
+    tied = replace(model, intercepts=(0.0,) * len(model.classes))  # every class ties on ""
+    verdict = model_verdict(tied, Counter())
+    first = model.class_category.index("security")
+    assert best_class(tied, verdict, "security") == first  # a tie goes to the lowest index
 
 
 def _tied_model(size: int) -> CategoryModel:

@@ -37,7 +37,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache, cached_property, partial
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from inbox_agent.domain.model import CATEGORIES
 
 if TYPE_CHECKING:  # numpy is imported with the first model read, not by every command
-    from inbox_agent.config.feature_table import FeatureTable
+    from inbox_agent.config.feature_table import ClassHead, FeatureTable
 
 SHIPPED_MODEL_FILE = "category_model.json"
 FORMAT = 3  # written
@@ -82,6 +82,13 @@ class CategoryModel:
     @property
     def table(self) -> FeatureTable:
         return self.features  # type: ignore[return-value]  # made one by __post_init__
+
+    @cached_property
+    def head(self) -> ClassHead:
+        """The classes as arrays (intercepts, category of each, temperature)."""
+        from inbox_agent.config.feature_table import ClassHead
+
+        return ClassHead(self.intercepts, self.class_category, self.temperature)
 
 
 def _number_list(value: object, name: str, length: int) -> tuple[float, ...]:

@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING
 from inbox_agent.config.model_file import CategoryModel
 
 if TYPE_CHECKING:  # numpy comes with the first model read (config/feature_table.py)
+    import numpy as np
+    from numpy.typing import NDArray
+
     from inbox_agent.config.feature_table import MailVector
 
 # A long mail is read by its most informative n-grams (highest tf-idf): the common
@@ -38,7 +41,7 @@ MAX_FEATURES = 200
 class ModelVerdict:
     """What the model says about one mail, before any rule is applied."""
 
-    scores: tuple[float, ...]  # per class, before the temperature
+    scores: NDArray[np.float64]  # per class, before the temperature
     model: CategoryModel
     mail: MailVector  # the mail's kept n-grams and their normalised tf-idf
 
@@ -55,7 +58,7 @@ class ModelVerdict:
 def model_verdict(model: CategoryModel, counts: Mapping[str, int]) -> ModelVerdict:
     mail = model.table.mail_vector(counts, MAX_FEATURES)
     sums = model.table.class_sums(mail, len(model.classes))
-    return ModelVerdict(tuple(b + s for b, s in zip(model.intercepts, sums, strict=True)), model, mail)
+    return ModelVerdict(model.head.scores(sums), model, mail)
 
 
 def softmax(values: list[float]) -> list[float]:
@@ -67,17 +70,12 @@ def softmax(values: list[float]) -> list[float]:
 
 def category_logits(model: CategoryModel, verdict: ModelVerdict) -> dict[str, float]:
     """Log of each category's probability (the sum over its classes), temperature applied."""
-    probabilities = softmax([s / model.temperature for s in verdict.scores])
-    totals: dict[str, float] = {}
-    for category, p in zip(model.class_category, probabilities, strict=True):
-        totals[category] = totals.get(category, 0.0) + p
-    return {c: math.log(max(p, 1e-12)) for c, p in totals.items()}
+    return model.head.category_logits(verdict.scores)
 
 
 def best_class(model: CategoryModel, verdict: ModelVerdict, category: str) -> int:
     """The highest-scoring class of ``category`` (the intent that explains it best)."""
-    members = [i for i, c in enumerate(model.class_category) if c == category]
-    return max(members, key=lambda i: verdict.scores[i]) if members else -1
+    return model.head.best_class(verdict.scores, category)
 
 
 def contributions(
