@@ -247,6 +247,9 @@ def test_read_only_commands_work_on_a_read_only_data_directory(dovecot, smtp_ser
         (case, _other) = cli_json(ro_config, "cases")
         assert cli(ro_config, "show", case["case_id"]).returncode == 0
         assert cli(ro_config, "verify").returncode == 0
+        checked = cli(ro_config, "check")  # `check` fails: the daemon could store nothing there
+        assert checked.returncode == 1, checked.stdout
+        assert "storage: permission denied" in " ".join(checked.stdout.split())
         run = cli(ro_config, "run", "--once")
         assert run.returncode == 6, run.stdout + run.stderr
         assert "permission denied" in run.stdout + run.stderr and "Traceback" not in run.stderr

@@ -9,9 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from inbox_agent.adapters.audit_log import AuditLogFile
+from inbox_agent.adapters.disk import (
+    UNJOURNALED_ADVICE,
+    UNUSABLE_STORAGE,
+    storage_state,
+    unjournaled_file_system,
+)
 from inbox_agent.adapters.files import write_atomically
 from inbox_agent.adapters.fresh_store import FreshStore
 from inbox_agent.adapters.imap import ImapMailbox
@@ -46,6 +52,21 @@ def open_store(config: Config, *, read_only: bool = False) -> Store:
         lock_timeout=settings.lock_timeout,
         read_only=read_only,
     )
+
+
+class StorageReport(NamedTuple):
+    state: str  # room left and write access (adapters/disk.storage_state)
+    usable: bool  # False: nothing can be stored there now
+    warning: str | None  # the file system keeps no journal (adapters/disk.py)
+
+
+def storage_report(config: Config) -> StorageReport:
+    """What `check` and every `run` start say about the data directory."""
+    data_dir = config.storage.data_dir
+    state = storage_state(data_dir)
+    kind = unjournaled_file_system(data_dir)
+    warning = f"{data_dir} is on {kind} without a journal: {UNJOURNALED_ADVICE}" if kind else None
+    return StorageReport(state, not state.startswith(UNUSABLE_STORAGE), warning)
 
 
 def make_mailbox(config: Config) -> Mailbox:

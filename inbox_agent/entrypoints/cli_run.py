@@ -15,7 +15,7 @@ from rich.table import Table
 
 from inbox_agent.adapters.tinydb_store import StoreLocked
 from inbox_agent.config.loader import Config
-from inbox_agent.entrypoints.bootstrap import build_runtime
+from inbox_agent.entrypoints.bootstrap import build_runtime, storage_report
 from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, short
 from inbox_agent.entrypoints.daemon import Daemon, StopFlag, run_cycle, run_once
 
@@ -43,6 +43,9 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         if done >= total:
             progress_bar.stop()
 
+    warning = storage_report(config).warning
+    if warning:  # said at every start: ops who never run `check` read the log
+        logging.getLogger("inbox_agent").warning("data directory: %s", warning)
     runtime = build_runtime(config, dry_run=args.dry_run, should_stop=stop, progress=progress)
     try:
         runtime.store.acquire_daemon_lock()
