@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -126,6 +126,9 @@ class FakeStore:
 
     def delete_blob(self, sha256: str) -> bool:
         return self.blobs.pop(sha256, None) is not None
+
+    def delete_blobs(self, shas: Iterable[str]) -> int:
+        return sum(self.delete_blob(sha) for sha in set(shas))
 
     def put_attachment(self, safe_name: str, payload: bytes) -> Path:
         self.attachments[safe_name] = payload

@@ -18,6 +18,7 @@ from servers import DovecotServer
 from tcpproxy import Fault, TcpProxy
 
 from inbox_agent.adapters.imap import ImapMailbox
+from inbox_agent.adapters.tinydb_store import Store
 from inbox_agent.config.settings import ImapSettings, Secret
 from inbox_agent.services.ports import MailboxError
 
@@ -128,8 +129,8 @@ def _stored_counts(config: Path) -> tuple[int, int, int]:
     for case in cases:
         shown = cli_json(config, "show", case["case_id"])
         incoming += sum(1 for message in shown["messages"] if message["direction"] == "in")
-    raw_dir = config.parent / "data" / "raw"
-    blobs = [p for p in raw_dir.rglob("*") if p.is_file()] if raw_dir.exists() else []
+    data = config.parent / "data"
+    blobs = Store(data, read_only=True).stored_blobs() if data.exists() else set()
     return len(cases), incoming, len(blobs)
 
 

@@ -175,9 +175,11 @@ def test_read_only_store_takes_no_lock_and_writes_nothing(tmp_path: Path) -> Non
 def test_damaged_raw_mail_is_refused_on_read(tmp_path: Path) -> None:
     store = Store(tmp_path / "data")
     sha = store.put_blob(b"From: a@example.com\r\n\r\nhello")
-    path = store.blob_path(sha)
-    path.write_bytes(b"From: a@example.com\r\n\r\nhellO")
-    with pytest.raises(StoreDamaged, match=f"{sha}.*do not hash to its name"):
+    (path,) = store.packs_dir.iterdir()
+    path.write_bytes(path.read_bytes().replace(b"hello", b"hellO"))
+    with pytest.raises(StoreDamaged, match=f"{path.name}.*{sha}.*do not hash to its name"):
+        Store(tmp_path / "data").get_blob(sha)  # another process: it reads the pack's entries
+    with pytest.raises(StoreDamaged, match=f"{path.name}.*{sha}.*do not hash to its name"):
         store.get_blob(sha)
 
 
@@ -229,8 +231,9 @@ def test_verify_is_clean_on_a_healthy_store_and_names_a_missing_blob(tmp_path: P
     store.commit(Changes(cases={case.case_id: case}, messages=[message], next_case_seq=2))
     report = verify(root, shard_size=10)
     assert report.clean, report.problems
-    assert report.counts["cases"] == 1 and report.counts["raw files checked"] == 1
-    os.unlink(store.blob_path(sha))
+    assert report.counts["cases"] == 1 and report.counts["raw mails checked"] == 1
+    (pack,) = store.packs_dir.iterdir()
+    os.unlink(pack)
     report = verify(root, shard_size=10)
     assert [p for p in report.problems if "missing (the raw mail of message" in p]
 

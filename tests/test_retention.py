@@ -32,13 +32,21 @@ def test_resolved_cases_lose_raw_mail_after_the_retention_period(tmp_path: Path)
     old_raw = [m.raw_sha256 for m in store.case_messages(old_id)]
     open_raw = [m.raw_sha256 for m in store.case_messages(cases["open@example.com"]["case_id"])]
     resolved_at = parse_iso(store.get_case(old_id).updated_at)
+    old_bytes = [store.get_blob(sha) for sha in old_raw]
+    assert len(old_bytes) == 2 and all(old_bytes)  # the complaint and its acknowledgement
 
     assert purge(store, resolved_at + timedelta(days=29), 30).cases == 0
     report = purge(store, resolved_at + timedelta(days=31), 30)
     assert report.cases == 1
     assert report.blobs >= 1
-    assert all(not store.blob_path(sha).exists() for sha in old_raw)
-    assert all(store.blob_path(sha).exists() for sha in open_raw)
+    kept = store.stored_blobs()
+    assert kept.isdisjoint(old_raw) and kept.issuperset(open_raw)
+    assert all(store.get_blob(sha) for sha in open_raw)
+    # Erased, not hidden: the old customer's mail and our acknowledgement are in no
+    # file, though they shared a pack with the open case's mail.
+    stored = b"".join(path.read_bytes() for path in store.raw_dir.rglob("*") if path.is_file())
+    assert not any(data in stored for data in old_bytes)
+    assert all(store.get_blob(sha) in stored for sha in open_raw)
     shown = cli_json(config_path, "show", old_id)
     assert "raw_purged" in shown["flags"]
     assert shown["messages"]  # the record of what happened stays

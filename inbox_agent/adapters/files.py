@@ -44,7 +44,6 @@ def fsync_dir(path: Path) -> None:
 def write_group_atomically(
     items: Sequence[tuple[Path, bytes]],
     *,
-    before_each: Callable[[], None] | None = None,
     mid_write: Callable[[], None] | None = None,
     after_rename: Callable[[], None] | None = None,
 ) -> None:
@@ -60,8 +59,6 @@ def write_group_atomically(
     renamed = 0
     try:
         for path, data in items:
-            if before_each is not None:
-                before_each()
             handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             temps.append((temp_name, path))
             with os.fdopen(handle, "wb") as temp:

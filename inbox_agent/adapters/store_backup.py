@@ -1,9 +1,10 @@
 """`backup DEST` and `restore SRC`: a consistent copy of the data directory, and back.
 
-Backup while the daemon runs: raw mail and attachments never change once written
-(they are named by their content), so they are copied first without the lock; then,
-under the store's write lock — which applies any pending journal — the JSON files,
-the accepted-mail log and the blobs written meanwhile. The daemon waits for that
+Backup while the daemon runs: raw mail and attachments change only by erasure
+(retention), under the store's write lock, so they are copied first without the
+lock; then, under it — which also applies any pending journal — the JSON files, the
+accepted-mail log, the files written meanwhile, the packs retention wrote again
+(shorter) and, gone from the copy, the packs it removed. The daemon waits for that
 short second step at most. The copy is built in ``DEST.partial`` and renamed when
 whole, then verified: a cut-off backup never looks like a finished one.
 
@@ -25,7 +26,7 @@ from inbox_agent.adapters.store_verify import VerifyReport, verify
 from inbox_agent.adapters.tinydb_docs import DIR_MODE, FILE_MODE
 from inbox_agent.adapters.tinydb_store import Store, lock_daemon
 
-IMMUTABLE = ("raw", "attachments")  # named by content: copied without the lock
+IMMUTABLE = ("raw", "attachments")  # changed only by erasure: copied without the lock first
 LOCKED = ("state.json", "cases", "outbox-sent.log")
 SKIPPED = {"daemon.lock", "write.lock", "journal.json"}
 
@@ -42,8 +43,9 @@ def backup(store: Store, dest: Path) -> VerifyReport:
     with store.write_lock():
         for name in LOCKED:
             _copy(store.root / name, partial / name)
-        for name in IMMUTABLE:  # what was written since the first pass
+        for name in IMMUTABLE:  # what was written or erased since the first pass
             _copy(store.root / name, partial / name, keep_existing=True)
+        _drop_removed(store.packs_dir, partial / store.packs_dir.relative_to(store.root))
     if dest.exists():
         dest.rmdir()
     os.replace(partial, dest)
@@ -85,17 +87,27 @@ def _refuse_non_empty(dest: Path) -> None:
 def _copy(source: Path, target: Path, *, keep_existing: bool = False) -> None:
     """Copy a file or a tree (0600 files, 0700 folders), skipping temp files and files
     that vanish meanwhile (retention may delete raw mail). ``keep_existing``: a file
-    already copied is left alone (content-addressed: same name, same bytes)."""
+    already copied is left alone while its size is unchanged (named by content, or a
+    pack: erasure only ever makes one shorter)."""
     if source.is_dir():
         target.mkdir(mode=DIR_MODE, exist_ok=True)
         for child in source.iterdir():
             if child.name not in SKIPPED and not child.name.startswith("."):
                 _copy(child, target / child.name, keep_existing=keep_existing)
         return
-    if keep_existing and target.exists():
-        return
     try:
+        if keep_existing and target.exists() and target.stat().st_size == source.stat().st_size:
+            return  # same name, same size: the same bytes (a pack rewritten by erasure is shorter)
         shutil.copyfile(source, target)
     except FileNotFoundError:
         return
     os.chmod(target, FILE_MODE)
+
+
+def _drop_removed(source: Path, target: Path) -> None:
+    """Packs copied in the first pass that retention removed since: not kept in the copy."""
+    if not target.is_dir():
+        return
+    for copied in target.iterdir():
+        if not (source / copied.name).exists():
+            copied.unlink()

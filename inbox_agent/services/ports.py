@@ -150,6 +150,10 @@ class CaseStore(Protocol):
 
     def delete_blob(self, sha256: str) -> bool: ...
 
+    def delete_blobs(self, shas: Iterable[str]) -> int:
+        """Erase these blobs (retention); how many were stored."""
+        ...
+
     def put_attachment(self, safe_name: str, payload: bytes) -> Path: ...
 
     def put_files(self, blobs: Mapping[str, bytes], attachments: Mapping[str, bytes]) -> None:

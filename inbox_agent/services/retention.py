@@ -34,7 +34,7 @@ def purge(store: CaseStore, now: datetime, days: int) -> PurgeReport:
         if not doomed:
             return PurgeReport(0, 0, 0)
         blobs, attachments = _files_only_of(store, cases, {case.case_id for case in doomed})
-        removed_blobs = sum(store.delete_blob(sha) for sha in blobs)
+        removed_blobs = store.delete_blobs(blobs)
         removed_attachments = sum(store.delete_attachment(name) for name in attachments)
         for case in doomed:
             uow.put_case(_purged(case, now, days))
