@@ -53,8 +53,15 @@ class Slot:
 
 @dataclass(frozen=True)
 class Packed:
-    data: bytes  # the pack file's bytes
+    # The pack file's bytes in order: the mails as the batch holds them, then the table
+    # and the tail. Written one after another, never joined: a batch of large mails is
+    # not copied into one more buffer.
+    chunks: tuple[bytes, ...]
     entries: dict[str, tuple[int, int]]  # sha -> (offset, length)
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 def pack(blobs: Mapping[str, bytes]) -> Packed:
@@ -66,7 +73,7 @@ def pack(blobs: Mapping[str, bytes]) -> Packed:
         entries[sha] = (offset, len(data))
         table.append(ENTRY.pack(bytes.fromhex(sha), offset, len(data)))
         offset += len(data)
-    return Packed(b"".join((*blobs.values(), *table, TAIL.pack(len(table), MAGIC))), entries)
+    return Packed((*blobs.values(), b"".join(table), TAIL.pack(len(table), MAGIC)), entries)
 
 
 def read_table(path: Path) -> Any:

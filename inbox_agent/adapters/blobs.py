@@ -168,14 +168,14 @@ class ContentAddressedFiles:
         left alone. Returns once every file is durable, so the commit that references
         them comes after."""
         fresh = {sha: data for sha, data in blobs.items() if not self.has_blob(sha)}
-        wanted: dict[Path, bytes] = {}
+        wanted: dict[Path, bytes | tuple[bytes, ...]] = {}
         for safe_name, payload in attachments.items():
             wanted.setdefault(self._safe_attachment_path(safe_name), payload)
         files = [(path, data) for path, data in wanted.items() if not path.exists()]
         packed = pack(fresh) if fresh else None
         name = new_pack_name()
         if packed is not None:
-            files.insert(0, (self.packs_dir / name, packed.data))
+            files.insert(0, (self.packs_dir / name, packed.chunks))
         for folder in {path.parent for path, _ in files}:  # one mkdir per folder, not per file
             ensure_dir(folder)
         for _ in range(len(fresh) + len(files) - (packed is not None)):  # counted per blob, not per file

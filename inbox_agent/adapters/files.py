@@ -42,7 +42,7 @@ def fsync_dir(path: Path) -> None:
 
 
 def write_group_atomically(
-    items: Sequence[tuple[Path, bytes]],
+    items: Sequence[tuple[Path, bytes | Sequence[bytes]]],
     *,
     mid_write: Callable[[], None] | None = None,
     after_rename: Callable[[], None] | None = None,
@@ -62,7 +62,7 @@ def write_group_atomically(
             handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             temps.append((temp_name, path))
             with os.fdopen(handle, "wb") as temp:
-                temp.write(data)
+                temp.writelines((data,) if isinstance(data, bytes) else data)  # a pack comes in chunks
                 temp.flush()
                 if mid_write is not None:
                     mid_write()
