@@ -124,6 +124,9 @@ class FakeStore:
     def get_blob(self, sha256: str) -> bytes:
         return self.blobs[sha256]
 
+    def held_blobs(self, shas: Iterable[str]) -> set[str]:
+        return {sha for sha in shas if sha in self.blobs}
+
     def delete_blob(self, sha256: str) -> bool:
         return self.blobs.pop(sha256, None) is not None
 

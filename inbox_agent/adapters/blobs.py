@@ -71,6 +71,12 @@ class ContentAddressedFiles:
         held = any(self._slot_bytes(slot, sha256) is not None for slot in self._packs.slots(sha256))
         return held or self.blob_path(sha256).exists()
 
+    def held_blobs(self, shas: Iterable[str]) -> set[str]:
+        """Which of these raw mails are stored now: one fresh look at the packs (a CLI
+        command or another daemon may have written some since), then a lookup each."""
+        self._packs.refresh()
+        return {sha for sha in shas if self.has_blob(sha)}
+
     def get_blob(self, sha256: str) -> bytes:
         """The raw mail, checked against its hash. ``BlobMissing`` when no pack or file
         holds it; ``StoreDamaged`` naming the file when its bytes are not whole."""

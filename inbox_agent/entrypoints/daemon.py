@@ -76,11 +76,14 @@ def purge_old_raw_mail(runtime: Runtime) -> None:
     report = purge(runtime.store, runtime.clock.now(), days)
     if report.cases:
         log.info(
-            "retention: raw mail of %d resolved cases deleted (%d mails, %d attachments)",
+            "retention: raw mail of %d resolved cases deleted (%d mails, %d attachments, %d never-sent mails)",
             report.cases,
             report.blobs,
             report.attachments,
+            report.unsent_dropped,
         )
+    if report.deferred:
+        log.info("retention: %d resolved cases kept until their queued mail is sent", report.deferred)
 
 
 def housekeeping_jobs(config: Config) -> list[tuple[float, Callable[[Runtime], None]]]:

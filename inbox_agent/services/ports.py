@@ -148,6 +148,10 @@ class CaseStore(Protocol):
 
     def get_blob(self, sha256: str) -> bytes: ...
 
+    def held_blobs(self, shas: Iterable[str]) -> set[str]:
+        """Which of these blobs are stored now, whichever process wrote them."""
+        ...
+
     def delete_blob(self, sha256: str) -> bool: ...
 
     def delete_blobs(self, shas: Iterable[str]) -> int:
