@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inbox_agent.adapters.blob_packs import PackIndex, Slot, read_entries
+from inbox_agent.adapters import blob_packs
+from inbox_agent.adapters.blob_packs import PackIndex, PackUnreadable, Slot, read_entries
 from inbox_agent.adapters.blobs import BlobMissing
 from inbox_agent.adapters.sealed import StoreDamaged
 from inbox_agent.adapters.store_backup import backup
@@ -137,6 +138,25 @@ def test_a_damaged_pack_tail_is_named_by_reads_and_by_verify(tmp_path: Path) -> 
     # Erasure in a pack damaged since this process wrote it: refused, naming the file.
     with store.write_lock(), pytest.raises(StoreDamaged, match=path.name):
         store.delete_blobs([next(iter(mails))])
+
+
+def test_a_pack_cut_while_its_table_is_read_is_named_not_a_crash(tmp_path: Path, monkeypatch) -> None:
+    """Something truncates the file between the size look-up and the reads: a clear
+    ``PackUnreadable``, not a struct or numpy error from half a table."""
+    store = Store(tmp_path / "data")
+    store.put_files(_mails(4), {})
+    (path,) = store.packs_dir.iterdir()
+    whole = path.read_bytes()
+    real_fstat = os.fstat
+
+    def cut_after_fstat(fd: int) -> os.stat_result:
+        result = real_fstat(fd)
+        os.truncate(path, len(whole) - 60)  # the tail and part of the table go
+        return result
+
+    monkeypatch.setattr(blob_packs.os, "fstat", cut_after_fstat)
+    with pytest.raises(PackUnreadable, match="cut short while being read"):
+        read_entries(path)
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 MAGIC = b"IAPACK01"
 ENTRY = struct.Struct("<32sQQ")  # digest, offset, length
@@ -88,19 +88,28 @@ def read_table(path: Path) -> Any:
         if size < TAIL.size:
             raise PackUnreadable(f"{size} bytes, shorter than a pack's tail")
         handle.seek(size - TAIL.size)
-        count, magic = TAIL.unpack(handle.read(TAIL.size))
+        count, magic = TAIL.unpack(_read_exactly(handle, TAIL.size))
         if magic != MAGIC:
             raise PackUnreadable("its tail is not a pack's (truncated, altered or foreign)")
         if count * ENTRY.size > size - TAIL.size:
             raise PackUnreadable(f"its tail names {count} blobs, more than its {size} bytes can hold")
         data_end = size - TAIL.size - count * ENTRY.size
         handle.seek(data_end)
-        table = np.frombuffer(handle.read(count * ENTRY.size), dtype=_table_dtype())
+        table = np.frombuffer(_read_exactly(handle, count * ENTRY.size), dtype=_table_dtype())
     ends = table["offset"] + table["length"]
     starts_ok = count == 0 or (table["offset"][0] == 0 and bool(np.all(table["offset"][1:] == ends[:-1])))
     if not starts_ok or (int(ends[-1]) if count else 0) != data_end:
         raise PackUnreadable("its entries do not point at its blobs one after another (altered)")
     return table
+
+
+def _read_exactly(handle: BinaryIO, size: int) -> bytes:
+    """``size`` bytes, or ``PackUnreadable``: a pack is never cut in place by us (it
+    is replaced whole), so a short read means something else truncated it."""
+    data = handle.read(size)
+    if len(data) != size:
+        raise PackUnreadable(f"cut short while being read ({len(data)} of {size} bytes)")
+    return data
 
 
 def read_entries(path: Path) -> dict[str, tuple[int, int]]:
