@@ -7,6 +7,7 @@ from pathlib import Path
 
 from helpers import cli, cli_json, complaint, write_config
 
+from inbox_agent.adapters.store_verify import verify
 from inbox_agent.adapters.tinydb_store import Store
 from inbox_agent.config.loader import load_config
 from inbox_agent.domain.clock import parse_iso
@@ -115,6 +116,8 @@ def test_a_purged_case_reopened_and_resolved_again_loses_its_new_mail_too(tmp_pa
     assert cli(config_path, "run", "--once").returncode == 0
     new_bytes = [store.get_blob(m.raw_sha256) for m in _held(store, old_id)]
     assert len(new_bytes) == 3  # the new mail, its acknowledgement, the second resolution
+
+    assert verify(store.root).problems == []  # the mail the first purge erased is no problem
 
     resolved_again = parse_iso(store.get_case(old_id).updated_at)
     assert purge(store, resolved_again + timedelta(days=29), 30).cases == 0
