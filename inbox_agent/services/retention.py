@@ -40,8 +40,6 @@ def purge(store: CaseStore, now: datetime, days: int) -> PurgeReport:
         sending = still_sending(outbox)
         doomed = [case for case in due if case.case_id not in sending]
         deferred = len(due) - len(doomed)
-        if deferred:
-            log.info("retention: %d cases wait until their queued mail is sent", deferred)
         if not doomed:
             return PurgeReport(0, 0, 0, deferred)
         doomed_ids = {case.case_id for case in doomed}
