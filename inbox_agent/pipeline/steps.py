@@ -48,13 +48,20 @@ class MailWork:
     trust_notes: list[str] = field(default_factory=list)  # recorded on the mail's own case
     related: list[Case] = field(default_factory=list)  # other cases this mail changes (an event)
     alerts: list[OutgoingMail] = field(default_factory=list)  # staff alerts queued with the mail
-    # Makes the Message-IDs of alerts unguessable (policies/notified.py). Random, not
-    # derived: an alert is queued in the same commit as the mail, so a crash before the
-    # commit redoes both and one after it never reaches this mail again.
-    salt: str = field(default_factory=lambda: secrets.token_hex(16))
+    _salt: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         self.raw_sha = self.raw_sha or self.incoming.raw_sha256
+
+    @property
+    def salt(self) -> str:
+        """Makes the Message-IDs of alerts unguessable (policies/notified.py). Random, not
+        derived: an alert is queued in the same commit as the mail, so a crash before the
+        commit redoes both and one after it never reaches this mail again. Drawn on first
+        use: few mails queue an alert, so most never need one."""
+        if not self._salt:
+            self._salt = secrets.token_hex(16)
+        return self._salt
 
     @property
     def parsed(self) -> ParsedMessage:
