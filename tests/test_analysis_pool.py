@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from inbox_agent.config.loader import load_config
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.pipeline.decision import Incoming
-from inbox_agent.pipeline.process import analyse, process, process_analysed
+from inbox_agent.pipeline.process import analyse, analyse_many, process, process_analysed
 from inbox_agent.services.analysis_pool import AnalysisPool, _slices, worker_count
 from inbox_agent.services.intake import batch_view
 
@@ -68,6 +68,18 @@ def incoming_sha(incoming: Incoming) -> str:
     import hashlib
 
     return hashlib.sha256(incoming.raw).hexdigest()
+
+
+def test_analysing_a_batch_stage_by_stage_gives_each_mail_its_own_analysis(config) -> None:
+    """Differential: the pool's order (every mail through one stage, then the next)
+    against one mail at a time, over every test mail and mails that stop early (not a
+    mail at all, an auto-reply, a bounce): nothing leaks from one mail to the next."""
+    incomings = [_incoming(path) for path in ALL_MAIL]
+    incomings.insert(3, Incoming(b"\x00\xff not a mail", "maildir:broken", NOW))
+    expected = [analyse(incoming, config, NOW) for incoming in incomings]
+    got = analyse_many(incomings, config, NOW)
+    assert got == expected
+    assert any(item.stopped is not None for item in got) and any(item.stopped is None for item in got)
 
 
 def test_a_duplicate_is_a_duplicate_even_when_its_analysis_quarantined_it(config) -> None:

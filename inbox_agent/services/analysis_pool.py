@@ -30,7 +30,7 @@ from types import TracebackType
 
 from inbox_agent.config.loader import Config
 from inbox_agent.pipeline.decision import Incoming
-from inbox_agent.pipeline.process import Analysis, analyse
+from inbox_agent.pipeline.process import Analysis, analyse_many
 
 log = logging.getLogger("inbox_agent.services.analysis_pool")
 
@@ -43,7 +43,7 @@ def worker_count(configured: int) -> int:
 
 
 def analyse_batch(incomings: Sequence[Incoming], config: Config, now: datetime) -> list[Analysis]:
-    return [analyse(incoming, config, now) for incoming in incomings]
+    return analyse_many(incomings, config, now)
 
 
 def _start_worker(config: Config, parent: int) -> None:
