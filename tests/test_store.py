@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from inbox_agent.adapters.fresh_store import FreshStore
-from inbox_agent.adapters.sealed import StoreDamaged, unseal
+from inbox_agent.adapters.sealed import StoreDamaged, seal, unseal
 from inbox_agent.adapters.store_journal import AtomicJSONStorage
+from inbox_agent.adapters.store_verify import verify
 from inbox_agent.adapters.tinydb_store import Store, StoreError, StoreLocked
 from inbox_agent.domain.lifecycle import case_id_for
 from inbox_agent.domain.model import Case, CaseStatus, Event, MessageRecord
@@ -433,3 +434,62 @@ def test_a_file_replaced_by_a_failed_commit_is_read_again_under_the_same_lock(
 
 def _no_space(*args: object) -> None:
     raise OSError(28, "No space left on device")
+
+
+# ------------------------------------------------------------ the shard size is the store's
+
+
+def test_a_store_keeps_the_shard_size_it_was_created_with(tmp_path: Path) -> None:
+    """A case's shard is its number divided by the shard size: with another size a store
+    read no case where it lay (a customer's reply opened a new case) and wrote a second
+    copy of a changed one into another file. The configured size is for new stores."""
+    root = tmp_path / "data"
+    _commit_cases(Store(root, shard_size=10), range(1, 26))
+    other = Store(root, shard_size=5)
+    assert other.shard_size == 10 and other.configured_shard_size == 5
+    assert other.get_case(case_id_for(17, 2026)) == _case(17)
+    changes = Changes()
+    changes.put_case(replace(_case(17), subject="changed"))
+    other.commit(changes)
+    # (the helper's messages name raw mail it never stored: only the shards are checked here)
+    assert [p for p in verify(root, shard_size=5).problems if "/cases/" in p] == []
+    assert sorted(p.name for p in (root / "cases").glob("0*.json")) == [
+        "000000.json",
+        "000001.json",
+        "000002.json",
+    ]
+    assert Store(root, shard_size=10).get_case(case_id_for(17, 2026)).subject == "changed"
+
+
+def _drop_recorded_shard_size(root: Path) -> None:
+    """state.json as the stores before this change wrote it: no shard size in meta."""
+    generation, state = unseal(root / "state.json", "state.json", (root / "state.json").read_bytes())
+    del state["meta"]["1"]["shard_size"]
+    (root / "state.json").write_bytes(seal("state.json", generation, state))
+
+
+def test_an_older_store_opened_with_another_shard_size_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    _commit_cases(Store(root, shard_size=10), range(1, 26))
+    _drop_recorded_shard_size(root)
+    with pytest.raises(
+        StoreError, match=r"000000\.json holds case WLT-2026-000005, .*shard_size; set it back"
+    ):
+        Store(root, shard_size=5)
+    with pytest.raises(StoreError, match="another \\[storage\\] shard_size"):
+        Store(root, shard_size=5, read_only=True)
+    # The size it was written with opens it, and the next commit records that size.
+    store = Store(root, shard_size=10)
+    _commit_cases(store, range(26, 27))
+    assert store.meta()["shard_size"] == 10
+    assert Store(root, shard_size=5).get_case(case_id_for(26, 2026)) == _case(26)
+
+
+def test_a_damaged_recorded_shard_size_stops_the_store_naming_state_json(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    _commit_cases(Store(root, shard_size=10), range(1, 3))
+    generation, state = unseal(root / "state.json", "state.json", (root / "state.json").read_bytes())
+    state["meta"]["1"]["shard_size"] = "ten"
+    (root / "state.json").write_bytes(seal("state.json", generation, state))
+    with pytest.raises(StoreDamaged, match="state.json is damaged: meta.shard_size is 'ten'"):
+        Store(root, shard_size=10)

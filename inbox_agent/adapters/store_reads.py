@@ -181,7 +181,10 @@ class StoreReads:
             # of 100,000 cases only to read three fields of it doubled the start-up time.
             for doc in data.get("cases", {}).values():
                 index.add(doc["case_id"], doc["status"] == CaseStatus.RESOLVED, doc.get("message_ids", ()))
-                max_seq = max(max_seq, int(doc.get("seq", 0)))
+                seq = int(doc.get("seq", 0))
+                max_seq = max(max_seq, seq)
+                if path.stem != f"{seq // self.shard_size:06d}":
+                    raise self._misfiled(path, doc["case_id"])
             for doc in data.get("messages", {}).values():
                 index.add_record(
                     doc["key"], doc["direction"], doc["raw_sha256"], doc["message_id"], doc["case_id"]
@@ -193,6 +196,19 @@ class StoreReads:
         index.generation = self._generation_on_disk()
         self.index = index
         self._max_seq = max_seq
+
+    def _misfiled(self, path: Path, case_id: str) -> StoreError:
+        """A case outside the shard its number gives: the store was written with another
+        shard size (older stores did not record theirs), or a file was moved."""
+        if "shard_size" in self._read_state_table("meta").get("1", {}):
+            return StoreDamaged(
+                path, f"holds case {case_id}, which belongs in {self.shard_path(case_id).name}"
+            )
+        return StoreError(
+            f"{path} holds case {case_id}, which a shard size of {self.shard_size} puts in "
+            f"{self.shard_path(case_id).name}: this store was written with another [storage] shard_size; "
+            "set it back to the value it had (500 unless it was changed)"
+        )
 
     def _generation_on_disk(self) -> int:
         return int(self._read_state_table("meta").get("1", {}).get("generation", 0))

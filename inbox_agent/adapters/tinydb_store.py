@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -55,6 +56,8 @@ from inbox_agent.adapters.tinydb_docs import (
 )
 from inbox_agent.services.crash_points import crash_point
 from inbox_agent.services.ports import Changes, Index
+
+log = logging.getLogger("inbox_agent.adapters.store")
 
 SCHEMA_VERSION = 2
 JOURNAL = "journal.json"
@@ -114,6 +117,7 @@ class Store(StoreReads, ContentAddressedFiles):
         if read_only:
             self._empty = not self.state_path.exists() and not self._has_data()
             self._check_schema()
+            self._adopt_recorded_shard_size()
             if build_index:  # `verify` reads every file itself, to report each problem
                 self.rebuild_index()
             return
@@ -124,6 +128,7 @@ class Store(StoreReads, ContentAddressedFiles):
             self._start_state()
             self._recover()
             self._check_schema()
+            self._adopt_recorded_shard_size()
             self.rebuild_index()
 
     # ------------------------------------------------------------ locks
@@ -204,7 +209,13 @@ class Store(StoreReads, ContentAddressedFiles):
             raise StoreDamaged(
                 self.state_path, f"the file is missing while the data directory holds {', '.join(found[:3])}"
             )
-        meta = {"schema": SCHEMA_VERSION, "generation": 0, "next_case_seq": 1, "files": {}}
+        meta = {
+            "schema": SCHEMA_VERSION,
+            "generation": 0,
+            "next_case_seq": 1,
+            "files": {},
+            "shard_size": self.shard_size,
+        }
         atomic_write(self.state_path, seal(STATE, 0, {"meta": {"1": meta}}))
 
     def _check_schema(self) -> None:
@@ -213,6 +224,29 @@ class Store(StoreReads, ContentAddressedFiles):
         schema = self.meta().get("schema")
         if schema != SCHEMA_VERSION:
             raise StoreError(f"{self.state_path} has schema {schema}, this version needs {SCHEMA_VERSION}")
+
+    def _adopt_recorded_shard_size(self) -> None:
+        """A store keeps the shard size it was created with: a case's shard is its number
+        divided by it, so another size would look for (and write) cases in other files.
+        The configured size applies to new stores; a store from before the size was
+        recorded gets the configured one recorded at its next commit, once
+        :meth:`rebuild_index` has found its cases where that size puts them."""
+        self.configured_shard_size = self.shard_size
+        recorded = self._read_state_table("meta").get("1", {}).get("shard_size")
+        if recorded is None:
+            return
+        if not isinstance(recorded, int) or isinstance(recorded, bool) or recorded < 1:
+            raise StoreDamaged(
+                self.state_path, f"meta.shard_size is {recorded!r}, not a positive whole number"
+            )
+        self.shard_size = recorded
+        if recorded != self.configured_shard_size:
+            log.warning(
+                "%s: [storage] shard_size %d applies to new stores; this one keeps the %d it was created with",
+                self.root,
+                self.configured_shard_size,
+                recorded,
+            )
 
     def _recover(self) -> None:
         """Apply a journal left between the commit point and its application."""
@@ -250,7 +284,7 @@ class Store(StoreReads, ContentAddressedFiles):
                 relative=self.relative,
                 shard_of=self.shard_path,
                 unfiled_dir=self.cases_dir,
-                meta=dict(self._read_state_table("meta").get("1", {})),
+                meta={"shard_size": self.shard_size} | self._read_state_table("meta").get("1", {}),
                 status=self.status(),
             )
             # A commit that writes state.json alone (checkpoints, status, outbox entries)
