@@ -6,7 +6,8 @@ Needs scikit-learn (``pip install -e '.[train]'``); the daemon does not.
 
 1. Training part: 80 % of BANKING77 (stratified by intent, fixed), the generated
    complaint mails ``complaints/{zh,en}_train.csv`` (phrase bank A), the hand-written
-   ``complaints/written_train{,_en,_en2}.csv`` and the 52 ``labelled/`` mails. Held out,
+   ``complaints/written_train{,_en,_en2,_en3}.csv``, the queries written in BANKING77's
+   style ``complaints/banking77_style_train.csv`` and the 52 ``labelled/`` mails. Held out,
    never fitted or tuned on: the other 20 % of BANKING77, ``complaints/{zh,en}_heldout.csv``
    (phrase bank B: other templates, other phrases), the hand-written and the two blind
    held-out files and ``complaints/hard_cases.csv`` (issue 13's misses); the layout is

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from conftest import DATA
 from helpers import cli, complaint, write_config
 
-from inbox_agent.adapters.training_corpus import load_corpus, release_examples
+from inbox_agent.adapters.training_corpus import CorpusError, banking77_style, load_corpus, release_examples
 from inbox_agent.config.loader import load_config
 from inbox_agent.config.model_file import shipped_model
 from inbox_agent.services.model_fit import Example
@@ -34,6 +35,13 @@ def small_corpus(folder: Path) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     shutil.copytree(TESTS_DATA / "complaints", folder / "complaints", ignore=shutil.ignore_patterns("*.py"))
+    style = folder / "complaints" / "banking77_style_train.csv"
+    with style.open(encoding="utf-8", newline="") as handle:
+        queries = list(csv.DictReader(handle))[::12]  # sliced like BANKING77 itself
+    with style.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["text", "intent", "category"])
+        writer.writeheader()
+        writer.writerows(queries)
     shutil.copytree(TESTS_DATA / "labelled", folder / "labelled")
     return folder
 
@@ -132,10 +140,10 @@ def test_no_complaint_mail_is_both_trained_on_and_held_out() -> None:
     def words(example: Example) -> str:
         return " ".join(f"{example.subject} {example.text}".lower().split())
 
-    for source in ("written_train_en", "written_train_en2"):  # the seventh and eighth rounds
-        new_english = [e for e in corpus.training if e.source == source]
-        assert len(new_english) == 400 and {e.language for e in new_english} == {"en"}
-    trained = {words(e) for e in corpus.training if e.source != "banking77"}
+    for source, count in (("written_train_en", 400), ("written_train_en2", 400), ("written_train_en3", 200)):
+        new_english = [e for e in corpus.training if e.source == source]  # the 7th, 8th and 12th rounds
+        assert len(new_english) == count and {e.language for e in new_english} == {"en"}
+    trained = {words(e) for e in corpus.training if e.source not in ("banking77", "banking77_style")}
     held = [e for e in corpus.heldout if e.source != "banking77"]
     assert len(held) == 915 + 120
     assert [e.text for e in held if words(e) in trained] == []
@@ -150,3 +158,38 @@ def test_train_says_which_held_out_groups_the_current_model_was_fitted_on() -> N
     assert groups_fitted_on(one, groups) == ["written_en"]
     assert groups_fitted_on(replace(shipped, training={}), groups) == []  # `train`: training part
     assert groups_fitted_on(None, groups) == []
+
+
+def test_the_queries_written_in_banking77_style_are_not_its_held_out_sentences() -> None:
+    """The queries written for the intents CV confused are training text: none of them is
+    (punctuation, case and spacing aside) a BANKING77 sentence, held out or not, and each
+    keeps its intent's category."""
+    corpus = load_corpus(TESTS_DATA, corrections_file=None)
+
+    def words(text: str) -> str:
+        return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+    style = [e for e in corpus.training if e.source == "banking77_style"]
+    assert len(style) == 1048 and {e.language for e in style} == {"en"}
+    bank = {words(e.text) for e in corpus.training + corpus.heldout if e.source == "banking77"}
+    assert len(bank) > 9000
+    assert [e.text for e in style if words(e.text) in bank] == []
+    assert not any(e.source == "banking77_style" for e in corpus.heldout)
+
+
+def test_a_style_query_whose_category_disagrees_with_the_mapping_is_refused(tmp_path: Path) -> None:
+    mapping = tmp_path / "intent_to_category.csv"
+    mapping.write_text("intent,category\npending_top_up,funds_not_received\n", encoding="utf-8")
+    queries = tmp_path / "banking77_style_train.csv"
+    queries.write_text(
+        "text,intent,category\nmy top up is still pending,pending_top_up,funds_not_received\n"
+        "top up failed,pending_top_up,transaction_failed\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        CorpusError, match=r"banking77_style_train.csv:3: intent 'pending_top_up' with category"
+    ):
+        banking77_style(queries, mapping)
+    queries.write_text("text,intent,category\nhi,no_such_intent,other\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="the mapping says None"):
+        banking77_style(queries, mapping)

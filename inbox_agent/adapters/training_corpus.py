@@ -4,6 +4,7 @@ Layout of a corpus folder (the repository's ``tests/data`` is one)::
 
     shared/banking77/train.csv, intent_to_category.csv   BANKING77 (CC BY 4.0), mapped
     complaints/{zh,en}_{train,heldout}.csv, hard_cases.csv   generated for this project
+    complaints/banking77_style_train.csv                 one-sentence queries written in BANKING77's style
     complaints/written_{train,heldout}{,_en}.csv         written by hand, one mail at a time
     labelled/labels.csv + *.eml                          hand-written complaint mails
 
@@ -33,9 +34,16 @@ HELD_OUT_FRACTION = 0.2
 # held-out part: the shipped model can then still be measured on mail it never saw.
 NEVER_TRAINED = frozenset({"blind_heldout", "blind2_heldout"})
 # Hand-written files under complaints/ (bench/eval_categories.py reads the held-out ones too).
-WRITTEN_TRAINING = ("written_train.csv", "written_train_en.csv", "written_train_en2.csv")
+WRITTEN_TRAINING = (
+    "written_train.csv",
+    "written_train_en.csv",
+    "written_train_en2.csv",
+    "written_train_en3.csv",
+)
 WRITTEN_HELDOUT = ("written_heldout.csv", "written_heldout_en.csv")
 BLIND_HELDOUT = ("blind_heldout.csv", "blind2_heldout.csv")
+# Training only: written for the BANKING77 intents that 5-fold CV confused across categories.
+BANKING77_STYLE = "banking77_style_train.csv"
 SPLIT_SEED = 13
 
 
@@ -61,6 +69,21 @@ def banking77(folder: Path) -> list[Example]:
         examples.append(
             Example("", row["text"], row["category"], mapping[row["category"]], "en", "banking77")
         )
+    return examples
+
+
+def banking77_style(path: Path, mapping_file: Path) -> list[Example]:
+    """Queries written for this project in BANKING77's style, each labelled with a BANKING77
+    intent (the class) and that intent's category, which must agree with the mapping."""
+    mapping = {row["intent"]: row["category"] for row in _rows(mapping_file)}
+    examples = []
+    for number, row in enumerate(_rows(path), 2):
+        if mapping.get(row["intent"]) != row["category"]:
+            raise CorpusError(
+                f"{path}:{number}: intent {row['intent']!r} with category {row['category']!r}, "
+                f"the mapping says {mapping.get(row['intent'])!r}"
+            )
+        examples.append(Example("", row["text"], row["intent"], row["category"], "en", "banking77_style"))
     return examples
 
 
@@ -133,6 +156,9 @@ def load_corpus(folder: Path, corrections_file: Path | None) -> Corpus:
     bank_training, bank_heldout = split_banking77(banking77(folder / "shared" / "banking77"))
     mails = folder / "complaints"
     training = [*bank_training, *complaints(mails / "zh_train.csv"), *complaints(mails / "en_train.csv")]
+    training += banking77_style(
+        mails / BANKING77_STYLE, folder / "shared" / "banking77" / "intent_to_category.csv"
+    )
     training += [e for name in WRITTEN_TRAINING for e in complaints(mails / name)]
     training += labelled_mails(folder / "labelled")
     if corrections_file is not None:

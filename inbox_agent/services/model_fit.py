@@ -24,6 +24,9 @@ from inbox_agent.stages.category_model import category_logits, model_verdict
 from inbox_agent.stages.features import mail_features
 
 TRAIN_EXTRA_HINT = "pip install 'inbox-agent[train]'  (scikit-learn and numpy)"
+# One-sentence chat queries (BANKING77, and the queries written for this project in its
+# style): each counts once; a complaint mail counts ``Recipe.mail_weight`` times.
+SENTENCE_SOURCES = frozenset({"banking77", "banking77_style"})
 
 
 class TrainingUnavailable(RuntimeError):
@@ -101,7 +104,7 @@ def _fit_weights(
     keep = numpy.flatnonzero(seen_in >= recipe.min_df)
     matrix = matrix[:, keep]
     transformer = tfidf(sublinear_tf=True).fit(matrix)
-    weights_of = [1.0 if e.source == "banking77" else recipe.mail_weight for e in examples]
+    weights_of = [1.0 if e.source in SENTENCE_SOURCES else recipe.mail_weight for e in examples]
     coef, intercept, labels = _linear(
         recipe, transformer.transform(matrix), [recipe.label_of(e) for e in examples], weights_of
     )

@@ -28,6 +28,7 @@ HAND_WRITTEN_SOURCES = frozenset(
         "written_train",
         "written_train_en",
         "written_train_en2",
+        "written_train_en3",
         "written_heldout",
         "written_heldout_en",
         "blind_heldout",
@@ -46,7 +47,7 @@ class Corpus:
         """Examples by what they measure: BANKING77, complaint mails per language, hard cases."""
         grouped: dict[str, list[Example]] = {}
         for example in examples:
-            if example.source in ("banking77", "hard_cases", "correction"):
+            if example.source in ("banking77", "banking77_style", "hard_cases", "correction"):
                 group = example.source
             elif example.source in HAND_WRITTEN_SOURCES:
                 group = f"{example.source.split('_')[0]}_{example.language}"
