@@ -27,7 +27,7 @@ from inbox_agent.adapters.tinydb_docs import DIR_MODE, FILE_MODE
 from inbox_agent.adapters.tinydb_store import Store, lock_daemon
 
 IMMUTABLE = ("raw", "attachments")  # changed only by erasure: copied without the lock first
-LOCKED = ("state.json", "cases", "outbox-sent.log")
+LOCKED = ("state.json", "cases", "outbox-sent.log", "quarantine-dropped.log")
 SKIPPED = {"daemon.lock", "write.lock", "journal.json"}
 
 

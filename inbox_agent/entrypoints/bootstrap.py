@@ -23,6 +23,7 @@ from inbox_agent.adapters.fresh_store import FreshStore
 from inbox_agent.adapters.imap import ImapMailbox
 from inbox_agent.adapters.maildir import MaildirMailbox
 from inbox_agent.adapters.model_store import ModelStore, append_correction, corrections_file
+from inbox_agent.adapters.quarantine_log import DroppedQuarantineFile
 from inbox_agent.adapters.sent_log import SentLog
 from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
 from inbox_agent.adapters.staff_accounts import StaffAccountsFile
@@ -33,7 +34,7 @@ from inbox_agent.mail.render import TemplateSet
 from inbox_agent.services.delivery import Delivery
 from inbox_agent.services.intake import Intake
 from inbox_agent.services.page import staff_page
-from inbox_agent.services.ports import Mailbox, Transport
+from inbox_agent.services.ports import DroppedLog, Mailbox, Transport
 from inbox_agent.services.recategorize import stored_corrections, with_stored_corrections
 from inbox_agent.services.sent_copies import SentCopies
 from inbox_agent.services.web_actions import WebActions
@@ -200,6 +201,11 @@ def training_corpus(config: Config, folder: Path) -> Any:
 def staff_directory(config: Config) -> StaffDirectory:
     """The web app's staff accounts (``<data_dir>/staff-accounts.json``)."""
     return StaffAccountsFile(config.storage.data_dir)
+
+
+def dropped_quarantine_log(config: Config) -> DroppedLog:
+    """Records of quarantined mail staff dropped (``<data_dir>/quarantine-dropped.log``)."""
+    return DroppedQuarantineFile(config.storage.data_dir)
 
 
 def web_audit_log(config: Config) -> AuditLog:

@@ -62,9 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_show_options(show)
 
     quarantine = sub.add_parser("quarantine", help="what could not be processed, and why")
-    quarantine.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    quarantine.add_argument("action", nargs="?", choices=["list", "retry", "drop"], default="list")
     quarantine.add_argument("id", nargs="?")
     quarantine.add_argument("--json", action="store_true")
+    quarantine.add_argument("--dropped", action="store_true", help="list the dropped entries' records")
+    quarantine.add_argument("--reason", default="", help="drop: why this mail is nothing to keep (kept)")
+    quarantine.add_argument("--by", help="drop: who acts (default: $USER)")
 
     status = sub.add_parser("status", help="last poll, backlog, outbox, errors")
     status.add_argument("--json", action="store_true")
@@ -145,8 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ModelFileError as exc:
             sys.stderr.write(f"invalid configuration:\n  - category model: {exc}\n")
             return EXIT_CONFIG
-    if args.command == "quarantine" and args.action == "retry" and not args.id:
-        sys.stderr.write("quarantine retry needs an ID (see `inbox-agent quarantine`)\n")
+    if args.command == "quarantine" and args.action in ("retry", "drop") and not args.id:
+        sys.stderr.write(f"quarantine {args.action} needs an ID (see `inbox-agent quarantine`)\n")
+        return EXIT_USAGE
+    if args.command == "quarantine" and args.action == "drop" and not args.reason.strip():
+        sys.stderr.write("quarantine drop needs --reason: the record of a dropped mail keeps it\n")
         return EXIT_USAGE
     try:
         return COMMANDS[args.command](args, config)

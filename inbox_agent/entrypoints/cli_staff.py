@@ -1,5 +1,5 @@
 """Staff commands (`assign`, `note`, `reply`, `resolve`, `reopen`) and the quarantine
-(`quarantine [list|retry ID]`): each change is one service call, one commit."""
+(`quarantine [list|retry ID|drop ID --reason R]`): each change is one service call, one commit."""
 
 from __future__ import annotations
 
@@ -11,18 +11,22 @@ from rich.table import Table
 
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import SystemClock
-from inbox_agent.entrypoints.bootstrap import open_store
+from inbox_agent.entrypoints.bootstrap import dropped_quarantine_log, open_store
 from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, print_json
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.services.ports import CaseStore
-from inbox_agent.services.quarantine import RetryRefused, retry_quarantined
+from inbox_agent.services.quarantine import DropRefused, RetryRefused, drop_quarantined, retry_quarantined
 from inbox_agent.services.staff_actions import NoSuchCase, StaffAction, StaffActionError, act_on_case
 
 
 def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
+    if args.dropped:
+        return _list_dropped(config, as_json=args.json)
     store = open_store(config)
     if args.action == "retry":
         return _quarantine_retry(store, config, args.id)
+    if args.action == "drop":
+        return _quarantine_drop(store, config, args)
     entries = store.quarantine_entries()
     if args.json:
         print_json(entries)
@@ -47,6 +51,7 @@ def _quarantine_retry(store: CaseStore, config: Config, entry_id: str | None) ->
             TemplateSet(config.templates_dir),
             entry_id or "",
             SystemClock().now(),
+            dropped_quarantine_log(config),
         )
     except RetryRefused as exc:
         console.print(f"[red]{exc}[/red]")
@@ -56,6 +61,50 @@ def _quarantine_retry(store: CaseStore, config: Config, entry_id: str | None) ->
         console.print(f"still failing at {decision.quarantine_stage}: {decision.quarantine_reason}")
         return EXIT_FAIL
     console.print(f"{result.entry_id}: {decision.summary}")
+    return EXIT_OK
+
+
+def _quarantine_drop(store: CaseStore, config: Config, args: argparse.Namespace) -> int:
+    actor = args.by or os.environ.get("USER", "staff")
+    try:
+        result = drop_quarantined(
+            store, dropped_quarantine_log(config), args.id, args.reason, actor, SystemClock().now()
+        )
+    except DropRefused as exc:
+        console.print(f"[red]{exc}[/red]")
+        return EXIT_FAIL
+    record = result.record
+    if result.again:
+        console.print(
+            f"{record['id']} was dropped by {record['dropped_by']} at {record['dropped_at']}; "
+            f"{'its left-over bytes are erased now' if result.erased else 'nothing of it is left to erase'}"
+        )
+    else:
+        bytes_gone = "its bytes are erased" if record["raw_sha256"] else "it was never downloaded"
+        console.print(f"{record['id']}: dropped by {actor} ({record['drop_reason']}); {bytes_gone}")
+    return EXIT_OK
+
+
+def _list_dropped(config: Config, *, as_json: bool) -> int:
+    records = dropped_quarantine_log(config).entries()
+    if as_json:
+        print_json(records)
+        return EXIT_OK
+    table = Table()
+    for column in ("id", "dropped at", "by", "why", "stage", "source", "size"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        table.add_row(
+            record["id"],
+            record["dropped_at"],
+            record["dropped_by"],
+            record["drop_reason"],
+            record["stage"],
+            record["source"],
+            str(record["size"]),
+        )
+    console.print(table)
+    console.print(f"{len(records)} dropped")
     return EXIT_OK
 
 

@@ -243,6 +243,17 @@ class Index:
             self.message_cases.setdefault(message_id, case_id)
 
 
+class DroppedLog(Protocol):
+    """What stays of quarantined mail staff dropped: who, when, why and what it was
+    (stage, reason, source, size, SHA-256), never its bytes. Append-only."""
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Append one record, durable before it returns."""
+        ...
+
+    def entries(self) -> list[dict[str, Any]]: ...
+
+
 class AcceptedLog(Protocol):
     """Outbox ids the server accepted whose "sent" mark is not committed yet."""
 

@@ -1,0 +1,56 @@
+"""Dropped quarantine entries: ``<data_dir>/quarantine-dropped.log``, one JSON object a line.
+
+What stays of a quarantined mail that staff dropped (``quarantine drop ID --reason``):
+who, when, why, and what it was (its stage, reason, source, size and SHA-256), never
+its bytes. A line is appended with O_APPEND and fsynced before the entry leaves the
+store, so a drop is never without its record. Kept out of ``state.json``, which every
+commit rewrites: these lines only grow. Never rewritten; ``backup`` copies it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from inbox_agent.adapters.sealed import StoreDamaged
+
+FILE_NAME = "quarantine-dropped.log"
+
+
+class DroppedQuarantineFile:
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / FILE_NAME
+
+    def record(self, entry: dict[str, Any]) -> None:
+        line = (json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every record, oldest first. A last line cut off by a crash mid-append (no
+        newline) was never acknowledged, and is left out."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StoreDamaged(self.path, f"cannot be read ({exc})") from None
+        lines = text.split("\n")[:-1]  # the part after the last newline is an unfinished line
+        records = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise StoreDamaged(self.path, f"line {number} is not a JSON record") from None
+            if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+                raise StoreDamaged(self.path, f"line {number} is not a dropped-entry record")
+            records.append(record)
+        return records
