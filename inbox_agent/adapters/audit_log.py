@@ -8,9 +8,10 @@ the answer reaches the browser. Never rewritten; rotate it with logrotate's
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from inbox_agent.adapters.files import append_json_line
 
 FILE_NAME = "web-audit.log"
 
@@ -20,13 +21,7 @@ class AuditLogFile:
         self.path = Path(data_dir) / FILE_NAME
 
     def record(self, entry: dict[str, Any]) -> None:
-        line = (json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_json_line(self.path, entry)
 
     def entries(self) -> list[dict[str, Any]]:
         try:

@@ -1,13 +1,15 @@
-"""Durable file writes shared by the store and the directory transport."""
+"""Durable file writes shared by the store, the directory transport and the append-only logs."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 
 def write_atomically(path: Path, data: bytes, *, mid_write: Callable[[], None] | None = None) -> None:
@@ -30,6 +32,18 @@ def write_atomically(path: Path, data: bytes, *, mid_write: Callable[[], None] |
             os.unlink(temp_name)
         raise
     fsync_dir(path.parent)
+
+
+def append_json_line(path: Path, record: dict[str, Any]) -> None:
+    """One JSON object as one line, appended (O_APPEND, 0600) and fsynced before this
+    returns: the record is on disk before whatever it records is acknowledged."""
+    line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def fsync_dir(path: Path) -> None:

@@ -10,10 +10,10 @@ commit rewrites: these lines only grow. Never rewritten; ``backup`` copies it.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from inbox_agent.adapters.files import append_json_line
 from inbox_agent.adapters.sealed import StoreDamaged
 
 FILE_NAME = "quarantine-dropped.log"
@@ -24,13 +24,7 @@ class DroppedQuarantineFile:
         self.path = Path(data_dir) / FILE_NAME
 
     def record(self, entry: dict[str, Any]) -> None:
-        line = (json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_json_line(self.path, entry)
 
     def entries(self) -> list[dict[str, Any]]:
         """Every record, oldest first. A last line cut off by a crash mid-append (no
