@@ -296,7 +296,11 @@ def test_proxy_identity_only_from_trusted_proxies(site: dict[str, Any]) -> None:
     site["config"].write_text(text)
     config = load_config(site["config"])
     built = build_web(config)
-    app = create_app(WebDeps(config, built.reads, built.actions, built.directory, built.audit, built.clock))
+    app = create_app(
+        WebDeps(
+            config, built.reads, built.actions, built.directory, built.audit, built.clock, built.quarantine
+        )
+    )
 
     def client(address: str) -> Any:
         return TestClient(app, base_url="http://127.0.0.1", follow_redirects=False, client=(address, 40000))

@@ -60,7 +60,9 @@ def app_client(config: Path, base_url: str = "http://127.0.0.1") -> Any:
 
     loaded = load_config(config)
     built = build_web(loaded)
-    deps = WebDeps(loaded, built.reads, built.actions, built.directory, built.audit, built.clock)
+    deps = WebDeps(
+        loaded, built.reads, built.actions, built.directory, built.audit, built.clock, built.quarantine
+    )
     return TestClient(create_app(deps), base_url=base_url, follow_redirects=False)
 
 

@@ -39,6 +39,7 @@ from inbox_agent.services.recategorize import stored_corrections, with_stored_co
 from inbox_agent.services.sent_copies import SentCopies
 from inbox_agent.services.web_actions import WebActions
 from inbox_agent.services.web_ports import AuditLog, StaffDirectory
+from inbox_agent.services.web_quarantine import QuarantineDesk
 from inbox_agent.services.web_queue import WebReads
 
 log = logging.getLogger("inbox_agent.entrypoints.bootstrap")
@@ -219,6 +220,7 @@ class WebServices:
     directory: StaffDirectory
     audit: AuditLog
     clock: Clock
+    quarantine: QuarantineDesk
 
 
 def build_web(config: Config, *, clock: Clock | None = None) -> WebServices:
@@ -233,4 +235,5 @@ def build_web(config: Config, *, clock: Clock | None = None) -> WebServices:
         directory=staff_directory(config),
         audit=audit,
         clock=clock or SystemClock(),
+        quarantine=QuarantineDesk(store, config, dropped_quarantine_log(config), audit),
     )

@@ -46,7 +46,13 @@ def cmd_web(args: argparse.Namespace, config: Config) -> int:
         return EXIT_CONFIG
     services = build_web(config)
     deps = WebDeps(
-        config, services.reads, services.actions, services.directory, services.audit, services.clock
+        config,
+        services.reads,
+        services.actions,
+        services.directory,
+        services.audit,
+        services.clock,
+        services.quarantine,
     )
     console.print(f"staff web app on http://{host}:{port}/ (data in {config.storage.data_dir})")
     serve(deps, host, port)

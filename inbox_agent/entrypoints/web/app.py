@@ -27,6 +27,7 @@ from inbox_agent.domain.clock import Clock
 from inbox_agent.entrypoints.web.security import AttemptLimiter, Refused, SecurityHeaders, SignInNeeded
 from inbox_agent.services.web_actions import WebActions
 from inbox_agent.services.web_ports import AuditLog, StaffDirectory
+from inbox_agent.services.web_quarantine import QuarantineDesk
 from inbox_agent.services.web_queue import WebReads
 from inbox_agent.services.web_sessions import Sessions
 
@@ -43,6 +44,7 @@ class WebDeps:
     directory: StaffDirectory
     audit: AuditLog
     clock: Clock
+    quarantine: QuarantineDesk
     sessions: Sessions = field(init=False)
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
     # One store access at a time in this process: the store's caches and its re-entrant
@@ -74,11 +76,13 @@ class WebDeps:
 def create_app(deps: WebDeps) -> Starlette:
     from inbox_agent.entrypoints.web.routes_auth import auth_routes
     from inbox_agent.entrypoints.web.routes_cases import case_routes
+    from inbox_agent.entrypoints.web.routes_quarantine import quarantine_routes
 
     static = files("inbox_agent.entrypoints.web").joinpath("static")
     routes = [
         *auth_routes(),
         *case_routes(),
+        *quarantine_routes(),
         Mount("/static", app=StaticFiles(directory=str(static)), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={Refused: _refused(deps), SignInNeeded: _sign_in})
