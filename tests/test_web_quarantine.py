@@ -90,7 +90,8 @@ def _files_holding(folder: Path, needle: bytes) -> list[Path]:
 
 def test_an_agent_sees_the_quarantine_masked_and_escaped_but_may_not_act(desk: dict[str, Any]) -> None:
     bob = _signed_in(desk, "bob")
-    assert 'href="/quarantine"' in bob.get("/").text  # reachable from the queue
+    queue = bob.get("/").text  # the queue says so, and links to it
+    assert re.search(r'id="quarantine-banner".*?<a href="/quarantine">2 mails in quarantine</a>', queue)
     page = bob.get("/quarantine")
     assert page.status_code == 200
     html = page.text
@@ -148,7 +149,7 @@ def test_a_supervisor_retries_a_fixed_mail_and_drops_junk_with_a_reason(desk: di
     )
     assert _files_holding(desk["data"], JUNK_MARKER) == []  # erased, logs included
     page = alice.get("/quarantine").text
-    assert "Nothing is quarantined." in page
+    assert "Nothing is quarantined." in page and "quarantine-banner" not in alice.get("/").text
     dropped_table = re.search(r'<table class="queue dropped" id="dropped">(.*?)</table>', page, re.S)
     assert (
         dropped_table

@@ -51,6 +51,10 @@ class QuarantineDesk:
         self.audit = audit
         self.tz = service_timezone(config.sla.timezone)
 
+    def count(self) -> int:
+        """Entries waiting (the queue page's banner: staff would not look otherwise)."""
+        return len(self.store.quarantine_entries())
+
     def page(self) -> QuarantinePage:
         entries = self.store.quarantine_entries()
         shown = entries[:PAGE_ROWS]

@@ -85,6 +85,7 @@ async def queue(request: Request) -> Response:
     query = parse_query(dict(request.query_params))
     page = await deps.locked(deps.reads.queue, query, deps.clock.now())
     version = await deps.locked(deps.reads.version)
+    quarantined = await deps.locked(deps.quarantine.count)
     params = {k: v for k, v in request.query_params.items() if k != "page"}
     response = deps.render(
         "queue.html.j2",
@@ -92,6 +93,7 @@ async def queue(request: Request) -> Response:
         page=page,
         query=query,
         version=version,
+        quarantined=quarantined,
         params=params,
         categories=CATEGORIES,
         severities=SEVERITY_ORDER,
