@@ -124,6 +124,9 @@ class FakeStore:
     def get_blob(self, sha256: str) -> bytes:
         return self.blobs[sha256]
 
+    def blob_heads(self, shas: Iterable[str], limit: int) -> dict[str, bytes | str]:
+        return {sha: self.blobs[sha][:limit] if sha in self.blobs else f"{sha} missing" for sha in shas}
+
     def held_blobs(self, shas: Iterable[str]) -> set[str]:
         return {sha for sha in shas if sha in self.blobs}
 

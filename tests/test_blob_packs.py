@@ -69,6 +69,25 @@ def test_another_process_reads_packs_written_after_its_first_look(tmp_path: Path
     assert all(reader.get_blob(sha) == data for sha, data in later.items())
 
 
+def test_the_head_of_a_mail_is_read_without_the_rest(tmp_path: Path) -> None:
+    """The quarantine page shows a mail's headers: it reads the first bytes only."""
+    writer = Store(tmp_path / "data")
+    big = b"From: big@example.com\r\nSubject: large\r\n\r\n" + b"x" * 3_000_000
+    small = _mails(2)
+    writer.put_files({**small, _sha(big): big}, {})  # the small ones first: erasing them moves it
+    assert writer.blob_heads([_sha(big)], 100) == {_sha(big): big[:100]}
+    assert writer.blob_heads(small, 10_000) == small  # shorter than the limit: whole
+    reader = Store(tmp_path / "data", read_only=True)
+    reader.stored_blobs()  # its first look at the packs
+    later = {_sha(data): data for data in (b"From: later@example.com\r\n\r\nafter the reader looked",)}
+    writer.put_files(later, {})
+    writer.delete_blobs(small)  # the pack is rewritten: the reader's offsets are stale
+    heads = reader.blob_heads([*later, _sha(big), "0" * 64], 40)
+    assert heads[next(iter(later))] == next(iter(later.values()))[:40]
+    assert heads[_sha(big)] == big[:40]
+    assert "0000000000" in heads["0" * 64] and "missing" in heads["0" * 64]
+
+
 def test_erasure_rewrites_the_pack_without_the_erased_mails(tmp_path: Path) -> None:
     store = Store(tmp_path / "data")
     mails = _mails(10)

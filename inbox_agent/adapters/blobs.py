@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -97,6 +98,32 @@ class ContentAddressedFiles:
                 "do not hash to its name (altered or truncated)",
             )
         raise self._missing(sha256)
+
+    def blob_heads(self, shas: Iterable[str], limit: int) -> dict[str, bytes | str]:
+        """At most the first ``limit`` bytes of each raw mail, or why it cannot be read.
+        NOT checked against the hash: for showing headers only (the quarantine page),
+        where reading and hashing a mail of tens of megabytes per row would make the
+        page as slow as the mails are large. One fresh look at the packs first, so no
+        offset is stale (an erasure rewrites a pack: old offsets would show another
+        mail's headers)."""
+        self._packs.refresh()
+        heads: dict[str, bytes | str] = {}
+        for sha in shas:
+            try:
+                heads[sha] = self._head(sha, limit)
+            except (OSError, StoreError) as exc:
+                heads[sha] = str(exc)
+        return heads
+
+    def _head(self, sha256: str, limit: int) -> bytes:
+        for slot in self._packs.slots(sha256):
+            with contextlib.suppress(FileNotFoundError):
+                return read_slot(self.packs_dir, replace(slot, length=min(limit, slot.length)))
+        try:
+            with self.blob_path(sha256).open("rb") as file:
+                return file.read(limit)
+        except FileNotFoundError:
+            raise self._missing(sha256) from None
 
     def _slot_bytes(self, slot: Slot, sha256: str) -> bytes | None:
         """The bytes at ``slot`` when they are the blob ``sha256`` (None: gone or other bytes)."""

@@ -148,6 +148,11 @@ class CaseStore(Protocol):
 
     def get_blob(self, sha256: str) -> bytes: ...
 
+    def blob_heads(self, shas: Iterable[str], limit: int) -> dict[str, bytes | str]:
+        """At most the first ``limit`` bytes of each blob, unchecked (for display only),
+        or why it cannot be read."""
+        ...
+
     def held_blobs(self, shas: Iterable[str]) -> set[str]:
         """Which of these blobs are stored now, whichever process wrote them."""
         ...

@@ -23,10 +23,17 @@ from inbox_agent.services.quarantine import DropRefused, RetryRefused, drop_quar
 from inbox_agent.services.web_actions import ActionRefused, Actor, Forbidden
 from inbox_agent.services.web_ports import AuditLog
 from inbox_agent.views.page import service_timezone
-from inbox_agent.views.quarantine import DroppedRow, QuarantineRow, dropped_rows, quarantine_rows
+from inbox_agent.views.quarantine import (
+    HEADER_BYTES,
+    DroppedRow,
+    QuarantineRow,
+    dropped_rows,
+    quarantine_rows,
+)
 
 # The page lists the oldest entries first (a quarantined complaint is a customer nobody
-# has answered) and this many at most: each row reads its mail's header block.
+# has answered) and this many at most: each row reads the first HEADER_BYTES of its
+# mail (``blob_head``), never the whole mail, which may be tens of megabytes.
 PAGE_ROWS = 200
 DROPPED_SHOWN = 50
 
@@ -60,7 +67,7 @@ class QuarantineDesk:
         shown = entries[:PAGE_ROWS]
         records = self.dropped.entries()
         return QuarantinePage(
-            rows=quarantine_rows(shown, self._kept_mails(shown), self.tz),
+            rows=quarantine_rows(shown, self._heads(shown), self.tz),
             total=len(entries),
             dropped=dropped_rows(records[-DROPPED_SHOWN:], self.tz),
             dropped_total=len(records),
@@ -106,14 +113,9 @@ class QuarantineDesk:
             self.audit.record({**entry, "outcome": "forbidden"})
             raise Forbidden("only a supervisor retries or drops quarantined mail")
 
-    def _kept_mails(self, entries: list[dict[str, Any]]) -> dict[str, bytes | str]:
-        kept: dict[str, bytes | str] = {}
-        for sha in {entry["raw_sha256"] for entry in entries if entry.get("raw_sha256")}:
-            try:
-                kept[sha] = self.store.get_blob(sha)
-            except Exception as exc:  # noqa: BLE001 — a damaged pack shows in its row, never a 500
-                kept[sha] = f"the kept mail cannot be read: {exc}"
-        return kept
+    def _heads(self, entries: list[dict[str, Any]]) -> dict[str, bytes | str]:
+        shas = {entry["raw_sha256"] for entry in entries if entry.get("raw_sha256")}
+        return self.store.blob_heads(shas, HEADER_BYTES)
 
     @staticmethod
     def _audit_entry(actor: Actor, entry_id: str, action: str, now: datetime, client: str) -> dict[str, Any]:
