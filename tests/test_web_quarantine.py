@@ -127,8 +127,10 @@ def test_a_supervisor_retries_a_fixed_mail_and_drops_junk_with_a_reason(desk: di
     path.write_text(good)  # ops fix the template
     retried = _post(alice, f"/quarantine/{complaint_id}/retry")
     assert retried.status_code == 303
-    assert f"{complaint_id}:" in alice.get(retried.headers["location"]).text
     (case,) = cli_json(config, "cases")
+    assert CUSTOMER not in retried.headers["location"]  # no personal data in the URL
+    shown = alice.get(retried.headers["location"]).text
+    assert f"{complaint_id} retried: new case {case['case_id']}" in shown
     assert case["customer"] == CUSTOMER  # filed as a new case; its acknowledgement is queued
 
     no_reason = _post(alice, f"/quarantine/{junk_id}/drop", reason="  ")

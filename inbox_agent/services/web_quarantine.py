@@ -92,7 +92,9 @@ class QuarantineDesk:
             self.audit.record({**entry, "outcome": "still failing", "reason": reason})
             raise ActionRefused(f"{entry_id} {reason}; it stays in the quarantine")
         self.audit.record({**entry, "outcome": "ok"})
-        return f"{entry_id}: {decision.summary}"
+        # Words without personal data: the message rides in the redirect's URL.
+        case = f" {decision.case.case_id}" if decision.case is not None else ""
+        return f"{entry_id} retried: {decision.outcome.replace('_', ' ')}{case}"
 
     def drop(self, actor: Actor, entry_id: str, reason: str, now: datetime, client: str) -> str:
         """Erase the mail, keeping the record of who, when and why."""
