@@ -386,3 +386,17 @@ def test_regulatory_deadlines_in_the_queue_and_on_the_case(tmp_path: Path) -> No
     page = client.get(f"/cases/{case}").text
     assert "Regulatory deadlines" in page and "jurisdiction: PSD2" in page
     assert "deadline final (35 business days)" in page
+
+
+def test_a_damaged_store_is_named_on_the_page_not_a_bare_server_error(site: dict[str, Any]) -> None:
+    client = _signed_in(site, "bob")
+    shard = site["data"] / "cases" / "000000.json"
+    shard.write_bytes(shard.read_bytes()[:100])  # cut short, as by a disk that filled up
+    for path in ("/", f"/cases/{site['emma']}"):
+        page = client.get(path)
+        assert page.status_code == 503, (path, page.text[:300])
+        assert "store damaged" in page.text and "000000.json" in page.text and "restore" in page.text
+    state = site["data"] / "state.json"
+    state.write_bytes(b"{}")
+    page = client.get("/quarantine")
+    assert page.status_code == 503 and "store damaged" in page.text and "state.json" in page.text

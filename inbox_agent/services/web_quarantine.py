@@ -33,7 +33,7 @@ from inbox_agent.views.quarantine import (
 
 # The page lists the oldest entries first (a quarantined complaint is a customer nobody
 # has answered) and this many at most: each row reads the first HEADER_BYTES of its
-# mail (``blob_head``), never the whole mail, which may be tens of megabytes.
+# mail (``blob_heads``), never the whole mail, which may be tens of megabytes.
 PAGE_ROWS = 200
 DROPPED_SHOWN = 50
 

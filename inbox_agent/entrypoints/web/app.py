@@ -7,6 +7,7 @@ or session store we would have to fit around our own store, unit of work and CSR
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,8 +23,10 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from inbox_agent.adapters.sealed import StoreError
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import Clock
+from inbox_agent.entrypoints.failures import describe
 from inbox_agent.entrypoints.web.security import AttemptLimiter, Refused, SecurityHeaders, SignInNeeded
 from inbox_agent.services.web_actions import WebActions
 from inbox_agent.services.web_ports import AuditLog, StaffDirectory
@@ -32,6 +35,7 @@ from inbox_agent.services.web_queue import WebReads
 from inbox_agent.services.web_sessions import Sessions
 
 T = TypeVar("T")
+log = logging.getLogger("inbox_agent.web")
 
 
 @dataclass
@@ -85,7 +89,13 @@ def create_app(deps: WebDeps) -> Starlette:
         *quarantine_routes(),
         Mount("/static", app=StaticFiles(directory=str(static)), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={Refused: _refused(deps), SignInNeeded: _sign_in})
+    handlers = {
+        Refused: _refused(deps),
+        SignInNeeded: _sign_in,
+        StoreError: _failed(deps),
+        OSError: _failed(deps),
+    }
+    app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.deps = deps
     return SecurityHeaders(app)  # type: ignore[return-value]
 
@@ -94,6 +104,18 @@ def _refused(deps: WebDeps) -> Callable[[Request, Exception], Any]:
     async def handler(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Refused)
         return deps.render("error.html.j2", status=exc.status, message=str(exc), user=None)
+
+    return handler
+
+
+def _failed(deps: WebDeps) -> Callable[[Request, Exception], Any]:
+    """A damaged or locked store, a full disk: the page names the cause as the CLI does
+    (entrypoints/failures.py), never a bare "Internal Server Error"."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        failure = describe(exc)
+        log.error("web: %s %s: %s", request.method, request.url.path, failure.text)
+        return deps.render("error.html.j2", status=503, message=failure.text, user=None)
 
     return handler
 
