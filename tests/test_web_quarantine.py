@@ -170,6 +170,28 @@ def test_a_supervisor_retries_a_fixed_mail_and_drops_junk_with_a_reason(desk: di
     assert all(entry["user"] == "alice" and entry["client"] for entry in _audit(desk))
 
 
+def test_a_mail_too_large_to_download_is_shown_as_such_and_dropped_without_bytes(tmp_path: Path) -> None:
+    maildir = tmp_path / "maildir"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    (maildir / "new" / "1.mail").write_bytes(complaint(CUSTOMER, "Huge", "x" * 40_000))
+    overrides = {"mailbox": {"max_message_size": "20KB"}, "web": dict(WEB_TEST_SETTINGS)}
+    config = write_config(tmp_path, maildir=maildir, overrides=overrides)
+    assert cli(config, "run", "--once").returncode == 0
+    (entry,) = cli_json(config, "quarantine")
+    assert entry["raw_sha256"] == ""
+    add_staff(config, "alice", "supervisor")
+    alice = app_client(config)
+    assert sign_in(alice, "alice").status_code == 303
+    row = re.search(rf'<tr id="q-{entry["id"]}">(.*?)</tr>', alice.get("/quarantine").text, re.S)
+    assert row and "(not downloaded: too large)" in row.group(1)
+    assert f"/quarantine/{entry['id']}/retry" not in row.group(1)  # nothing to run again
+    dropped = _post(alice, f"/quarantine/{entry['id']}/drop", reason="an attachment sent by mistake")
+    assert dropped.status_code == 303
+    assert "it was never downloaded" in alice.get(dropped.headers["location"]).text
+    assert cli_json(config, "quarantine") == []
+
+
 @pytest.mark.dovecot
 def test_a_supervisor_drops_junk_in_chromium(desk: dict[str, Any], tmp_path: Path) -> None:
     with web_server(desk["config"]) as base, browser_page(tmp_path / "profile") as page:

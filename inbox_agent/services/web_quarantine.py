@@ -108,6 +108,8 @@ class QuarantineDesk:
         self.audit.record({**entry, "outcome": "ok", "reason": result.record["drop_reason"]})
         if result.again:
             return f"{entry_id} was dropped already, by {result.record['dropped_by']}"
+        if not result.record["raw_sha256"]:
+            return f"{entry_id} dropped: it was never downloaded; the record is kept"
         return f"{entry_id} dropped: its bytes are erased, the record is kept"
 
     def _allowed(self, actor: Actor, entry: dict[str, Any]) -> None:
