@@ -114,7 +114,9 @@ def _failed(deps: WebDeps) -> Callable[[Request, Exception], Any]:
 
     async def handler(request: Request, exc: Exception) -> Response:
         failure = describe(exc)
-        log.error("web: %s %s: %s", request.method, request.url.path, failure.text)
+        # An unforeseen I/O error may be a bug: its traceback goes to the log as well.
+        trace = None if failure.expected else exc
+        log.error("web: %s %s: %s", request.method, request.url.path, failure.text, exc_info=trace)
         return deps.render("error.html.j2", status=503, message=failure.text, user=None)
 
     return handler
