@@ -131,7 +131,9 @@ def test_a_supervisor_retries_a_fixed_mail_and_drops_junk_with_a_reason(desk: di
     assert CUSTOMER not in retried.headers["location"]  # no personal data in the URL
     shown = alice.get(retried.headers["location"]).text
     assert f"{complaint_id} retried: new case {case['case_id']}" in shown
-    assert case["customer"] == CUSTOMER  # filed as a new case; its acknowledgement is queued
+    assert case["customer"] == CUSTOMER  # filed as a new case
+    status = json.loads(cli(config, "status", "--json").stdout)
+    assert status["outbox_pending"] == 1  # its acknowledgement, for the daemon to send
 
     no_reason = _post(alice, f"/quarantine/{junk_id}/drop", reason="  ")
     assert no_reason.status_code == 400 and "say why" in no_reason.text
