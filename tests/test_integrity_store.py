@@ -98,7 +98,7 @@ def test_damaged_journal_is_refused_by_name(tmp_path: Path, damage: str) -> None
     changes = Changes(next_case_seq=16)
     changes.put_case(_case(15))
     original = store._apply
-    store._apply = lambda generation, ops: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full"))  # type: ignore[method-assign]
+    store._apply = lambda generation, ops, texts=None: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full"))  # type: ignore[method-assign]
     with pytest.raises(OSError):
         store.commit(changes)
     store._apply = original  # type: ignore[method-assign]

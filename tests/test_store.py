@@ -138,7 +138,7 @@ _commit_cases(store, range(4, 8))
 def _commit_leaving_the_journal(store: Store, changes: Changes) -> None:
     """A commit that stops after its commit point, before the journal is applied."""
 
-    def fail(generation: int, ops: list) -> None:
+    def fail(generation: int, ops: list, texts: object = None) -> None:
         raise OSError(28, "No space left on device")
 
     original = store._apply
@@ -296,9 +296,9 @@ def test_a_journal_whose_removal_was_lost_is_dropped_after_a_later_state_commit(
     kept: list[bytes] = []
     original = store._apply
 
-    def keep_journal(generation: int, ops: list) -> None:
+    def keep_journal(generation: int, ops: list, texts: object = None) -> None:
         kept.append(store.journal_path.read_bytes())
-        original(generation, ops)
+        original(generation, ops, texts)
 
     store._apply = keep_journal  # type: ignore[method-assign]
     _commit_cases(store, range(1, 3))

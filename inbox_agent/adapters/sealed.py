@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,10 @@ def _digest(relative: str, generation: int, body: bytes) -> str:
     return sha.hexdigest()
 
 
-def seal(relative: str, generation: int, data: Any) -> bytes:
-    """The bytes of a sealed file holding ``data`` (JSON) as ``relative`` at ``generation``."""
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+def seal(relative: str, generation: int, data: Any, encode: Callable[[Any], bytes] | None = None) -> bytes:
+    """The bytes of a sealed file holding ``data`` (JSON) as ``relative`` at ``generation``.
+    ``encode`` gives the same body faster where it can (``adapters.table_encoding``)."""
+    body = encode(data) if encode else json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     header = {
         FORMAT: FORMAT_VERSION,
         "file": relative,

@@ -36,7 +36,11 @@ def operations(
     ops: list[Operation] = []
 
     def put(name: str, table: str, key: str, doc: dict[str, Any] | None) -> None:
-        ops.append({"file": name, "table": table, "key": key, "doc": doc})
+        # The document as the table will hold it: the same object is then encoded once
+        # for the journal and the file (adapters.table_encoding).
+        ops.append(
+            {"file": name, "table": table, "key": key, "doc": None if doc is None else {**doc, "key": key}}
+        )
 
     for case in changes.cases.values():
         put(relative(shard_of(case.case_id)), "cases", case.case_id, case_to_doc(case))
@@ -84,11 +88,14 @@ def apply(
     ops: list[Operation],
     listed: Mapping[str, int],
     reader: Callable[[Path, str], tuple[int, Any]] = read_sealed,
+    encoder: Callable[[Path], Callable[[Any], bytes]] | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
     """Apply journal operations file by file, ``state.json`` last; each file is written
     once, atomically, sealed with ``generation``. ``listed`` is the manifest before the
     commit: a listed file must be there and whole. ``reader`` reads a file's current
-    version (the store passes its cache). Returns each file written with its tables.
+    version (the store passes its cache), ``encoder`` gives a file's JSON encoder (the
+    store's, which reuses the encoding of unchanged documents). Returns each file
+    written with its tables.
 
     The TinyDB file format is edited directly ({table: {doc_id: doc}}) with one
     key -> doc_id map per table: TinyDB's upsert scans the whole table on every
@@ -101,7 +108,12 @@ def apply(
     written: list[tuple[str, dict[str, Any]]] = []
     for name in order:
         storage = AtomicJSONStorage(
-            root / name, name, generation, exists=name in listed or name == STATE, reader=reader
+            root / name,
+            name,
+            generation,
+            exists=name in listed or name == STATE,
+            reader=reader,
+            encode=encoder(root / name) if encoder else None,
         )
         data = storage.read() or {}
         found = storage.found_generation
@@ -128,8 +140,9 @@ def _apply_to(data: dict[str, Any], ops: list[Operation]) -> None:
             table.put_id(int(op["doc_id"]), op["doc"])
         elif op["doc"] is None:
             table.remove(op["key"])
-        else:
-            table.put(op["key"], {**op["doc"], "key": op["key"]})
+        else:  # a journal written before operations carried the key lacks it
+            doc = op["doc"]
+            table.put(op["key"], doc if doc.get("key") == op["key"] else {**doc, "key": op["key"]})
 
 
 def refuse_clashes(

@@ -10,12 +10,14 @@ meeting a commit being applied: a shard newer than ``state.json`` while
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from inbox_agent.adapters.sealed import StoreDamaged, StoreError, read_sealed, unseal
+from inbox_agent.adapters.table_encoding import DocumentTexts, TablesEncoder
 from inbox_agent.adapters.tinydb_docs import case_from_doc, message_from_doc
 from inbox_agent.domain.lifecycle import seq_of
 from inbox_agent.domain.model import Case, CaseStatus, MessageRecord
@@ -43,6 +45,9 @@ class StoreReads:
         # The few shards in use (the newest cases, state.json), least recently used
         # dropped first: caching every shard would hold the whole store in memory.
         self._shard_cache: OrderedDict[Path, tuple[Stamp, int, dict[str, Any]]] = OrderedDict()
+        # The JSON of the documents of the files this process writes, for the files
+        # the cache holds: a commit re-encodes only what it changed.
+        self._encoders: dict[Path, TablesEncoder] = {}
         self._counter_map: tuple[object, dict[str, dict[str, Any]]] = (None, {})
         self._case_index: dict[Path, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
         self._max_seq = 0  # the highest case number stored: numbering never goes back
@@ -99,7 +104,16 @@ class StoreReads:
         self._shard_cache[path] = (stamp, generation, data)
         self._shard_cache.move_to_end(path)
         while len(self._shard_cache) > self.shard_cache_size:
-            self._shard_cache.popitem(last=False)
+            dropped, _ = self._shard_cache.popitem(last=False)
+            self._encoders.pop(dropped, None)
+
+    def _encoder(self, path: Path, texts: DocumentTexts | None = None) -> Callable[[Any], bytes]:
+        """The JSON encoder of a file about to be written (``adapters.table_encoding``);
+        ``texts``: the documents the commit's journal has encoded."""
+        encoder = self._encoders.get(path)
+        if encoder is None:
+            encoder = self._encoders[path] = TablesEncoder()
+        return functools.partial(encoder.encode, texts=texts)
 
     def _read_for_commit(self, path: Path, relative: str) -> tuple[int, Any]:
         """A file a commit is about to rewrite, from the cache when it is current.

@@ -51,9 +51,11 @@ class AtomicJSONStorage(Storage):
         *,
         exists: bool = True,
         reader: Callable[[Path, str], tuple[int, Any]] = read_sealed,
+        encode: Callable[[Any], bytes] | None = None,
     ) -> None:
         self.path = Path(path)
         self._reader = reader  # (path, relative) -> (generation, data); the store's cache
+        self._encode = encode  # the body's JSON, reusing what is unchanged (the store's)
         self.relative = relative
         self.generation = generation
         self.found_generation: int | None = None  # of the version read, None for a new file
@@ -78,7 +80,7 @@ class AtomicJSONStorage(Storage):
 
     def flush(self) -> None:
         if self.dirty and self._data is not None:
-            atomic_write(self.path, seal(self.relative, self.generation, self._data))
+            atomic_write(self.path, seal(self.relative, self.generation, self._data, self._encode))
             self.dirty = False
 
     def close(self) -> None:

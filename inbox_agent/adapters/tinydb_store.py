@@ -46,6 +46,7 @@ from inbox_agent.adapters.disk import storage_state
 from inbox_agent.adapters.sealed import StoreDamaged, StoreError, read_sealed, seal
 from inbox_agent.adapters.store_journal import STATE, apply, operations, refuse_clashes
 from inbox_agent.adapters.store_reads import StoreReads
+from inbox_agent.adapters.table_encoding import DocumentTexts, encode_journal
 from inbox_agent.adapters.tinydb_docs import (
     DIR_MODE,
     FILE_MODE,
@@ -291,11 +292,13 @@ class Store(StoreReads, ContentAddressedFiles):
             # needs no journal: one atomic write of one file is its own commit point.
             # That spares the journal's fsyncs on half the commits of a cycle.
             journalled = any(op["file"] != STATE for op in ops)
+            texts = DocumentTexts()  # each document encoded once, for the journal and its file
             if journalled:
                 record = {"generation": generation, "operations": ops}
-                atomic_write(self.journal_path, seal(JOURNAL, generation, record), point="journal_write")
+                journal = seal(JOURNAL, generation, record, lambda body: encode_journal(body, texts))
+                atomic_write(self.journal_path, journal, point="journal_write")
                 crash_point("after_journal")
-            self._apply(generation, ops)
+            self._apply(generation, ops, texts)
             if journalled:
                 self.journal_path.unlink()
             for case in changes.cases.values():
@@ -309,11 +312,19 @@ class Store(StoreReads, ContentAddressedFiles):
                     self.index.hashes.add(entry["raw_sha256"])
             self.index.generation = self._generation_on_disk()
 
-    def _apply(self, generation: int, ops: list[dict]) -> None:
+    def _apply(self, generation: int, ops: list[dict], texts: DocumentTexts | None = None) -> None:
         """Apply a commit, reading each file through the cache and caching what was
-        written: the next batch neither reads nor parses the shards this one wrote."""
+        written: the next batch neither reads nor parses the shards this one wrote, nor
+        encodes their unchanged documents again."""
         try:
-            written = apply(self.root, generation, ops, self.manifest(), reader=self._read_for_commit)
+            written = apply(
+                self.root,
+                generation,
+                ops,
+                self.manifest(),
+                reader=self._read_for_commit,
+                encoder=lambda path: self._encoder(path, texts),
+            )
             for name, data in written:
                 self._remember(self.root / name, generation, data)
         except BaseException:
