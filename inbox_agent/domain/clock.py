@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol
 
 
@@ -40,6 +41,10 @@ def to_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+# The text depends on the instant alone, and equal datetimes are the same instant (or, both
+# naive, the same fields): a batch stamps the same few instants on every event, message
+# and outbox entry it writes, and formatting each anew was 3 % of the daemon's time.
+@lru_cache(maxsize=256)
 def iso(moment: datetime) -> str:
     return to_utc(moment).isoformat(timespec="seconds")
 
