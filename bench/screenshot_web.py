@@ -1,11 +1,13 @@
-"""Screenshots of the staff web app in headless Chromium: the queue and a case.
+"""Screenshots of the staff web app in headless Chromium: the queue, a case, quarantine.
 
     python bench/screenshot_web.py [--out DIR] [--mails N]
 
 Files the labelled complaints of tests/data/labelled through `run --once`, escalates
 what is late six hours on, starts `inbox-agent web`, signs in with Playwright driving
 Debian's chromium and saves queue.png, case.png (the escalated case at the top of the
-queue) and case-preview.png (a reply previewed before sending). Needs `chromium`.
+queue), case-preview.png (a reply previewed before sending) and quarantine.png (a
+file that is not a mail, delivered after the complaints). Needs `chromium`, and a CJK
+font (Debian: `fonts-noto-cjk`) for the Chinese subjects not to show as boxes.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ def main() -> int:
         config.read_text(encoding="utf-8") + "\n[web]\n" + settings.replace("'", '"'), encoding="utf-8"
     )
     fill_store(work, config, args.mails)
+    # Something the daemon cannot read, so the queue shows its banner and quarantine a row.
+    (work / "maildir" / "new" / "9999.junk:2,").write_bytes(b"\x00\x01 this is not a mail")
+    cli(config, "run", "--once")
     cli(config, "escalate", "--now", iso(SystemClock().now() + timedelta(hours=6)))
     cli(config, "staff", "add", "li.na", "--role", "supervisor")
     with web_server(config) as base, browser_page(work / "profile") as page:
@@ -68,6 +73,10 @@ def main() -> int:
         page.wait_for_load_state()
         page.screenshot(path=str(out / "case-preview.png"), full_page=True)
         print(f"shot: {out / 'case-preview.png'}")
+        page.goto(f"{base}/quarantine")
+        page.wait_for_load_state()
+        page.screenshot(path=str(out / "quarantine.png"), full_page=True)
+        print(f"shot: {out / 'quarantine.png'}")
     return 0
 
 
