@@ -81,7 +81,7 @@ def set_aside(data: bytes) -> SetAside:
         end = match.end() - (2 if data[match.end() - 2 : match.end()] == b"\r\n" else 1)
         stand_in = f"{prefix}{len(runs)}"
         pieces += [data[start : match.start()], stand_in.encode("ascii")]
-        runs[stand_in] = data[match.start() : end].decode("ascii")
+        runs[stand_in] = str(memoryview(data)[match.start() : end], "ascii")  # no bytes copy first
         start = end
     if not runs:
         return SetAside(data)
