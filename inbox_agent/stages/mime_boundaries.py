@@ -46,7 +46,7 @@ def _split_at(body: bytes, boundary: bytes) -> list[Message] | None:
 
 def resplit_at_used_boundary(part: Message, defects: Defects) -> list[Message] | None:
     """The sub-parts of ``part`` split at the boundary its body uses, or None when it uses none."""
-    stored = part.__dict__.get("_payload")
+    stored = getattr(part, "_payload", None)
     if not isinstance(stored, str) or not stored:
         return None
     body = header_bytes(stored)

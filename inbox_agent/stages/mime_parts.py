@@ -16,6 +16,7 @@ from email.message import Message
 from inbox_agent.stages.charsets import clean_header_text, decode_bytes, header_bytes
 from inbox_agent.stages.header_decoding import decode_header_value
 from inbox_agent.stages.message_headers import plain_header_text
+from inbox_agent.stages.mime_set_aside import run_span
 from inbox_agent.stages.parse_defects import Defects
 
 MAX_FILENAME_CHARS = 255
@@ -104,7 +105,11 @@ def wire_payload(part: Message) -> bytes:
     Read from the stored payload because ``get_payload()`` itself may raise, for
     instance on a NUL in the charset name, which is exactly when we need it.
     """
-    stored = part.__dict__.get("_payload")
+    run = run_span(part)
+    if run is not None:
+        source, start, end = run
+        return source[start:end]
+    stored = getattr(part, "_payload", None)
     return header_bytes(stored) if isinstance(stored, str) else b""
 
 
@@ -112,6 +117,7 @@ def wire_payload(part: Message) -> bytes:
 # Possessive, so a body that is not (trailing line ends, then one stray character)
 # fails in one pass.
 _PLAIN_BASE64 = re.compile(r"[A-Za-z0-9+/\r\n]*+={0,2}+[\r\n]*+")
+_PLAIN_BASE64_BYTES = re.compile(_PLAIN_BASE64.pattern.encode("ascii"))
 
 
 def plain_base64(part: Message) -> bytes | None:
@@ -122,10 +128,19 @@ def plain_base64(part: Message) -> bytes | None:
     lines, joins them and adds padding, so a 25 MB attachment needed 135 MB at the
     peak. ``a2b_base64`` reads the text as it is and skips the line ends itself.
     """
-    payload = part.__dict__.get("_payload")
-    if not isinstance(payload, str) or str(part.get("content-transfer-encoding", "")).lower() != "base64":
+    if str(part.get("content-transfer-encoding", "")).lower() != "base64":
         return None
-    if _PLAIN_BASE64.fullmatch(payload) is None:
+    run = run_span(part)
+    if run is not None:  # read from the mail's bytes: the text is never made
+        source, start, end = run
+        if _PLAIN_BASE64_BYTES.fullmatch(source, start, end) is None:
+            return None
+        line_ends = source.count(b"\r", start, end) + source.count(b"\n", start, end)
+        if (end - start - line_ends) % 4:
+            return None
+        return binascii.a2b_base64(memoryview(source)[start:end])
+    payload = getattr(part, "_payload", None)
+    if not isinstance(payload, str) or _PLAIN_BASE64.fullmatch(payload) is None:
         return None
     if (len(payload) - payload.count("\r") - payload.count("\n")) % 4:
         return None  # the padding is wrong: the email package repairs it and says so

@@ -185,7 +185,7 @@ def parse_message(raw: bytes, *, received_at: datetime | None = None) -> ParsedM
     from the future; the caller stores the receipt time itself.
     """
     data = _as_bytes(raw)
-    if not data.strip():
+    if not data or data.isspace():  # not data.strip(): that copies the whole mail
         raise ParseFailure("the message is empty")
     try:
         return _parse(data, received_at)
