@@ -109,3 +109,20 @@ def test_an_unknown_label_in_a_set_is_named(tmp_path: Path) -> None:
     )
     assert completed.returncode != 0
     assert "bad.csv:2: unknown category 'not_a_category'" in completed.stderr
+
+
+def test_the_issues_baseline_is_measured_beside_the_model_on_the_same_held_out_part() -> None:
+    """bench/baseline_banking77.py: four baseline rows and the shipped figure, each a
+    real fit and measurement (a broken split or a label mix-up reads far below 0.9)."""
+    completed = subprocess.run(
+        [sys.executable, str(PROJECT / "bench" / "baseline_banking77.py")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = [line for line in completed.stdout.splitlines() if "macro-F1" in line and "accuracy" in line]
+    assert len(rows) == 5 and "shipped recipe" in rows[0]
+    for row in rows:
+        assert 0.9 < float(row.rsplit("macro-F1", 1)[1]) <= 1.0, row
