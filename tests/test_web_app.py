@@ -388,6 +388,27 @@ def test_regulatory_deadlines_in_the_queue_and_on_the_case(tmp_path: Path) -> No
     assert "deadline final (35 business days)" in page
 
 
+def test_a_shard_damaged_after_the_queue_was_read_is_refused_at_once_not_shown_from_memory(
+    site: dict[str, Any],
+) -> None:
+    """No commit between the reads, so nothing tells the web app the shard changed but
+    the file itself: the next queue read names the damage (it used to show the cases
+    read before, until the daemon's next commit)."""
+    client = _signed_in(site, "bob")
+    assert client.get("/").status_code == 200 and client.get("/queue/rows").status_code == 200
+    shard = site["data"] / "cases" / "000000.json"
+    healthy = shard.read_bytes()
+    shard.write_bytes(healthy[:100])
+    for path in ("/", "/queue/rows"):
+        page = client.get(path)
+        assert page.status_code == 503 and "000000.json" in page.text, (path, page.text[:300])
+    shard.write_bytes(healthy)  # restored: the queue is back
+    assert client.get("/").status_code == 200
+    shard.unlink()  # lost: state.json still lists it
+    page = client.get("/")
+    assert page.status_code == 503 and "000000.json" in page.text
+
+
 def test_a_damaged_store_is_named_on_the_page_not_a_bare_server_error(site: dict[str, Any]) -> None:
     client = _signed_in(site, "bob")
     shard = site["data"] / "cases" / "000000.json"

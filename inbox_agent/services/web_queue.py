@@ -61,9 +61,12 @@ class WebReads:
         store changes or the minute turns (clocks and ages are shown in minutes), so a
         request only filters and pages it."""
         key = (self.store.generation(), int(now.timestamp() // 60))
+        # Every request, even when nothing was committed: a shard damaged or lost since
+        # the last one is refused now (store damaged, 503), not shown from memory.
+        shards = self.store.searchable_shards()
         if self._ranked is None or self._ranked[0] != key:
             minute = datetime.fromtimestamp(key[1] * 60, UTC)
-            self._ranked = (key, ranked(self._shard_candidates(minute, key[1]), minute))
+            self._ranked = (key, ranked(self._shard_candidates(shards, minute, key[1]), minute))
         return queue_page(
             self._ranked[1],
             query,
@@ -72,10 +75,10 @@ class WebReads:
             page_size=self.config.web.page_size,
         )
 
-    def _shard_candidates(self, minute: datetime, minute_key: int) -> list[list[Any]]:
+    def _shard_candidates(self, shards: list[Any], minute: datetime, minute_key: int) -> list[list[Any]]:
         clock_of = sla_clock(self.config, minute)
         parts = []
-        for name, generation, items in self.store.searchable_shards():
+        for name, generation, items in shards:
             cached = self._shards.get(name)
             if cached is None or cached[0] != (generation, minute_key):
                 cases = [(item.case, item.text) for item in items]
