@@ -292,3 +292,18 @@ def test_parsing_a_large_attachment_holds_no_copy_of_its_text() -> None:
         tracemalloc.stop()
     assert [item.size for item in parsed.attachments] == [len(picture)]
     assert peak < 0.9 * len(data), f"peak {peak / len(data):.2f}x the mail"
+
+
+def test_a_mail_quoting_a_stand_in_of_another_parse_keeps_it_as_text() -> None:
+    """Stand-ins of another prefix are the mail's own words: left alone, and no reason
+    to read the mail again."""
+    data, _ = _screenshot_mail()
+    quoted = b"inboxagentrun0123456789abcdefn0 and inboxagentrunffffffffffffffffn12"
+    data = data.replace(b"I was charged twice.", b"I was charged twice. " + quoted)
+    ours, theirs = _parsed_both_ways(data)
+    assert ours == theirs
+    with _set_aside(always=True):
+        aside = set_aside(data)
+        root = email.message_from_bytes(aside.data, policy=compat32)
+        assert aside.put_back(root)
+    assert quoted.decode() in [*root.walk()][1].get_payload()
