@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from inbox_agent.config.rules import canonical, default_rules, load_rules
+from inbox_agent.adapters.training_corpus import labelled_mails, load_corpus
+from inbox_agent.config.rules import Rules, canonical, default_rules, load_rules
 from inbox_agent.domain.model import CATEGORIES, EVIDENCE_IDS
-from inbox_agent.stages.categorize import categorize
+from inbox_agent.stages.categorize import Scores, categorize, score_terms
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def rules_with(categories=None, evidence=None, severity=None):
@@ -275,3 +281,58 @@ def test_sections_of_the_wrong_type_are_reported() -> None:
     errors: list[str] = []
     load_rules(["security"], "required", 3, errors)  # type: ignore[arg-type]
     assert errors == ["categories: must be a table", "evidence: must be a table", "severity: must be a table"]
+
+
+# --------------------------------------------------------------------------- term scores
+
+
+def _plain_score_terms(subject: str, text: str, rules: Rules) -> Scores:
+    """Every term searched for in every mail: negatives blanked, the subject's weight extra."""
+    totals: dict[str, float] = {}
+    matched: list[tuple[str, str]] = []
+    for category, rule in rules.categories.items():
+        forms = [canonical(subject), canonical(text)]
+        for pattern in rule.negative_patterns:
+            blank = " | " * (pattern.count(" ") + 1)
+            forms = [form.replace(f" {pattern} ", blank) for form in forms]
+        totals[category] = 0.0
+        for term in rule.terms:
+            if f" {term.pattern} " in forms[0]:
+                totals[category] += term.weight * rules.scoring.subject_weight
+            elif f" {term.pattern} " in forms[1]:
+                totals[category] += term.weight
+            else:
+                continue
+            matched.append((category, term.text))
+    return Scores(terms=totals, matched=tuple(matched))
+
+
+def test_term_scores_are_those_of_searching_every_term() -> None:
+    rules = default_rules()
+    mails = [(m.subject, m.text) for m in labelled_mails(DATA / "labelled")]
+    mails += [(e.subject, e.text) for e in load_corpus(DATA, corrections_file=None).heldout[::10]]
+    matching = 0
+    for subject, text in mails:
+        scores = score_terms(subject, text, rules)
+        assert scores == _plain_score_terms(subject, text, rules)
+        matching += bool(scores.matched)
+    assert matching >= 100  # terms were found, not only ruled out
+
+
+# Term texts, negative phrases and their pieces, so that terms match, half match, sit in
+# a negative phrase, straddle subject and text, or are cut by another word.
+_RULES = default_rules()
+_PIECES = sorted(
+    {term.text for rule in _RULES.categories.values() for term in rule.terms}
+    | {phrase for rule in _RULES.categories.values() for phrase in rule.negative}
+    | {"not", "never", "账户", "locked", " ", "，", "my", "被"}
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_PIECES), max_size=6).map(" ".join),
+    st.lists(st.sampled_from(_PIECES), max_size=12).map("".join),
+)
+def test_term_scores_are_those_of_searching_every_term_on_any_mix_of_terms(subject: str, text: str) -> None:
+    assert score_terms(subject, text, _RULES) == _plain_score_terms(subject, text, _RULES)

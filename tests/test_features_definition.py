@@ -23,8 +23,22 @@ def _is_cjk(character: str) -> bool:
     )
 
 
+def _plain_without_generic(tokens: list[str], generic: tuple[tuple[str, ...], ...]) -> list[str]:
+    """One token at a time: a phrase starting here (the longest first) is cut, else the token kept."""
+    kept: list[str] = []
+    index = 0
+    while index < len(tokens):
+        phrase = next((p for p in generic if tuple(tokens[index : index + len(p)]) == p), None)
+        if phrase is None:
+            kept.append(tokens[index])
+            index += 1
+        else:
+            index += len(phrase)
+    return kept
+
+
 def _plain_part(text: str, counts: Counter[str]) -> None:
-    tokens = without_generic(surface_tokens(text), GENERIC)
+    tokens = _plain_without_generic(surface_tokens(text), GENERIC)
     if not tokens:
         return
     words = [cached_stem(token) for token in tokens]
@@ -68,3 +82,14 @@ def test_examples() -> None:
     counts = mail_features("", "中文 ab 中")
     assert counts["c:中文"] == 1 and counts["c: 中"] == 2 and "c:ab" not in counts
     assert counts["c: ab "] == 1  # Latin 4-grams are kept whole words apart
+
+
+# Phrases that overlap, share a start, nest and repeat: where cutting one decides the next.
+OVERLAPPING = generic_phrases(("a b c", "a b", "b a", "c", "a", "d d"))
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "c", "d", "x"]), max_size=16))
+def test_generic_phrases_are_cut_as_the_plain_definition_cuts_them(tokens: list[str]) -> None:
+    for generic in (OVERLAPPING, OVERLAPPING[1:], GENERIC, ()):
+        assert without_generic(list(tokens), generic) == _plain_without_generic(tokens, generic)

@@ -68,9 +68,12 @@ class Term:
     pattern: str  # canonical form, without padding
     # " pattern ": what score_terms looks for, built once (261 terms, every mail).
     needle: str = field(default="", init=False, repr=False, compare=False)
+    # Its tokens: a mail lacking one of them cannot hold the term (a set test, no search).
+    tokens: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "needle", f" {self.pattern} ")
+        object.__setattr__(self, "tokens", frozenset(self.pattern.split()))
 
     @classmethod
     def of(cls, text: str, weight: float) -> Term:

@@ -50,16 +50,23 @@ def _cancel_negatives(text: str, rule: CategoryRule) -> str:
 def score_terms(subject: str, text: str, rules: Rules) -> Scores:
     """Sum the weights of each category's terms found in subject and text."""
     subject_form, body_form = canonical(subject), canonical(text)
+    # Most terms hold a token the mail lacks: a set test rules them out before any
+    # search (cancelling negatives only removes tokens, so this set is never short).
+    present = frozenset(subject_form.split()).union(body_form.split())
     totals: dict[str, float] = {}
     matched: list[tuple[str, str]] = []
     for category, rule in rules.categories.items():
+        candidates = [term for term in rule.terms if term.tokens <= present]
+        if not candidates:
+            totals[category] = 0.0
+            continue
         subject_here = _cancel_negatives(subject_form, rule)
         body_here = _cancel_negatives(body_form, rule)
-        # One search per term in both (most terms are in neither); the double space
-        # where they meet lets no term span the two.
+        # One search per term in both; the double space where they meet lets no term
+        # span the two.
         both = subject_here + body_here
         total = 0.0
-        for term in rule.terms:
+        for term in candidates:
             needle = term.needle
             if needle not in both:
                 continue

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 from inbox_agent.config.categorizer import generic_phrases, surface_tokens
 from inbox_agent.config.rules_text import cached_stem as _stem
@@ -47,20 +48,27 @@ _NON_CJK_RUN = re.compile(f"[^{_CJK}]+")
 
 def without_generic(tokens: list[str], generic: Sequence[tuple[str, ...]]) -> list[str]:
     """``tokens`` with every occurrence of a generic phrase cut out."""
-    starts = {phrase[0] for phrase in generic}
-    if not starts.intersection(tokens):
+    starts = _phrase_starts(tuple(generic))
+    if starts.isdisjoint(tokens):
         return tokens
+    # Only where a phrase can start is a phrase looked for; the runs between are kept
+    # by slices (most mails hold "please" or "help", few hold many of them).
     kept: list[str] = []
-    index = 0
-    while index < len(tokens):
-        if tokens[index] in starts:
-            phrase = next((p for p in generic if tuple(tokens[index : index + len(p)]) == p), None)
-            if phrase is not None:
-                index += len(phrase)
-                continue
-        kept.append(tokens[index])
-        index += 1
+    resume = 0  # the first token not yet kept or cut
+    for index in [i for i, token in enumerate(tokens) if token in starts]:
+        if index < resume:  # inside a phrase just cut
+            continue
+        phrase = next((p for p in generic if tuple(tokens[index : index + len(p)]) == p), None)
+        if phrase is not None:
+            kept += tokens[resume:index]
+            resume = index + len(phrase)
+    kept += tokens[resume:]
     return kept
+
+
+@lru_cache(maxsize=8)
+def _phrase_starts(generic: tuple[tuple[str, ...], ...]) -> frozenset[str]:
+    return frozenset(phrase[0] for phrase in generic)
 
 
 def _char_string(tokens: list[str]) -> str:
