@@ -37,6 +37,12 @@ GENERIC_EDITS = (
     ("!!!", "subject"),
     ("Re:", "subject"),
     ("RE: Fwd:", "subject"),
+    # Every mail to a complaint mailbox is a complaint: the word says nothing of which.
+    ("Complaint:", "subject"),
+    ("投诉", "subject"),
+    ("客訴：", "subject"),
+    ("COMPLAINT!!!", "text"),
+    ("投诉！", "text"),
 )
 
 
