@@ -56,6 +56,25 @@ OPENED = NOW - timedelta(hours=30)
         ("手机号+86 138-1234-5678", "138-1234-5678"),
         ("转到银行账号6217001234567890失败", "6217001234567890"),
         ("OTP482913", "482913"),
+        # "is" and a colon together, a line break after a colon, brackets and quotes.
+        ("验证码是：482913", "482913"),
+        ("OTP was: 482913", "482913"),
+        ("您的验证码为：【482913】", "482913"),
+        ("Verification code:\n482913", "482913"),
+        ("verification code (482913)", "482913"),
+        ("验证码“482913”", "482913"),
+        ("OTP-482913", "482913"),
+        ("密码是：Abc12345", "Abc12345"),
+        ("密码：【Abc12345】", "Abc12345"),
+        ("password is: Abc12345", "Abc12345"),
+        # The code before its keyword, as SMS put it.
+        ("482913 is your verification code", "482913"),
+        ("G-482913 is your Google verification code.", "482913"),
+        ("【钱包】482913（动态验证码），请勿泄露", "482913"),
+        ("【钱包】482913为您的验证码，5分钟内有效", "482913"),
+        ("482913是您的支付宝验证码", "482913"),
+        ("482913 is your Wallet code", "482913"),
+        ("4821 is my PIN", "4821"),
     ],
 )
 def test_each_kind_of_secret_is_masked(text: str, secret: str) -> None:
@@ -70,6 +89,14 @@ def test_each_kind_of_secret_is_masked(text: str, secret: str) -> None:
         "error code 1001",
         "交易号 TXN8820349911",
         "amount 268.50 on 2026-11-20",
+        # A number before a code's keyword is not a code without "is" or a bracket between.
+        "I paid 5000 yesterday and then got a verification code",
+        "转账5000元，收到了验证码",
+        "2026-11-10 14:32 收到验证码",
+        "5000 is the amount, the verification code never came",
+        "1001 is your error code",
+        "单号 88203499 是我的订单号",
+        "password is: wrong",
     ],
 )
 def test_ordinary_words_stay_readable(text: str) -> None:
@@ -119,7 +146,7 @@ phones = st.tuples(st.sampled_from("3456789"), st.text(alphabet="0123456789", mi
     lambda p: f"1{p[0]}{p[1]}"
 )
 
-SEPARATORS = ["", " ", "：", ":", "是", " is ", "为"]
+SEPARATORS = ["", " ", "：", ":", "是", " is ", "为", "是：", " is: ", " was ", ":\n", "：【", " (", "“", "-"]
 SECRETS = st.one_of(
     st.tuples(st.sampled_from(["", "卡号", "card ", "银行卡"]), st.just(""), cards),
     st.tuples(
@@ -141,6 +168,22 @@ SECRETS = st.one_of(
     st.tuples(st.sampled_from(["", "身份证", "ID number "]), st.just(""), cn_ids),
     st.tuples(st.sampled_from(["", "手机", "phone ", "手机号"]), st.just(""), phones),
 )
+# The code first, its keyword after, as SMS put it.
+CODE_FIRST = st.tuples(
+    otps,
+    st.sampled_from(
+        [
+            " is your verification code",
+            "（动态验证码）",
+            "为您的验证码",
+            "是您的支付宝验证码",
+            " is your Wallet code",
+            " is your one-time password",
+            " (OTP)",
+            " is your PIN",
+        ]
+    ),
+)
 FILLER = st.one_of(
     st.sampled_from(["我的", "昨天", "扣款了两次", "请帮忙", "账户被盗", "退款", "，", "。", "谢谢"]),
     st.sampled_from(["my account", "was charged", "please help", "yesterday", "refund", ", ", ". "]),
@@ -154,6 +197,13 @@ def complaints(draw: st.DrawFn) -> tuple[str, list[str]]:
     secrets: list[str] = []
     for _ in range(draw(st.integers(1, 3))):
         pieces.append(draw(FILLER))
+        if draw(st.integers(0, 4)) == 0:
+            secret, keyword_after = draw(CODE_FIRST)
+            space = " " if pieces[-1][-1:].isalnum() else ""
+            pieces.append(f"{space}{secret}{keyword_after}")
+            secrets.append(secret)
+            pieces.append(draw(FILLER))
+            continue
         keyword, separator, secret = draw(SECRETS)
         # English words are separated by spaces; next to CJK anything goes (no space).
         space = " " if keyword[:1].isascii() and keyword and pieces[-1][-1:].isascii() else ""
@@ -165,6 +215,13 @@ def complaints(draw: st.DrawFn) -> tuple[str, list[str]]:
     return "".join(pieces), secrets
 
 
+def _first_line(text: str) -> str:
+    """A subject or evidence value from the text: whole lines, as the daemon keeps them (a
+    cut in the middle of "482913 is your verification code" would cut the keyword off
+    its code, which no stored field does)."""
+    return text.splitlines()[0]
+
+
 def _the_case(text: str) -> tuple[Case, MessageRecord]:
     at = iso(OPENED)
     case = Case(
@@ -172,7 +229,7 @@ def _the_case(text: str) -> tuple[Case, MessageRecord]:
         seq=1,
         customer="amy@example.com",
         customer_name="Amy",
-        subject=text[:60],
+        subject=_first_line(text),
         language="zh",
         category="security",
         categories=("security",),
@@ -182,7 +239,7 @@ def _the_case(text: str) -> tuple[Case, MessageRecord]:
         status=CaseStatus.WAITING_STAFF,
         created_at=at,
         updated_at=at,
-        evidence=(("error_message", text[:80]),),
+        evidence=(("error_message", _first_line(text)),),
         awaiting_since=at,
         events=(Event(at=at, kind="opened", actor="amy@example.com", detail=text),),
     )
@@ -193,7 +250,7 @@ def _the_case(text: str) -> tuple[Case, MessageRecord]:
         message_id="<a@example.com>",
         raw_sha256="f" * 64,
         sender=case.customer,
-        subject=text[:60],
+        subject=_first_line(text),
         date=at,
         received_at=at,
         source="test",

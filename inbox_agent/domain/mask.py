@@ -25,7 +25,14 @@ import re
 
 MASKED = "[masked]"
 
-_SEP = r"[ \t]*(?:[:：=#]|is|was|are|是|为|為)?[ \t]*"
+_IS = r"(?:is|was|are|是|为|為)"
+# Between a keyword and its value: "is", a colon or both ("验证码是：", "code was:"), a line
+# break only after a colon ("Verification code:\n482913"), and an opening bracket or
+# quote ("验证码：【482913】", "code (482913)").
+_OPEN = "[\\[【(（「『\"“'‘<《]"
+_CLOSE = "[\\]】)）」』\"”'’>》]"
+_COLON = r"(?:[:：=][ \t]*(?:\r?\n[ \t]*)?)"  # a line break may follow a colon
+_SEP = rf"[ \t]*(?:{_IS}[ \t]*)?(?:{_COLON}|[#-][ \t]*)?{_OPEN}?[ \t]*"
 _EN = r"(?<![A-Za-z])"  # an English keyword starts at a non-letter (CJK, digit, start)
 _OTP_WORDS = (
     rf"{_EN}(?:otp|one[- ]time (?:code|password|passcode)|verification code|sms code|security code|"
@@ -33,13 +40,26 @@ _OTP_WORDS = (
 )
 _PASSWORD_WORDS = rf"{_EN}(?:password|passwd|pwd|passcode|pin(?: code)?)|支付密码|登录密码|登錄密碼|交易密码|取款密码|密码|密碼"
 _CVV_WORDS = rf"{_EN}(?:cvv2?|cvc2?|csc|card security code)|安全码|安全碼"
-_OTP = re.compile(rf"(?i)({_OTP_WORDS}){_SEP}([A-Za-z]?\d(?:[ -]?\d){{3,7}})(?!\d)")
-_CVV = re.compile(rf"(?i)({_CVV_WORDS}){_SEP}(\d{{3,4}})(?!\d)")
+_CODE = r"(?:[A-Za-z]-?)?\d(?:[ -]?\d){3,7}"
+_OTP = re.compile(rf"(?i)({_OTP_WORDS}){_SEP}({_CODE})(?!\d){_CLOSE}?")
+# The code before its keyword, as most SMS put it: "482913 is your verification code",
+# "482913（动态验证码）", "【钱包】482913为您的验证码", "482913 is your Wallet code". Only
+# with a bracket or "is/为/是" in between, so an amount next to the word stays readable.
+_YOURS = r"(?:your|the|my|您的|你的|我的|您|你)"
+_BRAND = r"(?:(?!error|错误)[A-Za-z\u4e00-\u9fff]{1,12}[ \t]*)"
+_OTP_FIRST = re.compile(
+    rf"(?i)(?<![A-Za-z0-9.,$¥￥])(?<!\d[ -])({_CODE})(?![\d.,])(?=[ \t]*(?:"
+    rf"[(（【\[][ \t]*{_BRAND}{{0,2}}?(?:{_OTP_WORDS})"
+    rf"|{_IS}[ \t]*{_YOURS}?[ \t]*{_BRAND}{{0,2}}?(?:{_OTP_WORDS}|{_PASSWORD_WORDS})"
+    rf"|{_IS}[ \t]*(?:your|您的|你的)[ \t]*{_BRAND}?(?:code|码)))"
+)
+_CVV = re.compile(rf"(?i)({_CVV_WORDS}){_SEP}(\d{{3,4}})(?!\d){_CLOSE}?")
 # A password is any ASCII token after the keyword and a separator; without one it must
 # hold a digit ("密码Abc12345"), so "password wrong", "密码错误" stay readable.
 _PASSWORD = re.compile(
-    rf"(?i)({_PASSWORD_WORDS})(?:[ \t]*(?:[:：=]|is|was|是|为|為)[ \t]*(?!(?:wrong|incorrect|invalid|not|"
-    rf"expired|reset|changed|correct|right|blocked|locked)(?![A-Za-z]))([!-~]+)|[ \t]*(?=[!-~]*\d)([!-~]+))"
+    rf"(?i)({_PASSWORD_WORDS})(?:[ \t]*(?:{_IS}[ \t]*{_COLON}?|{_COLON})[ \t]*{_OPEN}?[ \t]*"
+    rf"(?![:：=])(?!(?:wrong|incorrect|invalid|not|expired|reset|changed|correct|right|blocked|locked)(?![A-Za-z]))"
+    rf"([!-~]+)|[ \t]*{_OPEN}?[ \t]*(?=[!-~]*\d)([!-~]+)){_CLOSE}?"
 )
 _SECRET_KV = re.compile(r"(?i)(?<![A-Za-z])(password|token|secret|authorization)(\s*[=:]\s*)(\S+)")
 _BANK_ACCOUNT = re.compile(
@@ -97,6 +117,7 @@ def mask_text(text: str) -> str:
         return text
     text = _CVV.sub(_keyword_masked, text)
     text = _OTP.sub(_keyword_masked, text)
+    text = _OTP_FIRST.sub(MASKED, text)
     text = _PASSWORD.sub(_keyword_masked, text)
     text = _CN_ID.sub("[id number masked]", text)
     text = _BANK_ACCOUNT.sub(
