@@ -106,3 +106,29 @@ def test_quarantine_lists_the_reason_and_retry_runs_it_again(tmp_path: Path) -> 
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
     status = json.loads(cli(config, "status", "--json").stdout)
     assert status["quarantined"] == 1
+
+
+def test_customer_text_that_looks_like_terminal_markup_is_printed_as_it_is(tmp_path: Path) -> None:
+    """Square brackets in a subject or a body are the customer's text: every command that
+    prints it shows it as written (a stray "[/bold]" once made `show` raise)."""
+    subject = "[/bold] charged twice [red]"
+    body = "I was charged twice [/red] for 12.00 on 2026-11-20. [link=https://evil.example]refund[/link]"
+    mail = complaint("a@example.com", subject, body)
+    maildir = _maildir(tmp_path, {"1.mail": mail})
+    (tmp_path / "one.eml").write_bytes(mail)
+    config = write_config(tmp_path, maildir=maildir)
+    run = cli(config, "run", "--once")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "[/bold]" in run.stdout
+    (case,) = cli_json(config, "cases")
+    for args in (
+        ("cases",),
+        ("show", case["case_id"]),
+        ("classify", str(tmp_path / "one.eml")),
+        ("escalate",),
+    ):
+        shown = cli(config, *args)
+        assert shown.returncode == 0, (args, shown.stdout + shown.stderr)
+        assert "Traceback" not in shown.stderr, args
+    shown = cli(config, "show", case["case_id"]).stdout
+    assert "[/bold] charged twice [red]" in shown and "[link=https://evil.example]" in shown

@@ -337,9 +337,14 @@ def test_show_masks_by_default_and_unmask_is_recorded_with_who_looked(tmp_path: 
     body = "有人盗用我的账户，我刚才收到验证码 482913，我的密码：Abc12345，卡号6222 0212 3456 7890 123。"
     (maildir / "new" / "1.mail").write_bytes(complaint("li@example.cn", "账户被盗 验证码482913", body))
     config = write_config(tmp_path, maildir=maildir)
-    assert cli(config, "run", "--once").returncode == 0
+    run = cli(config, "run", "--once")
+    assert run.returncode == 0
     (case,) = cli_json(config, "cases")
     secrets = ("482913", "Abc12345", "6222 0212 3456 7890 123")
+    # The run's table and the case list show the subject: masked too, and the marker
+    # itself visible (not swallowed as terminal markup).
+    for output in (run.stdout, cli(config, "cases").stdout, json.dumps(case, ensure_ascii=False)):
+        assert "482913" not in output and "[masked]" in output
     for output in (
         cli(config, "show", case["case_id"]).stdout,
         json.dumps(cli_json(config, "show", case["case_id"]), ensure_ascii=False),

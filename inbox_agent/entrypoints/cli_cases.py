@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from inbox_agent.adapters.tinydb_store import case_to_doc, message_to_doc
 from inbox_agent.config.loader import Config
@@ -46,7 +46,7 @@ def cmd_classify(args: argparse.Namespace, config: Config) -> int:
         table.add_column(column, overflow="fold")
     for item in results:
         if "error" in item:
-            table.add_row(item["file"], f"[red]{item['error']}[/red]", "", "", "", "", "")
+            table.add_row(item["file"], Text(item["error"], style="red"), "", "", "", "", "")
             continue
         evidence = ", ".join(f"{k}={v}" for k, v in item["evidence"].items())
         table.add_row(
@@ -71,6 +71,7 @@ def cmd_cases(args: argparse.Namespace, config: Config) -> int:
         and (not args.category or case.category == args.category)
     ]
     cases.sort(key=lambda case: case.seq)
+    cases = [masked_case(case) for case in cases]  # as `show` without --unmask
     now = SystemClock().now()
     if args.json:
         print_json([_case_summary(case) | {"deadlines": deadlines_doc(case, config, now)} for case in cases])
@@ -153,7 +154,7 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
     store = open_store(config, read_only=True)
     case = store.get_case(args.case)
     if case is None or (unmask and not _record_unmasked(args, config)):
-        console.print(f"[red]no case {args.case}[/red]")
+        console.print(f"no case {args.case}", style="red")
         return EXIT_FAIL
     messages = store.case_messages(case.case_id)
     if not unmask:
@@ -163,12 +164,15 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
         print_json(_show_doc(case, messages, outbox, config))
         return EXIT_OK
     console.print(
-        f"[bold]{case.case_id}[/bold]  {case.status}  {case.category} ({case.severity})  customer {case.customer}"
+        Text.assemble(
+            (case.case_id, "bold"),
+            f"  {case.status}  {case.category} ({case.severity})  customer {case.customer}",
+        )
     )
     console.print(f"subject: {case.subject}")
     for number, line in enumerate(explanation_lines(case)):
         lead = f"why {case.category}: " if number == 0 else " " * (6 + len(case.category))
-        console.print(escape(lead + line))
+        console.print(lead + line)
     console.print("evidence: " + (", ".join(f"{k}={v}" for k, v in case.evidence) or "none"))
     console.print("missing: " + (", ".join(case.missing) or "nothing"))
     if case.assignee:

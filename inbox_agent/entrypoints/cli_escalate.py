@@ -26,12 +26,12 @@ def add_escalate_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_escalate(args: argparse.Namespace, config: Config) -> int:
-    console = Console()
+    console = Console(markup=False)  # case subjects are customer text, not markup
     wall_now = SystemClock().now()
     try:
         now = parse_iso(args.now) if getattr(args, "now", None) else wall_now
     except ValueError:
-        console.print(f"[red]--now: not an ISO-8601 instant: {args.now!r}[/red]")
+        console.print(f"--now: not an ISO-8601 instant: {args.now!r}", style="red")
         return 2
     store = open_store(config)
     report = run_sweep(

@@ -77,4 +77,4 @@ def _print_summary(report: Export) -> None:
         table.add_column(column, justify="left" if column in ("jurisdiction", "clock") else "right")
     for line in report.summary:
         table.add_row(*(str(line[key]) for key in ("jurisdiction", "clock", *STATES, "total")))
-    Console(stderr=True).print(table)
+    Console(stderr=True, markup=False).print(table)

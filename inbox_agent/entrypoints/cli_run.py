@@ -9,14 +9,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from inbox_agent.adapters.tinydb_store import StoreLocked
 from inbox_agent.config.loader import Config
 from inbox_agent.entrypoints.bootstrap import build_runtime, storage_report
-from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, short
+from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, customer_cell, flagged
 from inbox_agent.entrypoints.daemon import Daemon, StopFlag, run_cycle, run_once
 
 
@@ -50,7 +49,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     try:
         runtime.store.acquire_daemon_lock()
     except StoreLocked as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(flagged("error:", str(exc)))
         return EXIT_FAIL
     try:
         if args.once or args.dry_run:
@@ -85,9 +84,9 @@ def _print_cycle(report: Any, *, dry_run: bool) -> None:
     summary += _owed(report)
     console.print(summary)
     if report.error:
-        console.print(f"[red]error:[/red] {report.error}")
+        console.print(flagged("error:", report.error))
     if report.mark_error:
-        console.print(f"[red]error:[/red] {escape(report.mark_error)}")  # the server's "[NOPERM]" is text
+        console.print(flagged("error:", report.mark_error))  # the server's "[NOPERM]" is text
 
 
 def _rows_table(rows: Sequence[Any], *, title: str | None) -> Table:
@@ -95,7 +94,13 @@ def _rows_table(rows: Sequence[Any], *, title: str | None) -> Table:
     for column in ("message", "from", "subject", "case", "outcome"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row.source, row.sender, short(row.subject, 50), row.case_id, row.outcome)
+        table.add_row(
+            row.source,
+            customer_cell(row.sender, 60),
+            customer_cell(row.subject, 50),
+            row.case_id,
+            row.outcome,
+        )
     return table
 
 
@@ -106,7 +111,7 @@ def _print_compact(rows: Sequence[Any], *, title: str | None) -> None:
     table.add_column("outcome")
     table.add_column("mails", justify="right")
     for kind, count in counts.most_common():
-        table.add_row(escape(kind), str(count))
+        table.add_row(kind, str(count))
     console.print(table)
     attention = [row for row in rows if row.outcome.startswith("quarantined")]
     if attention:

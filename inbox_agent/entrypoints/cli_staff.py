@@ -54,7 +54,7 @@ def _quarantine_retry(store: CaseStore, config: Config, entry_id: str | None) ->
             dropped_quarantine_log(config),
         )
     except RetryRefused as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(str(exc), style="red")
         return EXIT_FAIL
     decision = result.decision
     if result.still_failing:
@@ -71,7 +71,7 @@ def _quarantine_drop(store: CaseStore, config: Config, args: argparse.Namespace)
             store, dropped_quarantine_log(config), args.id, args.reason, actor, SystemClock().now()
         )
     except DropRefused as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(str(exc), style="red")
         return EXIT_FAIL
     record = result.record
     if result.again:
@@ -123,7 +123,7 @@ def cmd_staff_action(args: argparse.Namespace, config: Config) -> int:
             SystemClock().now(),
         )
     except (NoSuchCase, StaffActionError) as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(str(exc), style="red")
         return EXIT_FAIL
     updated = result.case
     queued = (

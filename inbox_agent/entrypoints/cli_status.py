@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from rich.markup import escape
 from rich.table import Table
 
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import SystemClock
 from inbox_agent.entrypoints.bootstrap import make_mailbox, make_transport, open_store, storage_report
-from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, print_json
+from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, flagged, print_json
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.views.page import TEMPLATE_SAMPLES, sla_clock
 
@@ -66,22 +65,18 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
     if problems:
         ok = False
         for problem in problems:
-            console.print(f"[red]templates:[/red] {problem}")
+            console.print(flagged("templates:", problem))
     else:
         console.print(f"templates: ok ({config.templates_dir})")
     storage = storage_report(config)
     ok = ok and storage.usable
-    console.print(
-        f"storage: {escape(storage.state)}"
-        if storage.usable
-        else f"[red]storage: {escape(storage.state)}[/red]"
-    )
+    console.print(f"storage: {storage.state}", style=None if storage.usable else "red")
     if storage.warning:  # a weaker file system, not a failure: the daemon still runs on it
-        console.print(f"[yellow]storage: warning:[/yellow] {escape(storage.warning)}")
+        console.print(flagged("storage: warning:", storage.warning, style="yellow"))
     for name, target in (("mailbox", make_mailbox(config)), ("smtp", make_transport(config))):
         try:
-            console.print(f"{name}: {escape(target.check())}")  # folder names and server text are not markup
+            console.print(f"{name}: {target.check()}")
         except Exception as exc:
             ok = False
-            console.print(f"[red]{name}: {exc}[/red]")
+            console.print(f"{name}: {exc}", style="red")
     return EXIT_OK if ok else EXIT_FAIL

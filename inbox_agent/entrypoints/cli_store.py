@@ -9,7 +9,7 @@ from inbox_agent.adapters.store_backup import backup, restore
 from inbox_agent.adapters.store_verify import VerifyReport, verify
 from inbox_agent.config.loader import Config
 from inbox_agent.entrypoints.bootstrap import open_store
-from inbox_agent.entrypoints.cli_common import EXIT_OK, console, print_json
+from inbox_agent.entrypoints.cli_common import EXIT_OK, console, flagged, print_json
 from inbox_agent.entrypoints.failures import EXIT_STORE_DAMAGED
 
 
@@ -29,7 +29,7 @@ def _print_report(report: VerifyReport, where: Path, *, as_json: bool = False) -
         print_json({"data_dir": str(where), "clean": report.clean, **report.__dict__})
         return EXIT_OK if report.clean else EXIT_STORE_DAMAGED
     for problem in report.problems:
-        console.print(f"[red]damaged:[/red] {problem}", highlight=False)
+        console.print(flagged("damaged:", problem), highlight=False)
     for note in report.notes:
         console.print(f"note: {note}", highlight=False)
     counted = ", ".join(f"{count} {what}" for what, count in sorted(report.counts.items()))
@@ -54,7 +54,7 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
     source = Path(args.src)
     report, aside = restore(source, config.storage.data_dir, shard_size=config.storage.shard_size)
     if not report.clean:
-        console.print(f"[red]not restored:[/red] {source} does not verify clean", highlight=False)
+        console.print(flagged("not restored:", f"{source} does not verify clean"), highlight=False)
         return _print_report(report, source)
     if aside is not None:
         console.print(f"the replaced data directory was kept as {aside}", highlight=False)

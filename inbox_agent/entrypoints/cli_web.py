@@ -80,7 +80,7 @@ def cmd_staff(args: argparse.Namespace, config: Config) -> int:
             change_password(directory, args.name, password)
             console.print(f"{args.name}: password changed, account unlocked")
     except AccountError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(str(exc), style="red")
         return EXIT_FAIL
     return EXIT_OK
 
