@@ -11,6 +11,7 @@ from rich.table import Table
 
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import SystemClock
+from inbox_agent.domain.mask import mask_text
 from inbox_agent.entrypoints.bootstrap import dropped_quarantine_log, open_store
 from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, print_json
 from inbox_agent.mail.render import TemplateSet
@@ -36,7 +37,12 @@ def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
         table.add_column(column, overflow="fold")
     for entry in entries:
         table.add_row(
-            entry["id"], entry["at"], entry["stage"], entry["reason"], entry["source"], str(entry["size"])
+            entry["id"],
+            entry["at"],
+            entry["stage"],
+            mask_text(entry["reason"]),
+            entry["source"],
+            str(entry["size"]),
         )
     console.print(table)
     console.print(f"{len(entries)} quarantined")
