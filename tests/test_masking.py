@@ -75,6 +75,12 @@ OPENED = NOW - timedelta(hours=30)
         ("482913是您的支付宝验证码", "482913"),
         ("482913 is your Wallet code", "482913"),
         ("4821 is my PIN", "4821"),
+        # Identity documents other than the mainland card.
+        ("身分證字號 A123456789", "A123456789"),
+        ("身份證號碼：A123456(7)", "A123456"),
+        ("A123456(7) is my HKID", "A123456"),
+        ("passport no. E12345678 expired", "E12345678"),
+        ("回乡证H12345678", "H12345678"),
     ],
 )
 def test_each_kind_of_secret_is_masked(text: str, secret: str) -> None:
@@ -97,6 +103,9 @@ def test_each_kind_of_secret_is_masked(text: str, secret: str) -> None:
         "1001 is your error code",
         "单号 88203499 是我的订单号",
         "password is: wrong",
+        "ID card lost",
+        "身份证被盗用了",
+        "order id 12345678",
     ],
 )
 def test_ordinary_words_stay_readable(text: str) -> None:
@@ -166,6 +175,13 @@ SECRETS = st.one_of(
         st.sampled_from(["CVV", "cvv2", "安全码"]), st.sampled_from(SEPARATORS), otps.map(lambda d: d[:3])
     ),
     st.tuples(st.sampled_from(["", "身份证", "ID number "]), st.just(""), cn_ids),
+    st.tuples(
+        st.sampled_from(["身分證字號", "身份證號碼", "passport no. ", "护照号", "HKID "]),
+        st.sampled_from(["", "：", " is ", "是"]),
+        st.tuples(st.sampled_from("ADEHK"), st.sampled_from("12"), otps, st.sampled_from(["45", "67"])).map(
+            "".join
+        ),
+    ),
     st.tuples(st.sampled_from(["", "手机", "phone ", "手机号"]), st.just(""), phones),
 )
 # The code first, its keyword after, as SMS put it.

@@ -14,7 +14,9 @@ rather than too little:
   check — a mistyped card number is still a card number.
 - One-time codes, passwords, PINs and CVVs after their English or Chinese keyword,
   with or without a separator ("验证码482913", "password: x", "密码是Abc12345").
-- Mainland resident ID numbers (18 characters), mainland and international phone
+- Mainland resident ID numbers (18 characters) anywhere, Hong Kong ID card numbers
+  ("A123456(7)") anywhere, and any identity document's number after its keyword
+  (Taiwan ID, passport, home-return permit); mainland and international phone
   numbers, bank account numbers after their keyword.
 """
 
@@ -66,6 +68,19 @@ _BANK_ACCOUNT = re.compile(
     r"(?i)((?<![A-Za-z])(?:account (?:number|no\.?)|acct(?: no\.?)?|iban)|银行账号|银行卡号|卡号|账号|帳號|账户|帳戶)"
     r"[ \t]*[:：=#]?[ \t]*(?:是|为)?[ \t]*(\d(?:[ -]?\d){7,29})(?!\d)"
 )
+# An identity document's number after its keyword: Hong Kong and Taiwan ID cards,
+# passports, home-return permits, and a mainland number the pattern below misses.
+_ID_WORDS = (
+    rf"{_EN}(?:id (?:card )?(?:number|no\.?)|identity card(?: number| no\.?)?|hkid|passport(?: number| no\.?)?)"
+    r"|身份证号码|身份证号|身份证|身份證號碼|身份證號|身份證|身分證字號|身分證號碼|身分證|证件号码|证件号|證件號碼|證件號"
+    r"|护照号码|护照号|护照|護照號碼|護照號|護照|回乡证|回鄉證|通行证|通行證"
+)
+_ID_AFTER = re.compile(
+    rf"(?i)({_ID_WORDS})[ \t]*(?:{_IS}[ \t]*)?{_COLON}?{_OPEN}?[ \t]*"
+    r"([A-Za-z]{0,2}\d{5,17}[Xx]?(?:[(（][0-9Aa][)）])?)(?!\d)"
+)
+# A Hong Kong ID card number is unmistakable even without its keyword: "A123456(7)".
+_HKID = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,2}\d{6}[(（][0-9A][)）]")
 _CN_ID = re.compile(
     r"(?<!\d)\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\d])"
 )
@@ -119,6 +134,8 @@ def mask_text(text: str) -> str:
     text = _OTP.sub(_keyword_masked, text)
     text = _OTP_FIRST.sub(MASKED, text)
     text = _PASSWORD.sub(_keyword_masked, text)
+    text = _ID_AFTER.sub(lambda m: f"{m.group(1)} [id number masked]", text)
+    text = _HKID.sub("[id number masked]", text)
     text = _CN_ID.sub("[id number masked]", text)
     text = _BANK_ACCOUNT.sub(
         lambda m: f"{m.group(1)} [account ****{re.sub(r'[^0-9]', '', m.group(2))[-4:]}]", text
