@@ -3,6 +3,8 @@ look-alike domains, the per-action staff policy — through the real pipeline st
 
 from __future__ import annotations
 
+import email
+import email.policy
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -230,6 +232,18 @@ def test_forged_staff_commands_and_answers_do_nothing(tmp_path: Path, headers: t
     for body in ("#resolve done", "Please send us your payment password and the SMS code."):
         target = _refused(run(config, mail(SUPERVISOR, body, *headers)))
         assert "accepted proofs: aligned, notification_reply" in target.events[-1].detail
+
+
+def test_the_alert_to_staff_masks_what_the_forged_mail_quoted(tmp_path: Path) -> None:
+    """The L1 alert quotes the refused mail's subject: masked, as every staff-facing text."""
+    config = make_config(tmp_path)
+    subject = f"Re: [{CASE_ID}] 验证码482913, card 6222 0212 3456 7890 123"
+    decision = run(config, mail(SUPERVISOR, "#resolve done", subject=subject))
+    _refused(decision)
+    (alert,) = [mail for mail in decision.outgoing if mail.kind == "sender_alert"]
+    text = email.message_from_bytes(alert.raw, policy=email.policy.default).get_body(("plain",)).get_content()
+    assert "Subject:" in text and "[masked]" in text and "[card ****0123]" in text
+    assert "482913" not in text and "6222 0212" not in text
 
 
 def test_a_guessed_notification_id_or_one_sent_to_someone_else_proves_nothing(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from inbox_agent.config.loader import Config
 from inbox_agent.config.trust import ALIGNED, NOTIFICATION_REPLY
 from inbox_agent.domain.clock import iso
 from inbox_agent.domain.lifecycle import add_event
+from inbox_agent.domain.mask import mask_text
 from inbox_agent.domain.model import LOOP_HEADER, Case, OutgoingMail
 from inbox_agent.mail.compose import build_email_bytes, make_message_id
 from inbox_agent.mail.text import single_line
@@ -84,7 +85,7 @@ def _alert_mail(work: MailWork, case: Case, why: str) -> OutgoingMail | None:
     text = (
         f"A mail claiming to be from staff wrote on case {case.case_id}, but its sender is not proven.\n\n"
         f"From:    {single_line(msg.sender)}\n"
-        f"Subject: {single_line(msg.subject)[:200]}\n"
+        f"Subject: {mask_text(single_line(msg.subject))[:200]}\n"
         f"Why:     {why}\n\n"
         "Nothing was done to the case and nothing was sent to its customer. The mail was\n"
         "handled as a customer mail from that address. If it really was a colleague, ask them\n"
