@@ -290,6 +290,24 @@ def test_notification_masks_the_card_number_and_tells_staff_how_to_act(tmp_path:
     assert "Reply to this mail" in text
 
 
+def test_notification_masks_a_phone_number_used_as_address_or_name(tmp_path: Path) -> None:
+    """Mainland customers often write from 13812345678@163.com, with their number as the
+    display name: the notification masks both, as the page does."""
+    config = make_config(tmp_path)
+    case = make_case(customer="13812345678@163.com", customer_name="13900001111")
+    store_cases(config, case, messages=(customer_message(case, "Charged twice."),))
+
+    run_sweep(config, open_store(config), TEMPLATES, OPENED + timedelta(hours=24))
+
+    store = open_store(config)
+    (entry,) = store.outbox_entries()
+    sent = notification(store, entry)
+    html = sent.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    for content in (body_text(sent), html):
+        assert "13812345678" not in content and "13900001111" not in content
+        assert "[phone ***5678]@163.com" in content and "[phone ***1111]" in content
+
+
 def test_several_recipients_of_a_level_are_all_addressed(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     decision = sweep_case(make_case(), config, TEMPLATES, OPENED + timedelta(days=4), None)

@@ -326,8 +326,9 @@ def _notification_request(
         status=str(case.status),
         waited_hours=(now - parse_iso(case.awaiting_since)).total_seconds() / 3600,
         threshold_hours=config.sla.response_seconds(case.category, case.severity) / 3600,
-        customer_address=case.customer,
-        customer_name=case.customer_name,
+        # As on the page: "13812345678@163.com" or a phone number as the name is a phone number.
+        customer_address=mask_text(case.customer),
+        customer_name=mask_text(case.customer_name),
         customer_language=case.language,
         received=tuple(key for key, value in case.evidence if value),
         missing=case.missing,
