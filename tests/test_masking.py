@@ -373,3 +373,21 @@ def test_show_masks_by_default_and_unmask_is_recorded_with_who_looked(tmp_path: 
         ("viewed_unmasked", "alice")
     ]
     assert cli(config, "show", "WLT-2026-999999", "--unmask").returncode == 1
+
+
+def test_a_phone_number_as_address_or_name_is_masked_in_cases_and_show(tmp_path: Path) -> None:
+    """Mainland customers often write from 13812345678@163.com with their number as the
+    display name: `cases` and `show` mask both, as the page and the notifications do."""
+    maildir = tmp_path / "maildir"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    raw = complaint('"13900001111" <13812345678@163.com>', "付款失败", "付款失败了，扣了两次钱。")
+    (maildir / "new" / "1.mail").write_bytes(raw)
+    config = write_config(tmp_path, maildir=maildir)
+    assert cli(config, "run", "--once").returncode == 0
+    (case,) = cli_json(config, "cases")
+    assert case["customer"] == "[phone ***5678]@163.com"
+    shown = cli_json(config, "show", case["case_id"])
+    for output in (json.dumps(case), json.dumps(shown), cli(config, "show", case["case_id"]).stdout):
+        assert "13812345678" not in output and "13900001111" not in output
+    assert "13812345678@163.com" in cli(config, "show", case["case_id"], "--unmask", "--by", "li").stdout

@@ -20,10 +20,14 @@ def _pairs(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
 def masked_case(case: Case) -> Case:
     return replace(
         case,
+        # An address or a display name can be a phone number ("13812345678@163.com").
+        customer=mask_text(case.customer),
+        customer_name=mask_text(case.customer_name),
         subject=mask_text(case.subject),
         evidence=_pairs(case.evidence),
         events=tuple(
-            Event(at=e.at, kind=e.kind, actor=e.actor, detail=mask_text(e.detail)) for e in case.events
+            Event(at=e.at, kind=e.kind, actor=mask_text(e.actor), detail=mask_text(e.detail))
+            for e in case.events
         ),
     )
 
@@ -31,7 +35,11 @@ def masked_case(case: Case) -> Case:
 def masked_message(message: MessageRecord) -> MessageRecord:
     return replace(
         message,
+        sender=mask_text(message.sender),
         subject=mask_text(message.subject),
         text=mask_text(message.text),
         evidence=_pairs(message.evidence),
+        attachments=tuple(
+            (mask_text(name), stored, kind, size) for name, stored, kind, size in message.attachments
+        ),
     )
