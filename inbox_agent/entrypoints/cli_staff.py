@@ -64,7 +64,9 @@ def _quarantine_retry(store: CaseStore, config: Config, entry_id: str | None) ->
         return EXIT_FAIL
     decision = result.decision
     if result.still_failing:
-        console.print(f"still failing at {decision.quarantine_stage}: {decision.quarantine_reason}")
+        console.print(
+            f"still failing at {decision.quarantine_stage}: {mask_text(decision.quarantine_reason)}"
+        )
         return EXIT_FAIL
     console.print(f"{result.entry_id}: {decision.summary}")
     return EXIT_OK
