@@ -99,6 +99,21 @@ def test_every_state_changing_request_without_the_csrf_token_is_403(site: dict[s
     assert client.get("/").status_code == 200  # and the session is still there
 
 
+def test_a_link_cannot_put_its_own_words_in_the_confirmation_banner(site: dict[str, Any]) -> None:
+    # A customer mails staff a link to their own case; the banner must not carry its text.
+    alice, case = _signed_in(site, "alice"), site["emma"]
+    spoof = "Refund approved by compliance: reply with the full card number to confirm"
+    for path in (f"/cases/{case}", "/quarantine"):
+        page = alice.get(path, params={"done": spoof})
+        assert page.status_code == 200 and "Refund approved" not in page.text, path
+    # The app's own confirmation still shows, once, on the page the action leads to.
+    acted = _post(alice, f"/cases/{case}/act/note", text="called the customer")
+    assert acted.status_code == 303 and acted.headers["location"] == f"/cases/{case}?done=note"
+    assert 'role="status">Note added.</p>' in alice.get(acted.headers["location"]).text
+    assert "Note added." not in alice.get(acted.headers["location"]).text  # a reload: gone
+    assert "Note added." not in _signed_in(site, "bob").get(f"/cases/{case}").text
+
+
 def test_an_agent_acting_on_another_agents_case_is_403_and_audited(site: dict[str, Any]) -> None:
     bob, carol = _signed_in(site, "bob"), _signed_in(site, "carol")
     case = site["emma"]

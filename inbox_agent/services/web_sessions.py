@@ -4,6 +4,11 @@ A session id is 32 random bytes (``secrets``) in an HttpOnly cookie; the CSRF to
 another 32 random bytes bound to the session and required on every POST. Sessions end
 after ``session_lifetime``, after ``idle_timeout`` without a request, or at sign-out.
 Restarting the web app signs everyone out (nothing about a session is written down).
+
+A session also carries the one-line notice an action leaves for the page it redirects
+to ("Note added."). It travels here, never in the URL: a page that printed a text from
+its query string would let any link a customer mails to staff put words of the
+attacker's choosing in the app's own confirmation banner.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class Sessions:
         self.lifetime = lifetime
         self.idle_timeout = idle_timeout
         self._sessions: dict[str, Session] = {}
+        self._notices: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def start(self, user: str, role: str, now: float) -> Session:
@@ -43,16 +49,30 @@ class Sessions:
                 return None
             if now - session.started > self.lifetime or now - session.last_seen > self.idle_timeout:
                 del self._sessions[session_id]
+                self._notices.pop(session_id, None)
                 return None
             session = replace(session, last_seen=now)
             self._sessions[session_id] = session
             return session
 
+    def leave_notice(self, session_id: str, text: str) -> None:
+        """Keep ``text`` for the next page this session shows (the last one left wins)."""
+        with self._lock:
+            if session_id in self._sessions:
+                self._notices[session_id] = text
+
+    def take_notice(self, session_id: str) -> str:
+        """The notice left for this session, once; "" when there is none."""
+        with self._lock:
+            return self._notices.pop(session_id, "")
+
     def end(self, session_id: str) -> None:
         with self._lock:
             self._sessions.pop(session_id, None)
+            self._notices.pop(session_id, None)
 
     def end_all_of(self, user: str) -> None:
         with self._lock:
             for key in [key for key, s in self._sessions.items() if s.user == user]:
                 del self._sessions[key]
+                self._notices.pop(key, None)

@@ -147,7 +147,9 @@ async def case_page(
 
 
 async def show_case(request: Request) -> Response:
-    return await case_page(request, message=request.query_params.get("done", "")[:200])
+    # The confirmation comes from the session, never from the URL (web_sessions.py).
+    notice = _deps(request).sessions.take_notice(signed_in(request).session_id)
+    return await case_page(request, message=notice)
 
 
 async def preview(request: Request) -> Response:
@@ -196,9 +198,9 @@ async def act(request: Request) -> Response:
         raise Refused(404, str(exc)) from exc
     except ActionRefused as exc:
         return await case_page(request, message=str(exc), status=400, draft=fields["text"])
-    return RedirectResponse(
-        f"/cases/{case_id}?" + urlencode({"done": _DONE.get(kind, kind)}), status_code=303
-    )
+    deps.sessions.leave_notice(session.session_id, _DONE.get(kind, kind))
+    # "?done=<action>" only marks the page as the answer to an action; it is not shown.
+    return RedirectResponse(f"/cases/{case_id}?" + urlencode({"done": kind}), status_code=303)
 
 
 async def attachment(request: Request) -> Response:

@@ -28,7 +28,8 @@ async def quarantine_page(request: Request, *, message: str = "", status: int = 
         status=status,
         user=session,
         page=page,
-        message=message or request.query_params.get("done", "")[:300],
+        # The confirmation comes from the session, never from the URL (web_sessions.py).
+        message=message or deps.sessions.take_notice(session.session_id),
         failed=status >= 400,
         may_act=may_handle_quarantine(Actor(session.user, session.role)),
     )
@@ -55,7 +56,8 @@ async def handle(request: Request) -> Response:
         raise Refused(403, str(exc)) from exc
     except ActionRefused as exc:
         return await quarantine_page(request, message=str(exc), status=400)
-    return RedirectResponse("/quarantine?" + urlencode({"done": done}), status_code=303)
+    deps.sessions.leave_notice(session.session_id, done)
+    return RedirectResponse("/quarantine?" + urlencode({"done": action}), status_code=303)
 
 
 def quarantine_routes() -> list[Route]:
