@@ -13,7 +13,7 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,17 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from inbox_agent.adapters.files import write_atomically
-from inbox_agent.services.web_ports import StaffAccount
+from inbox_agent.adapters.sealed import StoreDamaged
+from inbox_agent.services.web_ports import ROLES, StaffAccount
 
 FILE_NAME = "staff-accounts.json"
+# A damaged file is refused, never read as "no accounts" (which would sign everyone
+# out, or let `staff add` start a new table over the old one).
+ADVICE = (
+    "restore it from a backup (`inbox-agent restore BACKUP`), or move it aside and add "
+    "the accounts again (`inbox-agent staff add`)"
+)
+_FIELD_TYPES = {field.name: (int if field.type == "int" else str) for field in fields(StaffAccount)}
 
 
 class StaffAccountsFile:
@@ -43,11 +51,19 @@ class StaffAccountsFile:
 
     def _read(self) -> dict[str, dict[str, Any]]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return {}
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise StoreDamaged(self.path, f"not readable JSON ({exc})", ADVICE) from exc
         if not isinstance(data, dict):
-            raise ValueError(f"{self.path}: not a table of accounts")
+            raise StoreDamaged(self.path, "not a table of accounts", ADVICE)
+        for name, doc in data.items():
+            fault = _fault(name, doc)
+            if fault:
+                raise StoreDamaged(self.path, f"the account {name!r} {fault}", ADVICE)
         return data
 
     def _write(self, data: dict[str, dict[str, Any]]) -> None:
@@ -84,6 +100,20 @@ class StaffAccountsFile:
             return self._hasher.verify(password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+
+
+def _fault(name: str, doc: Any) -> str:
+    """Why this entry is not an account as `staff add` writes it ("" when it is)."""
+    if not isinstance(doc, dict):
+        return "is not a record"
+    if set(doc) != set(_FIELD_TYPES):
+        return f"has the fields {sorted(doc)}, not {sorted(_FIELD_TYPES)}"
+    wrong = [key for key, kind in _FIELD_TYPES.items() if type(doc[key]) is not kind]
+    if wrong:
+        return f"has a wrong type in {', '.join(wrong)}"
+    if doc["name"] != name or doc["role"] not in ROLES:
+        return "names another account or an unknown role"
+    return ""
 
 
 __all__ = ["FILE_NAME", "StaffAccountsFile"]

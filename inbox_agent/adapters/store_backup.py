@@ -6,7 +6,9 @@ lock; then, under it — which also applies any pending journal — the JSON fil
 accepted-mail log, the files written meanwhile, the packs retention wrote again
 (shorter) and, gone from the copy, the packs it removed. The daemon waits for that
 short second step at most. The copy is built in ``DEST.partial`` and renamed when
-whole, then verified: a cut-off backup never looks like a finished one.
+whole, then verified: a cut-off backup never looks like a finished one. The files kept
+beside the store (staff accounts, the web audit log, corrections, applied models:
+``side_files.py``) are copied last, without the lock.
 
 Restore: the source must verify clean; no daemon may run; the current data directory
 is renamed aside (``<data_dir>.replaced-<time>``, never deleted) and the backup copied
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from inbox_agent.adapters.files import fsync_dir
 from inbox_agent.adapters.sealed import StoreError
+from inbox_agent.adapters.side_files import copy_side_files
 from inbox_agent.adapters.store_verify import VerifyReport, verify
 from inbox_agent.adapters.tinydb_docs import DIR_MODE, FILE_MODE
 from inbox_agent.adapters.tinydb_store import Store, lock_daemon
@@ -46,6 +49,7 @@ def backup(store: Store, dest: Path) -> VerifyReport:
         for name in IMMUTABLE:  # what was written or erased since the first pass
             _copy(store.root / name, partial / name, keep_existing=True)
         _drop_removed(store.packs_dir, partial / store.packs_dir.relative_to(store.root))
+    copy_side_files(store.root, partial)  # written outside the store's lock: the daemon need not wait
     if dest.exists():
         dest.rmdir()
     os.replace(partial, dest)

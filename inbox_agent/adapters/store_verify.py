@@ -5,7 +5,8 @@ raw mail and attachments hashing to their names, the accepted-mail log's lines) 
 the cross-references: every message in exactly one place and its case stored, every
 case in the shard its number names and numbered below ``next_case_seq``, every blob
 a message, an outbox entry or a quarantine entry needs present and whole (unless
-retention purged it), outbox entries pointing at real cases, checkpoints well formed.
+retention purged it), outbox entries pointing at real cases, checkpoints well formed;
+and the files beside the store as their readers read them (``side_files.py``).
 Problems are damage (exit non-zero); notes are harmless left-overs of crashes.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 from inbox_agent.adapters.blobs import BlobMissing
 from inbox_agent.adapters.sealed import StoreDamaged, StoreError
 from inbox_agent.adapters.sent_log import parse as parse_sent_log
+from inbox_agent.adapters.side_files import check_side_files
 from inbox_agent.adapters.tinydb_store import Store
 from inbox_agent.policies.retention import PURGED_FLAG
 
@@ -54,6 +56,7 @@ def verify(root: Path, *, shard_size: int = 500) -> VerifyReport:
     _check_state(store, cases, report)
     _check_packs(store, report)
     _check_sent_log(store, report)
+    report.problems += check_side_files(store.root)
     leftovers = [p for p in store.root.rglob(".*.tmp")]
     if leftovers:
         report.notes.append(
