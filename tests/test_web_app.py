@@ -158,6 +158,29 @@ def test_ten_wrong_passwords_lock_the_account_and_every_attempt_is_logged(site: 
     assert _audit(site)[-1]["outcome"] == "ok"
 
 
+def test_removing_an_account_or_changing_its_password_ends_its_open_sessions(site: dict[str, Any]) -> None:
+    # Someone leaves, or a password leaks: ops act from the CLI while the web app runs.
+    bob, carol, case = _signed_in(site, "bob"), _signed_in(site, "carol"), site["emma"]
+    token = csrf_of(bob.get("/").text)
+    for attempt in range(10):  # a guesser locking bob out does not end his session
+        sign_in(app_client(site["config"]), "bob", f"wrong-{attempt}")
+    assert bob.get(f"/cases/{case}").status_code == 200
+    new_password = {"INBOX_AGENT_STAFF_PASSWORD": PASSWORD + "!"}
+    assert cli(site["config"], "staff", "passwd", "bob", env=new_password).returncode == 0
+    assert cli(site["config"], "staff", "remove", "carol").returncode == 0
+    for client in (bob, carol):
+        assert client.get(f"/cases/{case}").headers["location"] == "/signin"
+        answer = client.post(f"/cases/{case}/act/note", data={"csrf": token, "text": "still here?"})
+        assert answer.status_code == 303 and answer.headers["location"] == "/signin"
+        assert client.get("/queue/rows").status_code == 401
+    notes = [e for e in cli_json(site["config"], "show", case)["events"] if e["kind"] == "note"]
+    assert notes == []
+    ended = [e["user"] for e in _audit(site) if e["event"] == "session_ended"]
+    assert sorted(ended) == ["bob", "carol"]
+    assert sign_in(bob, "bob", PASSWORD + "!").status_code == 303  # the new password works
+    assert bob.get(f"/cases/{case}").status_code == 200
+
+
 def test_unknown_names_are_refused_like_wrong_passwords(site: dict[str, Any]) -> None:
     answer = sign_in(app_client(site["config"]), "mallory", "whatever")
     assert answer.status_code == 401 and "wrong name or password" in answer.text

@@ -8,6 +8,8 @@ the audit log. The answer to the browser never says which part was wrong.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -101,6 +103,20 @@ def proxy_account(
         audit.record({**entry, "outcome": "failed", "reason": "no such account"})
         raise SignInRefused(f"{name} has no staff account (inbox-agent staff add)")
     return account
+
+
+def grant_of(account: StaffAccount) -> str:
+    """What a session is granted on: the account's role and password (its salted hash).
+    Another password, another role, or the account removed and added again all differ."""
+    return hashlib.sha256(f"{account.name}\0{account.role}\0{account.password_hash}".encode()).hexdigest()
+
+
+def still_granted(directory: StaffDirectory, name: str, grant: str) -> bool:
+    """Whether a session started with ``grant`` may go on: the account still exists,
+    unchanged. Checked on every request, so `staff remove` and `staff passwd` end
+    every session of that person at their next click, not at the session's end."""
+    account = directory.get(name)
+    return account is not None and hmac.compare_digest(grant_of(account), grant)
 
 
 def add_account(directory: StaffDirectory, name: str, role: str, password: str) -> StaffAccount:

@@ -24,6 +24,7 @@ class Session:
     user: str
     role: str
     csrf_token: str
+    grant: str  # staff_auth.grant_of the account at sign-in: a new password or role ends it
     started: float  # monotonic seconds
     last_seen: float
 
@@ -36,8 +37,9 @@ class Sessions:
         self._notices: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def start(self, user: str, role: str, now: float) -> Session:
-        session = Session(secrets.token_urlsafe(32), user, role, secrets.token_urlsafe(32), now, now)
+    def start(self, user: str, role: str, grant: str, now: float) -> Session:
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        session = Session(token, user, role, csrf, grant, now, now)
         with self._lock:
             self._sessions[session.session_id] = session
         return session

@@ -20,7 +20,7 @@ from inbox_agent.entrypoints.web.security import (
     proxy_user,
     set_cookie,
 )
-from inbox_agent.services.staff_auth import SignInRefused, proxy_account, sign_in
+from inbox_agent.services.staff_auth import SignInRefused, grant_of, proxy_account, sign_in, still_granted
 from inbox_agent.services.web_sessions import Session
 
 
@@ -28,6 +28,12 @@ def current_session(deps: WebDeps, request: Request) -> Session | None:
     """The signed-in session, or one started for the user a trusted proxy names."""
     settings = deps.config.web
     session = deps.sessions.get(request.cookies.get(cookie_name(settings), ""), monotonic())
+    if session is not None and not still_granted(deps.directory, session.user, session.grant):
+        deps.sessions.end(session.session_id)
+        entry = {"at": iso(deps.clock.now()), "event": "session_ended", "user": session.user}
+        reason = "the account was removed, or its password or role changed"
+        deps.audit.record({**entry, "reason": reason, "client": audit_client(request, settings)})
+        session = None
     named = proxy_user(request, settings)
     if named and (session is None or session.user != named):
         try:
@@ -36,7 +42,7 @@ def current_session(deps: WebDeps, request: Request) -> Session | None:
             )
         except SignInRefused:
             return None
-        session = deps.sessions.start(account.name, account.role, monotonic())
+        session = deps.sessions.start(account.name, account.role, grant_of(account), monotonic())
         request.state.new_session = session
     return session
 
@@ -89,7 +95,7 @@ async def signin(request: Request) -> Response:
     except SignInRefused as exc:
         await asyncio.sleep(settings.throttle)  # each wrong guess costs the guesser time
         return await signin_form(request, str(exc), status=401)
-    session = deps.sessions.start(account.name, account.role, monotonic())
+    session = deps.sessions.start(account.name, account.role, grant_of(account), monotonic())
     response = RedirectResponse("/", status_code=303)
     set_cookie(response, settings, cookie_name(settings), session.session_id, int(settings.session_lifetime))
     response.delete_cookie(SIGNIN_CSRF_COOKIE, path="/")
