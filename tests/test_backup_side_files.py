@@ -75,6 +75,13 @@ def test_a_line_being_appended_during_the_backup_is_left_out_not_copied_half(des
     assert (desk["backup"] / "web-audit.log").read_bytes() == whole
 
 
+def test_verify_leaves_a_crash_cut_last_line_alone(desk: dict) -> None:
+    with (desk["data"] / "web-audit.log").open("ab") as handle:
+        handle.write(b'{"at": "2026-12-03T10:00:00Z", "ev')  # the write a crash cut short
+    checked = cli(desk["config"], "verify")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 @pytest.mark.parametrize(
     ("name", "damage", "named"),
     [

@@ -97,7 +97,8 @@ def _copy_models(source: Path, target: Path) -> None:
 
 def _unreadable_lines(path: Path) -> list[str]:
     try:
-        lines = path.read_bytes().split(b"\n")
+        # After the last newline: a line cut off by a crash mid-append, never acknowledged.
+        lines = path.read_bytes().split(b"\n")[:-1]
     except FileNotFoundError:
         return []
     bad = []
