@@ -66,6 +66,23 @@ def test_restore_brings_back_staff_accounts_audit_corrections_and_the_applied_mo
     assert load_config(config).rules.model.version == "20261203T000000Z-backup01"
 
 
+def test_a_backup_made_before_side_files_were_carried_keeps_the_replaced_ones(desk: dict) -> None:
+    config, data, old_backup = desk["config"], desk["data"], desk["backup"]
+    assert cli(config, "backup", str(old_backup)).returncode == 0
+    before = _side_files(data)
+    for name in ("staff-accounts.json", "web-audit.log", "category-corrections.jsonl"):
+        (old_backup / name).unlink()  # what an earlier version's backup held: none of them
+    for model in (old_backup / "models").iterdir():
+        model.unlink()
+    (old_backup / "models").rmdir()
+    restored = cli(config, "restore", str(old_backup))
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert "note: staff-accounts.json: not in the backup" in restored.stdout
+    assert "note: models: not in the backup" in restored.stdout
+    assert _side_files(data) == before
+    assert sign_in(app_client(config), "bob").status_code == 303
+
+
 def test_a_line_being_appended_during_the_backup_is_left_out_not_copied_half(desk: dict) -> None:
     audit = desk["data"] / "web-audit.log"
     whole = audit.read_bytes()

@@ -41,6 +41,24 @@ def copy_side_files(source: Path, target: Path) -> None:
     _copy_models(source / MODELS_DIR, target / MODELS_DIR)
 
 
+def carry_missing_side_files(replaced: Path, restored: Path) -> list[str]:
+    """The side files a backup lacks (made before backups carried them), taken from the
+    data directory it replaces: they belong to the staff and the model, not to one
+    commit of the store. Returns the names carried over."""
+    carried = []
+    for name in (STAFF_ACCOUNTS, *APPENDED, MODELS_DIR):
+        if not (replaced / name).exists() or (restored / name).exists():
+            continue
+        if name == MODELS_DIR:
+            _copy_models(replaced / name, restored / name)
+        elif name in APPENDED:
+            _copy_whole_lines(replaced / name, restored / name)
+        else:
+            _copy_file(replaced / name, restored / name)
+        carried.append(name)
+    return carried
+
+
 def check_side_files(root: Path) -> list[str]:
     """Why a side file of data directory ``root`` cannot be used (empty when all can)."""
     problems: list[str] = []
@@ -117,4 +135,4 @@ def _unreadable_lines(path: Path) -> list[str]:
     return [f"{path}: {count} not a JSON record (the first: line {bad[0]})"]
 
 
-__all__ = ["APPENDED", "check_side_files", "copy_side_files"]
+__all__ = ["APPENDED", "carry_missing_side_files", "check_side_files", "copy_side_files"]

@@ -12,7 +12,7 @@ beside the store (staff accounts, the web audit log, corrections, applied models
 
 Restore: the source must verify clean; no daemon may run; the current data directory
 is renamed aside (``<data_dir>.replaced-<time>``, never deleted) and the backup copied
-in its place.
+in its place, with the side files of the replaced directory that the backup lacks.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from inbox_agent.adapters.files import fsync_dir
 from inbox_agent.adapters.sealed import StoreError
-from inbox_agent.adapters.side_files import copy_side_files
+from inbox_agent.adapters.side_files import carry_missing_side_files, copy_side_files
 from inbox_agent.adapters.store_verify import VerifyReport, verify
 from inbox_agent.adapters.tinydb_docs import DIR_MODE, FILE_MODE
 from inbox_agent.adapters.tinydb_store import Store, lock_daemon
@@ -78,6 +78,11 @@ def restore(source: Path, data_dir: Path, *, shard_size: int = 500) -> tuple[Ver
     for child in Path(source).iterdir():
         if child.name not in SKIPPED:
             _copy(child, partial / child.name)
+    if aside is not None:
+        for name in carry_missing_side_files(aside, partial):
+            report.notes.append(
+                f"{name}: not in the backup (made by an earlier version); kept the replaced one"
+            )
     os.replace(partial, data_dir)
     fsync_dir(data_dir.parent)
     return report, aside

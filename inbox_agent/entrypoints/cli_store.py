@@ -58,5 +58,7 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
         return _print_report(report, source)
     if aside is not None:
         console.print(f"the replaced data directory was kept as {aside}", highlight=False)
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False)
     console.print(f"restored {source} into {config.storage.data_dir}", highlight=False)
     return EXIT_OK
