@@ -111,6 +111,7 @@ def test_verify_leaves_a_crash_cut_last_line_alone(desk: dict) -> None:
         ("web-audit.log", b'{"ok": 1}\nnot json\n', "web-audit.log: 1 line is not a JSON record"),
         ("category-corrections.jsonl", b"[1, 2]\n", "category-corrections.jsonl: 1 line is not a JSON"),
         ("models/current.json", b'{"current": "model-gone.json"}', "model-gone.json"),
+        ("quarantine-dropped.log", b'{"id": "aaaaaaaaaaaa"}\n\xff\xfe\n', "line 2 is not a JSON record"),
     ],
 )
 def test_verify_names_a_damaged_side_file(desk: dict, name: str, damage: bytes, named: str) -> None:

@@ -7,7 +7,7 @@ import ctypes
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,19 @@ def append_json_line(path: Path, record: dict[str, Any]) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def whole_json_lines(data: bytes) -> Iterator[tuple[int, Any]]:
+    """(line number, its JSON value, or None when it is not JSON) for each non-blank
+    line of an append-only log. The part after the last newline is left out: a line a
+    crash cut off mid-append, never acknowledged."""
+    for number, line in enumerate(data.split(b"\n")[:-1], 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except ValueError:  # UnicodeDecodeError included
+            yield number, None
 
 
 def fsync_dir(path: Path) -> None:

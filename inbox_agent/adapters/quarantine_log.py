@@ -9,11 +9,10 @@ commit rewrites: these lines only grow. Never rewritten; ``backup`` copies it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from inbox_agent.adapters.files import append_json_line
+from inbox_agent.adapters.files import append_json_line, whole_json_lines
 from inbox_agent.adapters.sealed import StoreDamaged
 
 FILE_NAME = "quarantine-dropped.log"
@@ -30,20 +29,15 @@ class DroppedQuarantineFile:
         """Every record, oldest first. A last line cut off by a crash mid-append (no
         newline) was never acknowledged, and is left out."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return []
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise StoreDamaged(self.path, f"cannot be read ({exc})") from None
-        lines = text.split("\n")[:-1]  # the part after the last newline is an unfinished line
         records = []
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                raise StoreDamaged(self.path, f"line {number} is not a JSON record") from None
+        for number, record in whole_json_lines(data):
+            if record is None:
+                raise StoreDamaged(self.path, f"line {number} is not a JSON record")
             if not isinstance(record, dict) or not isinstance(record.get("id"), str):
                 raise StoreDamaged(self.path, f"line {number} is not a dropped-entry record")
             records.append(record)

@@ -13,12 +13,12 @@ to the shipped model. `verify` reads them as their own readers do.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
 from inbox_agent.adapters.audit_log import FILE_NAME as AUDIT_LOG
+from inbox_agent.adapters.files import whole_json_lines
 from inbox_agent.adapters.model_store import CORRECTIONS_FILE, MODELS_DIR
 from inbox_agent.adapters.sealed import StoreDamaged
 from inbox_agent.adapters.staff_accounts import FILE_NAME as STAFF_ACCOUNTS
@@ -115,20 +115,10 @@ def _copy_models(source: Path, target: Path) -> None:
 
 def _unreadable_lines(path: Path) -> list[str]:
     try:
-        # After the last newline: a line cut off by a crash mid-append, never acknowledged.
-        lines = path.read_bytes().split(b"\n")[:-1]
+        data = path.read_bytes()
     except FileNotFoundError:
         return []
-    bad = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            record = None
-        if not isinstance(record, dict):
-            bad.append(number)
+    bad = [number for number, record in whole_json_lines(data) if not isinstance(record, dict)]
     if not bad:
         return []
     count = "1 line is" if len(bad) == 1 else f"{len(bad)} lines are"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from inbox_agent.adapters.blobs import BlobMissing
+from inbox_agent.adapters.quarantine_log import DroppedQuarantineFile
 from inbox_agent.adapters.sealed import StoreDamaged, StoreError
 from inbox_agent.adapters.sent_log import parse as parse_sent_log
 from inbox_agent.adapters.side_files import check_side_files
@@ -56,6 +57,7 @@ def verify(root: Path, *, shard_size: int = 500) -> VerifyReport:
     _check_state(store, cases, report)
     _check_packs(store, report)
     _check_sent_log(store, report)
+    _check_dropped_log(store, report)
     report.problems += check_side_files(store.root)
     leftovers = [p for p in store.root.rglob(".*.tmp")]
     if leftovers:
@@ -187,3 +189,10 @@ def _check_sent_log(store: Store, report: VerifyReport) -> None:
         report.notes.append(
             f"{SENT_LOG}: {len(ids)} accepted mails not yet marked sent (the next run marks them)"
         )
+
+
+def _check_dropped_log(store: Store, report: VerifyReport) -> None:
+    try:
+        report.counts["dropped quarantine records"] += len(DroppedQuarantineFile(store.root).entries())
+    except StoreDamaged as exc:
+        report.problems.append(str(exc))
