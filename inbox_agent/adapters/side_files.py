@@ -76,7 +76,7 @@ def _copy_file(source: Path, target: Path) -> None:
     try:
         shutil.copyfile(source, target)
     except FileNotFoundError:
-        return  # removed meanwhile (`staff remove` of the last account does not; a person may)
+        return  # removed by hand meanwhile: nothing to copy
     os.chmod(target, FILE_MODE)
 
 

@@ -72,9 +72,3 @@ class Sessions:
         with self._lock:
             self._sessions.pop(session_id, None)
             self._notices.pop(session_id, None)
-
-    def end_all_of(self, user: str) -> None:
-        with self._lock:
-            for key in [key for key, s in self._sessions.items() if s.user == user]:
-                del self._sessions[key]
-                self._notices.pop(key, None)
