@@ -2,8 +2,9 @@
 
 A session id is 32 random bytes (``secrets``) in an HttpOnly cookie; the CSRF token is
 another 32 random bytes bound to the session and required on every POST. Sessions end
-after ``session_lifetime``, after ``idle_timeout`` without a request, or at sign-out.
-Restarting the web app signs everyone out (nothing about a session is written down).
+after ``session_lifetime``, after ``idle_timeout`` without a request, at sign-out, or
+at the first request after the account was removed or its password or role changed
+(``staff_auth.still_granted``). Restarting the web app signs everyone out (nothing about a session is written down).
 
 A session also carries the one-line notice an action leaves for the page it redirects
 to ("Note added."). It travels here, never in the URL: a page that printed a text from
