@@ -111,6 +111,8 @@ def test_a_link_cannot_put_its_own_words_in_the_confirmation_banner(site: dict[s
     assert acted.status_code == 303 and acted.headers["location"] == f"/cases/{case}?done=note"
     assert 'role="status">Note added.</p>' in alice.get(acted.headers["location"]).text
     assert "Note added." not in alice.get(acted.headers["location"]).text  # a reload: gone
+    _post(alice, f"/cases/{case}/act/note", text="and again")  # then another case, in a second tab
+    assert "Note added." not in alice.get(f"/cases/{site['lee']}").text
     assert "Note added." not in _signed_in(site, "bob").get(f"/cases/{case}").text
 
 

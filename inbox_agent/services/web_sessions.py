@@ -35,7 +35,7 @@ class Sessions:
         self.lifetime = lifetime
         self.idle_timeout = idle_timeout
         self._sessions: dict[str, Session] = {}
-        self._notices: dict[str, str] = {}
+        self._notices: dict[str, tuple[str, str]] = {}  # session id -> (page, text)
         self._lock = threading.Lock()
 
     def start(self, user: str, role: str, grant: str, now: float) -> Session:
@@ -58,16 +58,21 @@ class Sessions:
             self._sessions[session_id] = session
             return session
 
-    def leave_notice(self, session_id: str, text: str) -> None:
-        """Keep ``text`` for the next page this session shows (the last one left wins)."""
+    def leave_notice(self, session_id: str, page: str, text: str) -> None:
+        """Keep ``text`` for the next time this session shows ``page`` (the last one wins)."""
         with self._lock:
             if session_id in self._sessions:
-                self._notices[session_id] = text
+                self._notices[session_id] = (page, text)
 
-    def take_notice(self, session_id: str) -> str:
-        """The notice left for this session, once; "" when there is none."""
+    def take_notice(self, session_id: str, page: str) -> str:
+        """The notice left for ``page``, once; "" when there is none. A notice left for
+        another page (an action in a second tab) is not shown here."""
         with self._lock:
-            return self._notices.pop(session_id, "")
+            left = self._notices.get(session_id)
+            if left is None or left[0] != page:
+                return ""
+            del self._notices[session_id]
+            return left[1]
 
     def end(self, session_id: str) -> None:
         with self._lock:

@@ -148,7 +148,7 @@ async def case_page(
 
 async def show_case(request: Request) -> Response:
     # The confirmation comes from the session, never from the URL (web_sessions.py).
-    notice = _deps(request).sessions.take_notice(signed_in(request).session_id)
+    notice = _deps(request).sessions.take_notice(signed_in(request).session_id, request.url.path)
     return await case_page(request, message=notice)
 
 
@@ -198,7 +198,7 @@ async def act(request: Request) -> Response:
         raise Refused(404, str(exc)) from exc
     except ActionRefused as exc:
         return await case_page(request, message=str(exc), status=400, draft=fields["text"])
-    deps.sessions.leave_notice(session.session_id, _DONE.get(kind, kind))
+    deps.sessions.leave_notice(session.session_id, f"/cases/{case_id}", _DONE.get(kind, kind))
     # "?done=<action>" only marks the page as the answer to an action; it is not shown.
     return RedirectResponse(f"/cases/{case_id}?" + urlencode({"done": kind}), status_code=303)
 

@@ -29,7 +29,7 @@ async def quarantine_page(request: Request, *, message: str = "", status: int = 
         user=session,
         page=page,
         # The confirmation comes from the session, never from the URL (web_sessions.py).
-        message=message or deps.sessions.take_notice(session.session_id),
+        message=message or deps.sessions.take_notice(session.session_id, "/quarantine"),
         failed=status >= 400,
         may_act=may_handle_quarantine(Actor(session.user, session.role)),
     )
@@ -56,7 +56,7 @@ async def handle(request: Request) -> Response:
         raise Refused(403, str(exc)) from exc
     except ActionRefused as exc:
         return await quarantine_page(request, message=str(exc), status=400)
-    deps.sessions.leave_notice(session.session_id, done)
+    deps.sessions.leave_notice(session.session_id, "/quarantine", done)
     return RedirectResponse("/quarantine?" + urlencode({"done": action}), status_code=303)
 
 
