@@ -3,6 +3,7 @@ CSRF, roles, lock-out, cookies, headers, attachments, filters and the audit log.
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 from email.message import EmailMessage
@@ -461,3 +462,28 @@ def test_a_damaged_store_is_named_on_the_page_not_a_bare_server_error(site: dict
     state.write_bytes(b"{}")
     page = client.get("/quarantine")
     assert page.status_code == 503 and "store damaged" in page.text and "state.json" in page.text
+
+
+def test_an_action_done_but_not_audited_says_so_and_is_not_shown_as_failed(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The disk fills between the action's commit and its audit line: staff told "that
+    # did not work" would send the reply again, and the customer would get it twice.
+    from inbox_agent.adapters.audit_log import AuditLogFile
+
+    alice, case = _signed_in(site, "alice"), site["emma"]
+    real = AuditLogFile.record
+
+    def full_disk_after_the_commit(self: AuditLogFile, entry: dict[str, Any]) -> None:
+        if entry.get("outcome") == "ok":
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        real(self, entry)
+
+    monkeypatch.setattr(AuditLogFile, "record", full_disk_after_the_commit)
+    acted = _post(alice, f"/cases/{case}/act/note", text="called the customer back")
+    assert acted.status_code == 303, acted.text[:300]
+    page = alice.get(acted.headers["location"]).text
+    assert "Note added." in page and "audit log could not be written" in page
+    assert "No space left on device" in page and "do not repeat" in page
+    notes = [e for e in cli_json(site["config"], "show", case)["events"] if e["kind"] == "note"]
+    assert len(notes) == 1

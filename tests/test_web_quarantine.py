@@ -218,3 +218,24 @@ def test_any_header_block_gives_a_short_one_line_summary_never_an_error(raw: byt
     sender, subject = header_summary(b"From: " + raw + b"\r\nSubject: " + raw[::-1] + b"\r\n\r\nbody")
     for shown in (sender, subject):
         assert len(shown) <= SHOWN_CHARS and "\n" not in shown and "\r" not in shown
+
+
+def test_a_drop_done_but_not_audited_is_not_shown_as_failed(
+    desk: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inbox_agent.adapters.audit_log import AuditLogFile
+
+    real = AuditLogFile.record
+
+    def full_disk_after_the_drop(self: AuditLogFile, entry: dict[str, Any]) -> None:
+        if entry.get("outcome") == "ok":
+            raise OSError(28, "No space left on device", str(self.path))
+        real(self, entry)
+
+    alice = _signed_in(desk, "alice")
+    monkeypatch.setattr(AuditLogFile, "record", full_disk_after_the_drop)
+    dropped = _post(alice, f"/quarantine/{desk['junk']}/drop", reason="junk")
+    assert dropped.status_code == 303, dropped.text[:300]
+    page = alice.get(dropped.headers["location"]).text
+    assert f"Drop of {desk['junk']}: It is done" in page and "do not repeat" in page
+    assert len(cli_json(desk["config"], "quarantine")) == 1  # dropped: only the complaint is left

@@ -44,6 +44,28 @@ class ActionRefused(Exception):
     """The action does not fit the case, or the preview is out of date (the message says why)."""
 
 
+class NotAudited(Exception):
+    """The action was carried out and committed; only its audit line could not be written.
+
+    Answering that as a failure ("that did not work: disk full") would have staff do it
+    again — a second reply to the customer — so it is told apart, in words to show."""
+
+    def __init__(self, cause: OSError) -> None:
+        self.cause = cause.strerror or str(cause)
+        super().__init__(
+            f"It is done and on the case, but the audit log could not be written ({self.cause}): "
+            "do not repeat it, and tell ops."
+        )
+
+
+def record_done(audit: AuditLog, entry: dict[str, Any]) -> None:
+    """The audit line of an action already committed (NotAudited when it cannot be written)."""
+    try:
+        audit.record(entry)
+    except OSError as exc:
+        raise NotAudited(exc) from exc
+
+
 @dataclass(frozen=True)
 class Actor:
     name: str
@@ -121,7 +143,7 @@ class WebActions:
         except (StaffActionError, RecategorizeError, ActionRefused) as exc:
             self.audit.record({**entry, "outcome": "refused", "reason": str(exc)})
             raise ActionRefused(str(exc)) from exc
-        self.audit.record({**entry, "outcome": "ok"})
+        record_done(self.audit, {**entry, "outcome": "ok"})
         return updated
 
     def _carry_out(self, actor: Actor, case: Case, kind: str, fields: dict[str, str], now: datetime) -> Case:

@@ -20,7 +20,7 @@ from inbox_agent.domain.clock import iso
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.services.ports import CaseStore, DroppedLog
 from inbox_agent.services.quarantine import DropRefused, RetryRefused, drop_quarantined, retry_quarantined
-from inbox_agent.services.web_actions import ActionRefused, Actor, Forbidden
+from inbox_agent.services.web_actions import ActionRefused, Actor, Forbidden, record_done
 from inbox_agent.services.web_ports import AuditLog
 from inbox_agent.views.page import service_timezone
 from inbox_agent.views.quarantine import (
@@ -91,8 +91,7 @@ class QuarantineDesk:
             reason = f"still failing at {decision.quarantine_stage}: {decision.quarantine_reason}"
             self.audit.record({**entry, "outcome": "still failing", "reason": reason})
             raise ActionRefused(f"{entry_id} {reason}; it stays in the quarantine")
-        self.audit.record({**entry, "outcome": "ok"})
-        # Words without personal data: the message rides in the redirect's URL.
+        record_done(self.audit, {**entry, "outcome": "ok"})
         case = f" {decision.case.case_id}" if decision.case is not None else ""
         return f"{entry_id} retried: {decision.outcome.replace('_', ' ')}{case}"
 
@@ -105,7 +104,7 @@ class QuarantineDesk:
         except DropRefused as exc:
             self.audit.record({**entry, "outcome": "refused", "reason": str(exc)})
             raise ActionRefused(str(exc)) from exc
-        self.audit.record({**entry, "outcome": "ok", "reason": result.record["drop_reason"]})
+        record_done(self.audit, {**entry, "outcome": "ok", "reason": result.record["drop_reason"]})
         if result.again:
             return f"{entry_id} was dropped already, by {result.record['dropped_by']}"
         if not result.record["raw_sha256"]:

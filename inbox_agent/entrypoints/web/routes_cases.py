@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import urlencode
 
@@ -16,10 +17,11 @@ from inbox_agent.entrypoints.web.app import WebDeps
 from inbox_agent.entrypoints.web.routes_auth import current_session, with_session_cookie
 from inbox_agent.entrypoints.web.security import Refused, SignInNeeded, audit_client, checked_form
 from inbox_agent.services.staff_actions import NoSuchCase
-from inbox_agent.services.web_actions import WEB_ACTIONS, ActionRefused, Actor, Forbidden, may_act
+from inbox_agent.services.web_actions import WEB_ACTIONS, ActionRefused, Actor, Forbidden, NotAudited, may_act
 from inbox_agent.services.web_sessions import Session
 from inbox_agent.views.queue import GROUPS, SORTS, QueueQuery
 
+log = logging.getLogger("inbox_agent.web")
 _CASE_ID = re.compile(r"^[A-Z]{2,10}-\d{4}-\d{6,}$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 _PREVIEWABLE = ("image/png", "image/jpeg", "image/gif", "image/webp")
@@ -178,8 +180,14 @@ async def act(request: Request) -> Response:
     fields = {key: str(form.get(key, "")) for key in ("text", "assignee", "value", "digest")}
     actor = Actor(session.user, session.role)
     client = audit_client(request, deps.config.web)
+    done = _DONE.get(kind, kind)
     try:
         await deps.locked(deps.actions.act, actor, case_id, kind, fields, deps.clock.now(), client)
+    except NotAudited as exc:
+        log.error(
+            "web: %s by %s on %s is done but not in the audit log: %s", kind, actor.name, case_id, exc.cause
+        )
+        done = f"{done} {exc}"
     except Forbidden as exc:
         await deps.locked(
             deps.audit.record,
@@ -198,7 +206,7 @@ async def act(request: Request) -> Response:
         raise Refused(404, str(exc)) from exc
     except ActionRefused as exc:
         return await case_page(request, message=str(exc), status=400, draft=fields["text"])
-    deps.sessions.leave_notice(session.session_id, f"/cases/{case_id}", _DONE.get(kind, kind))
+    deps.sessions.leave_notice(session.session_id, f"/cases/{case_id}", done)
     # "?done=<action>" only marks the page as the answer to an action; it is not shown.
     return RedirectResponse(f"/cases/{case_id}?" + urlencode({"done": kind}), status_code=303)
 

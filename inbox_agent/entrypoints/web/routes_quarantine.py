@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import urlencode
 
@@ -12,9 +13,10 @@ from starlette.routing import Route
 from inbox_agent.entrypoints.web.routes_auth import with_session_cookie
 from inbox_agent.entrypoints.web.routes_cases import signed_in
 from inbox_agent.entrypoints.web.security import Refused, audit_client, checked_form
-from inbox_agent.services.web_actions import ActionRefused, Actor, Forbidden
+from inbox_agent.services.web_actions import ActionRefused, Actor, Forbidden, NotAudited
 from inbox_agent.services.web_quarantine import may_handle_quarantine
 
+log = logging.getLogger("inbox_agent.web")
 # An entry id is the first 12 hex digits of the mail's SHA-256 (services/filing.py).
 _ENTRY_ID = re.compile(r"^[0-9a-f]{12}$")
 
@@ -52,6 +54,15 @@ async def handle(request: Request) -> Response:
         else:
             reason = str(form.get("reason", ""))[:500]
             done = await deps.locked(deps.quarantine.drop, actor, entry_id, reason, now, client)
+    except NotAudited as exc:
+        log.error(
+            "web: %s of %s by %s is done but not in the audit log: %s",
+            action,
+            entry_id,
+            actor.name,
+            exc.cause,
+        )
+        done = f"{action.capitalize()} of {entry_id}: {exc}"
     except Forbidden as exc:
         raise Refused(403, str(exc)) from exc
     except ActionRefused as exc:
