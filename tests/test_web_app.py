@@ -282,6 +282,12 @@ def test_reply_needs_the_previewed_text_and_is_recorded_with_the_user(site: dict
     assert "queued, not sent yet" in page and "stopped: nobody is waiting for us" in page
     assert _audit(site)[-1] | {"action": "reply", "user": "bob", "outcome": "ok"} == _audit(site)[-1]
 
+    # A second click, or the form sent again: refused, the customer gets the reply once.
+    again = _post(client, f"/cases/{case}/act/reply", text="We refunded the second charge.", digest=digest)
+    assert again.status_code == 400 and "conversation changed since its preview" in again.text
+    replies = [e for e in cli_json(site["config"], "show", case)["events"] if e["kind"] == "staff_reply"]
+    assert len(replies) == 1
+
 
 def test_category_and_severity_changes_go_through_the_services(site: dict[str, Any]) -> None:
     client = _signed_in(site, "alice")

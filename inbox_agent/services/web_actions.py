@@ -125,9 +125,11 @@ class WebActions:
         except StaffActionError as exc:
             raise ActionRefused(str(exc)) from exc
         subject, body = _subject_and_text(mails[0].raw)
-        return Preview(
-            subject=subject, text=body, digest=_digest(body), language=mails[0].raw and case.language
-        )
+        # The digest binds the text to the conversation as previewed: once a reply (this
+        # one, sent by a double click or a resubmitted form) or a customer's mail joins the
+        # thread, the same form no longer sends; the customer never gets a reply twice.
+        digest = _digest(f"{len(case.message_ids)}\n{body}")
+        return Preview(subject=subject, text=body, digest=digest, language=mails[0].raw and case.language)
 
     def act(
         self, actor: Actor, case_id: str, kind: str, fields: dict[str, str], now: datetime, client: str
@@ -168,7 +170,10 @@ class WebActions:
     def _check_preview(self, actor: Actor, case_id: str, text: str, digest: str, now: datetime) -> None:
         current = self.preview_reply(actor, case_id, text, now)
         if not digest or digest != current.digest:
-            raise ActionRefused("the reply changed since its preview: look at the new preview and send again")
+            raise ActionRefused(
+                "the reply or the conversation changed since its preview (a reply went out, or the "
+                "customer wrote): look at the case and the new preview, and send again"
+            )
 
 
 def _subject_and_text(raw: bytes) -> tuple[str, str]:
