@@ -73,7 +73,8 @@ _UNKNOWN_LABELS = frozenset(
 # or always fail, so a label naming them is treated as unknown.
 _REFUSED_CODECS = frozenset({"undefined", "unicode_escape", "raw_unicode_escape", "idna", "punycode"})
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 and C1 controls (U+009B is a terminal's CSI, as ESC [ is): never in a header's text.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 

@@ -31,7 +31,10 @@ MAX_ATTACHMENTS = 200
 MAX_TEXT_CHARS = 1_000_000
 
 
-_BODY_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls but tab and line breaks, DEL, and the C1 controls but NEL: a terminal
+# acts on U+009B (CSI) as on ESC [ — colours, a cleared screen, a retitled window —
+# when `show` prints a customer's text to an ops terminal.
+_BODY_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 
 _SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL)
