@@ -4,7 +4,9 @@
 file names on the terminal of whoever runs them. ESC sequences and the C1 control
 U+009B (CSI, which terminals obey as ESC [) could clear the screen, retitle the
 window, recolour or hide lines, or plant a hyperlink. The parser drops them from
-every text it keeps, so no output of any command carries them."""
+every text it keeps, so no output of any command carries them. It also drops the
+explicit bidi overrides, embeddings and isolates, which make a name read in another
+order than it is written."""
 
 from __future__ import annotations
 
@@ -71,3 +73,20 @@ def test_no_command_prints_a_terminal_control_from_customer_text(tmp_path: Path)
         for control in CONTROLS:
             assert control not in done.stdout + done.stderr, (done.args, repr(control))
     assert "Charged twice" in outputs[1].stdout
+
+
+def test_bidi_overrides_cannot_make_a_name_read_in_another_order() -> None:
+    # "receipt<RLO>fdp.exe" shows as "receiptexe.pdf" on the page and the terminal.
+    rlo, pdf, lri, pdi = "\u202e", "\u202c", "\u2066", "\u2069"
+    mail = EmailMessage()
+    mail["From"] = "a@example.com"
+    mail["Subject"] = f"Refund {rlo}dnuf{pdf} please"
+    mail.set_content(f"See the receipt {lri}{rlo}fdp.exe{pdi}. שלום\u200f עולם")
+    mail.add_attachment(
+        b"MZ", maintype="application", subtype="octet-stream", filename=f"receipt{rlo}fdp.exe"
+    )
+    parsed = parse_message(mail.as_bytes())
+    assert parsed.attachments[0].filename == "receiptfdp.exe"
+    assert parsed.subject == "Refund dnuf please"
+    assert "See the receipt fdp.exe." in parsed.text
+    assert "שלום\u200f עולם" in parsed.text  # right-to-left text and its marks are kept

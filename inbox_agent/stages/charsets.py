@@ -73,8 +73,10 @@ _UNKNOWN_LABELS = frozenset(
 # or always fail, so a label naming them is treated as unknown.
 _REFUSED_CODECS = frozenset({"undefined", "unicode_escape", "raw_unicode_escape", "idna", "punycode"})
 
-# C0 and C1 controls (U+009B is a terminal's CSI, as ESC [ is): never in a header's text.
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# C0 and C1 controls (U+009B is a terminal's CSI, as ESC [ is) and the bidi overrides,
+# embeddings and isolates (a file name that reads "exe.pdf" and is "fdp.exe"): never in
+# a header's text (message_body.py says why).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 

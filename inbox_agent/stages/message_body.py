@@ -33,8 +33,11 @@ MAX_TEXT_CHARS = 1_000_000
 
 # C0 controls but tab and line breaks, DEL, and the C1 controls but NEL: a terminal
 # acts on U+009B (CSI) as on ESC [ — colours, a cleared screen, a retitled window —
-# when `show` prints a customer's text to an ops terminal.
-_BODY_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
+# when `show` prints a customer's text to an ops terminal. And the explicit bidi
+# overrides, embeddings and isolates, which make text read in another order than it
+# is written ("receipt<U+202E>fdp.exe" shows as "receiptexe.pdf"); RTL text needs none
+# of them to show right, and the marks U+200E/U+200F stay.
+_BODY_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 _SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL)
