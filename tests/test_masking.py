@@ -9,6 +9,7 @@ import email.policy
 import json
 import logging
 import re
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,10 +82,20 @@ OPENED = NOW - timedelta(hours=30)
         ("A123456(7) is my HKID", "A123456"),
         ("passport no. E12345678 expired", "E12345678"),
         ("回乡证H12345678", "H12345678"),
+        # Full-width digits and letters, as a Chinese input method's full-width mode types them.
+        ("验证码：４８２９１３", "４８２９１３"),
+        ("手机号１３８１２３４５６７８", "１３８１２３４５６７８"),
+        ("身份证号：１１０１０１１９９００３０７１２３４", "１１０１０１１９９００３０７１２３４"),
+        ("密码：Ａｂｃ１２３４５", "Ａｂｃ１２３４５"),
+        ("ＯＴＰ：４８２９１３，请尽快处理。", "４８２９１３"),
+        ("＋８６\u3000１３８\u3000１２３４\u3000５６７８", "１２３４"),
+        ("卡号 ６２２２\u3000０２１２\u3000３４５６\u3000７８９０\u3000１２３", "３４５６"),
     ],
 )
 def test_each_kind_of_secret_is_masked(text: str, secret: str) -> None:
-    assert secret not in mask_text(text)
+    masked = mask_text(text)
+    assert secret not in masked
+    assert unicodedata.normalize("NFKC", secret) not in masked  # nor its ASCII twin
 
 
 @pytest.mark.parametrize(
@@ -106,6 +117,7 @@ def test_each_kind_of_secret_is_masked(text: str, secret: str) -> None:
         "ID card lost",
         "身份证被盗用了",
         "order id 12345678",
+        "请尽快处理，谢谢！订单号ＴＸ１２３，金额　５００元",  # full-width, nothing to mask: kept as written
     ],
 )
 def test_ordinary_words_stay_readable(text: str) -> None:
@@ -207,6 +219,9 @@ FILLER = st.one_of(
 )
 
 
+FULL_WIDTH = {code: code + 0xFEE0 for code in range(0x21, 0x7F)} | {0x20: 0x3000}
+
+
 @st.composite
 def complaints(draw: st.DrawFn) -> tuple[str, list[str]]:
     pieces: list[str] = []
@@ -221,6 +236,8 @@ def complaints(draw: st.DrawFn) -> tuple[str, list[str]]:
             pieces.append(draw(FILLER))
             continue
         keyword, separator, secret = draw(SECRETS)
+        if draw(st.integers(0, 5)) == 0:  # typed in a Chinese input method's full-width mode
+            secret = secret.translate(FULL_WIDTH)
         # English words are separated by spaces; next to CJK anything goes (no space).
         space = " " if keyword[:1].isascii() and keyword and pieces[-1][-1:].isascii() else ""
         pieces.append(f"{space}{keyword}{separator}{secret}")
@@ -337,7 +354,8 @@ def test_no_secret_survives_in_any_staff_facing_output(
     for where, output in outputs.items():
         squashed = output.replace(" ", "").replace("-", "")
         for secret in secrets:
-            assert secret.replace(" ", "").replace("-", "") not in squashed, (where, secret, text)
+            for form in (secret, unicodedata.normalize("NFKC", secret)):  # and its ASCII twin
+                assert form.replace(" ", "").replace("-", "") not in squashed, (where, secret, text)
 
 
 def test_show_unmasked_is_the_stored_text(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ rather than too little:
   ("A123456(7)") anywhere, and any identity document's number after its keyword
   (Taiwan ID, passport, home-return permit); mainland and international phone
   numbers, bank account numbers after their keyword.
+- Full-width digits and letters count as the ASCII ones ("验证码：４８２９１３").
 """
 
 from __future__ import annotations
@@ -94,6 +95,17 @@ SECRET_BEFORE = re.compile(
 )
 
 
+# Full-width digits, letters, "+" and "-" (U+FF0B-FF5A) and the ideographic space, as
+# their ASCII twins: "手机号１３８１２３４５６７８", "密码：Ａｂｃ１２３４５".
+_HALF_WIDTH = {
+    **{code: code - 0xFEE0 for code in (0xFF0B, 0xFF0D)},
+    **{code: code - 0xFEE0 for code in range(0xFF10, 0xFF1A)},
+    **{code: code - 0xFEE0 for code in range(0xFF21, 0xFF3B)},
+    **{code: code - 0xFEE0 for code in range(0xFF41, 0xFF5B)},
+    0x3000: 0x20,
+}
+
+
 def luhn_valid(digits: str) -> bool:
     total = 0
     for position, char in enumerate(reversed(digits)):
@@ -130,6 +142,17 @@ def mask_text(text: str) -> str:
     staff need (the kind, the last four digits of a card or phone) and nothing more."""
     if not text:
         return text
+    folded = text.translate(_HALF_WIDTH)
+    if folded == text:
+        return _masked(text)
+    # Full-width letters and digits (a Chinese input method's full-width mode) are read
+    # as the ASCII ones. The text comes back folded only where something was masked:
+    # a text with nothing to mask is shown exactly as the customer wrote it.
+    masked = _masked(folded)
+    return text if masked == folded else masked
+
+
+def _masked(text: str) -> str:
     text = _CVV.sub(_keyword_masked, text)
     text = _OTP.sub(_keyword_masked, text)
     text = _OTP_FIRST.sub(MASKED, text)
