@@ -137,9 +137,40 @@ def test_no_time_in_plain_numbers() -> None:
         ("轉了 NT$500", "500.00 TWD"),
         ("the amount was 1,000.50", "1000.50"),
         ("ＲＭＢ　２００", "200.00 CNY"),
+        # Written in Chinese numerals, or with 千 / 万, as customers write them.
+        ("转账两千元没到账", "2000.00 CNY"),
+        ("转账五百元没到账", "500.00 CNY"),
+        ("扣了我人民币叁佰元", "300.00 CNY"),
+        ("被盗刷了两千五百块", "2500.00 CNY"),
+        ("壹仟贰佰叁拾肆元", "1234.00 CNY"),
+        ("一块钱也没退", "1.00 CNY"),
+        ("转了1.5万没到账", "15000.00 CNY"),
+        ("提现3千到银行卡", "3000.00 CNY"),
+        ("被盜刷了兩萬塊", "20000.00 CNY"),
     ],
 )
 def test_amount_forms(text: str, expected: str) -> None:
+    assert found(text)["amount"] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我们一块去银行", "买了一万个", "试了1.5万次", "第一千零一夜", "有2万人在用", "2026.11.18 那天"],
+)
+def test_chinese_numbers_that_are_not_money_are_not_amounts(text: str) -> None:
+    assert "amount" not in found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("11.18转账200元没到账", "200.00 CNY"),  # 11.18 is a date here: the marked amount wins
+        ("我11.18号转账了200元", "200.00 CNY"),
+        ("2026.11.18转账200元", "200.00 CNY"),  # was read as "2026.11"
+        ("12.30 paid 45 USD", "45.00 USD"),
+    ],
+)
+def test_an_amount_with_its_currency_beats_a_bare_number_that_may_be_a_date(text: str, expected: str) -> None:
     assert found(text)["amount"] == expected
 
 

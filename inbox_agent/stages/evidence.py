@@ -24,7 +24,7 @@ from datetime import date, datetime, tzinfo
 
 from inbox_agent.config.rules import Rules
 from inbox_agent.domain.model import Attachment
-from inbox_agent.stages.evidence_amounts import Amount, amounts_in, find_amounts
+from inbox_agent.stages.evidence_amounts import Amount, amounts_in, find_amounts, first_amount
 from inbox_agent.stages.evidence_dates import find_date, find_time
 from inbox_agent.stages.evidence_error_message import find_error_message
 from inbox_agent.stages.evidence_history_and_resolution import (
@@ -66,13 +66,14 @@ def _found(
     found_date = find_date(text.folded, today)
     yield "transaction_date", found_date.isoformat() if found_date else None
     yield "transaction_time", find_time(text.folded)
-    yield "amount", str((actual or amounts)[0]) if amounts else None
+    reported = first_amount(actual) or first_amount(amounts)
+    yield "amount", str(reported) if reported else None
     yield "transaction_id", find_transaction_id(text)
     yield "error_message", find_error_message(text)
     yield "screenshot", describe_screenshots(attachments)
     yield "account_id", find_account_id(text)
     yield "recipient", find_recipient(text)
-    yield "expected_amount", str(expected[0]) if expected and actual else None
+    yield "expected_amount", str(first_amount(expected)) if expected and actual else None
     yield "contact_history", find_contact_history(text)
     yield "desired_resolution", find_desired_resolution(text)
 

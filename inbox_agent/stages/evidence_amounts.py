@@ -10,7 +10,7 @@ from what was actually charged. The categorizer uses :func:`find_amounts` too.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -39,6 +39,8 @@ _SUFFIX_CURRENCY = {
     "元": "CNY",
     "块钱": "CNY",
     "块": "CNY",
+    "塊钱": "CNY",  # Traditional 塊 is not folded (rules_text.py): the categorizer's features
+    "塊": "CNY",  # are read through that fold, and this is the only place 塊 matters
     "人民币": "CNY",
     "rmb": "CNY",
     "cny": "CNY",
@@ -72,8 +74,36 @@ _AMOUNT = re.compile(
     re.IGNORECASE,
 )
 # A bare number counts as an amount only when it looks like money (thousands
-# separators or cents) and a money word is close by.
-_BARE_AMOUNT = re.compile(r"(?<![\d.,:/-])(\d{1,3}(?:,\d{3})+(?:\.\d{2})?|\d+\.\d{2})(?![\d:/-])")
+# separators or cents) and a money word is close by; never a part of a dotted date
+# ("2026.11.18") or a day ("11.18号").
+_BARE_AMOUNT = re.compile(r"(?<![\d.,:/-])(\d{1,3}(?:,\d{3})+(?:\.\d{2})?|\d+\.\d{2})(?![\d:/-]|\.\d|[号日])")
+# Chinese amounts: "两千元", "五百块", "叁佰元", "1.5万", "2千块钱". Numerals alone need a
+# currency word after them, and "块" a unit before it ("一块" is also "together").
+_CN_DIGITS = {
+    **dict.fromkeys("零〇", 0),
+    **dict.fromkeys("一壹", 1),
+    **dict.fromkeys("二两贰貳", 2),
+    **dict.fromkeys("三叁參", 3),
+    **dict.fromkeys("四肆", 4),
+    **dict.fromkeys("五伍", 5),
+    **dict.fromkeys("六陆陸", 6),
+    **dict.fromkeys("七柒", 7),
+    **dict.fromkeys("八捌", 8),
+    **dict.fromkeys("九玖", 9),
+}
+_CN_UNITS = {**dict.fromkeys("十拾", 10), **dict.fromkeys("百佰", 100), **dict.fromkeys("千仟", 1000)}
+_CN_BIG = {"万": 10_000, "亿": 100_000_000}
+_CN_NUMERAL = "[" + "".join(_CN_DIGITS) + "".join(_CN_UNITS) + "".join(_CN_BIG) + "]"
+_HAS_CN_NUMBER = re.compile(_CN_NUMERAL)
+# "转了1.5万没到账": "1.5万" with no currency is money when a money word, or one of
+# these, is close by.
+_CN_MONEY_WORDS = re.compile(r"转|到账|钱|款|充值|刷")
+_MEASURE_WORDS = frozenset("次人个笔条件天年月日号分秒时名位家张单户步公里米")
+_CN_AMOUNT = re.compile(
+    rf"(?<![\d.,{_CN_NUMERAL[1:-1]}])"
+    rf"(?:(?P<digits>\d+(?:\.\d+)?)(?P<unit>[千万亿])|(?P<words>{_CN_NUMERAL}+))"
+    r"(?P<suf>元|块钱|块|塊钱|塊|人民币)?"
+)
 _MONEY_WORDS = re.compile(
     r"amount|paid|pay|charg|price|total|balance|refund|sent|transfer|withdr|deduct|cost|"
     r"金额|扣|付|支付|转账|收费|退|余额|提现|价",
@@ -112,7 +142,7 @@ def _decimal(number: str) -> Decimal | None:
 # Two entries: a worker analyses one mail at a time, and a long text is not kept long.
 @lru_cache(maxsize=2)
 def amounts_in(text: FoldedText) -> tuple[Amount, ...]:
-    found: list[Amount] = []
+    found: list[Amount] = list(_chinese_amounts(text.folded))
     for match in _AMOUNT.finditer(text.folded):
         number = match.group("n1") or match.group("n2")
         code = match.group("pre") or match.group("suf")
@@ -122,6 +152,7 @@ def amounts_in(text: FoldedText) -> tuple[Amount, ...]:
         value = _decimal(number)
         if value is not None and currency:
             found.append(Amount(value, currency, match.start(), match.end()))
+    found = _without_overlaps(found)
     taken = [(a.start, a.end) for a in found]
     for match in _BARE_AMOUNT.finditer(text.folded):
         if any(s <= match.start() < e for s, e in taken):
@@ -132,6 +163,67 @@ def amounts_in(text: FoldedText) -> tuple[Amount, ...]:
             found.append(Amount(value, "", match.start(), match.end()))
     found.sort(key=lambda a: a.start)
     return tuple(_mark_expected(text, amount) for amount in found)
+
+
+def first_amount(amounts: Sequence[Amount]) -> Amount | None:
+    """The amount to report: the first one with a currency, else the first bare one
+    ("11.18 转账 200 元" is about 200 CNY, whatever 11.18 is)."""
+    marked = [amount for amount in amounts if amount.currency]
+    return (marked or list(amounts) or [None])[0]
+
+
+def _chinese_amounts(folded: str) -> Iterator[Amount]:
+    if not _HAS_CN_NUMBER.search(folded):
+        return
+    for match in _CN_AMOUNT.finditer(folded):
+        suffix, words = match.group("suf"), match.group("words")
+        if words is not None:
+            bare_kuai = suffix in ("块", "塊")  # "一块" is also "together"
+            if not suffix or (bare_kuai and not any(ch in _CN_UNITS or ch in _CN_BIG for ch in words)):
+                continue
+            value = _cn_value(words)
+        else:
+            window = folded[max(0, match.start() - 25) : match.end() + 10]
+            counted = folded[match.end() : match.end() + 1] in _MEASURE_WORDS  # "1.5万次", "2万人"
+            if not suffix and (
+                counted or not (_MONEY_WORDS.search(window) or _CN_MONEY_WORDS.search(window))
+            ):
+                continue
+            unit = match.group("unit")
+            value = _decimal(match.group("digits"))
+            value = value * (_CN_BIG.get(unit) or _CN_UNITS["千"]) if value is not None else None
+        if value:
+            yield Amount(value, "CNY", match.start(), match.end())
+
+
+def _cn_value(words: str) -> Decimal | None:
+    """The value of a written Chinese number: "两千五" 2500, "一万二" 12000, "十五" 15."""
+    total, section, number, last_unit = 0, 0, 0, 0
+    for char in words:
+        if char in _CN_DIGITS:
+            number = _CN_DIGITS[char]
+        elif char in _CN_UNITS:
+            unit = _CN_UNITS[char]
+            section += (number or (1 if unit == 10 else 0)) * unit
+            number, last_unit = 0, unit
+        else:
+            big = _CN_BIG[char]
+            total += (section + number) * big
+            section, number, last_unit = 0, 0, big
+    if number and last_unit >= 100:  # "两千五": the digit after a unit counts a tenth of it
+        number *= last_unit // 10
+    value = total + section + number
+    return Decimal(value) if value else None
+
+
+def _without_overlaps(amounts: list[Amount]) -> list[Amount]:
+    """Where a Chinese amount and another overlap ("2千元" found twice), the longer wins."""
+    kept: list[Amount] = []
+    for amount in sorted(amounts, key=lambda a: (a.start, -(a.end - a.start))):
+        if kept and amount.start < kept[-1].end:
+            continue
+        kept.append(amount)
+    return kept
 
 
 def _mark_expected(text: FoldedText, amount: Amount) -> Amount:
