@@ -62,10 +62,21 @@ def attachment(name: str, content_type: str) -> Attachment:
         ("上星期五付款失败", "2024-03-01"),
         ("上週五付款失敗", "2024-03-01"),
         ("上周日付款失败", "2024-03-03"),
+        # A day alone, or month.day with 号/日, as customers write them (today: 2024-03-06).
+        ("我3.5号转账", "2024-03-05"),
+        ("5号转的账没到", "2024-03-05"),
+        ("本月1号扣的款", "2024-03-01"),
+        ("上个月28号扣的款", "2024-02-28"),
+        ("20号转账", "2024-02-20"),  # the 20th is still to come this month: last month's
     ],
 )
 def test_transaction_date_forms(text: str, expected: str) -> None:
     assert found(text)["transaction_date"] == expected
+
+
+@pytest.mark.parametrize("text", ["在地铁3号线站口", "住5号楼", "工号12号", "排第2号", "订单号18号"])
+def test_a_numbered_thing_is_not_a_day(text: str) -> None:
+    assert "transaction_date" not in found(text)
 
 
 def test_dates_without_year_and_relative_dates_cross_year_boundaries() -> None:

@@ -68,7 +68,16 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "month_d",
         re.compile(rf"\b{_MONTH}\s+(?P<d>\d{{1,2}}){_ORDINAL}(?![\d:])(?:,?\s+(?P<y>20\d\d)(?!\d))?", re.I),
     ),
-    ("zh_md", re.compile(r"(?<![\d年])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]")),
+    ("zh_md", re.compile(r"(?<![\d年])(?P<m>\d{1,2})\s*(?:月|[./])\s*(?P<d>\d{1,2})\s*[日号]")),
+    # A day alone, "18号" / "上个月28号" / "本月3日": in this month, or the last one when it
+    # is still to come. Not a numbered thing ("3号线", "5号楼", "工号12号", "第2号").
+    (
+        "zh_day",
+        re.compile(
+            r"(?P<which>上个?月|本月|这个?月|(?<![\d年月第编工单账帐户卡号]))\s*(?P<d>\d{1,2})\s*[号日]"
+            r"(?![线楼店机台窗柜门床位座码])"
+        ),
+    ),
     ("days_ago", re.compile(r"\b(?P<n>\d{1,2}) days? ago\b|(?P<zn>\d{1,2})\s*天前", re.I)),
     ("last_weekday", re.compile(rf"\blast\s+{_WEEKDAY_EN}\b", re.I)),
     ("zh_last_week", re.compile(r"上\s*(?:个)?(?:周|星期|礼拜|禮拜)\s*(?P<wd>[一二三四五六日天])")),
@@ -119,6 +128,18 @@ def _without_year(month: int, day: int, today: date) -> date | None:
     return None
 
 
+def _day_of_month(day: int, which: str, today: date) -> date | None:
+    """ "上个月28号": that day of last month; "本月3日": of this month; "18号": the most
+    recent 18th not after ``today``."""
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    if which.startswith("上"):
+        return _safe_date(last_month.year, last_month.month, day)
+    this_month = _safe_date(today.year, today.month, day)
+    if which or (this_month is not None and this_month <= today):
+        return this_month
+    return _safe_date(last_month.year, last_month.month, day)
+
+
 def _resolve_date(kind: str, match: re.Match[str], today: date) -> date | None:
     group = match.groupdict()
     if kind == "ymd":
@@ -135,6 +156,8 @@ def _resolve_date(kind: str, match: re.Match[str], today: date) -> date | None:
         if group.get("y"):
             return _safe_date(int(group["y"]), month, day)
         return _without_year(month, day, today)
+    if kind == "zh_day":
+        return _day_of_month(int(group["d"]), group["which"], today)
     if kind == "days_ago":
         return today - timedelta(days=int(group["n"] or group["zn"]))
     if kind == "relative":
@@ -169,7 +192,8 @@ NEEDLES: dict[str, tuple[str, ...]] = {
     "mdy": ("/", ".", "-"),
     "d_month": _MONTH_NEEDLES,
     "month_d": _MONTH_NEEDLES,
-    "zh_md": ("月",),
+    "zh_md": ("月", "号", "日"),
+    "zh_day": ("号", "日"),
     "days_ago": ("ago", "天前"),
     "last_weekday": ("last",),
     "zh_last_week": ("上",),
