@@ -154,6 +154,10 @@ def test_no_time_in_plain_numbers() -> None:
         ("扣了我人民币叁佰元", "300.00 CNY"),
         ("被盗刷了两千五百块", "2500.00 CNY"),
         ("壹仟贰佰叁拾肆元", "1234.00 CNY"),
+        ("一百零八元", "108.00 CNY"),
+        ("两千零五元", "2005.00 CNY"),
+        ("一万零五百元", "10500.00 CNY"),
+        ("两万五千块钱", "25000.00 CNY"),
         ("一块钱也没退", "1.00 CNY"),
         ("转了1.5万没到账", "15000.00 CNY"),
         ("提现3千到银行卡", "3000.00 CNY"),
@@ -477,3 +481,29 @@ def test_any_text_gives_a_clean_result_and_no_card_number(pieces: list[str]) -> 
     for value in result.values():
         for match in _CARD_RUN.finditer(value):
             assert not _luhn_valid(re.sub(r"\D", "", match.group())), value
+
+
+def _written_in_chinese(number: int) -> str:
+    """The formal reading: 10500 "一万零五百", 1005 "一千零五", 15 "一十五"."""
+    digits = "零一二三四五六七八九"
+
+    def below_ten_thousand(value: int) -> str:
+        out, gap = "", False
+        for unit, name in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+            digit = value // unit % 10
+            if digit == 0:
+                gap = gap or bool(out)
+                continue
+            out += ("零" if gap else "") + digits[digit] + name
+            gap = False
+        return out
+
+    high, low = divmod(number, 10_000)
+    if not high:
+        return below_ten_thousand(low)
+    return below_ten_thousand(high) + "万" + ("零" if 0 < low < 1000 else "") + below_ten_thousand(low)
+
+
+@given(st.integers(1, 99_999_999))
+def test_any_number_written_in_chinese_reads_back(number: int) -> None:
+    assert found(f"被扣了{_written_in_chinese(number)}元")["amount"] == f"{number}.00 CNY"

@@ -197,11 +197,14 @@ def _chinese_amounts(folded: str) -> Iterator[Amount]:
 
 
 def _cn_value(words: str) -> Decimal | None:
-    """The value of a written Chinese number: "两千五" 2500, "一万二" 12000, "十五" 15."""
+    """The value of a written Chinese number: "两千五" 2500, "两千零五" 2005, "一万二"
+    12000, "十五" 15."""
     total, section, number, last_unit = 0, 0, 0, 0
     for char in words:
         if char in _CN_DIGITS:
             number = _CN_DIGITS[char]
+            if number == 0:  # "零": the digit that follows counts units, not a tenth
+                last_unit = 0
         elif char in _CN_UNITS:
             unit = _CN_UNITS[char]
             section += (number or (1 if unit == 10 else 0)) * unit
