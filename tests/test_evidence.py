@@ -74,7 +74,9 @@ def test_transaction_date_forms(text: str, expected: str) -> None:
     assert found(text)["transaction_date"] == expected
 
 
-@pytest.mark.parametrize("text", ["在地铁3号线站口", "住5号楼", "工号12号", "排第2号", "订单号18号"])
+@pytest.mark.parametrize(
+    "text", ["在地铁3号线站口", "住5号楼", "工号12号", "排第2号", "订单号18号", "说好3日内到账", "7日后再查"]
+)
 def test_a_numbered_thing_is_not_a_day(text: str) -> None:
     assert "transaction_date" not in found(text)
 

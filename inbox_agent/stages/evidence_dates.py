@@ -70,12 +70,13 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     ("zh_md", re.compile(r"(?<![\d年])(?P<m>\d{1,2})\s*(?:月|[./])\s*(?P<d>\d{1,2})\s*[日号]")),
     # A day alone, "18号" / "上个月28号" / "本月3日": in this month, or the last one when it
-    # is still to come. Not a numbered thing ("3号线", "5号楼", "工号12号", "第2号").
+    # is still to come. Not a numbered thing ("3号线", "5号楼", "工号12号", "第2号"), nor a
+    # span of days ("3日内到账", "7日后").
     (
         "zh_day",
         re.compile(
             r"(?P<which>上个?月|本月|这个?月|(?<![\d年月第编工单账帐户卡号]))\s*(?P<d>\d{1,2})\s*[号日]"
-            r"(?![线楼店机台窗柜门床位座码])"
+            r"(?![线楼店机台窗柜门床位座码])(?!\s*(?:之?内|以内|之?后|以后|左右|之?前|以前|多))"
         ),
     ),
     ("days_ago", re.compile(r"\b(?P<n>\d{1,2}) days? ago\b|(?P<zn>\d{1,2})\s*天前", re.I)),
