@@ -68,6 +68,26 @@ def attachment(name: str, content_type: str) -> Attachment:
         ("本月1号扣的款", "2024-03-01"),
         ("上个月28号扣的款", "2024-02-28"),
         ("20号转账", "2024-02-20"),  # the 20th is still to come this month: last month's
+        # In Chinese numerals, as often as in digits.
+        ("三月五日转账没到", "2024-03-05"),
+        ("二月二十八号被扣款两次", "2024-02-28"),
+        ("五号转的账没到", "2024-03-05"),
+        ("上个月二十九号扣的款", "2024-02-29"),
+        ("三天前转账", "2024-03-03"),
+        ("两周前转账", "2024-02-21"),
+        ("一个星期前转账", "2024-02-28"),
+        ("本周一转账失败", "2024-03-04"),
+        ("这周二下午转账", "2024-03-05"),
+        # A day of the month alone, and month/day after "on" or "since", in English.
+        ("I was charged twice on the 4th", "2024-03-04"),
+        ("since the 1st I cannot log in", "2024-03-01"),
+        ("the 28th of last month I sent money", "2024-02-28"),
+        ("On 3/2 I sent $200", "2024-03-02"),
+        ("two days ago the transfer failed", "2024-03-04"),
+        ("a week ago the transfer failed", "2024-02-28"),
+        # A weekday naming the date right after it gives way to the date.
+        ("Payment on Monday 26th February failed", "2024-02-26"),
+        ("周一2月26日转账", "2024-02-26"),
     ],
 )
 def test_transaction_date_forms(text: str, expected: str) -> None:
@@ -75,7 +95,30 @@ def test_transaction_date_forms(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["在地铁3号线站口", "住5号楼", "工号12号", "排第2号", "订单号18号", "说好3日内到账", "7日后再查"]
+    "text",
+    [
+        "在地铁3号线站口",
+        "住5号楼",
+        "工号12号",
+        "排第2号",
+        "订单号18号",
+        "说好3日内到账",
+        "7日后再查",
+        "二号线地铁",
+        "排第一号",
+        "同一日扣了两次",
+        "一日三餐都用钱包支付",
+        "一百二十八号",
+        "三天前后",
+        "几天前",
+        "这周一直没到账",
+        "the 2nd payment failed",
+        "for the 1st time",
+        "the 1st floor",
+        "we offer 24/7 support",
+        "pay 1/2 of the amount",
+        "请在五日内回复",
+    ],
 )
 def test_a_numbered_thing_is_not_a_day(text: str) -> None:
     assert "transaction_date" not in found(text)
@@ -120,14 +163,32 @@ def test_impossible_dates_are_ignored() -> None:
         ("上午10:20付款失败", "10:20"),
         ("下午3點半轉帳", "15:30"),
         ("凌晨12点被盗刷", "00:00"),
+        ("下午三点转账失败", "15:00"),
+        ("晚上八点半被盗刷", "20:30"),
+        ("下午三点十五分付款", "15:15"),
+        ("上午十点一刻付款", "10:15"),
+        ("十一点半转账失败", "11:30"),
+        ("凌晨两点被盗刷", "02:00"),
+        ("中午十二点付款", "12:00"),
     ],
 )
 def test_transaction_time_forms(text: str, expected: str) -> None:
     assert found(text)["transaction_time"] == expected
 
 
-def test_no_time_in_plain_numbers() -> None:
-    assert "transaction_time" not in found("I paid 25 dollars for 3 items.")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I paid 25 dollars for 3 items.",
+        "请快一点处理",
+        "晚一点再试",
+        "我有三点建议",
+        "一时半会儿处理不了",
+        "有一点问题",
+    ],
+)
+def test_no_time_in_plain_numbers(text: str) -> None:
+    assert "transaction_time" not in found(text)
 
 
 # --------------------------------------------------------------------------- amounts

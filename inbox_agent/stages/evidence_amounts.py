@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from inbox_agent.stages.chinese_numbers import BIG, HAS_NUMERAL, NUMERAL, UNITS, chinese_value
 from inbox_agent.stages.evidence_text import FoldedText
 
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
@@ -79,29 +80,13 @@ _AMOUNT = re.compile(
 _BARE_AMOUNT = re.compile(r"(?<![\d.,:/-])(\d{1,3}(?:,\d{3})+(?:\.\d{2})?|\d+\.\d{2})(?![\d:/-]|\.\d|[号日])")
 # Chinese amounts: "两千元", "五百块", "叁佰元", "1.5万", "2千块钱". Numerals alone need a
 # currency word after them, and "块" a unit before it ("一块" is also "together").
-_CN_DIGITS = {
-    **dict.fromkeys("零〇", 0),
-    **dict.fromkeys("一壹", 1),
-    **dict.fromkeys("二两贰貳", 2),
-    **dict.fromkeys("三叁參", 3),
-    **dict.fromkeys("四肆", 4),
-    **dict.fromkeys("五伍", 5),
-    **dict.fromkeys("六陆陸", 6),
-    **dict.fromkeys("七柒", 7),
-    **dict.fromkeys("八捌", 8),
-    **dict.fromkeys("九玖", 9),
-}
-_CN_UNITS = {**dict.fromkeys("十拾", 10), **dict.fromkeys("百佰", 100), **dict.fromkeys("千仟", 1000)}
-_CN_BIG = {"万": 10_000, "亿": 100_000_000}
-_CN_NUMERAL = "[" + "".join(_CN_DIGITS) + "".join(_CN_UNITS) + "".join(_CN_BIG) + "]"
-_HAS_CN_NUMBER = re.compile(_CN_NUMERAL)
 # "转了1.5万没到账": "1.5万" with no currency is money when a money word, or one of
 # these, is close by.
 _CN_MONEY_WORDS = re.compile(r"转|到账|钱|款|充值|刷")
 _MEASURE_WORDS = frozenset("次人个笔条件天年月日号分秒时名位家张单户步公里米")
 _CN_AMOUNT = re.compile(
-    rf"(?<![\d.,{_CN_NUMERAL[1:-1]}])"
-    rf"(?:(?P<digits>\d+(?:\.\d+)?)(?P<unit>[千万亿])|(?P<words>{_CN_NUMERAL}+))"
+    rf"(?<![\d.,{NUMERAL[1:-1]}])"
+    rf"(?:(?P<digits>\d+(?:\.\d+)?)(?P<unit>[千万亿])|(?P<words>{NUMERAL}+))"
     r"(?P<suf>元|块钱|块|塊钱|塊|人民币)?"
 )
 _MONEY_WORDS = re.compile(
@@ -173,13 +158,13 @@ def first_amount(amounts: Sequence[Amount]) -> Amount | None:
 
 
 def _chinese_amounts(folded: str) -> Iterator[Amount]:
-    if not _HAS_CN_NUMBER.search(folded):
+    if not HAS_NUMERAL.search(folded):
         return
     for match in _CN_AMOUNT.finditer(folded):
         suffix, words = match.group("suf"), match.group("words")
         if words is not None:
             bare_kuai = suffix in ("块", "塊")  # "一块" is also "together"
-            if not suffix or (bare_kuai and not any(ch in _CN_UNITS or ch in _CN_BIG for ch in words)):
+            if not suffix or (bare_kuai and not any(ch in UNITS or ch in BIG for ch in words)):
                 continue
             value = _cn_value(words)
         else:
@@ -191,31 +176,13 @@ def _chinese_amounts(folded: str) -> Iterator[Amount]:
                 continue
             unit = match.group("unit")
             value = _decimal(match.group("digits"))
-            value = value * (_CN_BIG.get(unit) or _CN_UNITS["千"]) if value is not None else None
+            value = value * (BIG.get(unit) or UNITS["千"]) if value is not None else None
         if value:
             yield Amount(value, "CNY", match.start(), match.end())
 
 
 def _cn_value(words: str) -> Decimal | None:
-    """The value of a written Chinese number: "两千五" 2500, "两千零五" 2005, "一万二"
-    12000, "十五" 15."""
-    total, section, number, last_unit = 0, 0, 0, 0
-    for char in words:
-        if char in _CN_DIGITS:
-            number = _CN_DIGITS[char]
-            if number == 0:  # "零": the digit that follows counts units, not a tenth
-                last_unit = 0
-        elif char in _CN_UNITS:
-            unit = _CN_UNITS[char]
-            section += (number or (1 if unit == 10 else 0)) * unit
-            number, last_unit = 0, unit
-        else:
-            big = _CN_BIG[char]
-            total += (section + number) * big
-            section, number, last_unit = 0, 0, big
-    if number and last_unit >= 100:  # "两千五": the digit after a unit counts a tenth of it
-        number *= last_unit // 10
-    value = total + section + number
+    value = chinese_value(words)
     return Decimal(value) if value else None
 
 

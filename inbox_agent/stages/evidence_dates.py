@@ -1,10 +1,12 @@
 """When the transaction happened: a date and a time of day, as the customer wrote them.
 
-Dates come in many shapes (2024-03-05, 3/5/24, 5 March, 3月5日) and relative
-forms (yesterday, last Friday, 上周五, 3 days ago); relative dates and dates
-without a year are resolved against the message's date, never the clock, so the
-result does not depend on when the mail is processed. Times come as 14:30,
-2:30 pm or 下午2点半. The earliest mention wins.
+Dates come in many shapes (2024-03-05, 3/5/24, 5 March, on the 18th, 3月5日,
+十一月十八号) and relative forms (yesterday, last Friday, two days ago, 上周五,
+三天前); relative dates and dates without a year are resolved against the message's
+date, never the clock, so the result does not depend on when the mail is processed.
+Times come as 14:30, 2:30 pm, 下午2点半 or 下午三点. The earliest mention wins, except
+that a weekday naming the date right after it ("Monday 16 November", "周一11月16日")
+gives way to that date.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+
+from inbox_agent.stages.chinese_numbers import NUMERAL, chinese_value
 
 _MONTHS = {
     name: number
@@ -34,7 +38,8 @@ _MONTHS = {
     )
     for name in names
 }
-_MONTH = "(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH = rf"(?P<month>{_MONTH_NAMES})\.?"
 _WEEKDAYS_EN = {
     name: index
     for index, names in enumerate(
@@ -53,6 +58,12 @@ _WEEKDAYS_EN = {
 _WEEKDAY_EN = "(?P<weekday>" + "|".join(sorted(_WEEKDAYS_EN, key=len, reverse=True)) + ")"
 _WEEKDAYS_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 _ORDINAL = r"(?:st|nd|rd|th)?"
+# A day, month or hour in Chinese numerals ("十八", "二十八", "十一"), not the tail of a
+# longer number ("一百二十八").
+_CN_SMALL = rf"(?<!{NUMERAL})[零〇一二两三四五六七八九十]{{1,3}}"
+_EN_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+_EN_COUNTS.update({"eight": 8, "nine": 9, "ten": 10})
+_EN_COUNT = "|".join(_EN_COUNTS)
 
 _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ymd", re.compile(r"(?<!\d)(?P<y>20\d\d)\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})(?!\d)")),
@@ -68,21 +79,52 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "month_d",
         re.compile(rf"\b{_MONTH}\s+(?P<d>\d{{1,2}}){_ORDINAL}(?![\d:])(?:,?\s+(?P<y>20\d\d)(?!\d))?", re.I),
     ),
-    ("zh_md", re.compile(r"(?<![\d年])(?P<m>\d{1,2})\s*(?:月|[./])\s*(?P<d>\d{1,2})\s*[日号]")),
-    # A day alone, "18号" / "上个月28号" / "本月3日": in this month, or the last one when it
-    # is still to come. Not a numbered thing ("3号线", "5号楼", "工号12号", "第2号"), nor a
-    # span of days ("3日内到账", "7日后").
+    (
+        "zh_md",
+        re.compile(
+            rf"(?P<m>(?<![\d年])\d{{1,2}}|{_CN_SMALL})\s*(?:月|[./])\s*(?P<d>\d{{1,2}}|{_CN_SMALL})\s*[日号]"
+        ),
+    ),
+    # A day alone, "18号" / "上个月28号" / "本月3日" / "十八号": in this month, or the last
+    # one when it is still to come. Not a numbered thing ("3号线", "5号楼", "工号12号",
+    # "第2号"), nor a span of days ("3日内到账", "7日后"), nor "同一日".
     (
         "zh_day",
         re.compile(
-            r"(?P<which>上个?月|本月|这个?月|(?<![\d年月第编工单账帐户卡号]))\s*(?P<d>\d{1,2})\s*[号日]"
-            r"(?![线楼店机台窗柜门床位座码])(?!\s*(?:之?内|以内|之?后|以后|左右|之?前|以前|多))"
+            r"(?P<which>上个?月|本月|这个?月|(?<![\d年月第编工单账帐户卡号同每某当这那哪]))\s*"
+            rf"(?P<d>\d{{1,2}}|{_CN_SMALL})\s*[号日]"
+            r"(?![线楼店机台窗柜门床位座码游]|三餐)(?!\s*(?:之?内|以内|之?后|以后|左右|之?前|以前|多))"
         ),
     ),
-    ("days_ago", re.compile(r"\b(?P<n>\d{1,2}) days? ago\b|(?P<zn>\d{1,2})\s*天前", re.I)),
+    # "on the 18th", "since the 3rd", "the 28th of last month" (not "the 2nd payment",
+    # nor "the 18th of November", which is a whole date). Lower-case "the" and no
+    # leading word boundary: a literal start lets the engine skip ahead (4x faster);
+    # what comes before "the" is read by the resolver.
+    (
+        "en_day",
+        re.compile(
+            r"the\s+(?P<d>\d{1,2})(?i:st|nd|rd|th)\b"
+            rf"(?i:\s+of\s+(?P<which>this|last)\s+month\b|(?!\s+(?:of\s+)?(?:{_MONTH_NAMES})\b))"
+        ),
+    ),
+    # "on 11/18": month/day without a year only after "on" or "since" ("24/7", "1/2" are not dates).
+    ("md_on", re.compile(r"\b(?:on|since)\s+(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![/\d])", re.I)),
+    (
+        "days_ago",
+        re.compile(
+            rf"\b(?P<n>\d{{1,2}}|{_EN_COUNT})\s+(?P<unit>days?|weeks?)\s+ago\b"
+            rf"|(?P<zn>(?<!\d)\d{{1,2}}|{_CN_SMALL})\s*(?P<zunit>天|个?(?:周|星期|礼拜))(?:之|以)?前(?!后)",
+            re.I,
+        ),
+    ),
     ("last_weekday", re.compile(rf"\blast\s+{_WEEKDAY_EN}\b", re.I)),
     ("zh_last_week", re.compile(r"上\s*(?:个)?(?:周|星期|礼拜|禮拜)\s*(?P<wd>[一二三四五六日天])")),
     ("zh_weekday", re.compile(r"(?<![上下本这])(?:周|星期|礼拜)(?P<wd>[一二三四五六日天])")),
+    # 本周二 / 这周一下午: that day of this week ("这周一直没到账" is "all this week").
+    (
+        "zh_this_week",
+        re.compile(r"(?:本|这个?)(?:周|星期|礼拜)(?P<wd>[二三四五六日天]|一(?![直定般共些切样旦再次]))"),
+    ),
     ("on_weekday", re.compile(rf"\bon\s+{_WEEKDAY_EN}\b", re.I)),
     (
         "relative",
@@ -141,43 +183,94 @@ def _day_of_month(day: int, which: str, today: date) -> date | None:
     return _safe_date(last_month.year, last_month.month, day)
 
 
-def _resolve_date(kind: str, match: re.Match[str], today: date) -> date | None:
+def _small(number: str) -> int:
+    """A day, month, hour or count in digits or in Chinese numerals."""
+    return int(number) if number.isdigit() else chinese_value(number)
+
+
+def _month_day(first: int, second: int) -> tuple[int, int]:
+    # US order (month/day) unless the first number cannot be a month.
+    return (second, first) if first > 12 else (first, second)
+
+
+def _named_date(group: dict[str, str], today: date) -> date | None:
+    month = _MONTHS[group["month"].lower()] if "month" in group else _small(group["m"])
+    day = _small(group["d"])
+    if group.get("y"):
+        return _safe_date(int(group["y"]), month, day)
+    return _without_year(month, day, today)
+
+
+def _mdy(group: dict[str, str], today: date) -> date | None:
+    month, day = _month_day(int(group["a"]), int(group["b"]))
+    year = int(group["y"])
+    return _safe_date(year + 2000 if year < 100 else year, month, day)
+
+
+_ON_BEFORE_THE = re.compile(r"(?<![a-z])(?:on|since)\s+$", re.I)
+
+
+def _en_day(match: re.Match[str], today: date) -> date | None:
     group = match.groupdict()
-    if kind == "ymd":
-        return _safe_date(int(group["y"]), int(group["m"]), int(group["d"]))
-    if kind == "mdy":
-        first, second, year = int(group["a"]), int(group["b"]), int(group["y"])
-        year = year + 2000 if year < 100 else year
-        # US order (month/day) unless the first number cannot be a month.
-        month, day = (second, first) if first > 12 else (first, second)
-        return _safe_date(year, month, day)
-    if kind in ("d_month", "month_d", "zh_md"):
-        month = _MONTHS[group["month"].lower()] if "month" in group else int(group["m"])
-        day = int(group["d"])
-        if group.get("y"):
-            return _safe_date(int(group["y"]), month, day)
-        return _without_year(month, day, today)
-    if kind == "zh_day":
-        return _day_of_month(int(group["d"]), group["which"], today)
-    if kind == "days_ago":
-        return today - timedelta(days=int(group["n"] or group["zn"]))
-    if kind == "relative":
-        return today - timedelta(days=_RELATIVE_DAYS[(group["en"] or group["zh"]).lower()])
-    if kind == "last_weekday":
-        # "last Friday": the most recent Friday strictly before today.
-        back = (today.weekday() - _WEEKDAYS_EN[group["weekday"].lower()]) % 7 or 7
-        return today - timedelta(days=back)
-    if kind == "on_weekday":
-        back = (today.weekday() - _WEEKDAYS_EN[group["weekday"].lower()]) % 7
-        return today - timedelta(days=back)
-    if kind == "zh_last_week":
-        # 上周五: Friday of the previous calendar week (weeks start on Monday in China).
-        previous_monday = today - timedelta(days=today.weekday() + 7)
-        return previous_monday + timedelta(days=_WEEKDAYS_ZH[group["wd"]])
-    if kind == "zh_weekday":
-        back = (today.weekday() - _WEEKDAYS_ZH[group["wd"]]) % 7
-        return today - timedelta(days=back)
-    return None
+    before = match.string[max(0, match.start() - 8) : match.start()]
+    if before[-1:].isalpha():  # "breathe 18th": not the word "the"
+        return None
+    if not (group["which"] or _ON_BEFORE_THE.search(before)):  # "the 2nd payment": an ordinal
+        return None
+    which = {"last": "上", "this": "本"}.get((group["which"] or "").lower(), "")
+    return _day_of_month(int(group["d"]), which, today)
+
+
+def _ago(group: dict[str, str], today: date) -> date | None:
+    count = group["n"] or group["zn"]
+    number = _EN_COUNTS[count.lower()] if count.lower() in _EN_COUNTS else _small(count)
+    unit = (group["unit"] or group["zunit"]).lower()
+    return today - timedelta(days=number * (1 if unit.startswith(("day", "天")) else 7))
+
+
+def _last_weekday(group: dict[str, str], today: date) -> date:
+    # "last Friday": the most recent Friday strictly before today.
+    back = (today.weekday() - _WEEKDAYS_EN[group["weekday"].lower()]) % 7 or 7
+    return today - timedelta(days=back)
+
+
+def _on_weekday(group: dict[str, str], today: date) -> date:
+    return today - timedelta(days=(today.weekday() - _WEEKDAYS_EN[group["weekday"].lower()]) % 7)
+
+
+def _zh_last_week(group: dict[str, str], today: date) -> date:
+    # 上周五: Friday of the previous calendar week (weeks start on Monday in China).
+    previous_monday = today - timedelta(days=today.weekday() + 7)
+    return previous_monday + timedelta(days=_WEEKDAYS_ZH[group["wd"]])
+
+
+def _zh_this_week(group: dict[str, str], today: date) -> date | None:
+    day = today - timedelta(days=today.weekday()) + timedelta(days=_WEEKDAYS_ZH[group["wd"]])
+    return day if day <= today else None  # a complaint is not about a day still to come
+
+
+_DATE_RESOLVERS: dict[str, Callable[[dict[str, str], date], date | None]] = {
+    "ymd": lambda g, today: _safe_date(int(g["y"]), int(g["m"]), int(g["d"])),
+    "mdy": _mdy,
+    "d_month": _named_date,
+    "month_d": _named_date,
+    "zh_md": _named_date,
+    "zh_day": lambda g, today: _day_of_month(_small(g["d"]), g["which"], today),
+    "md_on": lambda g, today: _without_year(*_month_day(int(g["a"]), int(g["b"])), today),
+    "days_ago": _ago,
+    "relative": lambda g, today: today - timedelta(days=_RELATIVE_DAYS[(g["en"] or g["zh"]).lower()]),
+    "last_weekday": _last_weekday,
+    "on_weekday": _on_weekday,
+    "zh_last_week": _zh_last_week,
+    "zh_weekday": lambda g, today: today - timedelta(days=(today.weekday() - _WEEKDAYS_ZH[g["wd"]]) % 7),
+    "zh_this_week": _zh_this_week,
+}
+
+
+def _resolve_date(kind: str, match: re.Match[str], today: date) -> date | None:
+    if kind == "en_day":  # reads the words before its match too
+        return _en_day(match, today)
+    return _DATE_RESOLVERS[kind](match.groupdict(), today)
 
 
 # What the text must contain (lower-cased) for a pattern to match at all: a pattern
@@ -195,15 +288,26 @@ NEEDLES: dict[str, tuple[str, ...]] = {
     "month_d": _MONTH_NEEDLES,
     "zh_md": ("月", "号", "日"),
     "zh_day": ("号", "日"),
-    "days_ago": ("ago", "天前"),
+    "en_day": ("the",),
+    "md_on": ("/",),
+    "days_ago": ("ago", "前"),
     "last_weekday": ("last",),
     "zh_last_week": ("上",),
     "zh_weekday": ("周", "星期", "礼拜"),
     "on_weekday": ("on",),
+    "zh_this_week": ("本", "这"),
     "relative": ("yesterday", "last", "today", "ton", "morn", "前天", "昨", "今"),
     "zh": ("点", "时", ":"),
+    "zh_words": ("点",),
     "en": ("m", ":"),
 }
+
+
+# A weekday written just before the date it names ("Monday 16th November", "周一
+# 11月16日") gives way to that date: the date is what the customer means.
+_WEEKDAY_KINDS = frozenset({"on_weekday", "last_weekday", "zh_weekday", "zh_this_week", "zh_last_week"})
+_NAMED_DATE_KINDS = frozenset({"ymd", "mdy", "d_month", "month_d", "zh_md", "zh_day", "en_day", "md_on"})
+_WEEKDAY_TO_DATE = re.compile(r"[\s,，、(（]*(?:the\s+)?", re.I)
 
 
 def _first_match(
@@ -213,7 +317,7 @@ def _first_match(
     needles: dict[str, tuple[str, ...]] = NEEDLES,
 ) -> object | None:
     """The value of the earliest match; at one position the longest match wins."""
-    hits: list[tuple[int, int, object]] = []
+    hits: list[tuple[int, int, object, str, int]] = []
     lowered = text.lower()
     for kind, pattern in patterns:
         wanted = needles.get(kind)
@@ -222,8 +326,17 @@ def _first_match(
         for match in pattern.finditer(text):
             value = resolve(kind, match)
             if value is not None:
-                hits.append((match.start(), -(match.end() - match.start()), value))
-    return min(hits, key=lambda hit: hit[:2])[2] if hits else None
+                hits.append((match.start(), -(match.end() - match.start()), value, kind, match.end()))
+    named_starts = [hit[0] for hit in hits if hit[3] in _NAMED_DATE_KINDS]
+    kept = [
+        hit
+        for hit in hits
+        if hit[3] not in _WEEKDAY_KINDS
+        or not any(
+            start >= hit[4] and _WEEKDAY_TO_DATE.fullmatch(text, hit[4], start) for start in named_starts
+        )
+    ]
+    return min(kept, key=lambda hit: hit[:2])[2] if kept else None
 
 
 def find_date(text: str, today: date) -> date | None:
@@ -239,6 +352,15 @@ _TIME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"(?:[点时]\s*(?:(?P<m>\d{1,2})\s*分?|(?P<half>半))?|:(?P<m2>\d{2})(?!\d))"
         ),
     ),
+    # "下午三点", "晚上八点半", "十一点一刻", "三点十五分": an hour in Chinese numerals counts
+    # only with a part of the day or minutes ("快一点", "三点建议" are not times).
+    (
+        "zh_words",
+        re.compile(
+            r"(?:(?P<period>上午|早上|早晨|凌晨|中午|下午|傍晚|晚上|夜里|夜间)\s*)?"
+            rf"(?P<h>{_CN_SMALL})\s*点\s*(?:(?P<m>\d{{1,2}}|{_CN_SMALL})\s*分|(?P<half>半)|(?P<quarter>[一三])刻|钟|整)?"
+        ),
+    ),
     (
         "en",
         re.compile(
@@ -250,17 +372,26 @@ _TIME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+def _zh_clock(hour: int, minute: int, period: str) -> tuple[int, int]:
+    afternoon = period in ("下午", "傍晚", "晚上", "夜里", "夜间", "晚") and hour < 12
+    if afternoon or (period == "中午" and hour < 3):
+        hour += 12
+    elif period in ("凌晨", "上午", "早上", "早晨") and hour == 12:
+        hour = 0
+    return hour, minute
+
+
 def _resolve_time(kind: str, match: re.Match[str]) -> str | None:
     group = match.groupdict()
     if kind == "zh":
-        hour = int(group["h"])
         minute = 30 if group["half"] else int(group["m"] or group["m2"] or 0)
-        period = group["period"] or ""
-        afternoon = period in ("下午", "傍晚", "晚上", "夜里", "夜间", "晚") and hour < 12
-        if afternoon or (period == "中午" and hour < 3):
-            hour += 12
-        elif period in ("凌晨", "上午", "早上", "早晨") and hour == 12:
-            hour = 0
+        hour, minute = _zh_clock(int(group["h"]), minute, group["period"] or "")
+    elif kind == "zh_words":
+        if match.group(0).endswith("点") and not group["period"]:
+            return None  # "三点" alone: as often "three points" as three o'clock
+        quarter = {"一": 15, "三": 45}.get(group["quarter"] or "", 0)
+        minute = 30 if group["half"] else quarter or _small(group["m"] or "0")
+        hour, minute = _zh_clock(_small(group["h"]), minute, group["period"] or "")
     elif group.get("ampm"):
         hour, minute = int(group["h"]), int(group["m"] or 0)
         if not 1 <= hour <= 12:
