@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inbox_agent.stages import evidence_dates as dates
+from inbox_agent.stages import evidence_times as times
 from inbox_agent.stages.evidence_text import FoldedText, _fold_char
 from inbox_agent.stages.language import detect_language
 
@@ -140,9 +141,9 @@ def test_date_and_time_needles_never_hide_a_match(text: str) -> None:
     """The substring prefilter of the date and time finders only skips patterns that
     cannot match: the same answer as running every pattern."""
     today = date(2026, 12, 1)
-    expected_date = dates._first_match(
+    expected_date = dates.first_match(
         text, dates._DATE_PATTERNS, lambda kind, match: dates._resolve_date(kind, match, today), needles={}
     )
-    expected_time = dates._first_match(text, dates._TIME_PATTERNS, dates._resolve_time, needles={})
+    expected_time = dates.first_match(text, times._TIME_PATTERNS, times._resolve_time, needles={})
     assert dates.find_date(text, today) == expected_date
-    assert dates.find_time(text) == expected_time
+    assert times.find_time(text) == expected_time

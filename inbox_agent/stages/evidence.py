@@ -25,7 +25,7 @@ from datetime import date, datetime, tzinfo
 from inbox_agent.config.rules import Rules
 from inbox_agent.domain.model import Attachment
 from inbox_agent.stages.evidence_amounts import Amount, amounts_in, find_amounts, first_amount
-from inbox_agent.stages.evidence_dates import find_date, find_time
+from inbox_agent.stages.evidence_dates import find_date
 from inbox_agent.stages.evidence_error_message import find_error_message
 from inbox_agent.stages.evidence_history_and_resolution import (
     find_contact_history,
@@ -34,6 +34,7 @@ from inbox_agent.stages.evidence_history_and_resolution import (
 from inbox_agent.stages.evidence_identifiers import find_account_id, find_recipient, find_transaction_id
 from inbox_agent.stages.evidence_masking import mask_sensitive
 from inbox_agent.stages.evidence_text import FoldedText
+from inbox_agent.stages.evidence_times import find_time
 
 # The names callers have always imported from here, wherever they now live.
 __all__ = [

@@ -4,7 +4,7 @@ Dates come in many shapes (2024-03-05, 3/5/24, 5 March, on the 18th, 3月5日,
 十一月十八号) and relative forms (yesterday, last Friday, two days ago, 上周五,
 三天前); relative dates and dates without a year are resolved against the message's
 date, never the clock, so the result does not depend on when the mail is processed.
-Times come as 14:30, 2:30 pm, 下午2点半 or 下午三点. The earliest mention wins, except
+Times are found by ``evidence_times``. The earliest mention wins, except
 that a weekday naming the date right after it ("Monday 16 November", "周一11月16日")
 gives way to that date.
 """
@@ -60,7 +60,7 @@ _WEEKDAYS_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日
 _ORDINAL = r"(?:st|nd|rd|th)?"
 # A day, month or hour in Chinese numerals ("十八", "二十八", "十一"), not the tail of a
 # longer number ("一百二十八").
-_CN_SMALL = rf"(?<!{NUMERAL})[零〇一二两三四五六七八九十]{{1,3}}"
+CN_SMALL = rf"(?<!{NUMERAL})[零〇一二两三四五六七八九十]{{1,3}}"
 _EN_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
 _EN_COUNTS.update({"eight": 8, "nine": 9, "ten": 10})
 _EN_COUNT = "|".join(_EN_COUNTS)
@@ -82,7 +82,7 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "zh_md",
         re.compile(
-            rf"(?P<m>(?<![\d年])\d{{1,2}}|{_CN_SMALL})\s*(?:月|[./])\s*(?P<d>\d{{1,2}}|{_CN_SMALL})\s*[日号]"
+            rf"(?P<m>(?<![\d年])\d{{1,2}}|{CN_SMALL})\s*(?:月|[./])\s*(?P<d>\d{{1,2}}|{CN_SMALL})\s*[日号]"
         ),
     ),
     # A day alone, "18号" / "上个月28号" / "本月3日" / "十八号": in this month, or the last
@@ -92,7 +92,7 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "zh_day",
         re.compile(
             r"(?P<which>上个?月|本月|这个?月|(?<![\d年月第编工单账帐户卡号同每某当这那哪]))\s*"
-            rf"(?P<d>\d{{1,2}}|{_CN_SMALL})\s*[号日]"
+            rf"(?P<d>\d{{1,2}}|{CN_SMALL})\s*[号日]"
             r"(?![线楼店机台窗柜门床位座码游]|三餐)(?!\s*(?:之?内|以内|之?后|以后|左右|之?前|以前|多))"
         ),
     ),
@@ -113,7 +113,7 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "days_ago",
         re.compile(
             rf"\b(?P<n>\d{{1,2}}|{_EN_COUNT})\s+(?P<unit>days?|weeks?)\s+ago\b"
-            rf"|(?P<zn>(?<!\d)\d{{1,2}}|{_CN_SMALL})\s*(?P<zunit>天|个?(?:周|星期|礼拜))(?:之|以)?前(?!后)",
+            rf"|(?P<zn>(?<!\d)\d{{1,2}}|{CN_SMALL})\s*(?P<zunit>天|个?(?:周|星期|礼拜))(?:之|以)?前(?!后)",
             re.I,
         ),
     ),
@@ -183,7 +183,7 @@ def _day_of_month(day: int, which: str, today: date) -> date | None:
     return _safe_date(last_month.year, last_month.month, day)
 
 
-def _small(number: str) -> int:
+def small_number(number: str) -> int:
     """A day, month, hour or count in digits or in Chinese numerals."""
     return int(number) if number.isdigit() else chinese_value(number)
 
@@ -194,8 +194,8 @@ def _month_day(first: int, second: int) -> tuple[int, int]:
 
 
 def _named_date(group: dict[str, str], today: date) -> date | None:
-    month = _MONTHS[group["month"].lower()] if "month" in group else _small(group["m"])
-    day = _small(group["d"])
+    month = _MONTHS[group["month"].lower()] if "month" in group else small_number(group["m"])
+    day = small_number(group["d"])
     if group.get("y"):
         return _safe_date(int(group["y"]), month, day)
     return _without_year(month, day, today)
@@ -223,7 +223,7 @@ def _en_day(match: re.Match[str], today: date) -> date | None:
 
 def _ago(group: dict[str, str], today: date) -> date | None:
     count = group["n"] or group["zn"]
-    number = _EN_COUNTS[count.lower()] if count.lower() in _EN_COUNTS else _small(count)
+    number = _EN_COUNTS[count.lower()] if count.lower() in _EN_COUNTS else small_number(count)
     unit = (group["unit"] or group["zunit"]).lower()
     return today - timedelta(days=number * (1 if unit.startswith(("day", "天")) else 7))
 
@@ -255,7 +255,7 @@ _DATE_RESOLVERS: dict[str, Callable[[dict[str, str], date], date | None]] = {
     "d_month": _named_date,
     "month_d": _named_date,
     "zh_md": _named_date,
-    "zh_day": lambda g, today: _day_of_month(_small(g["d"]), g["which"], today),
+    "zh_day": lambda g, today: _day_of_month(small_number(g["d"]), g["which"], today),
     "md_on": lambda g, today: _without_year(*_month_day(int(g["a"]), int(g["b"])), today),
     "days_ago": _ago,
     "relative": lambda g, today: today - timedelta(days=_RELATIVE_DAYS[(g["en"] or g["zh"]).lower()]),
@@ -297,9 +297,6 @@ NEEDLES: dict[str, tuple[str, ...]] = {
     "on_weekday": ("on",),
     "zh_this_week": ("本", "这"),
     "relative": ("yesterday", "last", "today", "ton", "morn", "前天", "昨", "今"),
-    "zh": ("点", "时", ":"),
-    "zh_words": ("点",),
-    "en": ("m", ":"),
 }
 
 
@@ -310,7 +307,7 @@ _NAMED_DATE_KINDS = frozenset({"ymd", "mdy", "d_month", "month_d", "zh_md", "zh_
 _WEEKDAY_TO_DATE = re.compile(r"[\s,，、(（]*(?:the\s+)?", re.I)
 
 
-def _first_match(
+def first_match(
     text: str,
     patterns: Sequence[tuple[str, re.Pattern[str]]],
     resolve: Callable[[str, re.Match[str]], object],
@@ -340,71 +337,5 @@ def _first_match(
 
 
 def find_date(text: str, today: date) -> date | None:
-    result = _first_match(text, _DATE_PATTERNS, lambda kind, match: _resolve_date(kind, match, today))
+    result = first_match(text, _DATE_PATTERNS, lambda kind, match: _resolve_date(kind, match, today))
     return result if isinstance(result, date) else None
-
-
-_TIME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "zh",
-        re.compile(
-            r"(?:(?P<period>上午|早上|早晨|凌晨|中午|下午|傍晚|晚上|夜里|夜间|晚)\s*)?(?<![\d.])(?P<h>\d{1,2})\s*"
-            r"(?:[点时]\s*(?:(?P<m>\d{1,2})\s*分?|(?P<half>半))?|:(?P<m2>\d{2})(?!\d))"
-        ),
-    ),
-    # "下午三点", "晚上八点半", "十一点一刻", "三点十五分": an hour in Chinese numerals counts
-    # only with a part of the day or minutes ("快一点", "三点建议" are not times).
-    (
-        "zh_words",
-        re.compile(
-            r"(?:(?P<period>上午|早上|早晨|凌晨|中午|下午|傍晚|晚上|夜里|夜间)\s*)?"
-            rf"(?P<h>{_CN_SMALL})\s*点\s*(?:(?P<m>\d{{1,2}}|{_CN_SMALL})\s*分|(?P<half>半)|(?P<quarter>[一三])刻|钟|整)?"
-        ),
-    ),
-    (
-        "en",
-        re.compile(
-            r"(?<![\d.:])(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?::\d{2})?\s*(?P<ampm>a\.?m\.?|p\.?m\.?)(?![a-z])"
-            r"|(?<![\d.:])(?P<h24>\d{1,2}):(?P<m24>\d{2})(?![\d])",
-            re.I,
-        ),
-    ),
-)
-
-
-def _zh_clock(hour: int, minute: int, period: str) -> tuple[int, int]:
-    afternoon = period in ("下午", "傍晚", "晚上", "夜里", "夜间", "晚") and hour < 12
-    if afternoon or (period == "中午" and hour < 3):
-        hour += 12
-    elif period in ("凌晨", "上午", "早上", "早晨") and hour == 12:
-        hour = 0
-    return hour, minute
-
-
-def _resolve_time(kind: str, match: re.Match[str]) -> str | None:
-    group = match.groupdict()
-    if kind == "zh":
-        minute = 30 if group["half"] else int(group["m"] or group["m2"] or 0)
-        hour, minute = _zh_clock(int(group["h"]), minute, group["period"] or "")
-    elif kind == "zh_words":
-        if match.group(0).endswith("点") and not group["period"]:
-            return None  # "三点" alone: as often "three points" as three o'clock
-        quarter = {"一": 15, "三": 45}.get(group["quarter"] or "", 0)
-        minute = 30 if group["half"] else quarter or _small(group["m"] or "0")
-        hour, minute = _zh_clock(_small(group["h"]), minute, group["period"] or "")
-    elif group.get("ampm"):
-        hour, minute = int(group["h"]), int(group["m"] or 0)
-        if not 1 <= hour <= 12:
-            return None
-        is_pm = group["ampm"].lower().startswith("p")
-        hour = hour % 12 + (12 if is_pm else 0)
-    else:
-        hour, minute = int(group["h24"]), int(group["m24"])
-    if hour > 23 or minute > 59:
-        return None
-    return f"{hour:02d}:{minute:02d}"
-
-
-def find_time(text: str) -> str | None:
-    result = _first_match(text, _TIME_PATTERNS, _resolve_time)
-    return result if isinstance(result, str) else None
