@@ -151,6 +151,43 @@ def test_quoted_replies_are_stripped(fixture: str, kept: str, removed: tuple[str
         assert marker in msg.text  # the full text still has everything
 
 
+# What mail clients set to other languages put above the quoted mail (Gmail, Apple
+# Mail, Thunderbird: one "wrote" line; Outlook: a From / Sent block).
+_QUOTE_HEADERS = {
+    "gmail_fr": "Le jeu. 3 déc. 2026 à 10:00, Service <care@wallet.example> a écrit :",
+    "gmail_de": "Am Do., 3. Dez. 2026 um 10:00 Uhr schrieb Service <care@wallet.example>:",
+    "gmail_es": "El jue, 3 dic 2026 a las 10:00, Service (<care@wallet.example>) escribió:",
+    "gmail_it": "Il giorno gio 3 dic 2026 alle ore 10:00 Service <care@wallet.example> ha scritto:",
+    "gmail_nl": "Op do 3 dec. 2026 om 10:00 schreef Service <care@wallet.example>:",
+    "gmail_pt": "Em qui., 3 de dez. de 2026 às 10:00, Service <care@wallet.example> escreveu:",
+    "gmail_wrapped": "Le jeu. 3 déc. 2026 à 10:00, Service <\ncare@wallet.example> a écrit :",
+    "outlook_fr": "De : Service <care@wallet.example>\nEnvoyé : jeudi 3 décembre 2026 10:00\nÀ : moi",
+    "outlook_de": "Von: Service <care@wallet.example>\nGesendet: Donnerstag, 3. Dezember 2026 10:00",
+    "outlook_es": "De: Service <care@wallet.example>\nEnviado: jueves, 3 de diciembre de 2026 10:00",
+    "outlook_ja": "差出人: Service <care@wallet.example>\n送信日時: 2026年12月3日 10:00",
+    "outlook_zh_tw": "寄件者: Service <care@wallet.example>\n寄件日期: 2026年12月3日 10:00",
+    "outlook_zh_cn": "发件人: Service <care@wallet.example>\n发送时间: 2026年12月3日 10:00",
+}
+
+
+@pytest.mark.parametrize("header", _QUOTE_HEADERS.values(), ids=_QUOTE_HEADERS.keys())
+def test_quote_headers_of_mail_clients_in_other_languages_are_cut_points(header: str) -> None:
+    text = f"The transfer is still missing.\n\n{header}\n\nQUOTED_MARKER our acknowledgement"
+    assert strip_quoted(text) == "The transfer is still missing."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mon conseiller a écrit :\nrien du tout",  # no address or time: a sentence of the mail
+        "De: mon compte, 200 euros ont disparu\nDate: hier",  # no colon-space form of a From block
+        "He schrieb: nothing",
+    ],
+)
+def test_sentences_that_look_like_quote_headers_are_kept(text: str) -> None:
+    assert strip_quoted(text) == text
+
+
 def test_stripping_that_would_leave_nothing_keeps_the_text() -> None:
     text = "> only a quote\n> of an earlier mail"
     assert strip_quoted(text) == text

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from helpers import cli, cli_json, complaint, write_config
 
-from inbox_agent.policies.staff import parse_staff_mail
+from inbox_agent.policies.staff import NOTHING_WRITTEN, parse_staff_mail
+from inbox_agent.stages.quoted_reply import written_part
 
 pytestmark = pytest.mark.dovecot
 
@@ -186,3 +187,63 @@ def test_a_category_corrected_by_staff_mail_is_an_example_train_learns_from(tmp_
     corpus = training_corpus(load_config(config), Path(__file__).parent / "data")
     corrections = [e for e in corpus.training if e.source == "correction"]
     assert [(e.subject, e.category) for e in corrections] == [("My data", "customer_service")]
+
+
+def _notification_text() -> str:
+    from test_templates import staff_notification
+
+    from inbox_agent.mail.compose import render_staff_notification
+    from inbox_agent.mail.render import SHIPPED_TEMPLATES, TemplateSet
+
+    return render_staff_notification(TemplateSet(SHIPPED_TEMPLATES), staff_notification()).text
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "{typed}\n\n{notification}",  # pasted below with no quote header at all
+        "{typed}\n\nDe : Complaints <complaints@wallet.example>\nEnvoyé : jeudi 3 décembre 2026\n\n{notification}",
+        "{typed}\n\nAm Do., 3. Dez. 2026 um 10:00 Uhr schrieb Complaints <complaints@wallet.example>:\n{notification}",
+    ],
+)
+def test_a_staff_reply_never_carries_our_notification_on_to_the_customer(layout: str) -> None:
+    notification = _notification_text()
+    mail = layout.format(typed="Je regarde votre dossier.", notification=notification)
+    action = parse_staff_mail(written_part(mail), STAFF)
+    assert (action.kind, action.text) == ("reply", "Je regarde votre dossier.")
+
+
+def test_a_staff_mail_with_nothing_typed_above_the_quote_is_a_note_not_a_reply() -> None:
+    quoted = "\n".join(f"> {line}" for line in _notification_text().splitlines())
+    mail = f"On Thu, 3 Dec 2026 at 10:00, Complaints <complaints@wallet.example> wrote:\n{quoted}\n"
+    action = parse_staff_mail(written_part(mail), STAFF)
+    assert (action.kind, action.text) == ("note", NOTHING_WRITTEN)
+
+
+def test_a_quote_sent_by_mistake_reaches_no_customer(tmp_path: Path, smtp_server) -> None:
+    maildir = tmp_path / "maildir"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    (maildir / "new" / "1.mail").write_bytes(
+        complaint("ben@example.com", "Account locked", "My account is locked since 2026-11-19.")
+    )
+    config = write_config(tmp_path, smtp=smtp_server, maildir=maildir, overrides=OUR_SERVER)
+    assert cli(config, "run", "--once").returncode == 0
+    (case,) = cli_json(config, "cases")
+    case_id = case["case_id"]
+    smtp_server.wait_for(1)
+    smtp_server.clear()
+    quoted = "\n".join(f"> {line}" for line in _notification_text().splitlines())
+    (maildir / "new" / "2.mail").write_bytes(
+        complaint(
+            STAFF,
+            f"Re: [{case_id}] escalated",
+            f"On Thu, 3 Dec 2026 at 10:00, Complaints <complaints@wallet.example> wrote:\n{quoted}\n",
+            headers=STAFF_AUTHENTICATED,
+        )
+    )
+    assert cli(config, "run", "--once").returncode == 0
+    assert smtp_server.received == []
+    events = cli_json(config, "show", case_id)["events"]
+    assert ("note", STAFF, NOTHING_WRITTEN) in [(e["kind"], e["actor"], e["detail"]) for e in events]
+    assert "staff_reply" not in [e["kind"] for e in events]

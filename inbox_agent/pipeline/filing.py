@@ -15,6 +15,7 @@ from inbox_agent.pipeline.staff_trust import Proof, refuse_staff, staff_proof
 from inbox_agent.pipeline.steps import MailWork, staff_like
 from inbox_agent.policies.staff import StaffAction, StaffActionError, apply_action, parse_staff_mail
 from inbox_agent.stages.guard import own_loop_header
+from inbox_agent.stages.quoted_reply import written_part
 
 TEXT_LIMIT = 20_000  # characters of a message's text kept in the store (the raw mail has all)
 
@@ -109,7 +110,9 @@ class StaffMail:
             return file_skipped(work, None, Skip("staff_without_case"))
         if msg.sender == case.customer:
             return None  # a staff member complaining as a customer is a customer
-        action = parse_staff_mail(msg.new_text, msg.sender)
+        # Only what staff wrote, never the quote alone: a mail sent by mistake with
+        # nothing typed would otherwise reply the quoted notification to the customer.
+        action = parse_staff_mail(written_part(msg.text), msg.sender)
         proof = staff_proof(work, case, action.kind)
         if proof is None:
             # Not proven: a customer's mail from that address (the next stage opens

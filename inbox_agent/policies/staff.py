@@ -50,9 +50,28 @@ class StaffAction:
     value: str = ""  # the new category or severity
 
 
+# The first lines of the mails we send staff (staff_escalation.txt.j2, the alert about
+# an unproven staff mail): a staff reply that carries one below its own words, quoted
+# in a way not recognised as a quote, is cut there, so our internal notification
+# (evidence, the customer's address, the commands) never goes on to a customer.
+_OUR_MAIL_TO_STAFF = re.compile(
+    r"^[ \t]*(?:Case \S+ has waited\b|A mail claiming to be from staff wrote on case\b)", re.MULTILINE
+)
+NOTHING_WRITTEN = (
+    "a staff mail with nothing written above the quoted text (sent by mistake?): "
+    "nothing was sent to the customer"
+)
+
+
 def parse_staff_mail(text: str, actor: str) -> StaffAction:
     """First line ``#command ...`` → that command (the rest of the mail is its text);
-    anything else → a reply for the customer."""
+    anything else → a reply for the customer. ``text`` is what the staff member wrote
+    (quotes cut); a mail with nothing written is a note saying so, never a reply."""
+    ours = _OUR_MAIL_TO_STAFF.search(text)
+    if ours is not None:
+        text = text[: ours.start()]
+    if not text.strip():
+        return StaffAction(kind="note", actor=actor, text=NOTHING_WRITTEN)
     lines = text.strip().splitlines()
     first = lines[0] if lines else ""
     match = _COMMAND.match(first)
