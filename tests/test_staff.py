@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import cli, cli_json, complaint, write_config
 
-from inbox_agent.policies.staff import NOTHING_WRITTEN, parse_staff_mail
+from inbox_agent.policies.staff import COMMAND_NOT_FIRST, NOTHING_WRITTEN, parse_staff_mail
 from inbox_agent.stages.quoted_reply import written_part
 
 pytestmark = pytest.mark.dovecot
@@ -211,6 +211,17 @@ def test_a_staff_reply_never_carries_our_notification_on_to_the_customer(layout:
     mail = layout.format(typed="Je regarde votre dossier.", notification=notification)
     action = parse_staff_mail(written_part(mail), STAFF)
     assert (action.kind, action.text) == ("reply", "Je regarde votre dossier.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Hi team,\n\n#note customer called, suspect fraud, do not refund", "Thanks.\n#resolve refunded"],
+)
+def test_a_command_below_the_first_line_is_kept_as_a_note_and_never_sent(text: str) -> None:
+    action = parse_staff_mail(text, STAFF)
+    assert action.kind == "note"
+    # the command is on the last line of each example
+    assert action.text == f"{COMMAND_NOT_FIRST.format(line=len(text.splitlines()))}\n\n{text}"
 
 
 def test_a_staff_mail_with_nothing_typed_above_the_quote_is_a_note_not_a_reply() -> None:

@@ -62,11 +62,17 @@ NOTHING_WRITTEN = (
     "nothing was sent to the customer"
 )
 
+COMMAND_NOT_FIRST = (
+    "a command on line {line} of a staff mail, not the first: kept as this note and nothing was "
+    "sent to the customer; to carry it out, put the command on the first line"
+)
+
 
 def parse_staff_mail(text: str, actor: str) -> StaffAction:
     """First line ``#command ...`` → that command (the rest of the mail is its text);
     anything else → a reply for the customer. ``text`` is what the staff member wrote
-    (quotes cut); a mail with nothing written is a note saying so, never a reply."""
+    (quotes cut); a mail with nothing written, or with a command below its first line,
+    is a note saying so, never a reply."""
     ours = _OUR_MAIL_TO_STAFF.search(text)
     if ours is not None:
         text = text[: ours.start()]
@@ -76,6 +82,12 @@ def parse_staff_mail(text: str, actor: str) -> StaffAction:
     first = lines[0] if lines else ""
     match = _COMMAND.match(first)
     if not match:
+        late = next((number for number, line in enumerate(lines, 1) if _COMMAND.match(line)), None)
+        if late is not None:
+            # "Hi team,\n#note suspect fraud": meant for staff, so never the customer's.
+            return StaffAction(
+                kind="note", actor=actor, text=f"{COMMAND_NOT_FIRST.format(line=late)}\n\n{text.strip()}"
+            )
         return StaffAction(kind="reply", actor=actor, text=text.strip())
     kind, argument = match.group(1).lower(), match.group(2).strip()
     rest = "\n".join(lines[1:]).strip()
