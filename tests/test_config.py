@@ -101,9 +101,37 @@ def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
+@pytest.mark.parametrize(
+    "text", ["fortnight", -1, float("inf"), float("nan"), "99999999999999999999d", "3651d"]
+)
+def test_bad_durations_are_refused(text: object) -> None:
+    # Before: inf and "99999999999999999999d" were accepted and crashed the daemon
+    # when it first scheduled or slept for them.
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_durations_that_would_loop_or_fail_at_once_are_refused() -> None:
+    data = _base()
+    data["mailbox"]["backoff_initial"] = "0s"  # reconnect to a failing server in a tight loop
+    data["mailbox"]["kind"] = "imap"
+    data["mailbox"]["imap"]["timeout"] = "0s"  # every socket operation fails at once
+    data["smtp"]["timeout"] = 0
+    with pytest.raises(ConfigError) as raised:
+        build_config(data, base_dir=ROOT)
+    problems = "\n".join(raised.value.problems)
+    assert "mailbox.backoff_initial: must be at least 0.1s" in problems
+    assert "mailbox.imap.timeout: must be at least 1s" in problems
+    assert "smtp.timeout: must be at least 1s" in problems
+    data = _base()
+    data["mailbox"]["backoff_initial"], data["mailbox"]["backoff_max"] = "10m", "5m"
+    with pytest.raises(ConfigError, match="backoff_max: must be at least backoff_initial"):
+        build_config(data, base_dir=ROOT)
+
+
 def test_bad_duration_and_sizes() -> None:
     with pytest.raises(ValueError):
-        parse_duration("fortnight")
+        parse_size(-5)
     assert parse_size("25MB") == 25 * 1024 * 1024
     assert parse_size("512kb") == 512 * 1024
     with pytest.raises(ValueError):

@@ -37,7 +37,7 @@ def _imap(section: Section) -> ImapSettings:
         password=secret,
         auth=auth,  # type: ignore[arg-type]
         folder=section.str_("folder", "INBOX"),
-        timeout=section.duration("timeout", 30.0),
+        timeout=section.duration("timeout", 30.0, minimum=1.0),
         batch_size=section.int_("batch_size", 100, 1, 10000),
         processed_action=section.choice("processed_action", "flag", ("flag", "move")),  # type: ignore[arg-type]
         processed_keyword=section.str_("processed_keyword", "$InboxAgentDone"),
@@ -101,10 +101,16 @@ def mailbox_settings(section: Section) -> MailboxSettings:
         start_from=start_from,  # type: ignore[arg-type]
         start_date=start_date,
         silent_older_than=section.duration("silent_older_than", 7 * 86400.0),
-        backoff_initial=section.duration("backoff_initial", 2.0),
-        backoff_max=section.duration("backoff_max", 300.0),
+        # A zero first wait would reconnect to a failing server in a tight loop.
+        backoff_initial=section.duration("backoff_initial", 2.0, minimum=0.1),
+        backoff_max=section.duration("backoff_max", 300.0, minimum=0.1),
         workers=section.int_("workers", 0, 0, 256),
     )
+    if settings.backoff_max < settings.backoff_initial:
+        section.errors.append(
+            f"{section.path}.backoff_max: must be at least backoff_initial "
+            f"({settings.backoff_max:g}s < {settings.backoff_initial:g}s)"
+        )
     section.finish()
     return settings
 
@@ -139,7 +145,7 @@ def smtp_settings(section: Section) -> SmtpSettings:
         security=security,  # type: ignore[arg-type]
         username=username,
         password=password,
-        timeout=section.duration("timeout", 30.0),
+        timeout=section.duration("timeout", 30.0, minimum=1.0),
         directory=directory,
         batch_size=section.int_("batch_size", 100, 1, 10000),
         retry_initial=section.duration("retry_initial", 60.0),

@@ -6,6 +6,7 @@ key path, to the shared error list instead of raising, so one run reports them a
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -17,32 +18,42 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
+# Ten years: no setting means more, and a longer one overflows the clock and the
+# scheduler ("99999999999999999999d", inf) at the daemon's first use of it.
+_MAX_DURATION = 3650 * 86400.0
 # Deliberately loose: one "@", a dot in the domain, nothing that splits a list.
 EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
 
 def parse_duration(value: object) -> float:
-    """ "30s", "5m", "24h", "2d", or a bare number of seconds."""
+    """ "30s", "5m", "24h", "2d", or a bare number of seconds; at most ten years."""
     if isinstance(value, bool):
         raise ValueError('expected a duration like "30s", "5m", "24h"')
     if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("must not be negative")
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f'expected a duration like "30s", "5m", "24h", got {value!r}')
-    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f'expected a duration like "30s", "5m", "24h", got {value!r}')
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if math.isnan(seconds) or seconds < 0:
+        raise ValueError(f"must be a duration of zero or more, got {value!r}")
+    if seconds > _MAX_DURATION:
+        raise ValueError(f"must be at most 3650d (ten years), got {value!r}")
+    return seconds
 
 
 def parse_size(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    match = _SIZE.match(str(value))
-    if not match:
-        raise ValueError(f'expected a size like "25MB", got {value!r}')
-    unit = (match.group(2) or "b").lower()
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+        size = value
+    else:
+        match = _SIZE.match(str(value))
+        if not match:
+            raise ValueError(f'expected a size like "25MB", got {value!r}')
+        size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+    if size < 0:
+        raise ValueError(f"must not be negative, got {value!r}")
+    return size
 
 
 class Section:
@@ -105,13 +116,17 @@ class Section:
             return default
         return value
 
-    def duration(self, key: str, default: float) -> float:
+    def duration(self, key: str, default: float, minimum: float = 0.0) -> float:
         value = self.raw(key, default)
         try:
-            return parse_duration(value)
+            seconds = parse_duration(value)
         except ValueError as exc:
             self.errors.append(f"{self._key(key)}: {exc}")
             return default
+        if seconds < minimum:
+            self.errors.append(f"{self._key(key)}: must be at least {minimum:g}s, got {value!r}")
+            return default
+        return seconds
 
     def size(self, key: str, default: int) -> int:
         try:
