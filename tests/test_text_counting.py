@@ -29,7 +29,7 @@ def _reference(text: str) -> str:
 
     cjk = sum(1 for char in sample if is_cjk(char))
     letters = sum(1 for char in sample if char.isalpha())
-    return "zh" if cjk >= 5 or (letters and cjk / letters >= 0.10) else "en"
+    return "zh" if cjk >= 30 or (letters and cjk / letters >= 0.10) else "en"
 
 
 _MIXED = st.text(
@@ -49,6 +49,22 @@ def test_language_agrees_with_the_plain_definition(text: str) -> None:
 def test_a_chinese_complaint_with_english_words_is_chinese() -> None:
     assert detect_language("我的 PayPal 账户被冻结了 since Monday, please help") == "zh"
     assert detect_language("I was charged twice for order 12345 (订单)") == "en"
+    assert (
+        detect_language(
+            "转账失败，提示 Error code E1024: insufficient balance, please retry. 但是我的余额是够的。"
+        )
+        == "zh"
+    )
+
+
+def test_an_english_complaint_signed_with_a_chinese_name_and_address_is_english() -> None:
+    # Before: five Chinese characters anywhere made the reply Chinese.
+    text = (
+        "Hello, my transfer of 500 USD to my sister never arrived. It has been five days and "
+        "the app still says processing. Please help me find it.\n\nBest regards,\n"
+        "Wang Xiaoming 王小明\n北京市朝阳区建国路88号"
+    )
+    assert detect_language(text) == "en"
 
 
 @settings(max_examples=300, deadline=None)

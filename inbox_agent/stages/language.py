@@ -15,6 +15,7 @@ _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff
 # deleting every other byte, the rest one by one.
 _NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 _ASCII_NON_LETTERS = bytes(code for code in range(128) if not chr(code).isalpha())
+_CHINESE_PARAGRAPH = 30
 
 
 def detect_language(text: str) -> str:
@@ -24,7 +25,10 @@ def detect_language(text: str) -> str:
     runs on every mail, long ones included (a loop was a tenth of the parse stage)."""
     sample = text[:20_000]
     cjk = len(_CJK.findall(sample))
-    if cjk >= 5:
+    # A paragraph of Chinese is Chinese, whatever English it quotes. A few characters
+    # are not: an English mail signed with a Chinese name and address, or naming
+    # 支付宝, is answered in English (before, 5 characters made any mail Chinese).
+    if cjk >= _CHINESE_PARAGRAPH:
         return "zh"
     ascii_letters = len(sample.encode("ascii", "ignore").translate(None, _ASCII_NON_LETTERS))
     letters = ascii_letters + sum(1 for char in _NOT_ASCII.findall(sample) if char.isalpha())
