@@ -128,6 +128,23 @@ def test_an_empty_subject_gets_a_default_in_the_customers_language(templates: Te
     )
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_card_number_or_code_in_the_customers_subject_is_not_sent_back(
+    templates: TemplateSet, language: str
+) -> None:
+    # Before: the acknowledgement repeated the subject in full, in its Subject and its
+    # text, so our own mail (and its copy in the Sent folder) carried the card number.
+    subject = "Card 4111 1111 1111 1111 charged twice, OTP 482913, 手机13812345678"
+    mail = render_ack(templates, ack(language=language, original_subject=subject))
+    for part in (mail.subject, mail.text, mail.html):
+        for secret in ("4111 1111 1111 1111", "482913", "13812345678"):
+            assert secret not in part
+    assert (
+        mail.subject
+        == "[WLT-2026-000123] Card [card ****1111] charged twice, OTP [masked], 手机[phone ***5678]"
+    )
+
+
 def test_line_breaks_in_a_subject_are_folded_and_long_subjects_cut() -> None:
     assert clean_subject("Charged\r\ntwice\n\tagain") == "Charged twice again"
     long = reply_subject("WLT-2026-000123", "付款失败" * 100, "x")

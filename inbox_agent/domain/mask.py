@@ -85,6 +85,7 @@ _HKID = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,2}\d{6}[(（][0-9A][)）]")
 _CN_ID = re.compile(
     r"(?<!\d)\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\d])"
 )
+_DIGIT = re.compile(r"\d")
 _CARD = re.compile(r"(?<![\d.,])\d(?:[ -]?\d){12,18}(?![\d])")
 # Not inside a longer group of digits ("6222 13812345678 1"): that is a card, masked next.
 _PHONE_CN = re.compile(r"(?<!\d)(?<!\d[ -])(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)(?![ -]\d)")
@@ -153,6 +154,9 @@ def mask_text(text: str) -> str:
 
 
 def _masked(text: str) -> str:
+    if not _DIGIT.search(text):
+        # Every secret but a password holds a digit (subjects and notes often hold none).
+        return _PASSWORD.sub(_keyword_masked, text)
     text = _CVV.sub(_keyword_masked, text)
     text = _OTP.sub(_keyword_masked, text)
     text = _OTP_FIRST.sub(MASKED, text)

@@ -6,7 +6,9 @@ same request always yields the same mail. Building the RFC 5322 message is ``mim
 re-exported here); sample requests for the template check are ``samples``.
 
 Every piece of customer text that reaches a subject or a one-line field went through
-``single_line`` (no CR/LF, no other control characters).
+``single_line`` (no CR/LF, no other control characters). The customer's subject, which
+every reply repeats, is masked too: a card number or one-time code typed into it is
+not sent out again in our mail (nor kept in the Sent folder and the outbox).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from inbox_agent.domain.jurisdiction import NextStep
 from inbox_agent.domain.lifecycle import CASE_TAG_IN_SUBJECT
+from inbox_agent.domain.mask import mask_text
 from inbox_agent.mail.mime import build_email_bytes, make_message_id, validated_addr_spec
 from inbox_agent.mail.text import normalise_newlines, single_line, truncate
 
@@ -219,7 +223,7 @@ def ack_context(templates: TemplateSource, req: AckRequest) -> dict[str, Any]:
         "response_time": format_duration(req.response_hours, language),
         "received": _evidence_items(labels, req.received),
         "missing": _evidence_items(labels, req.missing),
-        "original_subject": single_line(req.original_subject),
+        "original_subject": echoed_subject(req.original_subject),
         "hotline": single_line(req.hotline),
         "window_days": req.window_days,
         "incident_date": single_line(req.incident_date),
@@ -234,7 +238,7 @@ def staff_reply_context(templates: TemplateSource, req: StaffReplyRequest) -> di
         **_customer_context(labels, req.case_id, req.customer_name),
         "staff_name": truncate(single_line(req.staff_name), MAX_NAME_CHARS),
         "answer": normalise_newlines(req.answer).strip(),
-        "original_subject": single_line(req.original_subject),
+        "original_subject": echoed_subject(req.original_subject),
     }
 
 
@@ -245,7 +249,7 @@ def resolution_context(templates: TemplateSource, req: ResolutionRequest) -> dic
         "category": req.category,
         "category_label": labels.category(req.category),
         "summary": normalise_newlines(req.summary).strip(),
-        "original_subject": single_line(req.original_subject),
+        "original_subject": echoed_subject(req.original_subject),
         "next_steps": _next_steps(req.next_steps, labels.language),
     }
 
@@ -258,7 +262,7 @@ def holding_context(templates: TemplateSource, req: HoldingRequest) -> dict[str,
         "final_date": single_line(req.final_date),
         "missing": _evidence_items(labels, req.missing),
         "next_steps": _next_steps(req.next_steps, labels.language),
-        "original_subject": single_line(req.original_subject),
+        "original_subject": echoed_subject(req.original_subject),
     }
 
 
@@ -347,6 +351,12 @@ def format_duration(hours: float, language: str) -> str:
 # --- subjects ----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=64)  # a reply repeats the subject twice: in its Subject and its text
+def echoed_subject(original: str) -> str:
+    """The customer's subject as our mail repeats it: one line, secrets masked."""
+    return single_line(mask_text(original))
+
+
 def clean_subject(original: str) -> str:
     """The customer's subject without our case tags, reply prefixes or line breaks."""
     subject = _CASE_TAG.sub(" ", single_line(original))
@@ -361,5 +371,5 @@ def clean_subject(original: str) -> str:
 
 def reply_subject(case_id: str, original_subject: str, default_subject: str) -> str:
     """``[WLT-2026-000123] <original subject>``, at most about MAX_SUBJECT_CHARS long."""
-    topic = clean_subject(original_subject) or single_line(default_subject)
+    topic = clean_subject(echoed_subject(original_subject)) or single_line(default_subject)
     return truncate(f"[{single_line(case_id)}] {topic}", MAX_SUBJECT_CHARS)
