@@ -118,6 +118,8 @@ def test_transaction_date_forms(text: str, expected: str) -> None:
         "we offer 24/7 support",
         "pay 1/2 of the amount",
         "请在五日内回复",
+        "本月20号会还款",  # this month's 20th is still to come: a promise, not a transaction
+        "on the 20th of this month it will be paid",
     ],
 )
 def test_a_numbered_thing_is_not_a_day(text: str) -> None:
@@ -284,6 +286,11 @@ def test_first_amount_is_the_amount_and_should_be_is_the_expected_amount() -> No
         ("Ref: ABC12345", "ABC12345"),
         ("txn 778100234", "778100234"),
         ("It was TXN8820349911 I think", "TXN8820349911"),
+        # Before: "reference" read as the id of "transaction", and the number was lost.
+        ("transaction reference number is 0123456789", "0123456789"),
+        ("transaction reference no. AB123456", "AB123456"),
+        ("UTR number 432112345678 money not credited", "432112345678"),
+        ("RRN: 332211445566", "332211445566"),
     ],
 )
 def test_transaction_id_forms(text: str, expected: str) -> None:

@@ -172,15 +172,16 @@ def _without_year(month: int, day: int, today: date) -> date | None:
 
 
 def _day_of_month(day: int, which: str, today: date) -> date | None:
-    """ "上个月28号": that day of last month; "本月3日": of this month; "18号": the most
-    recent 18th not after ``today``."""
+    """ "上个月28号": that day of last month; "本月3日": of this month, if it has come
+    ("本月20号会还款" is a promise, not a transaction); "18号": the most recent 18th not
+    after ``today``."""
     last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     if which.startswith("上"):
         return _safe_date(last_month.year, last_month.month, day)
     this_month = _safe_date(today.year, today.month, day)
-    if which or (this_month is not None and this_month <= today):
+    if this_month is not None and this_month <= today:
         return this_month
-    return _safe_date(last_month.year, last_month.month, day)
+    return None if which else _safe_date(last_month.year, last_month.month, day)
 
 
 def small_number(number: str) -> int:

@@ -16,7 +16,8 @@ from inbox_agent.stages.evidence_text import FoldedText
 
 _TXN_KEYWORDS = (
     r"交易号|交易单号|交易编号|交易序号|订单号|订单编号|流水号|商户单号|(?<![工诉])单号|"
-    r"transaction\s*(?:id|no\.?|number|ref(?:erence)?|#)|order\s*(?:id|no\.?|number|#)|"
+    r"transaction\s*(?:id|no\.?|number|ref(?:erence)?(?:\s*(?:number|no\.?|id|code))?|#)|order\s*(?:id|no\.?|number|#)|"
+    r"(?<![A-Za-z])(?:utr|rrn)\s*(?:no\.?|number)?|"
     r"reference\s*(?:id|no\.?|number|code)?|ref\.?\s*(?:no\.?|#)?|txn\s*(?:id|no\.?|#)?|payment\s*id"
 )
 _TXN_NEAR = re.compile(
