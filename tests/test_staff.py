@@ -137,6 +137,10 @@ def test_staff_by_cli(tmp_path: Path, smtp_server) -> None:
     answer = tmp_path / "answer.txt"
     answer.write_text("We unlocked your account; please set a new password in the app.")
     assert cli(config, "reply", case_id, "--file", str(answer), "--by", "lead").returncode == 0
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("Réponse envoyée".encode("latin-1"))
+    refused = cli(config, "reply", case_id, "--file", str(latin1))
+    assert refused.returncode == 1 and "is not UTF-8 text" in refused.stdout  # before: a traceback
     assert cli(config, "resolve", case_id, "unlocked", "--by", "lead").returncode == 0
     assert cli(config, "resolve", case_id, "again").returncode == 1  # already resolved
     assert cli(config, "reopen", case_id, "--by", "lead").returncode == 0

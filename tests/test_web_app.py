@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import re
+import subprocess
+import sys
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -326,6 +329,45 @@ def test_staff_accounts_cli(site: dict[str, Any]) -> None:
     assert (site["data"] / "staff-accounts.json").stat().st_mode & 0o077 == 0
     assert cli(site["config"], "staff", "remove", "carol").returncode == 0
     assert sign_in(app_client(site["config"]), "carol").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("\u202eecila", "letters, digits"),  # a bidi override: shows as "alice" reversed
+        ("bob\u200b", "letters, digits"),  # a zero-width space: looks like "bob"
+        ("<b>x</b>", "letters, digits"),
+        ("x" * 65, "1 to 64 characters"),
+        ("Alice", "looks like the account alice"),
+        ("ca\u0440ol", "mixes Latin letters with Cyrillic"),  # Cyrillic "р"
+        ("\uff41lice", "looks like the account alice"),  # full-width "ａ"
+    ],
+)
+def test_a_staff_name_that_could_pass_for_someone_else_is_refused(
+    site: dict[str, Any], name: str, why: str
+) -> None:
+    from inbox_agent.services.staff_auth import AccountError
+
+    with pytest.raises(AccountError, match=why):
+        add_staff(site["config"], name)
+
+
+def test_staff_names_in_other_scripts_and_a_script_without_a_password(site: dict[str, Any]) -> None:
+    add_staff(site["config"], "王芳")
+    add_staff(site["config"], "li.wei-2@ops")
+    # No terminal and no $INBOX_AGENT_STAFF_PASSWORD (a script, cron): a clear refusal,
+    # not a traceback.
+    # A new session: no controlling terminal for getpass to open, as under cron.
+    done = subprocess.run(
+        [sys.executable, "-m", "inbox_agent", "--config", str(site["config"]), "staff", "add", "zed"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env={k: v for k, v in os.environ.items() if k != "INBOX_AGENT_STAFF_PASSWORD"},
+    )
+    assert done.returncode == 1 and "no password given" in done.stdout and "Traceback" not in done.stderr
 
 
 def test_proxy_identity_only_from_trusted_proxies(site: dict[str, Any]) -> None:

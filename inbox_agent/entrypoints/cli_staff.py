@@ -118,7 +118,13 @@ def _list_dropped(config: Config, *, as_json: bool) -> int:
 
 def cmd_staff_action(args: argparse.Namespace, config: Config) -> int:
     """assign / note / reply / resolve / reopen: an event on the case; mail is queued for the daemon."""
-    text = _action_text(args)
+    try:
+        text = _action_text(args)
+    except UnicodeDecodeError as exc:
+        console.print(
+            f"{args.file} is not UTF-8 text ({exc.reason} at byte {exc.start}): nothing done", style="red"
+        )
+        return EXIT_FAIL
     actor = args.by or os.environ.get("USER", "staff")
     action = StaffAction(kind=args.command, actor=actor, text=text, assignee=getattr(args, "name", "") or "")
     try:

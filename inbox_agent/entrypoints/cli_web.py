@@ -89,7 +89,11 @@ def _password() -> str:
     given = os.environ.get(PASSWORD_ENV)
     if given is not None:
         return given
-    first = getpass.getpass("password: ")
-    if getpass.getpass("again: ") != first:
+    try:
+        first = getpass.getpass("password: ")
+        again = getpass.getpass("again: ")
+    except EOFError:  # no terminal and nothing on stdin (a script, cron)
+        raise AccountError(f"no password given: type it at a terminal, or set ${PASSWORD_ENV}") from None
+    if again != first:
         raise AccountError("the two passwords differ")
     return first

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from inbox_agent.config.web import WebSettings
 from inbox_agent.domain.clock import iso
 from inbox_agent.services.web_ports import ROLES, AuditLog, StaffAccount, StaffDirectory
+from inbox_agent.stages.lookalike import skeleton
 from inbox_agent.views.words import parse_time
 
 MIN_PASSWORD = 12
@@ -119,9 +121,29 @@ def still_granted(directory: StaffDirectory, name: str, grant: str) -> bool:
     return account is not None and hmac.compare_digest(grant_of(account), grant)
 
 
+# A name is shown on every case it touches and in the audit log: letters (any script)
+# and digits, with . _ - @, so no control or bidi character can disguise it, and it
+# must not look like another account's ("Alice" beside "alice") nor mix look-alike
+# scripts (Cyrillic "а" in "аlice").
+_NAME_PUNCTUATION = frozenset("._-@")
+_MAX_NAME = 64
+
+
+def _name_problem(directory: StaffDirectory, name: str) -> str | None:
+    if not name or len(name) > _MAX_NAME or not all(ch.isalnum() or ch in _NAME_PUNCTUATION for ch in name):
+        return f"letters, digits and . _ - @ only, 1 to {_MAX_NAME} characters"
+    scripts = {unicodedata.name(ch, "").split(" ")[0] for ch in name if ch.isalpha()}
+    if "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK"}:
+        return "it mixes Latin letters with Cyrillic or Greek ones that look alike"
+    looks = skeleton(name)
+    twin = next((other for other in directory.names() if other != name and skeleton(other) == looks), None)
+    return f"it looks like the account {twin}" if twin else None
+
+
 def add_account(directory: StaffDirectory, name: str, role: str, password: str) -> StaffAccount:
-    if not name or any(ch.isspace() for ch in name):
-        raise AccountError(f"not a usable name: {name!r}")
+    problem = _name_problem(directory, name)
+    if problem:
+        raise AccountError(f"not a usable name: {name!r}: {problem}")
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r} (use {' or '.join(ROLES)})")
     if directory.get(name) is not None:
