@@ -140,6 +140,12 @@ def test_an_agent_acting_on_another_agents_case_is_403_and_audited(site: dict[st
     assert _post(carol, f"/cases/{site['lee']}/act/assign", assignee="bob").status_code == 403
     alice = _signed_in(site, "alice")
     assert _post(alice, f"/cases/{case}/act/note", text="checked by a supervisor").status_code == 303
+    # A crafted form naming nobody with an account is refused (before: the case was
+    # filed under that name, which nobody signs in as).
+    refused = _post(alice, f"/cases/{site['lee']}/act/assign", assignee="nobody")
+    assert refused.status_code != 303 and "no staff account" in refused.text
+    assert cli_json(site["config"], "show", site["lee"])["assignee"] == ""
+    assert _post(alice, f"/cases/{site['lee']}/act/assign", assignee="carol").status_code == 303
     shown = cli_json(site["config"], "show", case)
     assert [e["actor"] for e in shown["events"] if e["kind"] == "note"] == ["alice"]
     forbidden = [e for e in _audit(site) if e.get("outcome") == "forbidden"]

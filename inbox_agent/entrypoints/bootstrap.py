@@ -229,10 +229,11 @@ def build_web(config: Config, *, clock: Clock | None = None) -> WebServices:
     store = FreshStore(settings.data_dir, shard_size=settings.shard_size, lock_timeout=settings.lock_timeout)
     templates = TemplateSet(config.templates_dir)
     audit = web_audit_log(config)
+    directory = staff_directory(config)
     return WebServices(
         reads=WebReads(store, config, templates),
-        actions=WebActions(store, config, templates, audit, correction_recorder(config)),
-        directory=staff_directory(config),
+        actions=WebActions(store, config, templates, audit, correction_recorder(config), directory),
+        directory=directory,
         audit=audit,
         clock=clock or SystemClock(),
         quarantine=QuarantineDesk(store, config, dropped_quarantine_log(config), audit),

@@ -31,7 +31,7 @@ from inbox_agent.policies.staff import StaffAction, StaffActionError, apply_acti
 from inbox_agent.services.ports import CaseStore
 from inbox_agent.services.recategorize import RecategorizeError, recategorize
 from inbox_agent.services.staff_actions import NoSuchCase, act_on_case
-from inbox_agent.services.web_ports import AuditLog
+from inbox_agent.services.web_ports import AuditLog, StaffDirectory
 
 WEB_ACTIONS = ("assign", "note", "reply", "resolve", "reopen", "category", "severity")
 
@@ -97,12 +97,14 @@ class WebActions:
         templates: TemplateSet,
         audit: AuditLog,
         keep_example: Callable[[dict[str, str]], None],
+        directory: StaffDirectory,
     ) -> None:
         self.store = store
         self.config = config
         self.templates = templates
         self.audit = audit
         self.keep_example = keep_example
+        self.directory = directory
 
     def _case_for(self, actor: Actor, case_id: str) -> Case:
         case = self.store.get_case(case_id)
@@ -161,6 +163,10 @@ class WebActions:
             assignee = actor.name
         if kind == "assign" and actor.role != "supervisor" and assignee != actor.name:
             raise Forbidden("an agent assigns cases to themselves only; a supervisor assigns them to others")
+        if kind == "assign" and self.directory.get(assignee) is None:
+            # The form offers accounts only; a crafted or stale form must not file a case
+            # under a name nobody signs in as (by mail and the CLI any name goes, by design).
+            raise ActionRefused(f"there is no staff account {assignee!r} to assign the case to")
         action = StaffAction(
             kind=kind, actor=actor.name, text=text, assignee=assignee, value=fields.get("value", "")
         )
