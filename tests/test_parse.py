@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inbox_agent.stages.charsets import decode_bytes, normalize_charset
+from inbox_agent.stages.evidence import extract_evidence
 from inbox_agent.stages.parse import MAX_ATTACHMENTS, ParseFailure, parse_message, strip_quoted
+from inbox_agent.stages.quoted_reply import written_part
 
 MAILS = Path(__file__).resolve().parent / "mails" / "parse"
 
@@ -186,6 +188,54 @@ def test_quote_headers_of_mail_clients_in_other_languages_are_cut_points(header:
 )
 def test_sentences_that_look_like_quote_headers_are_kept(text: str) -> None:
     assert strip_quoted(text) == text
+
+
+_BANK_NOTICE = "Your transfer of 500.00 USD (transaction ID TXN88123456) was sent."
+_FORWARDS = {
+    "gmail": "---------- Forwarded message ---------\nFrom: Wallet <noreply@wallet.example>\n"
+    "Date: Tue, Nov 18, 2026 at 10:00 AM\nSubject: Transfer sent\nTo: <amy@example.com>\n\n",
+    "apple": "Begin forwarded message:\n\nFrom: Wallet <noreply@wallet.example>\nSubject: Transfer sent\n"
+    "Date: 18 November 2026 at 10:00:00 CET\nTo: amy@example.com\n\n",
+    "gmail_zh": "---------- 转发的邮件 ---------\n发件人： 钱包 <noreply@wallet.example>\n"
+    "日期：2026年11月18日 周二 10:00\n主题：转账通知\n收件人：<amy@example.com>\n\n",
+}
+
+
+@pytest.mark.parametrize("marker", _FORWARDS.values(), ids=_FORWARDS.keys())
+def test_a_forwarded_notice_is_kept_without_its_header_block(marker: str) -> None:
+    # Before: cut like a quote, so the acknowledgement asked again for the transaction
+    # id the customer had forwarded.
+    text = f"See below: the money never arrived.\n\n{marker}{_BANK_NOTICE}"
+    assert strip_quoted(text) == f"See below: the money never arrived.\n\n{_BANK_NOTICE}"
+    assert written_part(text) == "See below: the money never arrived."  # staff mail: only what they typed
+
+
+def test_an_outlook_forward_is_told_by_its_subject_and_our_own_mail_forwarded_back_is_not_kept() -> None:
+    outlook = (
+        "See the bank's mail.\n\n________________________________\nFrom: Bank <alerts@bank.example>\n"
+        f"Sent: Tuesday, November 18, 2026 10:00 AM\nTo: Amy\nSubject: Debit alert\n\n{_BANK_NOTICE}"
+    )
+    assert strip_quoted(outlook, forward=True).endswith(_BANK_NOTICE)
+    assert strip_quoted(outlook) == "See the bank's mail."  # the same block under "Re:" is a reply
+    ours = (
+        "Nobody answered this!\n\n---------- Forwarded message ---------\n"
+        "From: Wallet Complaints <complaints@wallet.example>\nSubject: [WLT-2026-000001] My transfer\n\n"
+        "Hello, we have opened case WLT-2026-000001. Category: Account locked"
+    )
+    assert strip_quoted(ours) == "Nobody answered this!"
+
+
+def test_a_forwarded_receipt_supplies_its_evidence() -> None:
+    mail = (
+        "From: Amy <amy@example.com>\r\nTo: complaints@wallet.example\r\nSubject: Fwd: Transfer sent\r\n"
+        "Message-ID: <fwd-1@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "The money never arrived.\r\n\r\n" + _FORWARDS["gmail"].replace("\n", "\r\n") + _BANK_NOTICE + "\r\n"
+    ).encode()
+    msg = parse_message(mail)
+    found = extract_evidence(
+        msg.subject, msg.new_text, msg.attachments, reference=datetime(2026, 11, 20, tzinfo=UTC), tz=UTC
+    )
+    assert (found["transaction_id"], found["amount"]) == ("TXN88123456", "500.00 USD")
 
 
 def test_stripping_that_would_leave_nothing_keeps_the_text() -> None:

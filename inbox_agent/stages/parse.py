@@ -69,7 +69,7 @@ from inbox_agent.stages.message_headers import (
 from inbox_agent.stages.mime_parts import MAX_FILENAME_CHARS, content_type_of
 from inbox_agent.stages.mime_tree import MAILPARSER_MAX_PARTS, mime_tree
 from inbox_agent.stages.parse_defects import MAX_DEFECTS, Defects
-from inbox_agent.stages.quoted_reply import strip_quoted
+from inbox_agent.stages.quoted_reply import FORWARD_SUBJECT, strip_quoted
 
 # The names callers have always imported from here, wherever they now live.
 __all__ = [
@@ -258,7 +258,7 @@ def _parse(data: bytes, received_at: datetime | None) -> ParsedMessage:
     body = read_parts(leaves, hint, defects)
     text = readable_text(body, defects) or fallback_text(leaves, hint, defects)
     subject = decode_subject(first_header(headers, "subject"), hint, defects)
-    new_text = strip_quoted(text)
+    new_text = strip_quoted(text, forward=bool(FORWARD_SUBJECT.match(subject)))
     return ParsedMessage(
         raw_sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),

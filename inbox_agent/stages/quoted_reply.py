@@ -7,11 +7,18 @@ whose words would otherwise count again. Recognised cut points: Gmail's
 and "-----Original Message-----", the same in the languages mail clients are set to
 (写道, 原始邮件, 发件人/发送时间, 寄件者/寄件日期, "De :"/"Envoyé :", "Von:"/"Gesendet:",
 "a écrit :", "schrieb", "escribió", ...), and the "-- " signature separator.
+
+A forward is not a quote: the bank's notice or the receipt a customer forwards ("see
+below") is the evidence the acknowledgement would otherwise ask for again, so its
+text is kept, without its header block, unless it is our own mail coming back (its
+subject carries our case tag). Staff mail keeps the strict cut (``written_part``).
 """
 
 from __future__ import annotations
 
 import re
+
+from inbox_agent.domain.lifecycle import CASE_TAG_IN_SUBJECT
 
 _REPLY_HEADER_LINES = (
     re.compile(r"^-{2,}\s*(original message|original|urspr\w+ nachricht)\s*-{2,}\s*$", re.IGNORECASE),
@@ -21,6 +28,22 @@ _REPLY_HEADER_LINES = (
     re.compile(r"^--\s?$"),
     re.compile(r"^_{20,}\s*$"),
 )
+# Gmail, Thunderbird and Apple Mail mark a forward; Outlook's is a From/Sent block
+# like a reply's, told apart by the subject ("FW:", "转发:").
+_FORWARD_MARKER = re.compile(
+    r"^(?:-{2,}\s*(?:forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado|"
+    r"messaggio inoltrato|转发的?邮件|轉寄的?郵件|轉發的?郵件)\s*-{2,}|begin forwarded message:)\s*$",
+    re.IGNORECASE,
+)
+FORWARD_SUBJECT = re.compile(r"^\s*(?:fwd?|fw|tr|wg|转发|轉寄|轉發)\s*[:：]", re.IGNORECASE)
+# A line of the forwarded mail's header block.
+_HEADER_FIELD = re.compile(
+    r"^\*?(?:From|Sent|Date|To|Cc|Subject|Reply-To|De|Von|Gesendet|Envoyé|Enviado|An|À|Para|Objet|Betreff|"
+    r"Asunto|发件人|發件人|寄件者|寄件人|发送时间|發送時間|寄件日期|日期|时间|時間|收件人|收件者|抄送|副本|主题|主旨)"
+    r"\s?[:：]",
+    re.IGNORECASE,
+)
+_SUBJECT_FIELD = re.compile(r"^\*?(?:Subject|Objet|Betreff|Asunto|主题|主旨)\s?[:：](?P<subject>.*)$", re.I)
 _ON_WROTE = re.compile(r"^On\b.{0,300}\bwrote:\s*$", re.IGNORECASE | re.DOTALL)
 # Gmail, Apple Mail and Thunderbird in other languages: "Le jeu. 3 déc. 2026 à 10:00,
 # X <x@y> a écrit :", "Am 03.12.2026 um 10:00 schrieb X <x@y>:", "El ... escribió:",
@@ -46,7 +69,7 @@ _SENT_LINE = re.compile(
 
 def _is_reply_header(lines: list[str], index: int) -> bool:
     line = lines[index].strip()
-    if any(pattern.match(line) for pattern in _REPLY_HEADER_LINES):
+    if _FORWARD_MARKER.match(line) or any(pattern.match(line) for pattern in _REPLY_HEADER_LINES):
         return True
     if _is_wrote_line(lines, index, line):
         return True
@@ -71,20 +94,49 @@ def _is_wrote_line(lines: list[str], index: int, line: str) -> bool:
     return False
 
 
-def strip_quoted(text: str) -> str:
-    """The new part of a reply: no ``>`` quotes, nothing after a reply header or signature;
-    the whole text when nothing is left (a customer's forward says something)."""
-    return written_part(text) or text
+def strip_quoted(text: str, *, forward: bool = False) -> str:
+    """The new part of a mail: what the sender wrote, and a forwarded mail's text (not its
+    header block); no ``>`` quotes, nothing after a reply header or signature. The whole
+    text when nothing is left. ``forward``: the subject says the mail is a forward."""
+    lines = text.split("\n")
+    kept, cut = _written_lines(lines)
+    written = "\n".join(kept).strip()
+    if cut is not None and (forward or _FORWARD_MARKER.match(lines[cut].strip())):
+        forwarded = _forwarded_text(lines[cut:])
+        written = "\n\n".join(part for part in (written, forwarded) if part)
+    return written or text
 
 
 def written_part(text: str) -> str:
     """What the sender wrote this time, "" when the mail is only a quote (nothing typed)."""
-    lines = text.split("\n")
+    kept, _ = _written_lines(text.split("\n"))
+    return "\n".join(kept).strip()
+
+
+def _written_lines(lines: list[str]) -> tuple[list[str], int | None]:
+    """The lines written this time (no ``>`` quotes), and where the first reply or forward
+    header starts (None: there is none)."""
     kept: list[str] = []
     for index, line in enumerate(lines):
         if _is_reply_header(lines, index):
-            break
+            return kept, index
         if line.lstrip().startswith(">"):
             continue
         kept.append(line)
-    return "\n".join(kept).strip()
+    return kept, None
+
+
+def _forwarded_text(lines: list[str]) -> str:
+    """The forwarded mail's text: after its marker line and header block; "" for our own
+    mail coming back, or when the block is not a mail's header."""
+    index = 1 if not _HEADER_FIELD.match(lines[0].strip()) else 0  # the marker or "____" line
+    while index < len(lines) and not lines[index].strip():
+        index += 1
+    headers = 0
+    while index < len(lines) and (_HEADER_FIELD.match(lines[index].strip()) or not lines[index].strip()):
+        subject = _SUBJECT_FIELD.match(lines[index].strip())
+        if subject and CASE_TAG_IN_SUBJECT.search(subject.group("subject")):
+            return ""  # our own acknowledgement or reply, forwarded back to us
+        headers += bool(lines[index].strip())
+        index += 1
+    return "\n".join(lines[index:]).strip() if headers else ""
