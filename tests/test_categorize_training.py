@@ -101,6 +101,9 @@ def test_recategorize_then_train_apply_and_rollback(tmp_path: Path) -> None:
     assert back.returncode == 0 and "shipped model" in back.stdout
     assert load_config(config).rules.model == shipped_model()
     assert model_file.is_file()  # versions are kept
+    # Nothing left to go back to: said so (before: an I/O error on a fresh install).
+    again = cli(config, "train", "--rollback")
+    assert again.returncode == 1 and "nothing to roll back" in again.stdout
 
 
 def test_train_without_scikit_learn_says_how_to_install_it(tmp_path: Path) -> None:

@@ -88,6 +88,11 @@ def _print_comparison(current: dict[str, Any], new: dict[str, Any], seen: list[s
 def cmd_train(args: argparse.Namespace, config: Config) -> int:
     repository = model_repository(config)
     if args.rollback:
+        if repository.current() is None:
+            print(
+                "nothing to roll back: the shipped model is in use (no model was applied with `train --apply`)"
+            )
+            return EXIT_FAIL
         back = repository.rollback()
         print(f"current model: {back or 'the shipped model'} (used from the next start)")
         return EXIT_OK
