@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from inbox_agent.domain.lifecycle import CASE_TAG_IN_SUBJECT
+from inbox_agent.domain.lifecycle import CASE_ID_IN_TEXT, CASE_TAG_IN_SUBJECT
 
 _REPLY_HEADER_LINES = (
     re.compile(r"^-{2,}\s*(original message|original|urspr\w+ nachricht)\s*-{2,}\s*$", re.IGNORECASE),
@@ -96,15 +96,26 @@ def _is_wrote_line(lines: list[str], index: int, line: str) -> bool:
 
 def strip_quoted(text: str, *, forward: bool = False) -> str:
     """The new part of a mail: what the sender wrote, and a forwarded mail's text (not its
-    header block); no ``>`` quotes, nothing after a reply header or signature. The whole
-    text when nothing is left. ``forward``: the subject says the mail is a forward."""
+    header block); no ``>`` quotes, nothing after a reply header or signature.
+
+    When nothing is left: "" if what was quoted is our own mail (it names a case), so a
+    customer who answers our acknowledgement with only the screenshot we asked for is
+    not read as having sent the example error code and times of our template; the
+    whole text otherwise, so a cut point misread at the top loses nothing of a
+    complaint. ``forward``: the subject says the mail is a forward."""
     lines = text.split("\n")
     kept, cut = _written_lines(lines)
     written = "\n".join(kept).strip()
     if cut is not None and (forward or _FORWARD_MARKER.match(lines[cut].strip())):
         forwarded = _forwarded_text(lines[cut:])
         written = "\n\n".join(part for part in (written, forwarded) if part)
-    return written or text
+    if written:
+        return written
+    return "" if _names_a_case(text) else text
+
+
+def _names_a_case(text: str) -> bool:
+    return bool(CASE_ID_IN_TEXT.search(text) or CASE_TAG_IN_SUBJECT.search(text))
 
 
 def written_part(text: str) -> str:

@@ -1,0 +1,117 @@
+"""Replies, auto-replies and follow-ups as real mail clients and mail servers send them,
+run through the daemon (`run --once` on a Maildir, replies written to the outbox)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import time
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import cli, cli_json, complaint, write_config
+
+
+class Mailbox:
+    """A Maildir the daemon polls and the outbox it writes to."""
+
+    def __init__(self, folder: Path, overrides: dict[str, dict[str, Any]] | None = None) -> None:
+        self.folder = folder
+        self.maildir = folder / "maildir"
+        for sub in ("new", "cur", "tmp"):
+            (self.maildir / sub).mkdir(parents=True)
+        self.config = write_config(folder, maildir=self.maildir, overrides=overrides)
+        self.delivered = 0
+
+    def deliver(self, raw: bytes) -> None:
+        self.delivered += 1
+        path = self.maildir / "new" / f"{self.delivered:04d}.mail"
+        path.write_bytes(raw)
+        moment = time.time() - 1000 + self.delivered  # arrival order = delivery order
+        os.utime(path, (moment, moment))
+
+    def run(self) -> None:
+        result = cli(self.config, "run", "--once")
+        assert result.returncode == 0, result.stderr[-2000:]
+
+    def sent(self) -> list[EmailMessage]:
+        paths = sorted((self.folder / "outbox").rglob("*.eml"), key=lambda path: path.stat().st_mtime_ns)
+        return [_parsed(path.read_bytes()) for path in paths]
+
+    def cases(self) -> list[dict[str, Any]]:
+        return cli_json(self.config, "cases")
+
+    def show(self, case_id: str) -> dict[str, Any]:
+        return cli_json(self.config, "show", case_id)
+
+
+def _parsed(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
+def _body(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("plain",))
+    assert part is not None
+    return part.get_content()
+
+
+@pytest.fixture
+def mailbox(tmp_path: Path) -> Mailbox:
+    return Mailbox(tmp_path)
+
+
+def _reply_quoting(ack: EmailMessage, style: str, typed: str = "") -> bytes:
+    """The customer's answer to our acknowledgement, our mail quoted as the client does."""
+    text = _body(ack)
+    if style == "gmail":
+        quote = "On Thu, Dec 3, 2026 at 10:28 PM Wallet <complaints@wallet.example> wrote:\n\n"
+        quote += "\n".join(f"> {line}" for line in text.splitlines())
+    else:  # Outlook puts our mail under a From/Sent block, unmarked
+        quote = "________________________________\nFrom: Wallet <complaints@wallet.example>\n"
+        quote += f"Sent: Thursday, December 3, 2026 10:28 PM\nSubject: {ack['Subject']}\n\n{text}"
+    answer = EmailMessage()
+    answer["From"] = "alice@customer.example"
+    answer["To"] = "complaints@wallet.example"
+    answer["Subject"] = f"Re: {ack['Subject']}"
+    answer["Message-ID"] = "<answer-1@customer.example>"
+    answer["In-Reply-To"] = ack["Message-ID"]
+    answer["Date"] = "Thu, 03 Dec 2026 22:40:00 +0000"
+    answer.set_content(f"{typed}\n\n{quote}")
+    answer.add_attachment(
+        b"\x89PNG\r\n\x1a\n" + b"\0" * 64, maintype="image", subtype="png", filename="shot.png"
+    )
+    return answer.as_bytes()
+
+
+@pytest.mark.parametrize("style", ["gmail", "outlook"])
+def test_a_reply_with_only_a_screenshot_is_not_read_as_our_quoted_acknowledgement(
+    mailbox: Mailbox, style: str
+) -> None:
+    mailbox.deliver(complaint("alice@customer.example", "Payment failed", "My transfer failed yesterday."))
+    mailbox.run()
+    (ack,) = mailbox.sent()
+    assert "E1024" in _body(ack)  # the template's example error code, quoted back below
+    mailbox.deliver(_reply_quoting(ack, style))
+    mailbox.run()
+    (case,) = mailbox.cases()
+    shown = mailbox.show(case["case_id"])
+    assert "screenshot" in shown["evidence"]
+    assert "error_message" not in shown["evidence"] and "transaction_time" not in shown["evidence"]
+    assert "error_message" in shown["missing"] and "amount" in shown["missing"]
+    answer = [m for m in shown["messages"] if m["message_id"] == "<answer-1@customer.example>"]
+    assert answer and answer[0]["text"] == ""  # nothing typed, nothing of ours kept as theirs
+
+
+def test_what_the_customer_typed_above_the_quote_is_still_read(mailbox: Mailbox) -> None:
+    mailbox.deliver(complaint("alice@customer.example", "Payment failed", "My transfer failed yesterday."))
+    mailbox.run()
+    (ack,) = mailbox.sent()
+    mailbox.deliver(_reply_quoting(ack, "gmail", typed="The amount was 42.00 USD."))
+    mailbox.run()
+    (case,) = mailbox.cases()
+    shown = mailbox.show(case["case_id"])
+    assert shown["evidence"]["amount"].startswith("42")
+    assert "error_message" in shown["missing"]
