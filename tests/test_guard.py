@@ -134,6 +134,8 @@ def test_gmail_vacation_responder_is_auto_reply() -> None:
         "X-Autorespond: Out of office",
         "X-Auto-Response-Suppress: OOF, AutoReply",
         "Precedence: auto_reply",
+        # what an Exchange out-of-office rule may carry and nothing else
+        "X-MS-Exchange-Generated-Message-Source: Mailbox Rules Agent",
     ],
 )
 def test_auto_reply_headers(extra: str) -> None:
@@ -148,6 +150,12 @@ def test_auto_reply_headers(extra: str) -> None:
         "自动回复：您的投诉",
         "自動回覆: 您的投訴",
         "Auto: away",
+        "RE: Out of Office",
+        "Automatische Antwort: Ihre Beschwerde",
+        "Risposta automatica: reclamo",
+        "Автоматический ответ: жалоба",
+        "Vacation reply: My payment",
+        "自動応答: お問い合わせ",
     ],
 )
 def test_auto_reply_subjects(subject: str) -> None:
@@ -159,9 +167,18 @@ def test_auto_submitted_no_is_a_person() -> None:
     assert reason(parsed(COMPLAINT + "Auto-Submitted: no\n")) is None
 
 
-def test_complaint_mentioning_auto_reply_is_not_skipped() -> None:
-    headers = COMPLAINT.replace("Subject: My payment failed twice", "Subject: 你们的自动回复没有用")
+@pytest.mark.parametrize(
+    "subject", ["你们的自动回复没有用", "Vacation: card blocked abroad", "Re: my out of office refund"]
+)
+def test_complaint_mentioning_auto_reply_is_not_skipped(subject: str) -> None:
+    headers = COMPLAINT.replace("Subject: My payment failed twice", f"Subject: {subject}")
     assert reason(parsed(headers)) is None
+
+
+def test_a_redirected_complaint_is_not_an_auto_reply() -> None:
+    # An Exchange rule that redirects support@ to the complaint box keeps the customer's
+    # From and adds this header: the mail is still the customer's complaint.
+    assert reason(parsed(COMPLAINT + "X-MS-Exchange-Inbox-Rules-Loop: support@bank.example\n")) is None
 
 
 def test_postfix_bounce_is_bounce_not_auto_reply() -> None:
@@ -187,6 +204,10 @@ def test_exchange_ndr_is_bounce() -> None:
         ("X-Mailer: Apple Mail (2.3731)", "X-Failed-Recipients: nobody@example.org"),
         ("Subject: My payment failed twice", "Subject: Delivery Status Notification (Failure)"),
         ("Subject: My payment failed twice", "Subject: 系统退信"),
+        ("Subject: My payment failed twice", "Subject: 邮件投递失败"),
+        ("Subject: My payment failed twice", "Subject: Delivery Status Notification"),
+        ("From: Pat Customer <pat@example.com>", "From: List <bounce+pat=example.com@lists.example>"),
+        ("From: Pat Customer <pat@example.com>", "From: <bounces-1234@mail.example>"),
         (
             "Content-Type: text/plain; charset=utf-8",
             "Content-Type: multipart/report; report-type=disposition-notification",
@@ -202,7 +223,16 @@ def test_mailing_list_is_list() -> None:
 
 
 @pytest.mark.parametrize(
-    "extra", ["Precedence: bulk", "Precedence: junk", "List-Post: <mailto:l@example.org>"]
+    "extra",
+    [
+        "Precedence: bulk",
+        "Precedence: junk",
+        "Precedence: list (mailing)",
+        "List-Post: <mailto:l@example.org>",
+        "List-Help: <mailto:help@l.example>",
+        "Mailing-List: contact l@l.example",
+        "X-BeenThere: l@l.example",
+    ],
 )
 def test_list_signals(extra: str) -> None:
     msg = parsed(COMPLAINT + extra + "\n")
@@ -210,7 +240,18 @@ def test_list_signals(extra: str) -> None:
     assert not is_auto_reply(msg)
 
 
-@pytest.mark.parametrize("local", ["noreply", "no-reply", "donotreply", "do-not-reply", "no_reply+shop"])
+@pytest.mark.parametrize(
+    "local",
+    [
+        "noreply",
+        "no-reply",
+        "donotreply",
+        "do-not-reply",
+        "no_reply+shop",
+        "notifications-noreply",
+        "shop.no-reply",
+    ],
+)
 def test_no_reply_senders(local: str) -> None:
     headers = COMPLAINT.replace("From: Pat Customer <pat@example.com>", f"From: Shop <{local}@shop.example>")
     assert reason(parsed(headers)) == "no_reply"

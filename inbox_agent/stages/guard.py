@@ -27,11 +27,15 @@ OWN_MAIL = "own_mail"
 NO_REPLY = "no_reply"
 NO_SENDER = "no_sender"
 
-_BOUNCE_SENDERS = re.compile(r"^(mailer[-_.]?daemon|postmaster)([-+_.].*)?$")
-_NO_REPLY_SENDERS = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon)([-+_.].*)?$")
+# Mailing-list software sends its bounces from "bounce+<hash>@" / "bounces-<n>@" (VERP).
+_BOUNCE_SENDERS = re.compile(r"^(mailer[-_.]?daemon|postmaster|bounces?)([-+_.=].*)?$")
+# "no-reply" anywhere between separators: "notifications-noreply", "reply.no-reply.news".
+_NO_REPLY_SENDERS = re.compile(
+    r"(^|[-+_.])(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon)([-+_.=].*)?$"
+)
 _BOUNCE_SUBJECT = re.compile(
     r"^\s*(undelivered mail returned to sender"
-    r"|delivery status notification \((failure|delay)\)"
+    r"|delivery status notification\b"
     r"|returned mail\b"
     r"|undeliverable\s*:"
     r"|undelivered\s*:"
@@ -40,20 +44,43 @@ _BOUNCE_SUBJECT = re.compile(
     r"|failure notice"
     r"|mail system error"
     r"|warning: could not send message"
-    r"|系统退信|退信|投递失败|未送达|無法傳遞|无法投递)",
+    r"|(邮件|郵件)?(系统退信|退信|投递失败|投遞失敗|未送达|無法傳遞|无法投递))",
     re.IGNORECASE,
 )
+# An Outlook out-of-office answering a reply reads "RE: Out of Office", so one reply
+# prefix may come first; then the words clients put there in their users' languages.
 _AUTO_REPLY_SUBJECT = re.compile(
-    r"^\s*[\[【(（]?\s*(out of (the )?office"
+    r"^\s*((re|aw|sv|vs|回复|回覆|答复)\s*[:：]\s*)?[\[【(（]?\s*(out of (the )?office"
     r"|automatic reply"
     r"|auto(matic)?[- ]?(reply|response)"
     r"|autoreply"
     r"|auto:"
+    r"|vacation (reply|response|notice|message)\s*[:：]"  # not "Vacation:", a customer's topic
     r"|abwesenheitsnotiz"
+    r"|automatische antwort"
     r"|réponse automatique"
     r"|respuesta automática"
-    r"|自动回复|自動回覆|自動回復|自动答复)",
+    r"|resposta automática"
+    r"|risposta automatica"
+    r"|automatisch antwoord"
+    r"|odpowiedź automatyczna"
+    r"|автоматический ответ"
+    r"|autosvar"
+    r"|automaattinen vastaus"
+    r"|自动回复|自動回覆|自動回復|自动答复|自動応答|자동 응답)",
     re.IGNORECASE,
+)
+_LIST_HEADERS = (
+    "list-id",
+    "list-unsubscribe",
+    "list-post",
+    "list-help",
+    "list-subscribe",
+    "list-owner",
+    "list-archive",
+    "mailing-list",
+    "x-mailing-list",
+    "x-beenthere",
 )
 _REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w.-]+)", re.IGNORECASE)
 _FALSE_VALUES = frozenset({"no", "false", "0", "off"})
@@ -111,13 +138,23 @@ def _auto_reply(msg: ParsedMessage) -> Skip | None:
     }
     if suppress & {"all", "autoreply", "oof"}:
         return Skip(AUTO_REPLY, "X-Auto-Response-Suppress")
-    if (msg.header("precedence") or "").strip().lower() == "auto_reply":
+    if _precedence(msg) == "auto_reply":
         return Skip(AUTO_REPLY, "Precedence: auto_reply")
     if msg.header("x-loop") is not None:
         return Skip(AUTO_REPLY, "X-Loop")
+    # Exchange's mailbox rules (the out-of-office and "reply using a template" rules)
+    # mark what they generate in this header, and often nothing else.
+    if "mailbox rules agent" in (msg.header("x-ms-exchange-generated-message-source") or "").lower():
+        return Skip(AUTO_REPLY, "X-MS-Exchange-Generated-Message-Source")
     if _AUTO_REPLY_SUBJECT.match(msg.subject):
         return Skip(AUTO_REPLY, "auto-reply subject")
     return None
+
+
+def _precedence(msg: ParsedMessage) -> str:
+    """The Precedence (or X-Precedence) keyword, without a comment: "list (mailing)"."""
+    value = msg.header("precedence") or msg.header("x-precedence") or ""
+    return value.split("(", 1)[0].strip().lower()
 
 
 def _null_return_path(msg: ParsedMessage) -> Skip | None:
@@ -129,10 +166,10 @@ def _null_return_path(msg: ParsedMessage) -> Skip | None:
 
 
 def _list(msg: ParsedMessage) -> Skip | None:
-    for name in ("list-id", "list-unsubscribe", "list-post"):
+    for name in _LIST_HEADERS:
         if msg.header(name) is not None:
             return Skip(LIST, name)
-    precedence = (msg.header("precedence") or msg.header("x-precedence") or "").strip().lower()
+    precedence = _precedence(msg)
     if precedence in ("bulk", "list", "junk"):
         return Skip(LIST, f"Precedence: {precedence}")
     return None
@@ -145,7 +182,7 @@ def _own_mail(msg: ParsedMessage, own_addresses: frozenset[str]) -> Skip | None:
 
 
 def _no_reply(msg: ParsedMessage) -> Skip | None:
-    if msg.sender and _NO_REPLY_SENDERS.match(_local_part(msg.sender)):
+    if msg.sender and _NO_REPLY_SENDERS.search(_local_part(msg.sender)):
         return Skip(NO_REPLY, msg.sender)
     return None
 
