@@ -115,3 +115,96 @@ def test_what_the_customer_typed_above_the_quote_is_still_read(mailbox: Mailbox)
     shown = mailbox.show(case["case_id"])
     assert shown["evidence"]["amount"].startswith("42")
     assert "error_message" in shown["missing"]
+
+
+def _with_trace(raw: bytes, route: str) -> bytes:
+    return (
+        f"Delivered-To: complaints@wallet.example\r\nReceived: from {route}; Fri, 20 Nov 2026 09:30:01 +0000\r\n".encode()
+        + raw
+    )
+
+
+def test_one_mail_reaching_the_mailbox_by_two_routes_is_one_case_answered_once(mailbox: Mailbox) -> None:
+    sent = complaint(
+        "alice@customer.example",
+        "Payment failed",
+        "My payment of 200 yuan failed with error E101.",
+        message_id="<same-1@customer.example>",
+        headers={"Cc": "help@wallet.example"},
+    )
+    mailbox.deliver(_with_trace(sent, "mx1.customer.example"))
+    mailbox.deliver(_with_trace(sent, "the help@ alias"))  # the Cc'd alias forwards it here
+    mailbox.run()
+    (case,) = mailbox.cases()
+    assert len(mailbox.sent()) == 1
+    shown = mailbox.show(case["case_id"])
+    assert len([m for m in shown["messages"] if m["direction"] == "in"]) == 2  # both copies kept
+
+
+def test_a_late_second_copy_does_not_reopen_a_resolved_case(mailbox: Mailbox) -> None:
+    sent = complaint(
+        "alice@customer.example", "Payment failed", "It failed.", message_id="<same-2@c.example>"
+    )
+    mailbox.deliver(_with_trace(sent, "mx1.customer.example"))
+    mailbox.run()
+    (case,) = mailbox.cases()
+    assert cli(mailbox.config, "resolve", case["case_id"], "Refunded.", "--by", "agent.li").returncode == 0
+    mailbox.deliver(_with_trace(sent, "a backup MX, a day late"))
+    mailbox.run()
+    assert mailbox.show(case["case_id"])["status"] == "resolved"
+    assert len(mailbox.sent()) == 2  # the acknowledgement and the resolution, nothing more
+
+
+def test_someone_else_reusing_a_message_id_opens_their_own_case(mailbox: Mailbox) -> None:
+    mailbox.deliver(
+        complaint("alice@customer.example", "Payment failed", "It failed.", message_id="<a@c.example>")
+    )
+    mailbox.deliver(complaint("bob@other.example", "Payment failed", "Mine too.", message_id="<a@c.example>"))
+    mailbox.run()
+    assert sorted(case["customer"] for case in mailbox.cases()) == [
+        "alice@customer.example",
+        "bob@other.example",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("subject", "text"),
+    [
+        ("about wlt-2026-000001", "Any news?"),
+        ("Re: [WLT-2026-1] Payment failed", "Any news?"),
+        ("关于 ＷＬＴ－２０２６－０００００１", "有进展吗？"),
+        ("WLT 2026 000001", "Any news?"),
+        ("Still waiting", "This is about my case WLT-2026-000001. Any news?"),
+    ],
+)
+def test_a_case_id_as_customers_retype_it_joins_their_case(mailbox: Mailbox, subject: str, text: str) -> None:
+    mailbox.deliver(complaint("alice@customer.example", "Payment failed", "My transfer failed yesterday."))
+    mailbox.run()
+    mailbox.deliver(complaint("alice@customer.example", subject, text, message_id="<follow-up@c.example>"))
+    mailbox.run()
+    (case,) = mailbox.cases()
+    assert case["case_id"] == "WLT-2026-000001"
+
+
+def test_a_retyped_case_id_of_someone_else_opens_a_new_case(mailbox: Mailbox) -> None:
+    mailbox.deliver(complaint("alice@customer.example", "Payment failed", "My transfer failed yesterday."))
+    mailbox.run()
+    mailbox.deliver(complaint("bob@other.example", "re wlt-2026-1", "Tell me about WLT 2026 000001."))
+    mailbox.run()
+    cases = {case["customer"]: case["case_id"] for case in mailbox.cases()}
+    assert cases == {"alice@customer.example": "WLT-2026-000001", "bob@other.example": "WLT-2026-000002"}
+    shown = mailbox.show("WLT-2026-000001")
+    assert all(m["sender"] != "bob@other.example" for m in shown["messages"])
+
+
+def test_sub_addresses_share_one_daily_acknowledgement_limit(tmp_path: Path) -> None:
+    mailbox = Mailbox(
+        tmp_path, overrides={"acknowledge": {"per_sender_per_day": 3, "per_case_interval": "0s"}}
+    )
+    for number in range(8):
+        sender = f"joe+{number}@victim.example"
+        mailbox.deliver(
+            complaint(sender, f"Payment {number} failed", "It failed.", message_id=f"<j{number}@x>")
+        )
+    mailbox.run()
+    assert len(mailbox.sent()) == 3

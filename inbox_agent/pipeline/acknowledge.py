@@ -237,7 +237,10 @@ def record_ack(work: MailWork, case: Case, kind: str, mail: OutgoingMail) -> Cas
 
 
 def _counter_key(sender: str) -> str:
-    return f"ack:{sender}"
+    """One counter per mailbox: "joe+1@" and "joe+2@" reach the same person, so a forger
+    cycling sub-addresses cannot make us mail one victim without limit."""
+    local, at, domain = sender.rpartition("@")
+    return f"ack:{local.split('+', 1)[0]}{at}{domain}" if at else f"ack:{sender}"
 
 
 def _recent_acks(view: BatchView, sender: str, now: datetime) -> list[str]:

@@ -203,4 +203,9 @@ class Thread:
             is_staff=is_staff,
             customer_may_join=not forged,
         )
+        if work.match.via == "message-id" and work.skip is None and not self.trust_sender:
+            # The same mail a second time (sent to us and to an alias that forwards here,
+            # a server's retry): kept on the case, but it neither reopens the case, nor
+            # restarts its clock, nor is answered or acted on (a staff reply sent twice).
+            work.skip = Skip("redelivered", f"{work.parsed.message_id} is already on the case")
         return None
