@@ -270,6 +270,55 @@ def test_png_declared_octet_stream_is_sniffed_as_png() -> None:
     assert attachment.safe_name == attachment.sha256[:16] + ".png"
 
 
+_PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+
+
+def _with_attachment(payload: bytes, mime_type: str, name: str, *, cid: str = "") -> bytes:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "pat@example.com", "complaints@wallet.example", "Payment failed"
+    msg.set_content("It failed, see the screenshot.")
+    maintype, subtype = mime_type.split("/")
+    msg.add_attachment(payload, maintype=maintype, subtype=subtype, filename=name)
+    if cid:
+        part = msg.get_payload()[-1]
+        part.replace_header("Content-Disposition", f'inline; filename="{name}"')
+        part["Content-ID"] = f"<{cid}>"
+    return msg.as_bytes()
+
+
+@pytest.mark.parametrize(
+    ("payload", "mime_type", "cid", "counts"),
+    [
+        (_PNG + b"\x00" * 64, "image/png", "", True),  # a real PNG, attached
+        (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64, "image/heic", "", True),  # an iPhone photo
+        (b"%PDF-1.7\n" + b"\x00" * 64, "application/pdf", "", True),
+        (b"", "image/png", "", False),  # an empty "image"
+        (b"<html><script>alert(1)</script></html>", "image/png", "", False),  # HTML named .png
+        (b"MZ\x90\x00" + b"\x00" * 60, "image/jpeg", "", False),  # a program named .jpg
+        (_PNG + b"\x00" * 2000, "image/png", "logo001@corp", False),  # a signature logo in the text
+        (_PNG + b"\x00" * 40_000, "image/png", "pasted@client", True),  # a screenshot pasted in the text
+    ],
+)
+def test_only_an_image_or_pdf_by_its_bytes_counts_as_a_screenshot(
+    payload: bytes, mime_type: str, cid: str, counts: bool
+) -> None:
+    msg = parse_message(_with_attachment(payload, mime_type, "shot.png", cid=cid))
+    (attachment,) = msg.attachments
+    assert attachment.is_screenshot is counts
+
+
+def test_an_attachment_decoded_from_damaged_base64_is_named_a_defect_and_not_evidence() -> None:
+    good = base64.b64encode(_PNG + bytes(range(256)) * 4).decode()
+    broken = good[:40] + "!!!@@@###" + good[40:80] + "\r\n" + good[81:]  # junk, and a character lost
+    raw = _with_attachment(b"x", "image/png", "shot.png").replace(base64.b64encode(b"x"), broken.encode())
+    msg = parse_message(raw)
+    (attachment,) = msg.attachments
+    assert not attachment.is_screenshot
+    assert any("damaged base64" in defect for defect in msg.defects)
+
+
 def test_hostile_attachment_names_only_ever_give_safe_names() -> None:
     msg = parse_message(load("hostile_names.eml"))
     names = [attachment.filename for attachment in msg.attachments]

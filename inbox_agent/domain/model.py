@@ -55,12 +55,27 @@ class Attachment:
     size: int
     sha256: str
     inline: bool = False
+    damaged: bool = False  # decoded from broken base64: not the bytes the customer sent
     payload: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def is_screenshot(self) -> bool:
-        """Images and PDFs count as screenshot evidence."""
-        return self.content_type.startswith("image/") or self.content_type == "application/pdf"
+        """An image or PDF counts as screenshot evidence when its bytes are one (the
+        declared type alone is not: an empty "image/png", HTML or a program named .jpg
+        would stop us asking for the transaction id) and it arrived whole. A small image
+        in the text is a signature logo or an icon, not a screenshot; a pasted
+        screenshot, or an iPhone's photo (Apple Mail sends attachments inline), is
+        larger."""
+        sniffed = self.safe_name.rsplit(".", 1)[-1] in SCREENSHOT_EXTENSIONS
+        big_enough = not self.inline or self.size >= MIN_INLINE_SCREENSHOT_BYTES
+        return sniffed and big_enough and not self.damaged
+
+
+# Extensions ``stages/attachments.sniff_type`` gives only when the bytes are that type.
+SCREENSHOT_EXTENSIONS = frozenset({"png", "jpg", "gif", "webp", "bmp", "tif", "heic", "pdf"})
+# Signature logos and social icons are 1-10 KB; a pasted phone or desktop screenshot
+# is tens to hundreds of KB.
+MIN_INLINE_SCREENSHOT_BYTES = 12 * 1024
 
 
 @dataclass(frozen=True)

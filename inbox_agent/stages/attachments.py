@@ -13,7 +13,7 @@ from email.message import Message
 from inbox_agent.domain.model import Attachment
 from inbox_agent.stages.charsets import clean_header_text, header_bytes
 from inbox_agent.stages.header_decoding import decode_header_value
-from inbox_agent.stages.mime_parts import MAX_FILENAME_CHARS, content_type_of, payload_bytes
+from inbox_agent.stages.mime_parts import MAX_FILENAME_CHARS, base64_damage, content_type_of, payload_bytes
 from inbox_agent.stages.parse_defects import Defects
 
 _MAGIC: tuple[tuple[bytes, str, str], ...] = (
@@ -25,7 +25,12 @@ _MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"PK\x03\x04", "application/zip", "zip"),
     (b"PK\x05\x06", "application/zip", "zip"),
     (b"PK\x07\x08", "application/zip", "zip"),
+    (b"BM", "image/bmp", "bmp"),
+    (b"II*\x00", "image/tiff", "tif"),
+    (b"MM\x00*", "image/tiff", "tif"),
 )
+# An ISO media file's brand (bytes 8-12): what iPhones save photos as.
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"})
 
 
 def sniff_type(payload: bytes, declared: str) -> tuple[str, str]:
@@ -39,6 +44,8 @@ def sniff_type(payload: bytes, declared: str) -> tuple[str, str]:
             return content_type, extension
     if payload[:4] == b"RIFF" and payload[8:12] == b"WEBP":
         return "image/webp", "webp"
+    if payload[4:8] == b"ftyp" and payload[8:12] in _HEIF_BRANDS:
+        return "image/heic", "heic"
     if declared.startswith("text/") and b"\x00" not in payload[:4096]:
         return declared, "txt"
     return declared, "bin"
@@ -74,10 +81,15 @@ def attached_mail_name(part: Message) -> str:
 def attachment_of(part: Message, filename: str, disposition: str, defects: Defects) -> Attachment:
     inline = disposition == "inline" or (disposition != "attachment" and part.get("content-id") is not None)
     name = filename or content_id_name(part) or attached_mail_name(part)
-    return make_attachment(payload_bytes(part, defects), name, content_type_of(part), inline=inline)
+    payload = payload_bytes(part, defects)
+    return make_attachment(
+        payload, name, content_type_of(part), inline=inline, damaged=bool(base64_damage(part))
+    )
 
 
-def make_attachment(payload: bytes, filename: str, declared: str, *, inline: bool = False) -> Attachment:
+def make_attachment(
+    payload: bytes, filename: str, declared: str, *, inline: bool = False, damaged: bool = False
+) -> Attachment:
     """An :class:`Attachment` whose stored name derives only from its bytes and sniffed type."""
     content_type, extension = sniff_type(payload, declared)
     digest = hashlib.sha256(payload).hexdigest()
@@ -89,5 +101,6 @@ def make_attachment(payload: bytes, filename: str, declared: str, *, inline: boo
         size=len(payload),
         sha256=digest,
         inline=inline,
+        damaged=damaged,
         payload=payload,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import binascii
 import re
+from email import errors
 from email.message import Message
 
 from inbox_agent.stages.charsets import clean_header_text, decode_bytes, header_bytes
@@ -155,6 +156,11 @@ def payload_bytes(part: Message, defects: Defects) -> bytes:
         decoded = plain_base64(part)
         if decoded is None:
             decoded = part.get_payload(decode=True)
+            damage = base64_damage(part)
+            if damage:
+                defects.add(
+                    f"mime: damaged base64 in a {content_type_of(part)} part ({damage}): bytes may be lost"
+                )
     except RecursionError:
         defects.add("attachment: attached message nested too deep to keep")
         return b""
@@ -162,3 +168,17 @@ def payload_bytes(part: Message, defects: Defects) -> bytes:
         defects.add(f"mime: undecodable {content_type_of(part)} payload ({type(exc).__name__}), kept as sent")
         return wire_payload(part)
     return decoded if isinstance(decoded, bytes) else wire_payload(part)
+
+
+_BASE64_DEFECTS = {
+    errors.InvalidBase64CharactersDefect: "characters outside base64",
+    errors.InvalidBase64PaddingDefect: "wrong padding",
+    errors.InvalidBase64LengthDefect: "a length no base64 has",
+}
+
+
+def base64_damage(part: Message) -> str:
+    """What the email package had to repair when it decoded this part's base64, "" when
+    nothing: a file decoded from damaged base64 is not the file the customer sent."""
+    found = [text for kind, text in _BASE64_DEFECTS.items() if any(isinstance(d, kind) for d in part.defects)]
+    return ", ".join(found)
