@@ -132,7 +132,9 @@ def test_staff_by_cli(tmp_path: Path, smtp_server) -> None:
     assert cli(config, "run", "--once").returncode == 0
     (case,) = cli_json(config, "cases")
     case_id = case["case_id"]
-    assert cli(config, "assign", case_id, "wang.fang", "--by", "lead").returncode == 0
+    for blank in (" ", "\t", "wang fang; please look"):  # before: recorded, the case looked taken
+        assert cli(config, "assign", case_id, blank, "--by", "lead").returncode == 1
+    assert cli(config, "assign", case_id, " wang.fang ", "--by", "lead").returncode == 0
     assert cli(config, "note", case_id, "customer", "called", "--by", "lead").returncode == 0
     answer = tmp_path / "answer.txt"
     answer.write_text("We unlocked your account; please set a new password in the app.")

@@ -132,13 +132,19 @@ class Note:
         return add_event(case, ctx.at, "note", action.actor, action.text), ()
 
 
+# A staff name or address as staff accounts are named (services/staff_auth.py): a blank,
+# a tab or a sentence would leave the case looking taken by nobody anyone can find.
+_ASSIGNEE = re.compile(r"[\w.@-]{1,64}")
+
+
 class Assign:
     def apply(self, case: Case, action: StaffAction, ctx: ActionContext) -> Outcome:
-        if not action.assignee:
+        name = action.assignee.strip()
+        if not name:
             raise StaffActionError("assign needs a name")
-        return add_event(
-            case, ctx.at, "assigned", action.actor, f"to {action.assignee}", assignee=action.assignee
-        ), ()
+        if not _ASSIGNEE.fullmatch(name):
+            raise StaffActionError(f"not a staff name: {name!r} (letters, digits and . _ - @, at most 64)")
+        return add_event(case, ctx.at, "assigned", action.actor, f"to {name}", assignee=name), ()
 
 
 class Reopen:
