@@ -135,6 +135,20 @@ def test_chinese_bytes_under_a_western_label_are_decoded_as_chinese() -> None:
     assert repair_latin_mojibake(data.decode("latin-1")) == ("转发：整体转账失败", "gb18030")
 
 
+@pytest.mark.parametrize(
+    ("data", "readable"),
+    [
+        (b"\xe4\xbd\xa0\xff.png", "你\ufffd.png"),  # UTF-8 with a stray byte: was UTF-16 "뷤ﾠ瀮杮"
+        ("你好.png".encode() + b"\xff", "你好.png\ufffd"),  # was Urdu (cp1006) letters
+        ("收据".encode("gbk") + b"\x80.pdf", ".pdf"),  # was mac-cyrillic; the extension is kept
+    ],
+)
+def test_a_short_name_with_a_bad_byte_is_not_read_as_an_exotic_charset(data: bytes, readable: str) -> None:
+    text, codec = decode_bytes(data, "x-unknown-charset")
+    assert readable in text
+    assert codec is None  # replacement characters: the caller records the repair
+
+
 def test_raw_iso_2022_jp_in_a_header_is_decoded() -> None:
     value = "振込が失敗しました".encode("iso2022_jp").decode("ascii")
     assert decode_header_value(value)[0] == "振込が失敗しました"

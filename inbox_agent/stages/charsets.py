@@ -173,15 +173,38 @@ def detect_decode(data: bytes, hint: str | None = None) -> tuple[str, str | None
         text = strict_decode(data, hinted or "cp1252")
         if text is not None:
             return text, hinted
+    if _utf8_but_for_a_byte(data):
+        return data.decode("utf-8", errors="replace"), None
     try:
         best = charset_normalizer.from_bytes(data).best()
     except Exception:  # noqa: BLE001 - a detector bug must not lose the text
         best = None
-    if best is not None:
+    if best is not None and _believable(data, best.encoding):
         text = strict_decode(data, best.encoding)
         if text is not None:
             return text, normalize_charset(best.encoding) or best.encoding
     return data.decode("utf-8", errors="replace"), None
+
+
+def _utf8_but_for_a_byte(data: bytes) -> bool:
+    """UTF-8 with a stray or cut byte or two ("你\xff.png"): read as UTF-8 with a
+    replacement character, not as whatever single-byte codec the detector finds that
+    happens to decode every byte (UTF-16, Urdu's cp1006)."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    return bad <= max(2, len(text) // 20) and any(ord(ch) > 0x7F and ch != "\ufffd" for ch in text)
+
+
+def _believable(data: bytes, codec: str) -> bool:
+    """UTF-16/32 without a byte-order mark or a NUL byte is the detector's guess for bytes
+    it cannot place, not a mail's charset; on a snippet (a file name, a subject) only
+    the charsets mail is written in are believed."""
+    name = (normalize_charset(codec) or codec).lower().replace("_", "-")
+    if name.startswith(("utf-16", "utf-32")) and b"\x00" not in data:
+        return False
+    return len(data) > _SHORT_SNIPPET or not name.startswith(
+        ("mac-", "cp1006", "cp720", "cp737", "cp8", "hp-", "ptcp")
+    )
 
 
 def decode_bytes(data: bytes, declared: str | None, hint: str | None = None) -> tuple[str, str | None]:
