@@ -157,8 +157,13 @@ def test_a_year_chinesecalendar_does_not_cover_is_a_loud_error_naming_calendar_a
     with pytest.raises(CalendarNotCovered) as caught:
         add_business_days(CN, local(SHANGHAI, 2026, 12, 28, 10, 0), 15)
     assert "'cn'" in str(caught.value) and "2027" in str(caught.value)
-    with pytest.raises(CalendarNotCovered):
-        add_calendar_days(CN, local(SHANGHAI, 2026, 12, 28, 10, 0), 15)
+
+
+def test_calendar_days_need_no_holiday_data_so_an_uncovered_year_is_no_error() -> None:
+    # Holidays do not move a calendar-day deadline: the end of the 15th local day (midnight).
+    assert add_calendar_days(CN, local(SHANGHAI, 2026, 12, 28, 10, 0), 15) == local(
+        SHANGHAI, 2027, 1, 13, 0, 0
+    )
 
 
 def test_declared_years_fill_the_gap_with_the_config_days() -> None:

@@ -224,13 +224,15 @@ def test_export_shows_a_missed_final_deadline_as_missed(tmp_path: Path) -> None:
 
 
 def test_uncovered_year_is_shown_as_unknown_never_a_guess(tmp_path: Path) -> None:
-    config, store = make_config(tmp_path, default="CN-PBoC"), FakeStore()
+    business_days = '\n[regulatory.jurisdiction."CN-PBoC"]\nfinal = "30 business days"\n'
+    config, store = make_config(tmp_path, extra=business_days, default="CN-PBoC"), FakeStore()
     at = RECEIVED + timedelta(days=10)
     case_id = file_complaint(config, store, "我的转账50元没有到账。", sender="li@kunde.example", at=at)
     clocks = case_clocks(store.cases[case_id], config, at)
-    # Received 11 Dec 2026: the 30-day final deadline falls in 2027, which chinesecalendar
-    # 1.11 does not know yet.
+    # Received 11 Dec 2026: 30 business days end in 2027, whose holidays chinesecalendar
+    # 1.11 does not know yet. The calendar-day clocks of the same case are known.
     assert "2027" in clocks.error and "'cn'" in clocks.error
+    assert {state.clock for state in clocks.states} >= {"substantive"}
     row = export_cases(store, config, at.date(), at.date(), "", at).rows[0]
     assert row["final_result"] == "unknown" and "2027" in row["error"]
 

@@ -48,6 +48,7 @@ from inbox_agent.config.service_sections import (
 )
 from inbox_agent.config.trust import TrustSettings, trust_settings
 from inbox_agent.config.web import WebSettings, web_settings
+from inbox_agent.domain.calendar import MAX_DAYS_SCANNED
 
 __all__ = [
     "CONFIG_ENV",
@@ -96,7 +97,7 @@ def build_config(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     report = report_settings(root.sub("report"))
     trust = trust_settings(root.sub("trust"))
     regulatory = _regulatory(root.sub("regulatory"), escalation, errors)
-    sla = _sla_calendar(sla, regulatory, errors)
+    sla = _sla_within_scan(_sla_calendar(sla, regulatory, errors), escalation, errors)
     web = web_settings(root.sub("web"))
     templates_dir = _templates_dir(root.sub("templates"))
     log_settings = logging_settings(root.sub("logging"))
@@ -149,6 +150,38 @@ def _sla_calendar(sla: SlaSettings, regulatory: RegulatorySettings, errors: list
         )
         return sla
     return replace(sla, work_calendar=calendar, timezone=calendar.timezone)
+
+
+def _sla_within_scan(sla: SlaSettings, escalation: EscalationSettings, errors: list[str]) -> SlaSettings:
+    """A business-hours limit whose last escalation level lies beyond the stretch the
+    business-hours clock scans (MAX_DAYS_SCANNED calendar days) can never be computed:
+    refused at start, not found case by case by the sweep. Rough on purpose: holidays are
+    not counted, so a fifth of the working time is kept in reserve (the sweep still
+    reports, per case, any deadline it cannot compute)."""
+    if not (sla.business_hours and escalation.enabled):
+        return sla
+    if sla.work_calendar is not None:
+        daily = sum(end - start for start, end in sla.work_calendar.windows)
+        weekly = daily * (7 - len(sla.work_calendar.weekend)) * 60.0
+    else:
+        weekly = (sla.day_end_minute - sla.day_start_minute) * len(sla.working_days) * 60.0
+    capacity = weekly * (MAX_DAYS_SCANNED // 7 - 1) * 0.8
+    limits = {"default": sla.default, **{f"category.{k}": v for k, v in sla.per_category.items()}}
+    limits |= {f"severity.{k}": v for k, v in sla.per_severity.items()}
+    for name, limit in limits.items():
+        if name.removeprefix("category.") in sla.always_on:
+            continue  # counted 24/7: plain arithmetic, no scan
+        last = -1.0
+        for level in escalation.levels:  # a later level is never due before an earlier one
+            seconds = level.after_seconds(limit)
+            last = seconds if seconds > last else last + limit
+        if max(last, limit) > capacity:
+            errors.append(
+                f"sla.{name}: its escalation levels need {max(last, limit) / 86400:g} days of business "
+                f"time, more than the business-hours clock can count ({capacity / 86400:.0f} days); "
+                "shorten it, or count it 24/7 (sla.always_on)"
+            )
+    return sla
 
 
 def _templates_dir(section: Section) -> Path | None:

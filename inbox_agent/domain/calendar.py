@@ -39,6 +39,11 @@ class CalendarNotCovered(Exception):
         super().__init__(hint)
 
 
+class NoWorkingTime(ValueError):
+    """No working day (or hour) within the scan bound: a broken calendar or a limit far
+    longer than the scan, never a hang. A ValueError, as it always was."""
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
     name: str
@@ -92,7 +97,7 @@ class WorkCalendar:
                 found += 1
                 if found == count:
                     return candidate
-        raise ValueError(f"calendar {self.name!r}: no {count} working days within {MAX_DAYS_SCANNED} days")
+        raise NoWorkingTime(f"calendar {self.name!r}: no {count} working days within {MAX_DAYS_SCANNED} days")
 
     # --- instants -----------------------------------------------------------------------
 
@@ -121,7 +126,7 @@ class WorkCalendar:
         day = self.local_date(moment)
         for offset in range(MAX_DAYS_SCANNED):
             yield from self.windows_on(day + timedelta(days=offset))
-        raise ValueError(f"calendar {self.name!r}: no working hours within {MAX_DAYS_SCANNED} days")
+        raise NoWorkingTime(f"calendar {self.name!r}: no working hours within {MAX_DAYS_SCANNED} days")
 
     def describe(self) -> str:
         """ "09:00-12:00, 13:30-18:00 on working days of cn (Asia/Shanghai)" for staff."""
@@ -135,9 +140,10 @@ def _hhmm(minute: int) -> str:
 
 
 def add_calendar_days(calendar: WorkCalendar, start: datetime, days: int) -> datetime:
-    """End of the local day ``days`` calendar days after the day of ``start``."""
+    """End of the local day ``days`` calendar days after the day of ``start``. Holidays do
+    not move it, so it needs no holiday data: a year the holiday source does not know yet
+    must not make a calendar-day deadline unknown."""
     day = calendar.local_date(start) + timedelta(days=days)
-    calendar.check_year(day.year)
     return calendar.end_of_day(day)
 
 

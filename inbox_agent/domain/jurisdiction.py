@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from inbox_agent.domain.calendar import (
+    CalendarNotCovered,
+    NoWorkingTime,
     WorkCalendar,
     add_business_days,
     add_calendar_days,
@@ -37,6 +39,13 @@ _RULE = re.compile(r"^\s*(\d{1,4})\s+(calendar|business)\s+days?\s*$", re.IGNORE
 HOLDING_EVENT = "holding_reply"  # the event the sweep records when it queues the holding reply
 DEADLINE_EVENT = "deadline_escalated"  # the event of an escalation ahead of a regulatory deadline
 ACK_KINDS = ("ack_first", "ack_followup", "ack_complete")
+# Every kind of mail that goes to the customer (``mail_sent`` names it first): any of them
+# tells the customer the complaint arrived, so any of them acknowledges it.
+CUSTOMER_MAIL_KINDS = (*ACK_KINDS, "staff_reply", "resolution", HOLDING_EVENT)
+# Events of a mail to the customer queued or sent on the case.
+ANSWER_EVENTS = ("ack_queued", "staff_reply", "resolved", HOLDING_EVENT)
+# Why one deadline may not be computable; the other clocks of the case still are.
+DEADLINE_ERRORS = (CalendarNotCovered, NoWorkingTime)
 
 
 @dataclass(frozen=True)
@@ -98,8 +107,11 @@ class ClockState:
 
 
 def received_at(case: Case) -> datetime:
-    """The complaint's receipt: when the case was opened (the first mail was filed)."""
-    return parse_iso(case.created_at)
+    """The complaint's receipt: when its first mail reached the mailbox, not when the
+    daemon filed it (after an outage or a backlog that is later, and every deadline
+    counted from it would be later than the regulation allows)."""
+    opened = parse_iso(case.created_at)
+    return min(parse_iso(case.received_at), opened) if case.received_at else opened
 
 
 def step_times(case: Case) -> dict[str, datetime]:
@@ -112,9 +124,11 @@ def step_times(case: Case) -> dict[str, datetime]:
 
     for event in case.events:
         kind, detail = event.kind, event.detail
-        if kind == "ack_queued" or (kind == "mail_sent" and detail.split(" ", 1)[0] in ACK_KINDS):
+        if kind in ANSWER_EVENTS or (kind == "mail_sent" and detail.split(" ", 1)[0] in CUSTOMER_MAIL_KINDS):
+            # A staff answer, the resolution or the holding reply tells the customer the
+            # complaint arrived as surely as the automatic acknowledgement does.
             first("acknowledgement", event.at)
-        elif kind in ("staff_reply", "resolved"):
+        if kind in ("staff_reply", "resolved"):
             first("substantive", event.at)
             if kind == "resolved":
                 first("final", event.at)
@@ -126,40 +140,59 @@ def step_times(case: Case) -> dict[str, datetime]:
 
 def clock_states(
     case: Case, jurisdiction: Jurisdiction, calendar: WorkCalendar, now: datetime
-) -> list[ClockState]:
-    """Every clock of the case at ``now``. Raises CalendarNotCovered when a deadline falls
-    in a year the calendar does not know."""
+) -> tuple[list[ClockState], dict[str, str]]:
+    """Every clock of the case at ``now`` whose deadline can be computed, and for each one
+    that cannot (a business-day deadline in a year the calendar does not know) the
+    reason: one unknown deadline never hides the others."""
     now, received, done = to_utc(now), received_at(case), step_times(case)
-    found = {clock: jurisdiction.deadline(clock, calendar, received) for clock in CLOCKS}
-    states: list[ClockState] = []
+    found: dict[str, datetime] = {}
+    unknown: dict[str, str] = {}
     for clock in CLOCKS:
-        deadline = found[clock]
-        if deadline is None:
+        try:
+            deadline = jurisdiction.deadline(clock, calendar, received)
+        except DEADLINE_ERRORS as exc:
+            unknown[clock] = str(exc)
             continue
-        # The holding reply goes out at the holding point; it is in time as long as it
-        # reaches the customer before the substantive deadline it stands in for.
-        judged = (found["substantive"] or deadline) if clock == "holding" else deadline
-        state = _state(clock, deadline, judged, done, now)
-        states.append(ClockState(clock, jurisdiction.clocks[clock], deadline, done.get(clock), state))
-    return states
+        if deadline is not None:
+            found[clock] = deadline
+    if "holding" in found and "substantive" in unknown:
+        # The holding reply is judged against the substantive deadline it stands in for.
+        del found["holding"]
+        unknown["holding"] = unknown["substantive"]
+    states = [
+        ClockState(
+            clock, jurisdiction.clocks[clock], found[clock], done.get(clock), _state(clock, found, done, now)
+        )
+        for clock in CLOCKS
+        if clock in found
+    ]
+    return states, unknown
 
 
-def _state(
-    clock: str, point: datetime, deadline: datetime, done: Mapping[str, datetime], now: datetime
-) -> str:
+def _state(clock: str, found: Mapping[str, datetime], done: Mapping[str, datetime], now: datetime) -> str:
+    # The holding reply goes out at the holding point; it is in time as long as it
+    # reaches the customer before the substantive deadline it stands in for.
+    deadline = found.get("substantive", found[clock]) if clock == "holding" else found[clock]
     at = done.get(clock)
-    if clock == "holding" and at is None:
-        # Not needed when the final answer came before the holding point.
-        final = done.get("final")
-        if final is not None and final <= point:
-            return "not needed"
     if at is not None:
         return "met" if at <= deadline else "missed"
+    if clock == "holding" and _holding_not_needed(found, done):
+        return "not needed"
     if now <= deadline:
         return "open"
     # Past the deadline without the step: still overdue while the case is open, missed
     # for good once the final answer went out.
     return "missed" if "final" in done else "overdue"
+
+
+def _holding_not_needed(found: Mapping[str, datetime], done: Mapping[str, datetime]) -> bool:
+    """No holding reply was sent, and none was needed: the final answer came before the
+    holding point, or the substantive answer (a staff reply, the resolution) came in time."""
+    final, answered = done.get("final"), done.get("substantive")
+    if final is not None and final <= found["holding"]:
+        return True
+    substantive = found.get("substantive")
+    return answered is not None and substantive is not None and answered <= substantive
 
 
 def days_between(start: datetime, end: datetime) -> float:

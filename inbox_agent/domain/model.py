@@ -216,6 +216,10 @@ class Case:
     # The regulatory regime whose clocks the case runs on ("PSD2", "CN-PBoC", ...; "" =
     # none), fixed when the case is opened (policies/regulatory.py).
     jurisdiction: str = ""
+    # When the opening mail reached the mailbox: the complaint's receipt, where the
+    # regulatory clocks count from. Earlier than ``created_at`` after downtime or a
+    # backlog ("" in cases stored before it was recorded: ``created_at`` stands in).
+    received_at: str = ""
 
     @property
     def evidence_map(self) -> dict[str, str]:

@@ -51,7 +51,9 @@ class StopFlag:
 
 
 def escalation_sweep(runtime: Runtime) -> None:
-    """Deadlines come from stored timestamps, so a sweep after downtime catches up."""
+    """Deadlines come from stored timestamps, so a sweep after downtime catches up. With
+    ``[escalation] enabled = false`` it still sends the regulatory holding replies (the
+    customer is owed them); the policies then escalate and notify nobody."""
     run_sweep(runtime.config, runtime.store, runtime.templates, runtime.clock.now())
 
 
@@ -90,13 +92,19 @@ def housekeeping_jobs(config: Config) -> list[tuple[float, Callable[[Runtime], N
     """The jobs besides polling, with how often each runs (seconds). They write, so
     they never run in a dry run (`run --dry-run` is one cycle, see run_once)."""
     jobs: list[tuple[float, Callable[[Runtime], None]]] = []
-    if config.escalation.enabled:
+    if config.escalation.enabled or _holding_replies_owed(config):
         jobs.append((config.escalation.sweep_interval, escalation_sweep))
     if config.report.html is not None:
         jobs.append((config.report.interval, write_staff_page))
     if config.storage.retention_days > 0:
         jobs.append((86400.0, purge_old_raw_mail))
     return jobs
+
+
+def _holding_replies_owed(config: Config) -> bool:
+    """Some case may get a regulatory jurisdiction whose holding reply the sweep sends."""
+    regulatory = config.regulatory
+    return regulatory.holding_reply and bool(regulatory.default or regulatory.rules)
 
 
 def run_once(runtime: Runtime) -> CycleReport:

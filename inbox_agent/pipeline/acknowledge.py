@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from inbox_agent.domain.clock import iso, parse_iso
+from inbox_agent.domain.jurisdiction import received_at
 from inbox_agent.domain.lifecycle import (
     add_event,
     add_message_ids,
@@ -107,6 +108,7 @@ def open_case(work: MailWork) -> Case:
         updated_at=at,
         events=(Event(at=at, kind="opened", actor=msg.sender, detail=detail),),
         jurisdiction=jurisdiction,
+        received_at=iso(min(work.incoming.received_at, work.now)),
     )
     if not jurisdiction:
         return case
@@ -119,7 +121,7 @@ def window_to_tell(work: MailWork, case: Case) -> tuple[Case, int]:
     flagged for staff at once, and the customer is told in the next acknowledgement
     that goes out (once: the ``window_told`` event). Returns the window in days, 0 when
     there is nothing (more) to tell."""
-    if not outside_window(case.evidence_map, parse_iso(case.created_at), work.config):
+    if not outside_window(case.evidence_map, received_at(case), work.config):
         return case, 0
     if OUTSIDE_WINDOW_FLAG not in case.flags:
         days = round(work.config.sla.complaint_window / 86400)

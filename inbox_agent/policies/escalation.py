@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from inbox_agent.config.loader import Config, EscalationLevel
 from inbox_agent.domain.clock import iso, parse_iso, to_utc
+from inbox_agent.domain.jurisdiction import DEADLINE_ERRORS, received_at
 from inbox_agent.domain.lifecycle import with_event as _with_event
 from inbox_agent.domain.mask import mask_text
 from inbox_agent.domain.model import LOOP_HEADER, Case, CaseStatus, Event, MessageRecord, OutgoingMail
@@ -113,7 +114,7 @@ def due_levels(case: Case, config: Config, now: datetime) -> list[LevelDeadline]
 
 def outside_complaint_window(case: Case, config: Config) -> bool:
     """The incident (evidence ``transaction_date``) is older than the complaint window
-    was when the case was opened; counted in whole local days of the service."""
+    was when the complaint was received; counted in whole local days of the service."""
     value = case.evidence_map.get("transaction_date", "")
     if not value or not case.created_at:
         return False
@@ -121,7 +122,7 @@ def outside_complaint_window(case: Case, config: Config) -> bool:
         incident = date.fromisoformat(value[:10])
     except ValueError:
         return False
-    opened = parse_iso(case.created_at).astimezone(ZoneInfo(config.sla.timezone)).date()
+    opened = received_at(case).astimezone(ZoneInfo(config.sla.timezone)).date()
     return (opened - incident) > timedelta(seconds=config.sla.complaint_window)
 
 
@@ -132,6 +133,22 @@ def needs_attention(case: Case, config: Config, now: datetime) -> bool:
     if OUTSIDE_WINDOW_FLAG not in case.flags and outside_complaint_window(case, config):
         return True
     return bool(due_levels(case, config, now))
+
+
+def triage(cases: Sequence[Case], config: Config, now: datetime) -> tuple[list[Case], dict[str, str]]:
+    """The cases a sweep changes at ``now``, and by case id why a case's escalation
+    deadlines cannot be computed (its SLA calendar does not know the year; a limit longer
+    than the business-hours scan): that case misses only its own levels, never the others'."""
+    changing: list[Case] = []
+    unknown: dict[str, str] = {}
+    for case in (case for case in cases if case.status != CaseStatus.RESOLVED):
+        try:
+            due = bool(due_levels(case, config, now))
+        except DEADLINE_ERRORS as exc:
+            due, unknown[case.case_id] = False, f"escalation deadlines unknown: {exc}"
+        if due or (OUTSIDE_WINDOW_FLAG not in case.flags and outside_complaint_window(case, config)):
+            changing.append(case)
+    return changing, unknown
 
 
 # --- the sweep ---------------------------------------------------------------------------
@@ -180,7 +197,11 @@ def sweep_case(
         )
     fired: list[Fired] = []
     mails: list[OutgoingMail] = []
-    for deadline in due_levels(case, config, now):
+    try:
+        due = due_levels(case, config, now)
+    except DEADLINE_ERRORS:
+        due = []  # reported by triage(); the complaint-window flag above still applies
+    for deadline in due:
         case, one, mail = _fire(case, deadline, config, templates, now, last_message, salt)
         fired.append(one)
         if mail is not None:

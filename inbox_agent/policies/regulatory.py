@@ -5,8 +5,9 @@ and the complaint-window notice.
 Deadlines are derived from the case (``created_at``, ``jurisdiction``) and the config,
 so ``show``, ``cases``, the page, the notifications and ``export`` agree; the opening
 event records them as computed at the time. A calendar that does not cover a
-deadline's year is never guessed around: ``CaseClocks.error`` names it, and the sweep
-logs it on every run.
+deadline's year is never guessed around: that clock is in ``CaseClocks.unknown`` with
+its reason, ``CaseClocks.error`` says it in one line, and the sweep logs it on every
+run; the other clocks of the case are computed and acted on as usual.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from inbox_agent.config.loader import Config
-from inbox_agent.domain.calendar import CalendarNotCovered, WorkCalendar
+from inbox_agent.domain.calendar import WorkCalendar
 from inbox_agent.domain.clock import iso, parse_iso, to_utc
 from inbox_agent.domain.jurisdiction import (
     HOLDING_EVENT,
@@ -32,8 +33,9 @@ from inbox_agent.domain.model import Case, CaseStatus
 class CaseClocks:
     jurisdiction: Jurisdiction | None
     calendar: WorkCalendar | None
-    states: tuple[ClockState, ...] = ()
-    error: str = ""  # why the deadlines cannot be computed ("" = they are)
+    states: tuple[ClockState, ...] = ()  # the clocks whose deadline is known
+    error: str = ""  # why some deadlines cannot be computed, one line ("" = all are)
+    unknown: tuple[tuple[str, str], ...] = ()  # (clock, why its deadline is unknown)
 
     def state(self, clock: str) -> ClockState | None:
         return next((s for s in self.states if s.clock == clock), None)
@@ -54,11 +56,16 @@ def case_clocks(case: Case, config: Config, now: datetime) -> CaseClocks:
     if found is None:
         return CaseClocks(None, None)
     jurisdiction, calendar = found
-    try:
-        states = clock_states(case, jurisdiction, calendar, now)
-    except CalendarNotCovered as exc:
-        return CaseClocks(jurisdiction, calendar, error=str(exc))
-    return CaseClocks(jurisdiction, calendar, tuple(states))
+    states, unknown = clock_states(case, jurisdiction, calendar, now)
+    return CaseClocks(jurisdiction, calendar, tuple(states), _unknown_line(unknown), tuple(unknown.items()))
+
+
+def _unknown_line(unknown: dict[str, str]) -> str:
+    """ "holding, final: calendar 'cn' does not cover 2027 ...": the clocks per reason."""
+    by_reason: dict[str, list[str]] = {}
+    for clock, reason in unknown.items():
+        by_reason.setdefault(reason, []).append(clock)
+    return "; ".join(f"{', '.join(clocks)}: {reason}" for reason, clocks in by_reason.items())
 
 
 def opening_detail(case: Case, config: Config) -> str:
@@ -66,10 +73,11 @@ def opening_detail(case: Case, config: Config) -> str:
     clocks = case_clocks(case, config, parse_iso(case.created_at))
     if clocks.jurisdiction is None:
         return f"{case.jurisdiction}: unknown jurisdiction"
-    if clocks.error:
+    if clocks.error and not clocks.states:
         return f"{case.jurisdiction}: deadlines unknown: {clocks.error}"
     parts = [f"{s.clock} {iso(s.deadline)} ({s.rule})" for s in clocks.states]
-    return f"{case.jurisdiction}: " + "; ".join(parts)
+    unknown = [f"unknown: {clocks.error}"] if clocks.error else []
+    return f"{case.jurisdiction}: " + "; ".join(parts + unknown)
 
 
 def deadline_notices(case: Case, config: Config, now: datetime) -> tuple[str, ...]:
@@ -77,10 +85,11 @@ def deadline_notices(case: Case, config: Config, now: datetime) -> tuple[str, ..
     clocks = case_clocks(case, config, now)
     if clocks.jurisdiction is None:
         return ()
-    if clocks.error:
+    if clocks.error and not clocks.states:
         return (f"Regulatory deadlines ({case.jurisdiction}) UNKNOWN: {clocks.error}",)
     parts = [f"{s.clock} {local_time(s.deadline, clocks)} ({s.state})" for s in clocks.states]
-    return (f"Regulatory deadlines ({case.jurisdiction}): " + "; ".join(parts) + ".",)
+    unknown = [f"UNKNOWN {clocks.error}"] if clocks.error else []
+    return (f"Regulatory deadlines ({case.jurisdiction}): " + "; ".join(parts + unknown) + ".",)
 
 
 def local_time(moment: datetime, clocks: CaseClocks) -> str:
@@ -94,14 +103,21 @@ def local_time(moment: datetime, clocks: CaseClocks) -> str:
 
 def holding_reply_due(case: Case, config: Config, now: datetime) -> CaseClocks | None:
     """The case's clocks when the holding reply must go out at ``now``: the holding point
-    is reached, the case is not resolved and no holding reply was sent; else None."""
+    is reached, the final deadline it promises has not passed, the case is not resolved
+    and no holding reply was sent; else None.
+
+    Once the final deadline has passed, a holding reply would promise the customer a date
+    already gone: none is sent (the clock shows overdue or missed for staff). A holding
+    reply after the substantive deadline but before the final one is still sent: late,
+    and recorded as missed, but it tells the customer when the answer comes."""
     if not config.regulatory.holding_reply or case.status == CaseStatus.RESOLVED or not case.jurisdiction:
         return None
     if any(event.kind == HOLDING_EVENT for event in case.events):
         return None
     clocks = case_clocks(case, config, now)
-    holding = clocks.state("holding")
-    if holding is None or clocks.error or to_utc(now) < holding.deadline:
+    holding, final = clocks.state("holding"), clocks.state("final")
+    # An unknown final deadline cannot be promised: no holding reply until it is known.
+    if holding is None or final is None or not holding.deadline <= to_utc(now) <= final.deadline:
         return None
     return clocks
 
@@ -111,8 +127,9 @@ def holding_reply_due(case: Case, config: Config, now: datetime) -> CaseClocks |
 
 def deadline_escalation_due(case: Case, config: Config, now: datetime) -> ClockState | None:
     """The open regulatory deadline within ``escalate_before`` of ``now`` that has not
-    been escalated yet (one escalation per clock); None when there is none."""
-    if case.status == CaseStatus.RESOLVED or not case.jurisdiction:
+    been escalated yet (one escalation per clock); None when there is none, and always
+    None with ``[escalation] enabled = false`` (never escalate, never notify staff)."""
+    if not config.escalation.enabled or case.status == CaseStatus.RESOLVED or not case.jurisdiction:
         return None
     clocks = case_clocks(case, config, now)
     done = {event.detail.split(":", 1)[0] for event in case.events if event.kind == "deadline_escalated"}

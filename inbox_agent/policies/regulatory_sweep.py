@@ -13,7 +13,7 @@ from datetime import datetime
 
 from inbox_agent.config.loader import Config, EscalationLevel
 from inbox_agent.domain.clock import iso
-from inbox_agent.domain.jurisdiction import DEADLINE_EVENT, HOLDING_EVENT, ClockState
+from inbox_agent.domain.jurisdiction import DEADLINE_EVENT, HOLDING_EVENT, ClockState, received_at
 from inbox_agent.domain.lifecycle import add_event, add_message_ids
 from inbox_agent.domain.model import Case, CaseStatus, MessageRecord, OutgoingMail
 from inbox_agent.mail.compose import HoldingRequest, render_holding_reply
@@ -83,7 +83,7 @@ def holding_reply(
         language=language,
         customer_name=case.customer_name,
         original_subject=case.subject,
-        received_date=calendar.local_date(datetime.fromisoformat(case.created_at)).isoformat(),
+        received_date=calendar.local_date(received_at(case)).isoformat(),  # where the clocks count from
         final_date=local_time(final.deadline, clocks)[:10],
         missing=case.missing,
         next_steps=clocks.jurisdiction.next_steps,

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from inbox_agent.config.loader import SlaSettings
-from inbox_agent.domain.calendar import WorkCalendar
+from inbox_agent.domain.calendar import NoWorkingTime, WorkCalendar
 from inbox_agent.domain.clock import to_utc
 
 # A calendar with working days always has one within a few weeks, even with a long
@@ -53,7 +53,7 @@ class BusinessHours:
             window = self.window(day + timedelta(days=offset))
             if window is not None:
                 yield window
-        raise ValueError(f"no business hours within {MAX_DAYS_SCANNED} days of {moment.isoformat()}")
+        raise NoWorkingTime(f"no business hours within {MAX_DAYS_SCANNED} days of {moment.isoformat()}")
 
 
 # What the SLA clock runs on: the [sla] fields, or a real calendar (``[sla] calendar``:

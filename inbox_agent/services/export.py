@@ -2,8 +2,9 @@
 clock's deadline, when it was met, the days it took and met or missed; and a summary
 per jurisdiction and clock. Reads the store only (no lock, nothing written).
 
-A case whose calendar does not cover a deadline's year is exported with the error in
-its row and counted as "unknown", never with a guessed deadline.
+"received" is when the complaint reached the mailbox (where the clocks count from). A
+deadline in a year its calendar does not cover is exported as "unknown", with the
+error in the row, never guessed; the case's other clocks are exported as usual.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from inbox_agent.config.loader import Config
-from inbox_agent.domain.clock import iso, parse_iso
-from inbox_agent.domain.jurisdiction import CLOCKS, days_between, step_times
+from inbox_agent.domain.clock import iso
+from inbox_agent.domain.jurisdiction import CLOCKS, days_between, received_at, step_times
 from inbox_agent.domain.model import Case, CaseStatus
 from inbox_agent.policies.regulatory import case_clocks
 from inbox_agent.services.ports import CaseStore
@@ -46,7 +47,7 @@ def export_cases(
     chosen = [
         case
         for case in store.iter_cases()
-        if start <= parse_iso(case.created_at).astimezone(zone).date() <= end
+        if start <= received_at(case).astimezone(zone).date() <= end
         and (not jurisdiction or case.jurisdiction == jurisdiction)
     ]
     chosen.sort(key=lambda case: case.seq)
@@ -55,7 +56,7 @@ def export_cases(
 
 
 def case_row(case: Case, config: Config, now: datetime) -> dict[str, str]:
-    received = parse_iso(case.created_at)
+    received = received_at(case)
     steps = step_times(case)
     row = dict.fromkeys(columns(), "")
     row |= {
@@ -70,11 +71,9 @@ def case_row(case: Case, config: Config, now: datetime) -> dict[str, str]:
         "outcome": "resolved" if case.status == CaseStatus.RESOLVED else f"open ({case.status})",
     }
     clocks = case_clocks(case, config, now)
-    if clocks.error:
-        row["error"] = clocks.error
-        for clock in clocks.jurisdiction.clocks if clocks.jurisdiction else ():
-            row[f"{clock}_result"] = "unknown"
-        return row
+    row["error"] = clocks.error
+    for clock, _why in clocks.unknown:  # only the clock its calendar cannot compute
+        row[f"{clock}_result"] = "unknown"
     for state in clocks.states:
         row[f"{state.clock}_deadline"] = iso(state.deadline)
         row[f"{state.clock}_done"] = _when(state.done_at)

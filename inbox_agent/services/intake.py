@@ -358,9 +358,9 @@ class Intake:
 
     def _incoming(self, item: FetchedMail, now: datetime) -> Incoming:
         assert item.raw is not None
-        return Incoming(
-            raw=item.raw, source=self._source(item.ref), received_at=item.ref.internal_date or now
-        )
+        # Never later than now: a skewed INTERNALDATE or maildir mtime would hold the SLA clock back.
+        received = min(item.ref.internal_date or now, now)
+        return Incoming(raw=item.raw, source=self._source(item.ref), received_at=received)
 
     def _source(self, ref: MailRef) -> str:
         return f"{'imap' if self.config.mailbox.kind == 'imap' else 'maildir'}:{ref.key}"

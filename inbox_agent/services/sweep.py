@@ -21,8 +21,8 @@ from inbox_agent.policies.escalation import (
     CaseDecision,
     Fired,
     last_customer_message,
-    needs_attention,
     sweep,
+    triage,
 )
 from inbox_agent.policies.regulatory import case_clocks
 from inbox_agent.policies.regulatory_sweep import (
@@ -45,6 +45,9 @@ class SweepReport:
     dry_run: bool = False  # nothing was written or queued: report what *would* happen
     holding_replies: tuple[str, ...] = ()  # case ids whose holding reply was queued
     deadline_escalations: tuple[str, ...] = ()  # "CASE clock": escalated ahead of a regulatory deadline
+    # "CASE: why": cases with a deadline that cannot be computed (escalation or regulatory);
+    # each is logged, and every other case was swept as usual.
+    unknown: tuple[str, ...] = ()
 
 
 def run_sweep(
@@ -63,7 +66,9 @@ def run_sweep(
         active = [
             case for case in store.iter_cases(store.index.active_cases) if case.status != CaseStatus.RESOLVED
         ]
-        changing = [case for case in active if needs_attention(case, config, now)]
+        # A case whose deadlines cannot be computed is set aside and reported, never a
+        # stop for the sweep: one broken case must not hold back every other escalation.
+        changing, unknown = triage(active, config, now)
         last_messages: dict[str, MessageRecord | None] = {
             case.case_id: last_customer_message(case, store.case_messages(case.case_id)) for case in changing
         }
@@ -77,7 +82,9 @@ def run_sweep(
     fired = tuple(one for decision in decisions for one in decision.fired)
     _log_fired(fired, dry_run)
     flagged = tuple(decision.case.case_id for decision in decisions if decision.flagged)
-    _log_regulatory(regulatory, active, config, now, dry_run)
+    _log_regulatory(regulatory, dry_run)
+    unknown_all = [*unknown.items(), *_regulatory_unknown(active, config, now)]
+    _log_unknown(unknown_all)
     return SweepReport(
         fired=fired,
         flagged=flagged,
@@ -88,6 +95,7 @@ def run_sweep(
         deadline_escalations=tuple(
             f"{one.case.case_id} {one.escalated}" for one in regulatory if one.escalated
         ),
+        unknown=tuple(f"{case_id}: {why}" for case_id, why in unknown_all),
     )
 
 
@@ -155,19 +163,31 @@ def _regulatory(
     return found
 
 
-def _log_regulatory(
-    regulatory: list[RegulatoryDecision], active: list[Case], config: Config, now: datetime, dry_run: bool
-) -> None:
+def _log_regulatory(regulatory: list[RegulatoryDecision], dry_run: bool) -> None:
     would = "would " if dry_run else ""
     for one in regulatory:
         if one.holding_sent:
             log.warning("%squeue the holding reply of %s", would, one.case.case_id)
         if one.escalated:
             log.warning("%sescalate %s ahead of its %s deadline", would, one.case.case_id, one.escalated)
-    # A calendar that does not know a deadline's year is said on every sweep, never guessed.
-    unknown = [case.case_id for case in active if case.jurisdiction and case_clocks(case, config, now).error]
-    if unknown:
-        error = case_clocks(next(c for c in active if c.case_id == unknown[0]), config, now).error
-        log.error(
-            "regulatory deadlines unknown for %d cases (%s): %s", len(unknown), ", ".join(unknown[:5]), error
-        )
+
+
+def _regulatory_unknown(active: list[Case], config: Config, now: datetime) -> list[tuple[str, str]]:
+    """Cases with a regulatory deadline their calendar cannot compute (the case's other
+    clocks were acted on)."""
+    found: list[tuple[str, str]] = []
+    for case in active:
+        error = case_clocks(case, config, now).error if case.jurisdiction else ""
+        if error:
+            found.append((case.case_id, f"regulatory deadlines unknown ({case.jurisdiction}): {error}"))
+    return found
+
+
+def _log_unknown(unknown: list[tuple[str, str]]) -> None:
+    """A deadline that cannot be computed is said on every sweep, never guessed: one line
+    per cause (the same cause is shared by many cases near a year the calendar lacks)."""
+    by_cause: dict[str, list[str]] = {}
+    for case_id, why in unknown:
+        by_cause.setdefault(why, []).append(case_id)
+    for why, cases in by_cause.items():
+        log.error("%d cases (%s): %s", len(cases), ", ".join(cases[:5]), why)

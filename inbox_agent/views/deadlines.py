@@ -31,8 +31,6 @@ def deadline_lines(case: Case, config: Config, now: datetime) -> list[str]:
     if clocks.jurisdiction is None:
         return [*lines, f"jurisdiction: {case.jurisdiction} (not in the configuration: no deadlines)"]
     lines.append(f"jurisdiction: {case.jurisdiction} ({clocks.jurisdiction.title})")
-    if clocks.error:
-        return [*lines, f"deadlines UNKNOWN: {clocks.error}"]
     if clocks.jurisdiction.extension:
         lines.append(f"final may be extended to {clocks.jurisdiction.extension} with approval (not applied)")
     for state in clocks.states:
@@ -40,6 +38,8 @@ def deadline_lines(case: Case, config: Config, now: datetime) -> list[str]:
         lines.append(
             f"deadline {state.clock} ({state.rule}): {local_time(state.deadline, clocks)}, {state.state}{done}"
         )
+    # A deadline its calendar cannot compute is said, never guessed; the others stand.
+    lines += [f"deadline {clock}: UNKNOWN: {why}" for clock, why in clocks.unknown]
     return lines
 
 
@@ -75,6 +75,7 @@ def deadlines_doc(case: Case, config: Config, now: datetime) -> dict[str, Any]:
     return {
         "jurisdiction": case.jurisdiction,
         "error": clocks.error,
+        "unknown": dict(clocks.unknown),
         "clocks": [
             {
                 "clock": s.clock,
