@@ -10,9 +10,11 @@ whole, then verified: a cut-off backup never looks like a finished one. The file
 beside the store (staff accounts, the web audit log, corrections, applied models:
 ``side_files.py``) are copied last, without the lock.
 
-Restore: the source must verify clean; no daemon may run; the current data directory
-is renamed aside (``<data_dir>.replaced-<time>``, never deleted) and the backup copied
-in its place, with the side files of the replaced directory that the backup lacks.
+Restore: the source must be a backup (a folder holding ``state.json``) and verify
+clean; no daemon may run; the backup is copied whole beside the data directory, with
+the side files of the live directory that the backup lacks, and only then is the live
+directory renamed aside (``<data_dir>.replaced-<time>``, never deleted) and the copy
+renamed into its place.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from inbox_agent.adapters.files import fsync_dir
 from inbox_agent.adapters.sealed import StoreError
 from inbox_agent.adapters.side_files import carry_missing_side_files, copy_side_files
+from inbox_agent.adapters.store_journal import STATE
 from inbox_agent.adapters.store_verify import VerifyReport, verify
 from inbox_agent.adapters.tinydb_docs import DIR_MODE, FILE_MODE
 from inbox_agent.adapters.tinydb_store import Store, lock_daemon
@@ -57,35 +60,88 @@ def backup(store: Store, dest: Path) -> VerifyReport:
     return verify(dest, shard_size=store.shard_size)
 
 
+class NotABackup(Exception):
+    """The restore source is no backup at all: missing, not a folder, the data directory
+    itself, or a folder without a store. Refused before anything is touched."""
+
+
 def restore(source: Path, data_dir: Path, *, shard_size: int = 500) -> tuple[VerifyReport, Path | None]:
-    """(the source's verify report, where the replaced data directory was moved)."""
-    report = verify(Path(source), shard_size=shard_size)
+    """(the source's verify report, where the replaced data directory was moved).
+
+    The new data directory is built whole beside the live one first; only then is the
+    live one renamed aside and the copy renamed in, so a source that cannot be read,
+    a full disk or an interrupted copy leaves the live data where it was."""
+    source, data_dir = Path(source), Path(data_dir)
+    _refuse_not_a_backup(source, data_dir)
+    report = verify(source, shard_size=shard_size)
     if not report.clean:
         return report, None
-    data_dir = Path(data_dir)
-    aside: Path | None = None
-    if data_dir.exists():
-        lock = lock_daemon(data_dir)  # StoreLocked while a daemon runs; the data may be damaged
-        try:
-            aside = data_dir.with_name(f"{data_dir.name}.replaced-{time.strftime('%Y%m%dT%H%M%S')}")
-            os.replace(data_dir, aside)
-        finally:
+    # Refused while a daemon runs (StoreLocked), and held so none starts until the swap.
+    lock = lock_daemon(data_dir) if data_dir.exists() else None
+    try:
+        partial = _build_copy(source, data_dir)
+        if data_dir.exists():
+            for name in carry_missing_side_files(data_dir, partial):
+                report.notes.append(
+                    f"{name}: not in the backup (made by an earlier version); kept the replaced one"
+                )
+        aside = _swap_in(partial, data_dir)
+    finally:
+        if lock is not None:
             os.close(lock)
+    return report, aside
+
+
+def _refuse_not_a_backup(source: Path, data_dir: Path) -> None:
+    """A wrong path must not cost the live data: a missing or empty folder verifies
+    "clean" (nothing in it is damaged), yet restoring it would leave an empty store
+    that hands out case numbers from 1 again. Every backup holds ``state.json``."""
+    if not source.exists():
+        raise NotABackup(f"{source} does not exist")
+    if not source.is_dir():
+        raise NotABackup(f"{source} is not a folder")
+    live = data_dir.resolve()
+    if source.resolve() == live or live in source.resolve().parents:
+        raise NotABackup(f"{source} is the data directory itself (or inside it), not a backup of it")
+    looks_like_a_store = (source / "cases").is_dir() or (source / "journal.json").exists()
+    if not (source / STATE).is_file() and not looks_like_a_store:
+        # (with store files but no state.json it is a damaged backup: verify names it)
+        raise NotABackup(
+            f"{source} is not a backup: it holds no {STATE}, which every backup made by "
+            "`inbox-agent backup` holds"
+        )
+
+
+def _build_copy(source: Path, data_dir: Path) -> Path:
+    """The backup copied whole into ``<data_dir>.partial``; removed again on failure."""
     partial = data_dir.with_name(data_dir.name + ".partial")
     if partial.exists():
-        shutil.rmtree(partial)
+        shutil.rmtree(partial)  # our own left-over from an interrupted restore
     partial.mkdir(mode=DIR_MODE, parents=True)
-    for child in Path(source).iterdir():
-        if child.name not in SKIPPED:
-            _copy(child, partial / child.name)
-    if aside is not None:
-        for name in carry_missing_side_files(aside, partial):
-            report.notes.append(
-                f"{name}: not in the backup (made by an earlier version); kept the replaced one"
-            )
-    os.replace(partial, data_dir)
+    try:
+        for child in source.iterdir():
+            if child.name not in SKIPPED:
+                _copy(child, partial / child.name)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return partial
+
+
+def _swap_in(partial: Path, data_dir: Path) -> Path | None:
+    """Two renames: the live directory aside (never deleted), the copy in its place."""
+    aside: Path | None = None
+    if data_dir.exists():
+        aside = data_dir.with_name(f"{data_dir.name}.replaced-{time.strftime('%Y%m%dT%H%M%S')}")
+        os.replace(data_dir, aside)
+    try:
+        os.replace(partial, data_dir)
+    except OSError:
+        if aside is not None:
+            os.replace(aside, data_dir)  # put the live data back rather than leave none
+        raise
     fsync_dir(data_dir.parent)
-    return report, aside
+    return aside
 
 
 def _refuse_non_empty(dest: Path) -> None:

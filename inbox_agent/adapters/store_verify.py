@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from inbox_agent.adapters.blobs import BlobMissing
+from inbox_agent.adapters.model_store import MODELS_DIR
 from inbox_agent.adapters.quarantine_log import DroppedQuarantineFile
 from inbox_agent.adapters.sealed import StoreDamaged, StoreError
 from inbox_agent.adapters.sent_log import parse as parse_sent_log
 from inbox_agent.adapters.side_files import check_side_files
 from inbox_agent.adapters.tinydb_store import Store
+from inbox_agent.config.categorizer import applied_model
 from inbox_agent.policies.retention import PURGED_FLAG
 
 SENT_LOG = "outbox-sent.log"
@@ -42,6 +44,12 @@ class VerifyReport:
 
 def verify(root: Path, *, shard_size: int = 500) -> VerifyReport:
     report = VerifyReport()
+    if not Path(root).is_dir():
+        # Not "clean (empty)": nothing was checked. A new install gets its data directory
+        # at its first `run`; otherwise data_dir names the wrong place or it was removed.
+        what = "is not a folder" if Path(root).exists() else "does not exist"
+        report.problems.append(f"{root}: the data directory {what}: nothing to verify")
+        return report
     try:
         store = Store(root, shard_size=shard_size, read_only=True, build_index=False)
     except StoreError as exc:
@@ -59,12 +67,21 @@ def verify(root: Path, *, shard_size: int = 500) -> VerifyReport:
     _check_sent_log(store, report)
     _check_dropped_log(store, report)
     report.problems += check_side_files(store.root)
+    _check_model_readable(store.root)
     leftovers = [p for p in store.root.rglob(".*.tmp")]
     if leftovers:
         report.notes.append(
             f"{len(leftovers)} temp files left by interrupted writes (never read; safe to delete)"
         )
     return report
+
+
+def _check_model_readable(root: Path) -> None:
+    """An applied model this user may not read is a permission error like any store
+    file's (raised: the CLI names it, exit 6), not a clean report."""
+    unreadable = applied_model(root / MODELS_DIR, []).unreadable
+    if unreadable is not None:
+        raise unreadable
 
 
 def _read_shards(

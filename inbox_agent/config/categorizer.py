@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from inbox_agent.config.model_file import ModelFileError, ModelRef, check_model_file, model_at, shipped_model
+from inbox_agent.config.model_file import (
+    DENIED_ERRNOS,
+    ModelFileError,
+    ModelRef,
+    check_model_file,
+    model_at,
+    shipped_model,
+    unreadable_model,
+)
 from inbox_agent.config.rules_text import fold
 
 RULE_MODES = ("prior", "override", "off")
@@ -110,12 +118,14 @@ def applied_model(models_dir: Path | None, errors: list[str]) -> ModelRef:
     Checked now, cheaply (the pointer, and the file's size and SHA-256 against what
     the pointer recorded when the model was applied and fully parsed): a pointer or
     model file that cannot be used is reported in ``errors`` (start-up refuses with
-    its path and reason) rather than silently replaced by the shipped model.
+    its path and reason) rather than silently replaced by the shipped model. One that
+    may not be read (permission denied) is no configuration error and no "no model":
+    the reference raises that error when the model is used (:func:`unreadable_model`).
     """
     pointer = models_dir / CURRENT_POINTER if models_dir is not None else None
-    if pointer is None or not pointer.is_file():
-        return SHIPPED_REF
     try:
+        if pointer is None or not pointer.is_file():
+            return SHIPPED_REF
         recorded = json.loads(pointer.read_text(encoding="utf-8"))
         current = recorded.get("current")
         if current is None:  # rolled back past the first applied model
@@ -126,6 +136,8 @@ def applied_model(models_dir: Path | None, errors: list[str]) -> ModelRef:
         check_model_file(path, recorded.get("checksum"))
         return ModelRef(str(path), lambda: model_at(path))
     except (OSError, ValueError, AttributeError) as exc:
+        if isinstance(exc, OSError) and exc.errno in DENIED_ERRNOS:
+            return unreadable_model(exc)
         # No command runs with it refused, `train --rollback` included: say the way out.
         errors.append(f"category model: {exc} (restore the file, or remove {pointer} for the shipped model)")
         return SHIPPED_REF

@@ -32,6 +32,7 @@ probability is the sum of its classes'.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -57,6 +58,15 @@ Row = tuple[float, dict[int, float]]  # a feature's idf and its {class index: we
 
 class ModelFileError(ValueError):
     """The model file cannot be used; the message names the file and the reason."""
+
+
+# Not the file's fault but the process's: passed on as the OSError they are, so the CLI
+# names them as it names every permission error (exit 6), not as a bad model (exit 3).
+DENIED_ERRNOS = frozenset({errno.EACCES, errno.EPERM})
+
+
+def _cannot_read(path: Path, exc: OSError) -> Exception:
+    return exc if exc.errno in DENIED_ERRNOS else ModelFileError(f"{path}: cannot read: {exc.strerror}")
 
 
 @dataclass(frozen=True)
@@ -214,7 +224,7 @@ def model_at(path: Path) -> CategoryModel:
     try:
         stat = path.stat()
     except OSError as exc:
-        raise ModelFileError(f"{path}: cannot read: {exc.strerror}") from None
+        raise _cannot_read(path, exc) from None
     return _model_at(path, stat.st_mtime_ns, stat.st_size)
 
 
@@ -230,7 +240,7 @@ def check_model_file(path: Path, expected: Mapping[str, Any] | None) -> None:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ModelFileError(f"{path}: cannot read: {exc.strerror}") from None
+        raise _cannot_read(path, exc) from None
     if expected and file_checksum(data) != {k: expected.get(k) for k in ("size", "sha256")}:
         found = file_checksum(data)
         raise ModelFileError(
@@ -252,6 +262,7 @@ class ModelRef:
         self.source = source  # "shipped" or the file's path: named in errors and by `check`
         self._load = load
         self._model: CategoryModel | None = None
+        self.unreadable: OSError | None = None  # set by unreadable_model
 
     @classmethod
     def of(cls, model: CategoryModel) -> ModelRef:
@@ -271,3 +282,18 @@ class ModelRef:
 
     def __repr__(self) -> str:
         return f"ModelRef({self.source!r}, parsed={self._model is not None})"
+
+
+def unreadable_model(error: OSError) -> ModelRef:
+    """The applied model, which this process may not read: raises ``error`` when used.
+
+    Not the shipped model in its place (that would silently undo `train --apply`), and
+    not refused at start-up: commands that never categorize (`status`, `cases`, `show`)
+    still run, and reach the store's own permission error if it has one."""
+
+    def load() -> CategoryModel:
+        raise error
+
+    ref = ModelRef(f"{error.filename} (cannot be read: {error.strerror})", load)
+    ref.unreadable = error
+    return ref

@@ -7,12 +7,15 @@ Each command group lives in its own module (``cli_run``, ``cli_cases``,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
 from inbox_agent.adapters.tinydb_store import StoreError
 from inbox_agent.config.loader import Config, ConfigError, find_config_path, load_config
 from inbox_agent.config.model_file import ModelFileError
+from inbox_agent.domain.model import CATEGORIES
+from inbox_agent.entrypoints.bootstrap import storage_report
 from inbox_agent.entrypoints.cli_cases import add_show_options, cmd_cases, cmd_classify, cmd_show
 from inbox_agent.entrypoints.cli_common import EXIT_CONFIG, EXIT_USAGE
 from inbox_agent.entrypoints.cli_escalate import add_escalate_parser, cmd_escalate
@@ -53,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     cases.add_argument(
         "--status", choices=["open", "waiting_customer", "waiting_staff", "escalated", "resolved"]
     )
-    cases.add_argument("--category")
+    cases.add_argument("--category", choices=CATEGORIES)  # a typo is no empty list
     cases.add_argument("--json", action="store_true")
 
     show = sub.add_parser("show", help="one case with its messages and events")
@@ -141,22 +144,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"{exc}\n")
         return EXIT_CONFIG
+    except OSError as exc:  # e.g. the data directory cannot be read: named by cause, exit 6
+        return _failed(exc)
     setup_logging(config.logging.level, str(config.logging.file) if config.logging.file else None)
+    usage = _usage_error(args)
+    if usage:
+        sys.stderr.write(f"{usage}\n")
+        return EXIT_USAGE
     if args.command in MODEL_AT_START and not getattr(args, "rollback", False):
         try:  # the model is parsed on first use; these commands use it, so first use is now
             config.rules.model  # noqa: B018
         except ModelFileError as exc:
             sys.stderr.write(f"invalid configuration:\n  - category model: {exc}\n")
             return EXIT_CONFIG
-    if args.command == "quarantine" and args.action in ("retry", "drop") and not args.id:
-        sys.stderr.write(f"quarantine {args.action} needs an ID (see `inbox-agent quarantine`)\n")
-        return EXIT_USAGE
-    if args.command == "quarantine" and args.action == "drop" and not args.reason.strip():
-        sys.stderr.write("quarantine drop needs --reason: the record of a dropped mail keeps it\n")
-        return EXIT_USAGE
+        except OSError as exc:  # the applied model may not be read: a permission error, exit 6
+            return _failed(exc)
     try:
         return COMMANDS[args.command](args, config)
     except (StoreError, OSError) as exc:  # named by cause: store damaged, disk full, ...
-        failure = describe_failure(exc)
-        sys.stderr.write(f"error: {failure.text}\n")
-        return failure.exit_code
+        return _failed(exc, config if args.command == "status" else None)
+
+
+def _usage_error(args: argparse.Namespace) -> str:
+    if args.command == "quarantine" and args.action in ("retry", "drop") and not args.id:
+        return f"quarantine {args.action} needs an ID (see `inbox-agent quarantine`)"
+    if args.command == "quarantine" and args.action == "drop" and not args.reason.strip():
+        return "quarantine drop needs --reason: the record of a dropped mail keeps it"
+    return ""
+
+
+def _failed(exc: BaseException, status_of: Config | None = None) -> int:
+    """The error named by its cause, with its exit code (``failures.py``). ``status``
+    that cannot read the store still shows the storage line it promises: why the data
+    directory cannot be used is what the operator asked it for."""
+    failure = describe_failure(exc)
+    sys.stderr.write(f"error: {failure.text}\n")
+    if status_of is not None:
+        with contextlib.suppress(OSError):  # not even its parent can be looked at: said above
+            sys.stderr.write(f"storage: {storage_report(status_of).state}\n")
+    return failure.exit_code

@@ -149,13 +149,20 @@ def _show_doc(
     return doc
 
 
+def _no_case(args: argparse.Namespace) -> int:
+    if args.json:  # stdout stays JSON, as `classify --json` reports a file it cannot read
+        print_json({"case": args.case, "error": f"no case {args.case}"})
+    else:
+        console.print(f"no case {args.case}", style="red")
+    return EXIT_FAIL
+
+
 def cmd_show(args: argparse.Namespace, config: Config) -> int:
     unmask = bool(getattr(args, "unmask", False))
     store = open_store(config, read_only=True)
     case = store.get_case(args.case)
     if case is None or (unmask and not _record_unmasked(args, config)):
-        console.print(f"no case {args.case}", style="red")
-        return EXIT_FAIL
+        return _no_case(args)
     messages = store.case_messages(case.case_id)
     if not unmask:
         case, messages = masked_case(case), [masked_message(message) for message in messages]

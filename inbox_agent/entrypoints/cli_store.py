@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from inbox_agent.adapters.store_backup import backup, restore
+from inbox_agent.adapters.store_backup import NotABackup, backup, restore
 from inbox_agent.adapters.store_verify import VerifyReport, verify
 from inbox_agent.config.loader import Config
 from inbox_agent.entrypoints.bootstrap import open_store
-from inbox_agent.entrypoints.cli_common import EXIT_OK, console, flagged, print_json
+from inbox_agent.entrypoints.cli_common import EXIT_OK, EXIT_USAGE, console, flagged, print_json
 from inbox_agent.entrypoints.failures import EXIT_STORE_DAMAGED
 
 
@@ -52,7 +53,13 @@ def cmd_backup(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_restore(args: argparse.Namespace, config: Config) -> int:
     source = Path(args.src)
-    report, aside = restore(source, config.storage.data_dir, shard_size=config.storage.shard_size)
+    try:
+        report, aside = restore(source, config.storage.data_dir, shard_size=config.storage.shard_size)
+    except NotABackup as exc:
+        # A usage error (exit 2), not damage: the path given names no backup, nothing
+        # in the data directory was read as damaged and nothing was changed.
+        sys.stderr.write(f"not restored: {exc}; the data directory was not touched\n")
+        return EXIT_USAGE
     if not report.clean:
         console.print(flagged("not restored:", f"{source} does not verify clean"), highlight=False)
         return _print_report(report, source)
