@@ -134,3 +134,56 @@ def test_a_purged_case_reopened_and_resolved_again_loses_its_new_mail_too(tmp_pa
 def _held(store: Store, case_id: str) -> list:
     """The case's messages whose raw mail is still stored."""
     return [m for m in store.case_messages(case_id) if m.raw_sha256 in store.held_blobs([m.raw_sha256])]
+
+
+def test_a_file_that_mail_of_no_case_shares_survives_the_purge_of_a_case(tmp_path: Path) -> None:
+    # Files are stored by content: the company logo in Alice's complaint and in her
+    # colleague's out-of-office (filed under no case) is one file.
+    from email.message import EmailMessage
+
+    logo = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+
+    def mail(sender: str, subject: str, extra: dict[str, str]) -> bytes:
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = sender, "complaints@wallet.example", subject
+        for name, value in extra.items():
+            msg[name] = value
+        msg.set_content("My payment failed with error E1023.")
+        msg.add_attachment(logo, maintype="image", subtype="png", filename="logo.png")
+        return msg.as_bytes()
+
+    maildir = tmp_path / "maildir"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    (maildir / "new" / "1.mail").write_bytes(mail("alice@acme.example", "Payment failed", {}))
+    out_of_office = mail("bob@acme.example", "Automatic reply", {"Auto-Submitted": "auto-replied"})
+    (maildir / "new" / "2.mail").write_bytes(out_of_office)
+    config_path = write_config(tmp_path, maildir=maildir, overrides={"storage": {"retention_days": 30}})
+    assert cli(config_path, "run", "--once").returncode == 0
+    (case,) = cli_json(config_path, "cases")
+    assert cli(config_path, "resolve", case["case_id"], "fixed").returncode == 0
+    assert cli(config_path, "run", "--once").returncode == 0  # the resolution goes out
+    store = Store(load_config(config_path).storage.data_dir)
+    resolved_at = parse_iso(store.get_case(case["case_id"]).updated_at)
+    assert purge(store, resolved_at + timedelta(days=31), 30).cases == 1
+    assert verify(store.root).clean  # before: the shared logo was deleted, verify and backup exit 4
+    assert cli(config_path, "verify").returncode == 0
+
+
+def test_the_daemon_applies_retention_when_it_starts_not_only_a_day_later(tmp_path: Path) -> None:
+    from inbox_agent.domain.clock import FixedClock
+    from inbox_agent.entrypoints.bootstrap import build_runtime
+    from inbox_agent.entrypoints.daemon import Daemon, StopFlag
+
+    config_path, store, old_id, _open_id = _two_cases(tmp_path)
+    assert cli(config_path, "run", "--once").returncode == 0  # the resolution goes out
+    later = parse_iso(store.get_case(old_id).updated_at) + timedelta(days=31)
+    runtime = build_runtime(load_config(config_path), clock=FixedClock(later))
+    stop = StopFlag()
+    stop.event.set()  # a daemon restarted before its first day is over: it starts, then stops
+    try:
+        Daemon(runtime, stop, on_report=lambda report: None).run()
+    finally:
+        runtime.close()
+    purged = Store(load_config(config_path).storage.data_dir).get_case(old_id)
+    assert "raw_purged" in [event.kind for event in purged.events]  # before: only after 24 h of uptime

@@ -30,6 +30,8 @@ from inbox_agent.services.retention import purge
 from inbox_agent.services.sweep import run_sweep
 
 log = logging.getLogger("inbox_agent.entrypoints.daemon")
+# Jobs this rare run once at start too, then at their interval.
+DAILY_AT_START = 3600.0
 
 
 class StopFlag:
@@ -123,7 +125,9 @@ def run_once(runtime: Runtime) -> CycleReport:
         report,
         sent=report.sent + totals.sent,
         send_failed=report.send_failed + totals.failed,
-        send_retry=totals.retry,
+        # The cycle's own retries plus the jobs' (a cycle's mail left to retry is not
+        # due again in the same run, so nothing is counted twice).
+        send_retry=report.send_retry + totals.retry,
     )
 
 
@@ -177,7 +181,7 @@ class Daemon:
         # by another look before the daemon waits in IDLE (an empty look is one SEARCH).
         self.look_again = report.fetched > 0 and not report.error
 
-    def add_job(self, every_seconds: float, job: Callable[[], None]) -> None:
+    def add_job(self, every_seconds: float, job: Callable[[], None], *, now: bool = False) -> None:
         def safe() -> None:
             try:
                 job()
@@ -186,13 +190,17 @@ class Daemon:
                 _log_failure(f"scheduled job {name} failed; it runs again at its next time", describe(exc))
 
         self.scheduler.every(max(1, int(every_seconds))).seconds.do(safe)
+        if now:
+            safe()
 
     def run(self) -> None:
         config = self.runtime.config
         self.scheduler.every(max(1, int(config.mailbox.poll_interval))).seconds.do(self._poll_job)
-        for interval, job in housekeeping_jobs(config):
-            self.add_job(interval, partial(job, self.runtime))
         self._poll_job()
+        for interval, job in housekeeping_jobs(config):
+            # A daily job (retention) also runs at start: a daemon restarted more often
+            # than once a day would otherwise never delete the data it must.
+            self.add_job(interval, partial(job, self.runtime), now=interval >= DAILY_AT_START)
         imap = config.mailbox.imap if config.mailbox.kind == "imap" else None
         # The adapter shortens each IDLE to the renewal interval; 5 s bounds how long a
         # stop request or a scheduled job waits.

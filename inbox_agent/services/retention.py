@@ -62,12 +62,15 @@ def _files_only_of(
     store: CaseStore, cases: list[Case], doomed: set[str], outbox: list[dict[str, Any]]
 ) -> tuple[set[str], set[str]]:
     """Blob hashes and attachment names that only the doomed cases refer to: their
-    messages and their mails left in the outbox."""
+    messages and their mails left in the outbox. Files are stored by content, so the
+    same company logo can belong to a doomed case and to mail filed under no case (a
+    colleague's out-of-office): that mail keeps it, or `verify` finds it missing."""
     keep: tuple[set[str], set[str]] = (set(), set())
     drop: tuple[set[str], set[str]] = (set(), set())
-    for case in cases:
-        blobs, attachments = drop if case.case_id in doomed else keep
-        for message in store.case_messages(case.case_id):
+    filed = [(case.case_id, store.case_messages(case.case_id)) for case in cases]
+    for case_id, messages in [*filed, ("", store.unfiled_messages())]:
+        blobs, attachments = drop if case_id in doomed else keep
+        for message in messages:
             blobs.add(message.raw_sha256)
             attachments.update(item[1] for item in message.attachments)
     for entry in outbox:
