@@ -143,6 +143,8 @@ def test_staff_by_cli(tmp_path: Path, smtp_server) -> None:
     latin1.write_bytes("Réponse envoyée".encode("latin-1"))
     refused = cli(config, "reply", case_id, "--file", str(latin1))
     assert refused.returncode == 1 and "is not UTF-8 text" in refused.stdout  # before: a traceback
+    both = cli(config, "reply", case_id, "typed", "words", "--file", str(answer))
+    assert both.returncode == 2 and "not both" in both.stdout  # before: the typed words were dropped
     assert cli(config, "resolve", case_id, "unlocked", "--by", "lead").returncode == 0
     assert cli(config, "resolve", case_id, "again").returncode == 1  # already resolved
     assert cli(config, "reopen", case_id, "--by", "lead").returncode == 0

@@ -13,7 +13,7 @@ from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import SystemClock
 from inbox_agent.domain.mask import mask_text
 from inbox_agent.entrypoints.bootstrap import dropped_quarantine_log, open_store
-from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, print_json
+from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, console, print_json
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.services.ports import CaseStore
 from inbox_agent.services.quarantine import DropRefused, RetryRefused, drop_quarantined, retry_quarantined
@@ -118,6 +118,10 @@ def _list_dropped(config: Config, *, as_json: bool) -> int:
 
 def cmd_staff_action(args: argparse.Namespace, config: Config) -> int:
     """assign / note / reply / resolve / reopen: an event on the case; mail is queued for the daemon."""
+    if getattr(args, "file", None) and getattr(args, "text", None):
+        # Which one did they mean to send? Sending one and dropping the other is a guess.
+        console.print("give the text or --file, not both: nothing done", style="red")
+        return EXIT_USAGE
     try:
         text = _action_text(args)
     except UnicodeDecodeError as exc:
