@@ -20,9 +20,20 @@ from pathlib import Path
 
 from inbox_agent.adapters.files import write_atomically
 from inbox_agent.adapters.imap import tls_client_context
-from inbox_agent.adapters.smtp_pipelining import CLOSING, pipelined_sendmail
+from inbox_agent.adapters.smtp_pipelining import (
+    CLOSING,
+    UnsendableAddress,
+    answer_text,
+    envelope,
+    mail_options,
+    outcome_for,
+    pipelined_sendmail,
+    reset_transaction,
+    timed_out,
+)
 from inbox_agent.config.settings import SmtpSettings
 from inbox_agent.domain.model import OutgoingMail, SendOutcome, SendResult
+from inbox_agent.domain.outbox import NotOffered, PartlyRefused
 from inbox_agent.services.ports import TransportError
 
 # CLOSING (421) means "service closing the channel": the mail was not taken and the
@@ -122,109 +133,100 @@ class SmtpTransport:
         login = f", logged in as {self._settings.username}" if self._settings.username else ""
         return f"SMTP ok: {self._where} ({self._settings.security}{login})"
 
-    # -- one connection ----------------------------------------------------------
+    # -- one batch ------------------------------------------------------------------
 
     def _send_on_one_connection(self, mails: Sequence[OutgoingMail]) -> list[SendResult]:
+        """The batch over one connection, and over another each time the server hangs up
+        after taking at least one mail (a relay's per-connection limit: 421 after N
+        mails); once more even without progress (a restart, an idle drop). Mails the
+        server never saw are ``NotOffered``: no attempt counted."""
         results: list[SendResult] = []
-        reconnect_left = True  # the server may drop us once per batch (idle timeout, message limit)
-        lost_detail = ""
-        try:
-            connection: _Connection | None = self._open()
-        except TransportError as error:
-            self._log.warning("SMTP: %s", error)
-            return [SendResult(mail.outbox_id, SendOutcome.RETRY, str(error)) for mail in mails]
-        try:
-            for mail in mails:
-                if connection is None:
-                    results.append(SendResult(mail.outbox_id, SendOutcome.RETRY, lost_detail))
-                    continue
-                outcome = self._send_one(connection, mail)
-                if isinstance(outcome, _Undelivered):
-                    lost_detail = outcome.detail
-                    _discard(connection)
-                    connection = None
-                    if reconnect_left:
-                        reconnect_left = False
-                        connection, outcome = self._reconnect_and_resend(mail, outcome)
-                if isinstance(outcome, _Undelivered):
-                    lost_detail = outcome.detail
-                    outcome = SendResult(mail.outbox_id, SendOutcome.RETRY, outcome.detail)
-                results.append(outcome)
-        finally:
-            if connection is not None:
-                with contextlib.suppress(smtplib.SMTPException, OSError):
-                    connection.quit()
-                _discard(connection)
+        lost: _Undelivered | None = None
+        free_reconnect = True
+        while len(results) < len(mails):
+            if lost is not None:
+                self._log.info("SMTP: connection to %s lost (%s); reconnecting", self._where, lost.detail)
+            try:
+                connection = self._open()
+            except TransportError as error:
+                if lost is None:
+                    self._log.warning("SMTP: %s", error)
+                    return [SendResult(mail.outbox_id, SendOutcome.RETRY, str(error)) for mail in mails]
+                return results + _unsent(mails[len(results) :], lost, f"; reconnect failed: {error}")
+            try:
+                lost, answered = self._send_until_lost(connection, mails, results)
+            finally:
+                _close(connection)
+            if lost is None or len(results) == len(mails):
+                break
+            if not answered and not free_reconnect:
+                return results + _unsent(mails[len(results) :], lost, "")
+            free_reconnect = free_reconnect and answered > 0
         return results
 
-    def _reconnect_and_resend(
-        self, mail: OutgoingMail, lost: _Undelivered
-    ) -> tuple[_Connection | None, SendResult | _Undelivered]:
-        self._log.info("SMTP: connection to %s lost (%s); reconnecting once", self._where, lost.detail)
-        try:
-            connection = self._open()
-        except TransportError as error:
-            return None, _Undelivered(f"{lost.detail}; reconnect failed: {error}", safe_to_resend=False)
-        if not lost.safe_to_resend:
-            return connection, lost
-        outcome = self._send_one(connection, mail)
-        if isinstance(outcome, _Undelivered):
-            _discard(connection)
-            return None, outcome
-        return connection, outcome
+    def _send_until_lost(
+        self, connection: _Connection, mails: Sequence[OutgoingMail], results: list[SendResult]
+    ) -> tuple[_Undelivered | None, int]:
+        """Send the mails not in ``results`` yet, appending theirs, until the connection
+        is lost; that loss (None if all went) and how many mails the server answered.
+        A mail lost after DATA is RETRY (the server may have it); one lost before DATA
+        is left out of ``results``, to be sent again on a new connection."""
+        answered = 0
+        for mail in mails[len(results) :]:
+            outcome = self._send_one(connection, mail)
+            if isinstance(outcome, _Undelivered):
+                if not outcome.safe_to_resend:
+                    results.append(SendResult(mail.outbox_id, SendOutcome.RETRY, outcome.detail))
+                return outcome, answered
+            results.append(outcome)
+            answered += 1
+        return None, answered
 
     def _send_one(self, connection: _Connection, mail: OutgoingMail) -> SendResult | _Undelivered:
         connection.data_started = False
         try:
+            connection.ehlo_or_helo_if_needed()  # what the server offers decides the envelope
+            sender, recipients, unsendable = envelope(mail, connection.has_extn("smtputf8"))
             refused = connection.sendmail(
-                mail.sender,
-                list(mail.recipients),
-                mail.raw,
-                mail_options=self._mail_options(connection, mail),
+                sender, recipients, mail.raw, mail_options=mail_options(connection, mail.raw, recipients)
             )
-        except smtplib.SMTPRecipientsRefused as error:
-            return _refused_recipients(mail, error.recipients)
-        except smtplib.SMTPResponseException as error:
-            detail = _answer(error.smtp_code, error.smtp_error)
-            if error.smtp_code == CLOSING:
-                return _Undelivered(detail, safe_to_resend=True)
-            return SendResult(mail.outbox_id, _outcome_for(error.smtp_code), detail)
-        except smtplib.SMTPServerDisconnected as error:
-            what = (
-                f"timed out after {self._settings.timeout:g}s talking to {self._where}"
-                if _timed_out(error)
-                else f"connection to {self._where} closed: {error}"
-            )
-            return _Undelivered(what, safe_to_resend=not connection.data_started)
-        except smtplib.SMTPNotSupportedError as error:
-            return SendResult(mail.outbox_id, SendOutcome.FAILED, f"server cannot take this mail: {error}")
-        except UnicodeError as error:
-            return SendResult(mail.outbox_id, SendOutcome.FAILED, f"address is not ASCII: {error}")
-        except TimeoutError:
-            return _Undelivered(
-                f"timed out after {self._settings.timeout:g}s talking to {self._where}",
-                safe_to_resend=not connection.data_started,
-            )
-        except (OSError, smtplib.SMTPException) as error:
-            return _Undelivered(
-                f"connection to {self._where} failed: {error}", safe_to_resend=not connection.data_started
-            )
+        except UnsendableAddress as error:  # found before MAIL FROM: no transaction is open
+            return SendResult(mail.outbox_id, SendOutcome.FAILED, str(error))
+        except (OSError, smtplib.SMTPException, UnicodeError) as error:
+            return self._after_error(connection, mail, error)
         if self._on_accepted is not None:
             # The server has the mail. The caller records its "sent" mark here; a crash
             # before that mark is written is the one documented duplicate window.
             self._on_accepted(mail.outbox_id)
-        detail = "; ".join(f"{rcpt}: {_answer(code, text)}" for rcpt, (code, text) in refused.items())
-        return SendResult(mail.outbox_id, SendOutcome.SENT, f"refused {detail}" if detail else "250 accepted")
+        answers = {rcpt: answer_text(code, text) for rcpt, (code, text) in refused.items()} | unsendable
+        if not answers:
+            return SendResult(mail.outbox_id, SendOutcome.SENT, "250 accepted")
+        detail = "; ".join(f"{rcpt}: {answer}" for rcpt, answer in answers.items())
+        return PartlyRefused(mail.outbox_id, detail=f"refused {detail}", refused=tuple(answers.items()))
 
-    @staticmethod
-    def _mail_options(connection: _Connection, mail: OutgoingMail) -> list[str]:
-        options: list[str] = []
-        if not mail.raw.isascii() and connection.has_extn("8bitmime"):
-            options.append("BODY=8BITMIME")
-        addresses = [mail.sender, *mail.recipients]
-        if not all(address.isascii() for address in addresses) and connection.has_extn("smtputf8"):
-            options.append("SMTPUTF8")
-        return options
+    def _after_error(
+        self, connection: _Connection, mail: OutgoingMail, error: Exception
+    ) -> SendResult | _Undelivered:
+        """What an error under a mail means for it. A connection that stays open is
+        RSET, so the next mail starts a clean transaction."""
+        if isinstance(error, smtplib.SMTPRecipientsRefused):
+            reset_transaction(connection)
+            return _refused_recipients(mail, error.recipients)
+        if isinstance(error, smtplib.SMTPResponseException):
+            detail = answer_text(error.smtp_code, error.smtp_error)
+            if error.smtp_code == CLOSING:
+                return _Undelivered(detail, safe_to_resend=True)
+            reset_transaction(connection)
+            return SendResult(mail.outbox_id, outcome_for(error.smtp_code), detail)
+        if isinstance(error, smtplib.SMTPNotSupportedError | UnicodeError):
+            reset_transaction(connection)
+            return SendResult(mail.outbox_id, SendOutcome.FAILED, f"server cannot take this mail: {error}")
+        safe = not connection.data_started
+        if isinstance(error, TimeoutError) or timed_out(error):
+            return _Undelivered(f"timed out after {self._settings.timeout:g}s talking to {self._where}", safe)
+        if isinstance(error, smtplib.SMTPServerDisconnected):
+            return _Undelivered(f"connection to {self._where} closed: {error}", safe)
+        return _Undelivered(f"connection to {self._where} failed: {error}", safe)
 
     # -- connecting -------------------------------------------------------------------
 
@@ -247,7 +249,7 @@ class SmtpTransport:
         except ssl.SSLError as error:
             raise TransportError(f"TLS handshake with {self._where} failed: {error}") from error
         except (OSError, smtplib.SMTPException) as error:
-            if _timed_out(error):
+            if timed_out(error):
                 raise TransportError(
                     f"cannot connect to {self._where}: timed out after {settings.timeout:g}s"
                 ) from error
@@ -273,7 +275,7 @@ class SmtpTransport:
             raise TransportError(f"TLS handshake with {self._where} failed: {error}") from error
         except smtplib.SMTPResponseException as error:
             raise TransportError(
-                f"TLS: {self._where} refused STARTTLS: {_answer(error.smtp_code, error.smtp_error)}"
+                f"TLS: {self._where} refused STARTTLS: {answer_text(error.smtp_code, error.smtp_error)}"
             ) from error
         except (OSError, smtplib.SMTPException) as error:
             raise TransportError(f"TLS: STARTTLS with {self._where} failed: {error}") from error
@@ -285,7 +287,7 @@ class SmtpTransport:
         except smtplib.SMTPAuthenticationError as error:
             raise TransportError(
                 f"authentication failed for user {settings.username} at {self._where}: "
-                f"{_answer(error.smtp_code, error.smtp_error)}"
+                f"{answer_text(error.smtp_code, error.smtp_error)}"
             ) from error
         except smtplib.SMTPNotSupportedError as error:
             raise TransportError(
@@ -298,44 +300,37 @@ class SmtpTransport:
             raise TransportError(f"connection to {self._where} lost during login: {error}") from error
 
 
-# 5xx answers that blame our login, not the mail: giving up on every customer's
-# acknowledgement because of a wrong SMTP password would lose them all.
-_OUR_CONFIG_PROBLEM = frozenset({530, 535})
-
-
-def _timed_out(error: BaseException) -> bool:
-    """smtplib reports a read timeout as SMTPServerDisconnected; the timeout is its context."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, TimeoutError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _outcome_for(code: int) -> SendOutcome:
-    if 400 <= code < 500 or code in _OUR_CONFIG_PROBLEM:
-        return SendOutcome.RETRY
-    if 500 <= code < 600:
-        return SendOutcome.FAILED
-    return SendOutcome.RETRY  # a nonsense code: do not give up on the customer's mail
-
-
 def _refused_recipients(mail: OutgoingMail, refused: dict[str, tuple[int, bytes]]) -> SendResult:
     """Every recipient was refused: FAILED only if all refusals are permanent."""
-    detail = "; ".join(f"{rcpt}: {_answer(code, text)}" for rcpt, (code, text) in refused.items())
+    detail = "; ".join(f"{rcpt}: {answer_text(code, text)}" for rcpt, (code, text) in refused.items())
     permanent = refused and all(500 <= code < 600 for code, _ in refused.values())
     return SendResult(mail.outbox_id, SendOutcome.FAILED if permanent else SendOutcome.RETRY, detail)
-
-
-def _answer(code: int, text: bytes | str) -> str:
-    message = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    return f"{code} {' '.join(message.split())}"
 
 
 def _discard(connection: smtplib.SMTP) -> None:
     with contextlib.suppress(Exception):
         connection.close()
+
+
+def _close(connection: smtplib.SMTP) -> None:
+    """QUIT if the connection is still open, then close it."""
+    if connection.sock is not None:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            connection.quit()
+    _discard(connection)
+
+
+def _unsent(mails: Sequence[OutgoingMail], lost: _Undelivered, why: str) -> list[SendResult]:
+    """The rest of a batch after its connection was lost for good. A mail lost before
+    DATA is the first of them and was offered: RETRY (an attempt). The others the
+    server never saw: ``NotOffered``."""
+    detail = f"{lost.detail}{why}"
+    results: list[SendResult] = [
+        NotOffered(mail.outbox_id, detail=f"not offered: {detail}") for mail in mails
+    ]
+    if lost.safe_to_resend and mails:
+        results[0] = SendResult(mails[0].outbox_id, SendOutcome.RETRY, detail)
+    return results
 
 
 # --------------------------------------------------------------------------- directory

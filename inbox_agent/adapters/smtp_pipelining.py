@@ -4,12 +4,19 @@ MAIL, every RCPT and DATA go out in one write; their answers are read in order a
 mean what they mean without pipelining, so the caller sees smtplib's own results
 and exceptions (``SMTPSenderRefused``, ``SMTPRecipientsRefused``, ``SMTPDataError``).
 Used only when the server offers PIPELINING in its EHLO answer.
+
+Also what both paths share: the envelope's addresses as the server can take them
+(``envelope``, checked before MAIL FROM), RSET after a failed mail, and what an
+answer means (``outcome_for``, ``answer_text``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 from collections.abc import Sequence
+
+from inbox_agent.domain.model import OutgoingMail, SendOutcome
 
 CLOSING = 421  # "service closing the channel": the server hangs up after this answer
 
@@ -98,3 +105,97 @@ def _reset_unless_closing(smtp: smtplib.SMTP, code: int) -> None:
         smtp.close()
     else:
         smtp._rset()  # type: ignore[attr-defined]
+
+
+class UnsendableAddress(Exception):
+    """An address that cannot go into the envelope on this connection."""
+
+
+def envelope_address(address: str, smtputf8: bool) -> str:
+    """``address`` as the envelope carries it. A non-ASCII domain is IDNA-encoded
+    (``bücher.example`` -> ``xn--bcher-kva.example``): any server takes that, no
+    SMTPUTF8 needed. A non-ASCII local part has no ASCII form, so it needs a server
+    that offers SMTPUTF8 (RFC 6531). Raises ``UnsendableAddress`` otherwise: checked
+    before MAIL FROM, because smtplib failing to encode an address after MAIL FROM
+    leaves the transaction open and the next mail gets "503 nested MAIL command"."""
+    if address.isascii():
+        return address
+    local, at, domain = address.rpartition("@")
+    if not at:
+        local, domain = domain, ""
+    try:
+        # The standard library's IDNA 2003 codec: no extra dependency, and the
+        # domains customers write (umlauts, accents, CJK) encode the same in IDNA 2008.
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError as error:
+        raise UnsendableAddress(f"{address}: the domain has no IDNA form ({error})") from error
+    if not local.isascii() and not smtputf8:
+        raise UnsendableAddress(f"{address}: a non-ASCII local part needs SMTPUTF8, which the server lacks")
+    return f"{local}@{ascii_domain}" if at else local
+
+
+def reset_transaction(connection: smtplib.SMTP) -> None:
+    """RSET after a mail that did not go through: a transaction left open (MAIL FROM
+    taken) makes the next mail's MAIL fail for good with "503 nested MAIL command".
+    If RSET fails the connection is closed: the next mail then reconnects."""
+    try:
+        code, _ = connection.rset()
+    except (OSError, smtplib.SMTPException):
+        code = 0
+    if code != 250:
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+def envelope(mail: OutgoingMail, smtputf8: bool) -> tuple[str, list[str], dict[str, str]]:
+    """Sender and recipients as the server can take them, and the recipients that
+    cannot be sent with why. Raises ``UnsendableAddress`` for the sender, or when no
+    recipient is left: the mail cannot go at all."""
+    sender = envelope_address(mail.sender, smtputf8)
+    recipients: list[str] = []
+    unsendable: dict[str, str] = {}
+    for address in mail.recipients:
+        try:
+            recipients.append(envelope_address(address, smtputf8))
+        except UnsendableAddress as error:
+            unsendable[address] = str(error)
+    if not recipients:
+        raise UnsendableAddress("; ".join(unsendable.values()))
+    return sender, recipients, unsendable
+
+
+def mail_options(connection: smtplib.SMTP, raw: bytes, addresses: Sequence[str]) -> list[str]:
+    options: list[str] = []
+    if not raw.isascii() and connection.has_extn("8bitmime"):
+        options.append("BODY=8BITMIME")
+    if not all(address.isascii() for address in addresses):  # only if the server offers it (envelope)
+        options.append("SMTPUTF8")
+    return options
+
+
+# 5xx answers that blame our login, not the mail: giving up on every customer's
+# acknowledgement because of a wrong SMTP password would lose them all.
+OUR_CONFIG_PROBLEM = frozenset({530, 535})
+
+
+def timed_out(error: BaseException) -> bool:
+    """smtplib reports a read timeout as SMTPServerDisconnected; the timeout is its context."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, TimeoutError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def outcome_for(code: int) -> SendOutcome:
+    if 400 <= code < 500 or code in OUR_CONFIG_PROBLEM:
+        return SendOutcome.RETRY
+    if 500 <= code < 600:
+        return SendOutcome.FAILED
+    return SendOutcome.RETRY  # a nonsense code: do not give up on the customer's mail
+
+
+def answer_text(code: int, text: bytes | str) -> str:
+    message = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {' '.join(message.split())}"

@@ -10,6 +10,7 @@ which a mail can go out twice — and then with the same Message-ID.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,26 @@ from inbox_agent.domain.model import OutgoingMail, SendOutcome, SendResult
 
 PENDING = "pending"
 FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class NotOffered(SendResult):
+    """RETRY for a mail the server never saw: the connection was lost under an earlier
+    mail of its batch and could not be opened again. Not an attempt of its own, so it
+    keeps its attempt count and schedule (a relay's per-connection limit must not push
+    every later mail of a backlog into backoff)."""
+
+    outcome: SendOutcome = SendOutcome.RETRY
+
+
+@dataclass(frozen=True)
+class PartlyRefused(SendResult):
+    """SENT to some recipients, refused for good by the server for the others:
+    ``refused`` pairs each refused address with the server's answer, so the case
+    can say who did not get the mail (an escalation to two staff, one address gone)."""
+
+    outcome: SendOutcome = SendOutcome.SENT
+    refused: tuple[tuple[str, str], ...] = ()
 
 
 def new_entry(mail: OutgoingMail, raw_sha256: str, now: datetime) -> dict[str, Any]:
@@ -49,6 +70,8 @@ def after_result(
     """The entry's next state; None once it is sent (it leaves the outbox)."""
     if result.outcome == SendOutcome.SENT:
         return None
+    if isinstance(result, NotOffered):
+        return {**entry, "last_error": result.detail[:500]}  # attempts and next attempt kept
     attempts = int(entry["attempts"]) + 1
     updated = {**entry, "attempts": attempts, "last_error": result.detail[:500]}
     if result.outcome == SendOutcome.FAILED:

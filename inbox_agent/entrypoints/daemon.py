@@ -22,6 +22,7 @@ import schedule
 
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.backoff import capped_delay
+from inbox_agent.domain.outbox import PENDING
 from inbox_agent.entrypoints.bootstrap import Runtime, write_report
 from inbox_agent.entrypoints.failures import Failure, describe
 from inbox_agent.services.delivery import record_status
@@ -125,9 +126,9 @@ def run_once(runtime: Runtime) -> CycleReport:
         report,
         sent=report.sent + totals.sent,
         send_failed=report.send_failed + totals.failed,
-        # The cycle's own retries plus the jobs' (a cycle's mail left to retry is not
-        # due again in the same run, so nothing is counted twice).
-        send_retry=report.send_retry + totals.retry,
+        # Mails left to retry, once each: the results of this run's sends would count a
+        # mail retried twice in it twice, and the jobs' sends alone miss the cycle's.
+        send_retry=sum(entry["status"] == PENDING for entry in runtime.store.outbox_entries()),
     )
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import Clock, iso
 from inbox_agent.domain.model import MessageRecord, OutgoingMail, SendOutcome, SendResult
-from inbox_agent.domain.outbox import after_result, is_due
+from inbox_agent.domain.outbox import PartlyRefused, after_result, is_due
 from inbox_agent.services.crash_points import crash_point
 from inbox_agent.services.ports import AcceptedLog, CaseStore, Mailbox, MailboxError, Transport
 from inbox_agent.services.unit_of_work import UnitOfWork
@@ -271,12 +271,28 @@ class Delivery:
             case = uow.case(entry["case_id"])
             subject = entry.get("subject") or _subject_of(self.store.get_blob(entry["raw_sha256"]))
             uow.add_message(_outgoing_record(entry, now, subject, case.language if case else ""))
+            if isinstance(result, PartlyRefused):
+                self._record_refused(uow, entry, result, now)
             return
         uow.changes.outbox[result.outbox_id] = updated
         if result.outcome == SendOutcome.FAILED:
             detail = f"{entry['kind']} to {', '.join(entry['recipients'])}: {result.detail}"
             uow.add_event(entry["case_id"], now, "mail_failed", "system", detail)
             log.error("outgoing mail %s failed for good: %s", entry["outbox_id"], result.detail)
+
+    @staticmethod
+    def _record_refused(uow: UnitOfWork, entry: dict[str, Any], result: PartlyRefused, now: datetime) -> None:
+        """Sent, but the server refused some recipients for good (an escalation to two
+        staff, one address gone): the case names who did not get it and why, or
+        nobody would ever know that person was not notified."""
+        refused = "; ".join(f"{address}: {answer}" for address, answer in result.refused)
+        others = [rcpt for rcpt in entry["recipients"] if rcpt not in dict(result.refused)]
+        delivered = f" (delivered to {', '.join(others)})" if others else ""
+        detail = (
+            f"{entry['kind']} to {', '.join(address for address, _ in result.refused)}: {refused}{delivered}"
+        )
+        uow.add_event(entry["case_id"], now, "mail_failed", "system", detail)
+        log.error("outgoing mail %s not delivered to every recipient: %s", entry["outbox_id"], refused)
 
     def _copy_to_sent(self, mails: Sequence[OutgoingMail], results: Sequence[SendResult]) -> None:
         """Best effort, after the sent marks are committed: a copy that fails is logged,
