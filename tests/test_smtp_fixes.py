@@ -3,6 +3,10 @@ recipients refused within a mail, a relay's per-connection limit, the run summar
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +18,7 @@ from servers import SmtpServer, _RecordingHandler
 from test_transport import acknowledgement, outcomes, smtp_settings
 
 from inbox_agent.adapters.smtp import SmtpTransport
+from inbox_agent.config.settings import SmtpSettings
 from inbox_agent.domain.model import OutgoingMail, SendOutcome
 from inbox_agent.domain.outbox import NotOffered, after_result
 
@@ -166,3 +171,51 @@ def test_a_non_ascii_local_part_goes_out_where_the_server_offers_smtputf8(server
     results = SmtpTransport(smtp_settings(server)).send_batch([_to(1, "用户@bücher.example")])
     assert outcomes(results) == [SendOutcome.SENT], results[0].detail
     assert server.wait_for(1)[0].rcpt_tos == ("用户@xn--bcher-kva.example",)
+
+
+@pytest.fixture
+def trickling_server() -> Iterator[tuple[str, int]]:
+    """Greets with one "220-" continuation line every 0.3 s, for ever: every read gets
+    its line well within the timeout, so the per-read timeout alone never ends it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def trickle(peer: socket.socket) -> None:
+        with contextlib.suppress(OSError), peer:
+            while not stop.is_set():
+                peer.sendall(b"220-still greeting you\r\n")
+                time.sleep(0.3)
+
+    def accept_forever() -> None:
+        while not stop.is_set():
+            try:
+                peer, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # the listener was closed
+            threading.Thread(target=trickle, args=(peer,), daemon=True).start()
+
+    threading.Thread(target=accept_forever, daemon=True).start()
+    try:
+        yield listener.getsockname()[:2]
+    finally:
+        stop.set()
+        listener.close()
+
+
+def test_a_server_that_trickles_its_greeting_is_given_up_on_and_the_mail_kept(
+    trickling_server: tuple[str, int],
+) -> None:
+    host, port = trickling_server
+    settings = SmtpSettings(kind="smtp", host=host, port=port, security="plain", timeout=1.0)
+    finished: list[list] = []
+    sender = threading.Thread(
+        target=lambda: finished.append(SmtpTransport(settings).send_batch([acknowledgement(1)])), daemon=True
+    )
+    sender.start()
+    sender.join(timeout=60)  # before: still greeting after any wait, and the daemon with it
+    assert finished, "the send never ended"
+    (result,) = finished[0]
+    assert result.outcome == SendOutcome.RETRY and "timed out" in result.detail

@@ -24,6 +24,7 @@ from inbox_agent.adapters.smtp_pipelining import (
     CLOSING,
     UnsendableAddress,
     answer_text,
+    deadline,
     envelope,
     mail_options,
     outcome_for,
@@ -36,8 +37,7 @@ from inbox_agent.domain.model import OutgoingMail, SendOutcome, SendResult
 from inbox_agent.domain.outbox import NotOffered, PartlyRefused
 from inbox_agent.services.ports import TransportError
 
-# CLOSING (421) means "service closing the channel": the mail was not taken and the
-# connection is gone, so sending it again on a fresh connection is safe.
+# CLOSING (421): the mail was not taken and the connection is gone; resending is safe.
 
 
 class _TrackingSMTPMixin:
@@ -48,14 +48,13 @@ class _TrackingSMTPMixin:
     can be resent at once on a new connection; after DATA the server may already
     have it, so the mail goes back to the outbox (RETRY) instead of being doubled now.
 
-    PIPELINING (RFC 2920): MAIL, every RCPT and DATA go out in one write and their
-    answers are read in order, one round trip instead of two plus one per recipient
-    before the message itself: what an acknowledgement costs over a relay a few
-    milliseconds away. Without the extension, smtplib's own command-by-command
-    ``sendmail`` runs. The answers mean what they mean without pipelining.
+    PIPELINING (RFC 2920): MAIL, every RCPT and DATA in one write, one round trip
+    instead of two plus one per recipient (``smtp_pipelining.py``); without the
+    extension, smtplib's own command-by-command ``sendmail`` runs.
     """
 
     data_started = False
+    deadline_expired = False  # set by smtp_pipelining.deadline
 
     def data(self, msg: bytes | str) -> tuple[int, bytes]:
         self.data_started = True
@@ -187,9 +186,12 @@ class SmtpTransport:
         try:
             connection.ehlo_or_helo_if_needed()  # what the server offers decides the envelope
             sender, recipients, unsendable = envelope(mail, connection.has_extn("smtputf8"))
-            refused = connection.sendmail(
-                sender, recipients, mail.raw, mail_options=mail_options(connection, mail.raw, recipients)
-            )
+            # A stalled server fails a read within the timeout; one trickling its answers
+            # fails the mail here (the body may take its time at 64 KB/s or more).
+            with deadline(connection, 3 * self._settings.timeout + len(mail.raw) / 65536):
+                refused = connection.sendmail(
+                    sender, recipients, mail.raw, mail_options=mail_options(connection, mail.raw, recipients)
+                )
         except UnsendableAddress as error:  # found before MAIL FROM: no transaction is open
             return SendResult(mail.outbox_id, SendOutcome.FAILED, str(error))
         except (OSError, smtplib.SMTPException, UnicodeError) as error:
@@ -222,7 +224,7 @@ class SmtpTransport:
             reset_transaction(connection)
             return SendResult(mail.outbox_id, SendOutcome.FAILED, f"server cannot take this mail: {error}")
         safe = not connection.data_started
-        if isinstance(error, TimeoutError) or timed_out(error):
+        if isinstance(error, TimeoutError) or timed_out(error) or connection.deadline_expired:
             return _Undelivered(f"timed out after {self._settings.timeout:g}s talking to {self._where}", safe)
         if isinstance(error, smtplib.SMTPServerDisconnected):
             return _Undelivered(f"connection to {self._where} closed: {error}", safe)
@@ -239,30 +241,37 @@ class SmtpTransport:
         settings = self._settings
         context = self._tls_context() if settings.security != "plain" else None
         local_name = settings.helo_name or None
-        try:
-            if settings.security == "tls":
-                connection: _Connection = _SMTP_SSL(
-                    settings.host, settings.port, local_name, timeout=settings.timeout, context=context
-                )
-            else:
-                connection = _SMTP(settings.host, settings.port, local_name, timeout=settings.timeout)
-        except ssl.SSLError as error:
-            raise TransportError(f"TLS handshake with {self._where} failed: {error}") from error
-        except (OSError, smtplib.SMTPException) as error:
-            if timed_out(error):
-                raise TransportError(
-                    f"cannot connect to {self._where}: timed out after {settings.timeout:g}s"
-                ) from error
-            raise TransportError(f"cannot connect to {self._where}: {error}") from error
-        try:
-            if context is not None and settings.security == "starttls":
-                self._start_tls(connection, context)
-            if settings.username:
-                self._login(connection)
+        connection: _Connection = (
+            _SMTP_SSL("", 0, local_name, timeout=settings.timeout, context=context)
+            if settings.security == "tls"
+            else _SMTP("", 0, local_name, timeout=settings.timeout)
+        )
+        try:  # greeting, STARTTLS, login: a few short answers, 3 timeouts at most
+            with deadline(connection, 3 * settings.timeout):
+                self._greeted(connection)
+                if context is not None and settings.security == "starttls":
+                    self._start_tls(connection, context)
+                if settings.username:
+                    self._login(connection)
         except BaseException:
             _discard(connection)
             raise
         return connection
+
+    def _greeted(self, connection: _Connection) -> None:
+        connection._host = self._settings.host  # as __init__ sets it: TLS checks the name against it
+        try:
+            code, message = connection.connect(self._settings.host, self._settings.port)
+            if code != 220:
+                raise smtplib.SMTPConnectError(code, message)
+        except ssl.SSLError as error:
+            raise TransportError(f"TLS handshake with {self._where} failed: {error}") from error
+        except (OSError, smtplib.SMTPException) as error:
+            if timed_out(error) or connection.deadline_expired:
+                raise TransportError(
+                    f"cannot connect to {self._where}: timed out after {self._settings.timeout:g}s"
+                ) from error
+            raise TransportError(f"cannot connect to {self._where}: {error}") from error
 
     def _start_tls(self, connection: _Connection, context: ssl.SSLContext) -> None:
         try:

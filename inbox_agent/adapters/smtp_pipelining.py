@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
-from collections.abc import Sequence
+import socket
+import threading
+from collections.abc import Iterator, Sequence
 
 from inbox_agent.domain.model import OutgoingMail, SendOutcome
 
@@ -199,3 +201,27 @@ def outcome_for(code: int) -> SendOutcome:
 def answer_text(code: int, text: bytes | str) -> str:
     message = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
     return f"{code} {' '.join(message.split())}"
+
+
+@contextlib.contextmanager
+def deadline(connection: smtplib.SMTP, seconds: float) -> Iterator[None]:
+    """At most ``seconds`` for what runs inside. smtplib's timeout bounds one read, and a
+    server answering a line at a time (a greeting that never ends) renews it with every
+    line: that held the daemon, and its shutdown, for as long as the server liked. Past
+    the deadline the socket is shut, the read in progress ends, the call fails like a
+    dropped connection, and ``deadline_expired`` says why."""
+
+    def expire() -> None:
+        connection.deadline_expired = True  # type: ignore[attr-defined]
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
