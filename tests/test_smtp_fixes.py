@@ -19,7 +19,7 @@ from test_transport import acknowledgement, outcomes, smtp_settings
 
 from inbox_agent.adapters.smtp import SmtpTransport
 from inbox_agent.config.settings import SmtpSettings
-from inbox_agent.domain.model import OutgoingMail, SendOutcome
+from inbox_agent.domain.model import OutgoingMail, SendOutcome, SendResult
 from inbox_agent.domain.outbox import NotOffered, after_result
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -219,3 +219,19 @@ def test_a_server_that_trickles_its_greeting_is_given_up_on_and_the_mail_kept(
     assert finished, "the send never ended"
     (result,) = finished[0]
     assert result.outcome == SendOutcome.RETRY and "timed out" in result.detail
+
+
+def test_a_recipient_refusing_with_4xx_for_days_is_given_up_on_visibly() -> None:
+    entry = {
+        "outbox_id": "x",
+        "status": "pending",
+        "attempts": 40,
+        "queued_at": "2026-11-25T08:00:00+00:00",  # six days before NOW
+        "next_attempt_at": "2026-12-01T08:00:00+00:00",
+    }
+    full = SendResult("x", SendOutcome.RETRY, "452 4.2.2 mailbox full")
+    given_up = after_result(entry, full, NOW, 60, 3600)
+    assert given_up is not None and given_up["status"] == "failed"  # before: retried for ever
+    assert "gave up after 5 days" in given_up["last_error"] and "452" in given_up["last_error"]
+    young = after_result({**entry, "queued_at": "2026-11-30T08:00:00+00:00"}, full, NOW, 60, 3600)
+    assert young is not None and young["status"] == "pending"

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from inbox_agent.domain.backoff import capped_delay
-from inbox_agent.domain.clock import iso
+from inbox_agent.domain.clock import iso, parse_iso
 from inbox_agent.domain.model import OutgoingMail, SendOutcome, SendResult
 
 PENDING = "pending"
@@ -40,6 +40,12 @@ class PartlyRefused(SendResult):
 
     outcome: SendOutcome = SendOutcome.SENT
     refused: tuple[tuple[str, str], ...] = ()
+
+
+# Like a mail server (RFC 5321 4.5.4.1: "at least 4-5 days"): a recipient still
+# refusing with 4xx after this long is given up on, visibly, instead of being retried
+# for ever (and keeping its case from retention for ever).
+GIVE_UP_AFTER = timedelta(days=5)
 
 
 def new_entry(mail: OutgoingMail, raw_sha256: str, now: datetime) -> dict[str, Any]:
@@ -76,6 +82,10 @@ def after_result(
     updated = {**entry, "attempts": attempts, "last_error": result.detail[:500]}
     if result.outcome == SendOutcome.FAILED:
         updated["status"] = FAILED
+        return updated
+    if entry.get("queued_at") and now - parse_iso(entry["queued_at"]) > GIVE_UP_AFTER:
+        updated["status"] = FAILED
+        updated["last_error"] = f"gave up after {GIVE_UP_AFTER.days} days of retrying: {result.detail}"[:500]
         return updated
     delay = capped_delay(attempts, initial, maximum)
     updated["next_attempt_at"] = iso(now + timedelta(seconds=delay))

@@ -28,7 +28,7 @@ from typing import Any
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import Clock, iso
 from inbox_agent.domain.model import MessageRecord, OutgoingMail, SendOutcome, SendResult
-from inbox_agent.domain.outbox import PartlyRefused, after_result, is_due
+from inbox_agent.domain.outbox import FAILED, PartlyRefused, after_result, is_due
 from inbox_agent.services.crash_points import crash_point
 from inbox_agent.services.ports import AcceptedLog, CaseStore, Mailbox, MailboxError, Transport
 from inbox_agent.services.unit_of_work import UnitOfWork
@@ -275,10 +275,10 @@ class Delivery:
                 self._record_refused(uow, entry, result, now)
             return
         uow.changes.outbox[result.outbox_id] = updated
-        if result.outcome == SendOutcome.FAILED:
-            detail = f"{entry['kind']} to {', '.join(entry['recipients'])}: {result.detail}"
+        if updated["status"] == FAILED:  # refused for good, or retried past the give-up age
+            detail = f"{entry['kind']} to {', '.join(entry['recipients'])}: {updated['last_error']}"
             uow.add_event(entry["case_id"], now, "mail_failed", "system", detail)
-            log.error("outgoing mail %s failed for good: %s", entry["outbox_id"], result.detail)
+            log.error("outgoing mail %s failed for good: %s", entry["outbox_id"], updated["last_error"])
 
     @staticmethod
     def _record_refused(uow: UnitOfWork, entry: dict[str, Any], result: PartlyRefused, now: datetime) -> None:
