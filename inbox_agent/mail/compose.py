@@ -302,7 +302,9 @@ def _customer_context(labels: Labels, case_id: str, customer_name: str) -> dict[
     return {
         "case_id": single_line(case_id),
         "language": labels.language,
-        "customer_name": truncate(salutation_name(single_line(customer_name)), MAX_NAME_CHARS),
+        # A display name may carry a phone or card number ("Li Lei 13812345678"): the
+        # greeting must not repeat it.
+        "customer_name": truncate(salutation_name(mask_text(single_line(customer_name))), MAX_NAME_CHARS),
         "service_name": labels.phrase("service_name"),
     }
 

@@ -166,11 +166,15 @@ def thread(
 
 
 def _ours(text: str, customer_subject: str) -> str:
-    """Our mail as sent, with the one customer string it quotes (their subject) masked.
-    The rest is our own template text, shown exactly: masking it would garble it
-    ("password → Settings" reads like a password to the masker)."""
+    """Our mail as sent, with the customer strings it quotes masked: their subject, and
+    their display name in the greeting, our first line ("Dear Li Lei 13812345678,",
+    "李雷 13812345678，您好："). The rest is our own template text, shown exactly: masking
+    it would garble it ("password → Settings" reads like a password to the masker)."""
     if customer_subject and customer_subject != mask_text(customer_subject):
-        return text.replace(customer_subject, mask_text(customer_subject))
+        text = text.replace(customer_subject, mask_text(customer_subject))
+    greeting, newline, rest = text.partition("\n")
+    if greeting.startswith("Dear ") or greeting.rstrip().endswith("您好："):
+        return f"{mask_text(greeting)}{newline}{rest}"
     return text
 
 

@@ -1,0 +1,158 @@
+"""The patterns ``mask.mask_text`` uses: keywords, separators and values. The rules
+they follow are in ``mask``'s docstring; this module only spells them."""
+
+from __future__ import annotations
+
+import re
+
+_IS = r"(?:is|was|are|是|为|為)"
+# Between a keyword and its value: "is", a colon or both ("验证码是：", "code was:"), a line
+# break only after a colon ("Verification code:\n482913"), and an opening bracket or
+# quote ("验证码：【482913】", "code (482913)"). "|" and a tab are what an HTML mail's
+# table cells become as text ("验证码| 918273").
+_OPEN = "[\\[【(（「『\"“'‘<《]"
+_CLOSE = "[\\]】)）」』\"”'’>》]"
+_COLON = r"(?:[:：=|\t][ \t]*(?:\r?\n[ \t]*)?)"  # a line break may follow a colon
+_SEP = rf"[ \t]*(?:{_IS}[ \t]*)?(?:{_COLON}|[#-][ \t]*)?{_OPEN}?[ \t]*"
+# A few words between the keyword and "is"/"was"/a colon: "the OTP I got was 771903",
+# "verification code I received: 482913".
+_WORDS_IS = (
+    r"(?:[ \t]+(?!(?:is|was)(?![A-Za-z]))[A-Za-z']{1,12}){1,3}?[ \t]*"
+    r"(?:(?:is|was)(?![A-Za-z])[ \t]*[:：]?|[:：])[ \t]*"
+)
+# A keyword alone on its line, its value alone on the next (after at most one blank
+# line): "Password\n\nZx8!pq77", as an HTML mail's table or definition list reads.
+_NEXT_LINE = r"[ \t]*[:：]?[ \t]*\r?\n(?:[ \t]*\r?\n)?[ \t]*"
+_ALONE = r"(?=[ \t]*(?:\r?\n|$))"
+# A note in brackets after the keyword: "支付密码（6位）：", "安全码(CVV)："
+_NOTE = r"(?:[ \t]*[(（][^)）\n]{1,10}[)）])?"
+_EN = r"(?<![A-Za-z])"  # an English keyword starts at a non-letter (CJK, digit, start)
+_OTP_WORDS = (
+    rf"{_EN}(?:otp|one[- ]time (?:code|password|passcode)|verification code|sms code|security code|"
+    rf"auth(?:entication)? code|confirmation code|dynamic code)|验证码|驗證碼|动态码|動態碼|校验码|校驗碼|短信码|确认码"
+    r"|动态口令|動態口令|动态密码|動態密碼"
+)
+# "OTP code:", "验证码短信 482913"
+_OTP_TAIL = r"(?:[ \t]*(?:code|短信|信息|消息)(?![A-Za-z]))?"
+_PASSWORD_WORDS = rf"{_EN}(?:password|passwd|pwd|passcode|pin(?: code|码)?)|支付密码|登录密码|登錄密碼|交易密码|取款密码|密码|密碼"
+_CVV_WORDS = rf"{_EN}(?:cvv2?|cvc2?|cvn2?|csc|card security code)|安全码|安全碼"
+_CVV_TAIL = r"(?:[ \t]*(?:code|number|no\.?|码|碼|号)(?![A-Za-z]))?"
+# No date ("2026-11-19", "2026年") and no amount ("5000元") is a code.
+_NOT_DATE = r"(?!(?:19|20)\d\d[ \t]*(?:[-/.年]))"
+_NOT_AMOUNT = r"(?![.,]\d)(?![ \t]*(?:[年月日号元块]|yuan|rmb|usd))"
+_CODE = rf"{_NOT_DATE}(?:[A-Za-z]-?)?\d(?:[ -]?\d){{3,7}}"
+OTP = re.compile(
+    rf"(?i)({_OTP_WORDS}){_OTP_TAIL}{_NOTE}(?:{_SEP}|{_WORDS_IS}{_OPEN}?[ \t]*|{_NEXT_LINE})"
+    rf"({_CODE})(?!\d){_NOT_AMOUNT}{_CLOSE}?"
+)
+# "code" alone only with "is"/"was"/a colon after it (a few words may come between):
+# "My code is 660417", "code: 482-913". The word before it decides: "error code: 1001".
+CODE_WORD = re.compile(
+    rf"(?i)(?<![A-Za-z])(code)(?:[ \t]*(?:(?:is|was)(?![A-Za-z])[ \t]*[:：]?|[:：])[ \t]*|{_WORDS_IS})"
+    rf"{_OPEN}?[ \t]*({_CODE})(?!\d){_NOT_AMOUNT}{_CLOSE}?"
+)
+NOT_A_SECRET_CODE = re.compile(
+    r"(?i)(?:error|status|reason|zip|postal|post|sort|area|country|promo|coupon|discount|invite|"
+    r"invitation|referral|swift|bic|bank|branch|merchant|product|response|reject|decline|return|"
+    r"result|currency|tax|mcc|item|sku|fault|exit|voucher|gift|tracking)[ \t]*$"
+)
+# A second code later in the same sentence as a masked one: "验证码是 482913，后来又收到
+# 一个 550127". Six to eight digits alone, no id keyword (号, no., ref) nor money word
+# (余额, balance, paid) in between.
+OTP_MORE = re.compile(
+    r"(?i)(\[masked\](?:(?!号|单|no\.|id|ref|#|order|订单|交易|余额|金额|扣|付|退|元|balance|amount|paid|"
+    r"charg|refund|total|sum|rmb|usd|cny)[^。.!?！？\n\[]){0,40}?)"
+    rf"(?<![\d.,A-Za-z$¥￥]){_NOT_DATE}(?!(?:19|20)\d\d(?:0[1-9]|1[0-2])[0-3]\d(?!\d))\d{{6,8}}(?![\d.,]){_NOT_AMOUNT}"
+)
+# The code before its keyword, as most SMS put it: "482913 is your verification code",
+# "482913（动态验证码）", "【钱包】482913为您的验证码", "482913 is your Wallet code". Only
+# with a bracket or "is/为/是" in between, so an amount next to the word stays readable.
+_YOURS = r"(?:your|the|my|您的|你的|我的|您|你)"
+_BRAND = r"(?:(?!error|错误)[A-Za-z\u4e00-\u9fff]{1,12}[ \t]*)"
+OTP_FIRST = re.compile(
+    rf"(?i)(?<![A-Za-z0-9.,$¥￥])(?<!\d[ -])({_CODE})(?![\d.,])(?=[ \t]*(?:"
+    rf"[(（【\[][ \t]*{_BRAND}{{0,2}}?(?:{_OTP_WORDS})"
+    rf"|{_IS}[ \t]*{_YOURS}?[ \t]*{_BRAND}{{0,2}}?(?:{_OTP_WORDS}|{_PASSWORD_WORDS})"
+    rf"|{_IS}[ \t]*(?:your|您的|你的)[ \t]*{_BRAND}?(?:code|码)))"
+)
+CVV = re.compile(
+    rf"(?i)({_CVV_WORDS}){_CVV_TAIL}{_NOTE}{_CVV_TAIL}(?:{_SEP}|{_NEXT_LINE})(\d{{3,4}})(?!\d){_CLOSE}?"
+)
+# A card's expiry date: "exp 12/27", "valid thru 12/2027", "有效期至 12/27".
+EXPIRY = re.compile(
+    r"(?i)((?<![A-Za-z])(?:exp(?:iry|iration|ires|ired)?(?: date)?|valid (?:thru|through|until)|good thru)"
+    r"(?![A-Za-z])|有效期(?:至|到)?)[ \t]*(?:is|是|为|[:：])?[ \t]*"
+    r"(?:0?[1-9]|1[0-2])[ \t]*[/-][ \t]*(?:20)?\d\d(?![\d/])"
+)
+# "password is 6 digits", "PIN 4 times wrong", "密码 6位": a length or a count, no secret.
+_NOT_COUNT = r"(?!\d{1,2}[ \t]*(?:(?:digits?|characters?|chars?|times?|tries|attempts|numbers?)(?![A-Za-z])|位|次|个|個))"
+_NOT_WORD = (
+    r"(?!(?:wrong|incorrect|invalid|not|expired|reset|changed|correct|right|blocked|locked)(?![A-Za-z]))"
+)
+# After "is"/a colon the value runs on over a space while the next piece holds a digit or
+# a symbol ("password: P@ss w0rd", "my password is: hunter 22"), not over plain words.
+_RUN_ON = r"(?:[ ](?=[A-Za-z]*[^A-Za-z \t\r\n])[!-~]+)*"
+# A password is any ASCII token after the keyword and a separator; without one it must
+# hold a digit ("密码Abc12345"), so "password wrong", "密码错误" stay readable. After
+# "是"/a colon a few Chinese words may come first: "密码是生日 900101".
+PASSWORD = re.compile(
+    rf"(?i)({_PASSWORD_WORDS}){_NOTE}(?:[ \t]*(?:{_IS}[ \t]*{_COLON}?|{_COLON})[ \t]*{_OPEN}?[ \t]*"
+    rf"(?![:：=|]){_NOT_WORD}{_NOT_COUNT}([!-~]+{_RUN_ON})"
+    rf"|[ \t]*(?:是|为|為|[:：])[ \t]*[\u4e00-\u9fff]{{1,8}}[ \t]*(?=[!-~]*\d){_NOT_COUNT}([!-~]{{4,}})"
+    rf"|{_NEXT_LINE}(?=[!-~]*[^A-Za-z\s])(?=[!-~]{{4,}}{_ALONE})([!-~]+)"
+    rf"|[ \t]*{_OPEN}?[ \t]*(?=[!-~]*\d){_NOT_COUNT}([!-~]+)){_CLOSE}?"
+)
+SECRET_KV = re.compile(r"(?i)(?<![A-Za-z])(password|token|secret|authorization)(\s*[=:]\s*)(\S+)")
+# Between the groups of a card or account number: a space or two, a dash (-–—, spaced or
+# not), a dot, a slash, an underscore, or a line break.
+_GROUP_SEP = r"(?:[ \t]*\r?\n[ \t]*|[ \t]{0,2}[-–—][ \t]{0,2}|[ \t]{1,2}|[./_])"
+_DATE_AHEAD = r"(?!(?:19|20)\d\d[-/.](?:0?[1-9]|1[0-2])[-/.])"
+BANK_ACCOUNT = re.compile(
+    r"(?i)((?<![A-Za-z])(?:account (?:number|no\.?)|acct(?: no\.?)?|iban)|银行账号|银行卡号|卡号|账号|帳號|账户|帳戶)"
+    rf"[ \t]*[:：=#]?[ \t]*(?:是|为)?[ \t]*{_DATE_AHEAD}(\d(?:{_GROUP_SEP}?\d){{7,29}})(?!\d)"
+)
+# An IBAN anywhere: country, check digits, 11-30 letters and digits (groups of four or
+# not); the mod-97 check (in mask) tells it from a random code.
+IBAN = re.compile(
+    r"[A-Z]{2}(?<![A-Za-z0-9][A-Z]{2})\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"
+)
+# An identity document's number after its keyword: Hong Kong and Taiwan ID cards,
+# passports, home-return permits, and a mainland number the pattern below misses.
+_ID_WORDS = (
+    rf"{_EN}(?:id (?:card )?(?:number|no\.?)|identity card(?: number| no\.?)?|hkid|passport(?: number| no\.?)?)"
+    r"|身份证号码|身份证号|身份证|身份證號碼|身份證號|身份證|身分證字號|身分證號碼|身分證|身分证字号|身分证号码|身分证"
+    r"|证件号码|证件号|證件號碼|證件號|护照号码|护照号|护照|護照號碼|護照號|護照|回乡证|回鄉證|通行证|通行證"
+)
+ID_AFTER = re.compile(
+    rf"(?i)({_ID_WORDS})[ \t]*(?:{_IS}[ \t]*)?(?:{_COLON}|#[ \t]*)?{_OPEN}?[ \t]*"
+    r"([A-Za-z]{0,2}[ \t]?\d(?:[ \t]?\d){4,16}[Xx]?(?:[(（][0-9Aa][)）])?)(?!\d)"
+)
+# A Hong Kong ID card number is unmistakable even without its keyword: "A123456(7)".
+HKID = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,2}\d{6}[(（][0-9A][)）]")
+# Mainland resident ID, its 6-8-4 parts written together or apart ("110105 19491231 002X").
+CN_ID = re.compile(
+    r"(?<!\d)\d{6}([ -]?)(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\1\d{3}[\dXx](?![\d])"
+)
+DIGIT = re.compile(r"\d")
+# A run of digit groups that may hold a card number: the groups are cut into cards in
+# mask. Never glued to a capital letter ("TX2026111900042": an id; "account4111..." is
+# a card typed without its space) nor after a
+# digit and a dot or comma ("1,288.00"); "card no.5555555555554444" is a card.
+# (The digit is tested first, the lookbehinds after it: a faster scan. The lookahead
+# wants 13 digits, so a date or an amount costs no call into mask.)
+DIGIT_RUN = re.compile(rf"\d(?<![\dA-Z]\d)(?<!\d[.,]\d)(?=(?:{_GROUP_SEP}?\d){{12}})\d*(?:{_GROUP_SEP}\d+)*")
+GROUP = re.compile(r"\d+")
+# Before a number that is an order's, a transaction's or a reference's, not a card's:
+# it is a card only if it passes the Luhn check.
+ID_BEFORE = re.compile(
+    r"(?i)(?:订单号|订单编号|订单|交易号|交易单号|流水号|商户单号|参考号|退款单号|单号|"
+    r"(?<![A-Za-z])(?:order|transaction|txn|ref|reference|utr|rrn|arn|trace|invoice)"
+    r"(?: (?:id|no\.?|number|ref|reference|#))?)[ \t]*(?:is|是|为|[:：#])?[ \t]*$"
+)
+# Not inside a longer group of digits ("6222 13812345678 1"): that is a card, masked next.
+PHONE_CN = re.compile(r"(?<!\d)(?<!\d[ -])(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)(?![ -]\d)")
+PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}[ -]?\(?\d{2,4}\)?[ -]?\d{3,4}[ -]?\d{3,4}(?!\d)")
+# Keywords right before a value that mean "this is a secret" (evidence never takes it).
+SECRET_BEFORE = re.compile(
+    rf"(?i)(?:{_OTP_WORDS}|{_PASSWORD_WORDS}|{_CVV_WORDS})\W{{0,3}}(?:is|是|为)?\W{{0,2}}$"
+)
