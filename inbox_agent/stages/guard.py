@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 
 from inbox_agent.domain.model import LOOP_HEADER, ParsedMessage, Skip
+from inbox_agent.stages.message_headers import LIST_HEADERS
 
 # Stable reason codes (stored with each message, shown in the CLI).
 LOOP = "loop"
@@ -70,18 +71,7 @@ _AUTO_REPLY_SUBJECT = re.compile(
     r"|自动回复|自動回覆|自動回復|自动答复|自動応答|자동 응답)",
     re.IGNORECASE,
 )
-_LIST_HEADERS = (
-    "list-id",
-    "list-unsubscribe",
-    "list-post",
-    "list-help",
-    "list-subscribe",
-    "list-owner",
-    "list-archive",
-    "mailing-list",
-    "x-mailing-list",
-    "x-beenthere",
-)
+
 _REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w.-]+)", re.IGNORECASE)
 _FALSE_VALUES = frozenset({"no", "false", "0", "off"})
 
@@ -166,7 +156,7 @@ def _null_return_path(msg: ParsedMessage) -> Skip | None:
 
 
 def _list(msg: ParsedMessage) -> Skip | None:
-    for name in _LIST_HEADERS:
+    for name in LIST_HEADERS:
         if msg.header(name) is not None:
             return Skip(LIST, name)
     precedence = _precedence(msg)

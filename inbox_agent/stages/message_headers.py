@@ -23,24 +23,28 @@ MAX_HEADER_CHARS = 2_000
 
 # Headers the loop guard, the threading code and staff need, as RFC 3834,
 # Zammad, RT and osTicket look at them.
+# What mailing-list software (RFC 2369/2919, and older lists) marks its mail with.
+LIST_HEADERS = (
+    "list-id",
+    "list-unsubscribe",
+    "list-post",
+    "list-help",
+    "list-subscribe",
+    "list-owner",
+    "list-archive",
+    "mailing-list",
+    "x-mailing-list",
+    "x-beenthere",
+)
 KEPT_HEADERS = frozenset(
     {
+        *LIST_HEADERS,
         "auto-submitted",
         # RFC 8601 results, in order (topmost first): stages/authentication.py reads ours
         "authentication-results",
         "precedence",
         "x-precedence",
-        "list-id",
-        "list-unsubscribe",
         "list-unsubscribe-post",
-        "list-post",
-        "list-help",
-        "list-subscribe",
-        "list-owner",
-        "list-archive",
-        "mailing-list",
-        "x-mailing-list",
-        "x-beenthere",
         "x-loop",
         "x-inbox-agent-loop",
         "x-autoreply",
