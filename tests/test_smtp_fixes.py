@@ -30,6 +30,14 @@ class _RefusingHandler(_RecordingHandler):
     SMTPUTF8 only while ``smtputf8`` is set."""
 
     smtputf8 = True
+    sender_refused = ""  # the answer to every MAIL FROM while set
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        if self.sender_refused:
+            return self.sender_refused
+        return await super().handle_MAIL(server, session, envelope, address, mail_options)
 
     async def handle_EHLO(
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
@@ -235,3 +243,16 @@ def test_a_recipient_refusing_with_4xx_for_days_is_given_up_on_visibly() -> None
     assert "gave up after 5 days" in given_up["last_error"] and "452" in given_up["last_error"]
     young = after_result({**entry, "queued_at": "2026-11-30T08:00:00+00:00"}, full, NOW, 60, 3600)
     assert young is not None and young["status"] == "pending"
+
+
+def test_our_sender_address_refused_keeps_every_mail_for_retry_until_the_relay_is_fixed(server) -> None:
+    handler = server._controller.handler
+    handler.sender_refused = (
+        "553 5.7.1 <complaints@wallet.example>: Sender address rejected: not owned by user"
+    )
+    transport = SmtpTransport(smtp_settings(server))
+    refused = transport.send_batch([acknowledgement(1), acknowledgement(2)])
+    # Before: FAILED for good, every customer's acknowledgement lost to our relay setup.
+    assert outcomes(refused) == [SendOutcome.RETRY] * 2 and "553" in refused[0].detail
+    handler.sender_refused = ""  # ops fix the relay
+    assert outcomes(transport.send_batch([acknowledgement(1), acknowledgement(2)])) == [SendOutcome.SENT] * 2

@@ -219,7 +219,7 @@ class SmtpTransport:
             if error.smtp_code == CLOSING:
                 return _Undelivered(detail, safe_to_resend=True)
             reset_transaction(connection)
-            return SendResult(mail.outbox_id, outcome_for(error.smtp_code), detail)
+            return SendResult(mail.outbox_id, outcome_for(error), detail)
         if isinstance(error, smtplib.SMTPNotSupportedError | UnicodeError):
             reset_transaction(connection)
             return SendResult(mail.outbox_id, SendOutcome.FAILED, f"server cannot take this mail: {error}")

@@ -190,8 +190,15 @@ def timed_out(error: BaseException) -> bool:
     return False
 
 
-def outcome_for(code: int) -> SendOutcome:
+def outcome_for(error: smtplib.SMTPResponseException) -> SendOutcome:
+    code = error.smtp_code
     if 400 <= code < 500 or code in OUR_CONFIG_PROBLEM:
+        return SendOutcome.RETRY
+    if isinstance(error, smtplib.SMTPSenderRefused) and code not in (552, 555):
+        # MAIL FROM refused: our own address ("not owned by user", relay not allowed) is
+        # a setup problem of ours, not the customer's mail: kept until it is fixed (or the
+        # outbox gives up after days), not failed for every customer at once. 552/555
+        # refuse this mail's size or options.
         return SendOutcome.RETRY
     if 500 <= code < 600:
         return SendOutcome.FAILED
