@@ -22,6 +22,7 @@ from inbox_agent.adapters.files import write_atomically
 from inbox_agent.adapters.imap import tls_client_context
 from inbox_agent.adapters.smtp_pipelining import (
     CLOSING,
+    DeadlineMixin,
     UnsendableAddress,
     answer_text,
     deadline,
@@ -40,7 +41,7 @@ from inbox_agent.services.ports import TransportError
 # CLOSING (421): the mail was not taken and the connection is gone; resending is safe.
 
 
-class _TrackingSMTPMixin:
+class _TrackingSMTPMixin(DeadlineMixin):
     """Remembers whether DATA was sent for the current mail, and pipelines the
     envelope where the server offers it.
 
@@ -54,7 +55,6 @@ class _TrackingSMTPMixin:
     """
 
     data_started = False
-    deadline_expired = False  # set by smtp_pipelining.deadline
 
     def data(self, msg: bytes | str) -> tuple[int, bytes]:
         self.data_started = True

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
-import socket
-import threading
+import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from inbox_agent.domain.model import OutgoingMail, SendOutcome
 
@@ -210,25 +210,48 @@ def answer_text(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(message.split())}"
 
 
+class DeadlineMixin:
+    """Reads under a deadline (``deadline``). smtplib's timeout bounds one read, and a
+    server answering a line at a time (a greeting that never ends) renews it with every
+    line: that held the daemon, and its shutdown, for as long as the server liked. Each
+    line is read with at most the time left; past it the read fails as a timeout."""
+
+    deadline_at: float | None = None  # time.monotonic() by which the reads must be done
+    deadline_expired = False
+
+    def getreply(self) -> tuple[int, bytes]:
+        smtp: smtplib.SMTP = self  # type: ignore[assignment]
+        if smtp.file is None and smtp.sock is not None:  # smtplib makes it here too, lazily
+            smtp.file = _DeadlineFile(smtp.sock.makefile("rb"), smtp)  # type: ignore[assignment]
+        return super().getreply()  # type: ignore[misc,no-any-return]
+
+
+class _DeadlineFile:
+    def __init__(self, raw: Any, owner: Any) -> None:
+        self.raw, self.owner = raw, owner
+
+    def readline(self, size: int = -1) -> bytes:
+        owner = self.owner
+        if owner.deadline_at is None:
+            owner.sock.settimeout(owner.timeout)
+        else:
+            left = owner.deadline_at - time.monotonic()
+            if left <= 0:
+                owner.deadline_expired = True
+                raise TimeoutError("the SMTP deadline passed")  # smtplib: disconnected, from this
+            owner.sock.settimeout(min(owner.timeout, left))
+        return self.raw.readline(size)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.raw.close()
+
+
 @contextlib.contextmanager
 def deadline(connection: smtplib.SMTP, seconds: float) -> Iterator[None]:
-    """At most ``seconds`` for what runs inside. smtplib's timeout bounds one read, and a
-    server answering a line at a time (a greeting that never ends) renews it with every
-    line: that held the daemon, and its shutdown, for as long as the server liked. Past
-    the deadline the socket is shut, the read in progress ends, the call fails like a
-    dropped connection, and ``deadline_expired`` says why."""
-
-    def expire() -> None:
-        connection.deadline_expired = True  # type: ignore[attr-defined]
-        sock = getattr(connection, "sock", None)
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
+    """At most ``seconds`` for the reads of what runs inside (``DeadlineMixin``); no
+    thread, so it costs nothing per mail."""
+    connection.deadline_at = time.monotonic() + seconds  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        timer.cancel()
+        connection.deadline_at = None  # type: ignore[attr-defined]
