@@ -208,3 +208,25 @@ def test_sub_addresses_share_one_daily_acknowledgement_limit(tmp_path: Path) -> 
         )
     mailbox.run()
     assert len(mailbox.sent()) == 3
+
+
+def test_a_staff_mail_that_only_mentions_a_case_in_its_text_never_reaches_its_customer(
+    tmp_path: Path,
+) -> None:
+    # Proven staff (our server's DKIM and DMARC pass): a subject tag or a reply would act
+    # on the case; an internal mail that only names it in passing must not answer it.
+    mailbox = Mailbox(tmp_path, overrides={"trust": {"authserv_id": "mx.wallet.example"}})
+    mailbox.deliver(complaint("alice@customer.example", "Payment failed", "My transfer failed yesterday."))
+    mailbox.run()
+    proven = {
+        "Authentication-Results": "mx.wallet.example; dkim=pass header.d=staff.wallet.example; "
+        "dmarc=pass header.from=staff.wallet.example"
+    }
+    internal = "FYI the pattern in WLT-2026-000001 looks like the fraud ring from last week."
+    mailbox.deliver(complaint("agent.li@staff.wallet.example", "fraud pattern", internal, headers=proven))
+    mailbox.run()
+    assert [str(mail["To"]) for mail in mailbox.sent()] == [
+        "alice@customer.example"
+    ]  # the acknowledgement only
+    events = mailbox.show("WLT-2026-000001")["events"]
+    assert not [event for event in events if event["kind"] == "staff_reply"]

@@ -84,6 +84,11 @@ def find_thread(
         if case is None:
             continue
         is_customer = customer_may_join and msg.sender == case.customer
+        if via == "text" and not is_customer:
+            # Only the customer's own follow-up joins by a mention in its text. Staff act
+            # on a case by replying to it or naming it in the subject: an internal mail
+            # that mentions a case must never become an answer to that case's customer.
+            continue
         if msg.sender and (is_customer or is_staff(msg.sender)):
             return ThreadMatch(case=case, via=via, refused=tuple(refused))
         refused.append(case_id)
