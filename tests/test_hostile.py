@@ -24,7 +24,7 @@ from inbox_agent.config.loader import load_config
 
 pytestmark = pytest.mark.dovecot
 
-GENERATED_ATTACHMENT = re.compile(r"^[0-9a-f]{16}\.(png|jpg|gif|webp|pdf|zip|txt|bin)$")
+GENERATED_ATTACHMENT = re.compile(r"^[0-9a-f]{16}\.(png|jpg|gif|webp|bmp|tif|heic|pdf|zip|txt|bin)$")
 GENERATED_BLOB = re.compile(r"^[0-9a-f]{64}$")
 
 

@@ -19,7 +19,7 @@ from inbox_agent.stages.parse import ParseFailure, parse_message
 
 MAIL_DIR = DATA / "mail"
 NOT_MAIL = re.compile(r"(LICENSE|COPYING)", re.IGNORECASE)
-SAFE_NAME = re.compile(r"[0-9a-f]{16}\.(png|jpg|gif|webp|pdf|zip|txt|bin)")
+SAFE_NAME = re.compile(r"[0-9a-f]{16}\.(png|jpg|gif|webp|bmp|tif|heic|pdf|zip|txt|bin)")
 
 
 def corpus_files() -> list[Path]:

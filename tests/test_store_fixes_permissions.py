@@ -22,10 +22,12 @@ from helpers import ROOT, cli, complaint, write_config
 from inbox_agent.adapters.model_store import ModelStore
 from inbox_agent.config.model_file import shipped_model
 
-NOBODY = 65534
 AS_ROOT = os.geteuid() == 0
 if AS_ROOT and not shutil.which("setpriv"):
-    pytest.skip("as root, another user is needed: setpriv", allow_module_level=True)
+    pytest.skip("as root, setpriv is needed to give up reading past file modes", allow_module_level=True)
+# Root reads past file modes through these two capabilities; without them the modes hold.
+# (Another user cannot be used: CI's checkout lives in a 0700 folder only root may read.)
+NO_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
 @pytest.fixture
@@ -51,14 +53,13 @@ def home() -> Iterator[Path]:
 
 def _denied(path: Path) -> None:
     """``path`` no longer readable by the user the commands run as."""
-    if not AS_ROOT:
-        path.chmod(0)  # as root the modes are ignored: the commands run as nobody instead
+    path.chmod(0)
 
 
 def _run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "inbox_agent", "--config", str(folder / "config.toml"), *args]
     if AS_ROOT:
-        command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *command]
+        command = [*NO_OVERRIDE, *command]
     env = {**os.environ, "HOME": "/tmp", "COLUMNS": "200"}
     return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
 
@@ -100,10 +101,8 @@ def test_an_applied_model_the_user_may_not_read_is_a_permission_error_not_a_bad_
 def test_report_blames_the_data_directory_not_the_page_when_the_store_cannot_be_written(home: Path) -> None:
     """Before: exit 1 "cannot write PAGE: Read-only file system" for the DATA directory."""
     data = home / "data"
-    for path in [data, *data.rglob("*")]:  # readable, not writable, by the user
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    if not AS_ROOT:
-        data.chmod(0o555)
+    for path in [data, *data.rglob("*")]:  # readable, not writable, by the user (the owner too)
+        path.chmod(0o555 if path.is_dir() else 0o444)
     pages = home / "pages"
     pages.mkdir(mode=0o777)
     pages.chmod(0o777)

@@ -25,7 +25,6 @@ _MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"PK\x03\x04", "application/zip", "zip"),
     (b"PK\x05\x06", "application/zip", "zip"),
     (b"PK\x07\x08", "application/zip", "zip"),
-    (b"BM", "image/bmp", "bmp"),
     (b"II*\x00", "image/tiff", "tif"),
     (b"MM\x00*", "image/tiff", "tif"),
 )
@@ -44,6 +43,8 @@ def sniff_type(payload: bytes, declared: str) -> tuple[str, str]:
             return content_type, extension
     if payload[:4] == b"RIFF" and payload[8:12] == b"WEBP":
         return "image/webp", "webp"
+    if payload[:2] == b"BM" and payload[6:10] == b"\x00\x00\x00\x00":  # "BM" alone starts words too
+        return "image/bmp", "bmp"
     if payload[4:8] == b"ftyp" and payload[8:12] in _HEIF_BRANDS:
         return "image/heic", "heic"
     if declared.startswith("text/") and b"\x00" not in payload[:4096]:
