@@ -19,6 +19,7 @@ from markupsafe import escape
 from webapp import PASSWORD, WEB_TEST_SETTINGS, add_staff, add_staff_cli, app_client, csrf_of, sign_in
 
 from inbox_agent.entrypoints.web.security import CSP
+from inbox_agent.services.staff_auth import unknown_name_tag
 
 CUSTOMER = "emma@example.com"
 
@@ -198,10 +199,21 @@ def test_unknown_names_are_refused_like_wrong_passwords(site: dict[str, Any]) ->
     assert answer.status_code == 401 and "wrong name or password" in answer.text
     assert _audit(site)[-1] == {
         **_audit(site)[-1],
-        "user": "mallory",
         "outcome": "failed",
         "reason": "unknown user",
     }
+    assert _audit(site)[-1]["user"].startswith("(no such account: 7 characters, #")
+
+
+def test_a_password_typed_into_the_name_field_never_reaches_the_audit_log(site: dict[str, Any]) -> None:
+    # People type their password where the name goes; the audit log is read more widely.
+    for _ in range(2):
+        sign_in(app_client(site["config"]), "Tr0ub4dor&3-horse", "whatever")
+    log_text = (site["data"] / "web-audit.log").read_text(encoding="utf-8")
+    assert "Tr0ub4dor" not in log_text
+    tried = [entry["user"] for entry in _audit(site)[-2:]]
+    assert tried[0] == tried[1]  # the same name tried twice still reads as one name
+    assert tried[0] != unknown_name_tag("Tr0ub4dor&3-horsE")
 
 
 def test_pages_need_a_session_and_carry_strict_headers(site: dict[str, Any]) -> None:

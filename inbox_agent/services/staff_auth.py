@@ -4,12 +4,18 @@ Ten wrong passwords in a row (``[web] max_failed_signins``) lock the account for
 ``[web] lockout``; the count lives in the accounts file, so restarting the web app
 does not reset it. Every attempt — ok, failed, locked, unknown name — is one line in
 the audit log. The answer to the browser never says which part was wrong.
+
+A name that matches no account is not written to the audit log as typed: people
+type their password into the name field, and the log is read by more people than
+the accounts file. The line keeps its length and a short keyed digest instead, so
+repeated tries of one name still show as one name (within one run of the web app).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import unicodedata
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -45,6 +51,7 @@ def sign_in(
     if account is None:
         # Same work as a real check, so timing does not tell which names exist.
         directory.password_matches(_DUMMY_HASH.get(directory), password)
+        entry["user"] = unknown_name_tag(name)
         audit.record({**entry, "outcome": "failed", "reason": "unknown user"})
         raise SignInRefused("wrong name or password")
     locked_until = parse_time(account.locked_until)
@@ -93,6 +100,17 @@ class _DummyHash:
 
 
 _DUMMY_HASH = _DummyHash()
+
+
+# Per process, never stored: a digest with a fixed key could be reversed by trying
+# every short string, which is what a password typed as a name is.
+_UNKNOWN_NAME_KEY = secrets.token_bytes(16)
+
+
+def unknown_name_tag(name: str) -> str:
+    """How the audit log names a sign-in name that matches no account."""
+    digest = hashlib.blake2b(name.encode("utf-8", "replace"), key=_UNKNOWN_NAME_KEY, digest_size=5)
+    return f"(no such account: {len(name)} characters, #{digest.hexdigest()})"
 
 
 def proxy_account(
