@@ -275,3 +275,50 @@ def test_every_preset_clock_across_every_hard_spot(key: str, spot: str) -> None:
             for offset in range(1, (local_due.date() - first).days + 1)
         )
         assert counted == rule.days, (clock, local_due)
+
+
+# --- wall-clock times that do not exist (spring forward) or happen twice (autumn) ------
+
+_NEW_YORK_EVERY_DAY = WorkCalendar(
+    name="ny", timezone="America/New_York", windows=((150, 600),), weekend=frozenset()
+)
+
+
+def test_hours_starting_inside_the_spring_forward_gap_start_when_the_clock_jumps() -> None:
+    # 8 March 2026: New York's clocks leap from 02:00 to 03:00. Hours set to 02:30-10:00
+    # start at the leap (03:00 EDT, 07:00 UTC); before, they started at 03:30.
+    windows = _NEW_YORK_EVERY_DAY.windows_on(date(2026, 3, 8))
+    assert windows == [(datetime(2026, 3, 8, 7, 0, tzinfo=UTC), datetime(2026, 3, 8, 14, 0, tzinfo=UTC))]
+    one_hour = add_working_hours(_NEW_YORK_EVERY_DAY, datetime(2026, 3, 8, 5, 0, tzinfo=UTC), 1)
+    assert one_hour == datetime(2026, 3, 8, 8, 0, tzinfo=UTC)  # 04:00 EDT
+
+
+def test_hours_starting_at_a_time_that_happens_twice_start_at_its_first_occurrence() -> None:
+    # 1 November 2026: 01:00-02:00 happens twice in New York (EDT, then EST).
+    calendar = WorkCalendar(name="ny", timezone="America/New_York", windows=((90, 600),), weekend=frozenset())
+    assert calendar.windows_on(date(2026, 11, 1))[0][0] == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [
+        ("America/New_York", date(2026, 3, 8)),  # spring forward, an hour at 02:00
+        ("America/New_York", date(2026, 11, 1)),  # fall back, 01:00-02:00 twice
+        ("Europe/London", date(2026, 3, 29)),  # at 01:00
+        ("Australia/Lord_Howe", date(2026, 10, 4)),  # half an hour
+        ("Pacific/Apia", date(2011, 12, 30)),  # a whole day skipped
+        ("Asia/Shanghai", date(2026, 3, 8)),  # no change at all
+    ],
+)
+def test_wall_clock_times_map_to_instants_in_order_on_days_the_clock_changes(zone: str, day: date) -> None:
+    # Every minute of the day, in order: a later wall time is never an earlier instant
+    # (a window never runs backwards), and a time inside a gap is the jump itself.
+    calendar = WorkCalendar(name="z", timezone=zone, weekend=frozenset())
+    instants = [calendar.instant(day, minute) for minute in range(24 * 60 + 1)]
+    assert instants == sorted(instants)
+    for minute, moment in enumerate(instants[:-1]):
+        shown = moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        asked = datetime.combine(day, datetime.min.time()) + timedelta(minutes=minute)
+        if shown != asked:  # inside a gap: the clock read past it, and a second before it read before it
+            just_before = (moment - timedelta(seconds=1)).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+            assert just_before < asked < shown, (minute, moment)

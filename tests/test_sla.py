@@ -228,3 +228,17 @@ def test_the_example_config_documents_and_loads_the_sla_and_escalation() -> None
 
     assert config.sla.always_on == {"security"}
     assert all(level.recipients for level in config.escalation.levels)
+
+
+def test_business_hours_starting_inside_the_spring_forward_gap_start_when_the_clock_jumps() -> None:
+    # New York leaps from 02:00 to 03:00 on Sunday 8 March 2026; hours from 02:30 start
+    # at the leap (07:00 UTC), not at 03:30 as Python's reading of a missing time gives.
+    hours = BusinessHours(
+        zone=ZoneInfo("America/New_York"),
+        working_days=frozenset(range(7)),
+        start_minute=150,
+        end_minute=600,
+        holidays=frozenset(),
+    )
+    first = next(hours.windows_from(datetime(2026, 3, 8, 5, 0, tzinfo=UTC)))
+    assert first == (datetime(2026, 3, 8, 7, 0, tzinfo=UTC), datetime(2026, 3, 8, 14, 0, tzinfo=UTC))

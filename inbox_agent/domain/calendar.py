@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from inbox_agent.domain.calendar_sources import SourceNotCovered, check_covered, day_kind
-from inbox_agent.domain.clock import to_utc
+from inbox_agent.domain.clock import to_utc, wall_clock_instant
 
 MAX_DAYS_SCANNED = 3660  # a calendar without a working day in ten years is broken, not slow
 
@@ -103,9 +103,7 @@ class WorkCalendar:
 
     def instant(self, day: date, minute: int) -> datetime:
         """Local wall-clock time on ``day`` as UTC ("24:00" is the next midnight)."""
-        if minute >= 24 * 60:
-            day, minute = day + timedelta(days=1), minute - 24 * 60
-        return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=self.zone).astimezone(UTC)
+        return wall_clock_instant(day, minute, self.zone)
 
     def end_of_day(self, day: date) -> datetime:
         """The next local midnight: a calendar-day deadline ends there."""

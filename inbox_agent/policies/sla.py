@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from inbox_agent.config.loader import SlaSettings
 from inbox_agent.domain.calendar import NoWorkingTime, WorkCalendar
-from inbox_agent.domain.clock import to_utc
+from inbox_agent.domain.clock import to_utc, wall_clock_instant
 
 # A calendar with working days always has one within a few weeks, even with a long
 # holiday list; the bound only turns a broken calendar into an error, not a hang.
@@ -41,10 +41,7 @@ class BusinessHours:
     def _instant(self, day: date, minute: int) -> datetime:
         # Wall-clock time in the local zone first, then UTC: this is what keeps 09:00
         # at 09:00 on both sides of a DST change.
-        if minute >= 24 * 60:
-            day, minute = day + timedelta(days=1), minute - 24 * 60
-        local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=self.zone)
-        return local.astimezone(UTC)
+        return wall_clock_instant(day, minute, self.zone)
 
     def windows_from(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Business-hour intervals (UTC) from the local day of ``moment`` on, in order."""
