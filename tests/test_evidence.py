@@ -146,6 +146,36 @@ def test_relative_dates_use_the_service_time_zone_and_month_ends() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A date about the account is not the incident (today: 2024-03-06). Before, the
+        # first date won, and the case read as "older than the complaint window".
+        ("I've been a customer since 2015-03-02. On 28 February my payment of $40 failed.", "2024-02-28"),
+        ("I opened my account on 3 May 2019 and on 1 March a payment failed", "2024-03-01"),
+        ("My account was opened 2019-05-03; the charge on 2 March is wrong", "2024-03-02"),
+        ("My card expires 2028-05-01, the charge on 2 March was taken twice", "2024-03-02"),
+        ("我2019年3月1日开户的，2月28日转账失败了", "2024-02-28"),
+        ("我是2018年5月6日注册的老用户，3月2日被扣了两次款", "2024-03-02"),
+        # Guards (passed before too): "since" and "opened" that date the incident.
+        ("Since 28 February I cannot log in", "2024-02-28"),
+        ("I opened the app on 2 March and saw a charge I never made", "2024-03-02"),
+        ("I opened a ticket on 1 March about the transfer of 2 February", "2024-03-01"),
+        ("Date of birth 1990-04-12. 3月2日转账没到", "2024-03-02"),  # years that old are no incident
+    ],
+)
+def test_a_date_about_the_account_is_not_the_transaction_date(text: str, expected: str) -> None:
+    assert found(text)["transaction_date"] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Customer since 2015-03-02 and never had a problem until now", "我2019年3月1日开户，现在登不上了"],
+)
+def test_only_a_date_about_the_account_gives_no_transaction_date(text: str) -> None:
+    assert "transaction_date" not in found(text)
+
+
 def test_impossible_dates_are_ignored() -> None:
     assert "transaction_date" not in found("Reference 2024-02-31 is not a date.")
 

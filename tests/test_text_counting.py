@@ -161,5 +161,9 @@ def test_date_and_time_needles_never_hide_a_match(text: str) -> None:
         text, dates._DATE_PATTERNS, lambda kind, match: dates._resolve_date(kind, match, today), needles={}
     )
     expected_time = dates.first_match(text, times._TIME_PATTERNS, times._resolve_time, needles={})
-    assert dates.find_date(text, today) == expected_date
+    assert (
+        dates.first_match(text, dates._DATE_PATTERNS, lambda k, m: dates._resolve_date(k, m, today))
+        == expected_date
+    )
+    assert dates.find_date(text, today) == dates.find_date(text, today, needles={})
     assert times.find_time(text) == expected_time

@@ -315,6 +315,17 @@ def first_match(
     needles: dict[str, tuple[str, ...]] = NEEDLES,
 ) -> object | None:
     """The value of the earliest match; at one position the longest match wins."""
+    hits = matches_in_order(text, patterns, resolve, needles)
+    return hits[0][2] if hits else None
+
+
+def matches_in_order(
+    text: str,
+    patterns: Sequence[tuple[str, re.Pattern[str]]],
+    resolve: Callable[[str, re.Match[str]], object],
+    needles: dict[str, tuple[str, ...]] = NEEDLES,
+) -> list[tuple[int, int, object, str, int]]:
+    """(start, -length, value, kind, end) of every match, earliest (then longest) first."""
     hits: list[tuple[int, int, object, str, int]] = []
     lowered = text.lower()
     for kind, pattern in patterns:
@@ -334,9 +345,45 @@ def first_match(
             start >= hit[4] and _WEEKDAY_TO_DATE.fullmatch(text, hit[4], start) for start in named_starts
         )
     ]
-    return min(kept, key=lambda hit: hit[:2])[2] if kept else None
+    return sorted(kept, key=lambda hit: hit[:2])
 
 
-def find_date(text: str, today: date) -> date | None:
-    result = first_match(text, _DATE_PATTERNS, lambda kind, match: _resolve_date(kind, match, today))
-    return result if isinstance(result, date) else None
+# A date the customer gives about the account, not the incident: "customer since
+# 2015", "I opened the account on 3 May 2019", "2019年注册的", a birth date, a card's
+# expiry. Taken for the transaction date, it made every such complaint "older than the
+# complaint window". Bare "since"/"自从" is not here: "since 28 Nov I cannot log in"
+# dates the incident.
+_ACCOUNT = r"(?:(?:my|the|an?|our|this)\s+)?(?:wallet\s+|e-?wallet\s+)?account"
+_ABOUT_THE_ACCOUNT = re.compile(
+    r"(?:customer|member|user|client|account holder|with (?:you|your \w+))\s+since|"
+    rf"\b(?:opened|registered|created|set up|signed up for)\s+{_ACCOUNT}|{_ACCOUNT}\s+(?:was\s+)?(?:opened|registered|created)|"
+    r"\b(?:signed up|(?:registered|joined) (?:with )?(?:you|your))\b|\bdate of birth\b|\bborn\b|"
+    r"\b(?:expir\w*|valid (?:until|thru|through))\b|"
+    r"开户|注册|开通账|出生|有效期",
+    re.I,
+)
+_CLAUSE_END = re.compile(r"[.;!?。；！？，,\n]")
+_CONTEXT = 30
+
+
+def _about_the_account(text: str, start: int, end: int) -> bool:
+    """Whether the clause around text[start:end] (up to 30 characters each side) dates
+    the account rather than the incident."""
+    before = _CLAUSE_END.split(text[max(0, start - _CONTEXT) : start])[-1]
+    after = _CLAUSE_END.split(text[end : end + _CONTEXT])[0]
+    return bool(_ABOUT_THE_ACCOUNT.search(before) or _ABOUT_THE_ACCOUNT.search(after))
+
+
+def find_date(text: str, today: date, needles: dict[str, tuple[str, ...]] = NEEDLES) -> date | None:
+    """The transaction date: the earliest date that is not about the account itself."""
+    hits = matches_in_order(
+        text, _DATE_PATTERNS, lambda kind, match: _resolve_date(kind, match, today), needles
+    )
+    set_aside_until = -1  # a shorter reading inside a date set aside is set aside too
+    for start, _length, value, _kind, end in hits:
+        if start < set_aside_until or not isinstance(value, date):
+            continue
+        if not _about_the_account(text, start, end):
+            return value
+        set_aside_until = max(set_aside_until, end)
+    return None
