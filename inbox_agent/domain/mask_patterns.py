@@ -30,11 +30,16 @@ _EN = r"(?<![A-Za-z])"  # an English keyword starts at a non-letter (CJK, digit,
 _OTP_WORDS = (
     rf"{_EN}(?:otp|one[- ]time (?:code|password|passcode)|verification code|sms code|security code|"
     rf"auth(?:entication)? code|confirmation code|dynamic code)|验证码|驗證碼|动态码|動態碼|校验码|校驗碼|短信码|确认码"
-    r"|动态口令|動態口令|动态密码|動態密碼"
+    r"|认证码|認證碼|授权码|授權碼|简讯码|簡訊碼|口令|动态密码|動態密碼"
 )
-# "OTP code:", "验证码短信 482913"
-_OTP_TAIL = r"(?:[ \t]*(?:code|短信|信息|消息)(?![A-Za-z]))?"
-_PASSWORD_WORDS = rf"{_EN}(?:password|passwd|pwd|passcode|pin(?: code|码)?)|支付密码|登录密码|登錄密碼|交易密码|取款密码|密码|密碼"
+# "OTP code:", "OTP码", "OTP number", "验证码短信 482913"
+_OTP_TAIL = r"(?:[ \t]*(?:code|number|码|碼|短信|信息|消息)(?![A-Za-z]))?"
+# "pw" only as a word of its own ("pw: hunter22"), not a piece of another nor of a
+# base64 or uuencoded line ("+PW54mD", "_PW8#K6").
+_PASSWORD_WORDS = (
+    rf"{_EN}(?:password|passwd|pwd|pw(?<![\d+/_]pw)(?![A-Za-z\d])|passcode|pin(?: code| number| no\.?|码)?)"
+    r"|支付密码|登录密码|登錄密碼|交易密码|取款密码|密码|密碼|口令"
+)
 _CVV_WORDS = rf"{_EN}(?:cvv2?|cvc2?|cvn2?|csc|card security code)|安全码|安全碼"
 _CVV_TAIL = r"(?:[ \t]*(?:code|number|no\.?|码|碼|号)(?![A-Za-z]))?"
 # No date ("2026-11-19", "2026年") and no amount ("5000元") is a code.
@@ -45,16 +50,27 @@ OTP = re.compile(
     rf"(?i)({_OTP_WORDS}){_OTP_TAIL}{_NOTE}(?:{_SEP}|{_WORDS_IS}{_OPEN}?[ \t]*|{_NEXT_LINE})"
     rf"({_CODE})(?!\d){_NOT_AMOUNT}{_CLOSE}?"
 )
-# "code" alone only with "is"/"was"/a colon after it (a few words may come between):
-# "My code is 660417", "code: 482-913". The word before it decides: "error code: 1001".
+# "code" alone with "is"/"was"/a colon after it (a few words may come between): "My code
+# is 660417", "code: 482-913"; or right before six digits: "the code 482913 did not work",
+# "Code 482913 expired". Six digits only there: an error code ("code 1024") has fewer, a
+# phone more. The word before "code" decides: "error code: 1001", "error code 482913".
+_SIX_DIGITS = rf"{_NOT_DATE}\d(?:[ -]?\d){{5}}"
+_BARE = rf"[ \t]*(?:[:：#-][ \t]*)?{_OPEN}?[ \t]*"
 CODE_WORD = re.compile(
-    rf"(?i)(?<![A-Za-z])(code)(?:[ \t]*(?:(?:is|was)(?![A-Za-z])[ \t]*[:：]?|[:：])[ \t]*|{_WORDS_IS})"
-    rf"{_OPEN}?[ \t]*({_CODE})(?!\d){_NOT_AMOUNT}{_CLOSE}?"
+    rf"(?i)(?<![A-Za-z])(code)(?:(?:[ \t]*(?:(?:is|was)(?![A-Za-z])[ \t]*[:：]?|[:：])[ \t]*|{_WORDS_IS})"
+    rf"{_OPEN}?[ \t]*({_CODE})|{_BARE}({_SIX_DIGITS}))(?!\d){_NOT_AMOUNT}{_CLOSE}?"
 )
+# "SMS 482913", "短信 482913" as "code 482913" (an SMS sender, "SMS 95588", has fewer digits).
+SMS_CODE = re.compile(
+    rf"(?i)((?<![A-Za-z])sms(?![A-Za-z])|短信(?:验证)?|簡訊|简讯){_BARE}({_SIX_DIGITS})(?!\d){_NOT_AMOUNT}{_CLOSE}?"
+)
+# The word before "code" that makes it evidence staff need, not a secret. An approval
+# (authorisation) code is printed on the card receipt a dispute is about.
 NOT_A_SECRET_CODE = re.compile(
     r"(?i)(?:error|status|reason|zip|postal|post|sort|area|country|promo|coupon|discount|invite|"
     r"invitation|referral|swift|bic|bank|branch|merchant|product|response|reject|decline|return|"
-    r"result|currency|tax|mcc|item|sku|fault|exit|voucher|gift|tracking)[ \t]*$"
+    r"result|currency|tax|mcc|item|sku|fault|exit|voucher|gift|tracking|qr|transaction|txn|order|"
+    r"reference|ref|booking|approval|authori[sz]ation|错误|故障|状态|返回)[ \t]*$"
 )
 # A second code later in the same sentence as a masked one: "验证码是 482913，后来又收到
 # 一个 550127". Six to eight digits alone, no id keyword (号, no., ref) nor money word
@@ -86,26 +102,42 @@ EXPIRY = re.compile(
 )
 # "password is 6 digits", "PIN 4 times wrong", "密码 6位": a length or a count, no secret.
 _NOT_COUNT = r"(?!\d{1,2}[ \t]*(?:(?:digits?|characters?|chars?|times?|tries|attempts|numbers?)(?![A-Za-z])|位|次|个|個))"
+# "my PIN number is rejected", "what my pin number is and ...": a state or a plain word.
 _NOT_WORD = (
-    r"(?!(?:wrong|incorrect|invalid|not|expired|reset|changed|correct|right|blocked|locked)(?![A-Za-z]))"
+    r"(?!(?:wrong|incorrect|invalid|not|expired|reset|changed|correct|right|blocked|locked|rejected|"
+    r"declined|refused|required|needed|missing|lost|stolen|forgotten|compromised|disabled|suspended|"
+    r"and|or|but)(?![A-Za-z]))"
 )
 # After "is"/a colon the value runs on over a space while the next piece holds a digit or
 # a symbol ("password: P@ss w0rd", "my password is: hunter 22"), not over plain words.
 _RUN_ON = r"(?:[ ](?=[A-Za-z]*[^A-Za-z \t\r\n])[!-~]+)*"
+# A new password set: "密码改成了Abc12345", "密码设置为abc123"; "password (was) changed to
+# Hunter22", "changed my password to Hunter22" (after "to" only a value of four or more
+# with a digit: "sent my password to my wife", "gave it to 2 people" stay).
+_SET_TO = r"(?:改成了?|改为|改為|设置?为|設置?為|设成|設成|换成了?|換成了?)"
+_CHANGED_TO = (
+    r"(?:[ \t]+(?:(?:was|is|has been|got)[ \t]+)?(?:changed|reset|set|updated))?[ \t]+to(?![A-Za-z])[ \t]*"
+)
 # A password is any ASCII token after the keyword and a separator; without one it must
 # hold a digit ("密码Abc12345"), so "password wrong", "密码错误" stay readable. After
 # "是"/a colon a few Chinese words may come first: "密码是生日 900101".
 PASSWORD = re.compile(
-    rf"(?i)({_PASSWORD_WORDS}){_NOTE}(?:[ \t]*(?:{_IS}[ \t]*{_COLON}?|{_COLON})[ \t]*{_OPEN}?[ \t]*"
+    rf"(?i)({_PASSWORD_WORDS}){_NOTE}(?:[ \t]*(?:(?:{_IS}|{_SET_TO})[ \t]*{_COLON}?|{_COLON})[ \t]*{_OPEN}?[ \t]*"
     rf"(?![:：=|]){_NOT_WORD}{_NOT_COUNT}([!-~]+{_RUN_ON})"
     rf"|[ \t]*(?:是|为|為|[:：])[ \t]*[\u4e00-\u9fff]{{1,8}}[ \t]*(?=[!-~]*\d){_NOT_COUNT}([!-~]{{4,}})"
     rf"|{_NEXT_LINE}(?=[!-~]*[^A-Za-z\s])(?=[!-~]{{4,}}{_ALONE})([!-~]+)"
+    rf"|{_CHANGED_TO}{_OPEN}?[ \t]*(?=[!-~]*\d)(?=[!-~]{{4}})([!-~]+)"
     rf"|[ \t]*{_OPEN}?[ \t]*(?=[!-~]*\d){_NOT_COUNT}([!-~]+)){_CLOSE}?"
 )
 SECRET_KV = re.compile(r"(?i)(?<![A-Za-z])(password|token|secret|authorization)(\s*[=:]\s*)(\S+)")
 # Between the groups of a card or account number: a space or two, a dash (-–—, spaced or
 # not), a dot, a slash, an underscore, or a line break.
 _GROUP_SEP = r"(?:[ \t]*\r?\n[ \t]*|[ \t]{0,2}[-–—][ \t]{0,2}|[ \t]{1,2}|[./_])"
+# A card's groups may also be apart by a comma ("4111,1111,1111,1111", "4111, 1111…"):
+# mask then wants groups of four and the Luhn check, so a list of numbers or an
+# amount ("1,234,567,890,123") is no card. Not for an account, where "账户 1,234,567"
+# is a balance.
+_CARD_SEP = rf"(?:{_GROUP_SEP}|[,，][ ]?)"
 _DATE_AHEAD = r"(?!(?:19|20)\d\d[-/.](?:0?[1-9]|1[0-2])[-/.])"
 BANK_ACCOUNT = re.compile(
     r"(?i)((?<![A-Za-z])(?:account (?:number|no\.?)|acct(?: no\.?)?|iban)|银行账号|银行卡号|卡号|账号|帳號|账户|帳戶)"
@@ -129,18 +161,34 @@ ID_AFTER = re.compile(
 )
 # A Hong Kong ID card number is unmistakable even without its keyword: "A123456(7)".
 HKID = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,2}\d{6}[(（][0-9A][)）]")
+# A Taiwan ID card number without its keyword: a letter, 1 or 2 (the sex), eight digits;
+# masked only when its check digit holds (mask), so an order id "P123456788" stays.
+TW_ID = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[12]\d{8}(?!\d)")
 # Mainland resident ID, its 6-8-4 parts written together or apart ("110105 19491231 002X").
 CN_ID = re.compile(
     r"(?<!\d)\d{6}([ -]?)(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\1\d{3}[\dXx](?![\d])"
 )
 DIGIT = re.compile(r"\d")
+# Digits written as Chinese numerals ("验证码是四八二九一三", "四八二９１３"): from a numeral,
+# two numerals or more and digits among them; mask reads runs of four or more (digits
+# just before counted) as digits, so a lone "一" of "一直" or "七八个" stays a word. Spaces
+# only one between every two ("四 八 二 九"): in "四八二 一直" the "一" is a word.
+CN_NUMERALS = "〇○零一二三四五六七八九"
+_CN_OR_DIGIT = rf"[\d{CN_NUMERALS}]"
+CN_NUMERAL_RUN = re.compile(
+    rf"[{CN_NUMERALS}](?:\d*[{CN_NUMERALS}]{_CN_OR_DIGIT}*|(?: {_CN_OR_DIGIT}){{3,}}(?!{_CN_OR_DIGIT}))"
+)
+# The full-width characters mask folds (its _HALF_WIDTH): most texts hold none, and a
+# search for them costs less than translating a text that needs none.
+WIDE = re.compile("[\uff0b\uff0d\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000]")
 # A run of digit groups that may hold a card number: the groups are cut into cards in
 # mask. Never glued to a capital letter ("TX2026111900042": an id; "account4111..." is
 # a card typed without its space) nor after a
 # digit and a dot or comma ("1,288.00"); "card no.5555555555554444" is a card.
 # (The digit is tested first, the lookbehinds after it: a faster scan. The lookahead
-# wants 13 digits, so a date or an amount costs no call into mask.)
-DIGIT_RUN = re.compile(rf"\d(?<![\dA-Z]\d)(?<!\d[.,]\d)(?=(?:{_GROUP_SEP}?\d){{12}})\d*(?:{_GROUP_SEP}\d+)*")
+# wants 13 digits, so a date or an amount costs no call into mask; it tries a digit
+# before a separator, the common case.)
+DIGIT_RUN = re.compile(rf"\d(?<![\dA-Z]\d)(?<!\d[.,]\d)(?=(?:\d|{_CARD_SEP}\d){{12}})\d*(?:{_CARD_SEP}\d+)*")
 GROUP = re.compile(r"\d+")
 # Before a number that is an order's, a transaction's or a reference's, not a card's:
 # it is a card only if it passes the Luhn check.

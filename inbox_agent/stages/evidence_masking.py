@@ -2,38 +2,47 @@
 
 Customers paste full card numbers and identity numbers into complaints; the
 evidence we store, log and show staff keeps only the last four characters (the
-last three of a Hong Kong number, its check digit included). A card number is
-recognised by the Luhn check, so most long transaction ids (which fail it) stay
-readable. The identity numbers are mainland China's 18-character resident
-number (with its check digit), Taiwan's and Hong Kong's.
+last three of a Hong Kong number, its check digit included), so a customer and
+staff can still tell which card is meant.
 
-The Luhn check is shared with :mod:`inbox_agent.domain.mask`, which masks log
-lines and notifications, so both agree on what a card number is.
+What a card number or an identity number *is* is defined once, in
+:mod:`inbox_agent.domain.mask` (``card_spans``, ``identity_spans``), which masks
+what staff see: the same separators (line breaks, dots, slashes, dashes, commas),
+full-width digits and digits written as Chinese numerals, the same identity
+documents. This module only chooses how a found number looks here. Two choices
+differ: here a card number must pass the Luhn check, as the staff masker asks
+after an order or transaction keyword, since evidence values are mostly such ids
+(a transaction id that fails the check stays readable), and a mainland ID number
+without its keyword must pass its check digit, so an 18-digit order id with a date
+inside stays readable.
 """
 
 from __future__ import annotations
 
-import re
-
-from inbox_agent.domain.mask import luhn_valid
-
-_DIGIT_RUN = re.compile(r"(?<![\d*])\d(?:[ -]?\d){12,18}(?![\d*])")
-_CN_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
-_TW_ID = re.compile(r"(?<![A-Za-z\d])[A-Z][12]\d{8}(?!\d)")
-_HK_ID = re.compile(r"(?<![A-Za-z\d])[A-Z]{1,2}\d{6}\([\dA]\)")
+from inbox_agent.domain.mask import card_spans, fold, identity_spans
+from inbox_agent.domain.mask_patterns import HKID
 
 
-def _cn_id_ok(number: str) -> bool:
-    """ISO 7064 MOD 11-2 check digit of the 18-character resident identity number."""
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    total = sum(int(d) * w for d, w in zip(number[:17], weights, strict=True))
-    return "10X98765432"[total % 11] == number[17].upper()
+def _starred(text: str, folded: str, begin: int, end: int, keep: int) -> str:
+    """``text`` with every letter and digit of ``begin:end`` starred but the last
+    ``keep``; separators stay ("**** **** **** 0366"). Letters and digits are judged on
+    the folded text, where a Chinese numeral is a digit."""
+    positions = [i for i in range(begin, end) if folded[i].isalnum()]
+    hidden = set(positions[: max(0, len(positions) - keep)])
+    return "".join("*" if i in hidden else char for i, char in enumerate(text[begin:end], begin))
 
 
-def _keep_last4(text: str) -> str:
-    """Star every letter and digit but the last four; separators stay ("**** **** **** 0366")."""
-    keep_from = [i for i, char in enumerate(text) if char.isalnum()][-4:][0]
-    return "".join("*" if char.isalnum() and i < keep_from else char for i, char in enumerate(text))
+def _mask_spans(text: str, folded: str, spans: list[tuple[int, int]], hk_rule: bool) -> tuple[str, str]:
+    """Both texts with the numbers at ``spans`` starred, still character for character."""
+    for begin, end in spans:
+        if hk_rule and HKID.fullmatch(folded, begin, end):
+            # "A123456(7)" keeps its last three characters: the check digit in its brackets.
+            text = text[:begin] + "*" * (end - begin - 3) + text[end - 3 :]
+            folded = folded[:begin] + "*" * (end - begin - 3) + folded[end - 3 :]
+            continue
+        text = text[:begin] + _starred(text, folded, begin, end, 4) + text[end:]
+        folded = folded[:begin] + _starred(folded, folded, begin, end, 4) + folded[end:]
+    return text, folded
 
 
 def mask_sensitive(text: str) -> str:
@@ -43,18 +52,11 @@ def mask_sensitive(text: str) -> str:
     long transaction ids (which do not) stay readable. The last four characters are
     kept so a customer and staff can still tell which card is meant.
     """
-
-    def card(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group())
-        return _keep_last4(match.group()) if luhn_valid(digits) else match.group()
-
-    def cn_id(match: re.Match[str]) -> str:
-        return _keep_last4(match.group()) if _cn_id_ok(match.group()) else match.group()
-
-    text = _CN_ID.sub(cn_id, text)
-    text = _DIGIT_RUN.sub(card, text)
-    text = _TW_ID.sub(lambda m: _keep_last4(m.group()), text)
-    return _HK_ID.sub(lambda m: "*" * (len(m.group()) - 3) + m.group()[-3:], text)
+    folded = fold(text)  # the same length as text: a span in one is the span in the other
+    text, folded = _mask_spans(text, folded, identity_spans(folded, checked=True), hk_rule=True)
+    # The identity numbers are starred first, so none of their digits is read as a card.
+    text, _ = _mask_spans(text, folded, card_spans(folded, luhn_only=True), hk_rule=False)
+    return text
 
 
 def is_card_or_id(token: str) -> bool:
