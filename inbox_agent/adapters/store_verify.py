@@ -5,8 +5,9 @@ raw mail and attachments hashing to their names, the accepted-mail log's lines) 
 the cross-references: every message in exactly one place and its case stored, every
 case in the shard its number names and numbered below ``next_case_seq``, every blob
 a message, an outbox entry or a quarantine entry needs present and whole (unless
-retention purged it), outbox entries pointing at real cases, checkpoints well formed;
-and the files beside the store as their readers read them (``side_files.py``).
+retention purged it: the case, or the message of no case, carries ``raw_purged``),
+outbox entries pointing at real cases, checkpoints well formed; and the files beside
+the store as their readers read them (``side_files.py``).
 Problems are damage (exit non-zero); notes are harmless left-overs of crashes.
 """
 
@@ -135,7 +136,9 @@ def _check_messages(
             report.problems.append(f"{path}: message {key} belongs to {case_id}, which is not stored")
         if case_id and case_id in cases and cases[case_id][0] != path:
             report.problems.append(f"{path}: message {key} is not in its case's shard")
-        if case_id in purged:
+        # Retention erased the files of a purged case's messages, and of mail of no
+        # case it marked on the message itself (the record stays, the files are gone).
+        if case_id in purged or PURGED_FLAG in doc.get("flags", ()):
             continue
         _check_blob(store, doc["raw_sha256"], f"message {key}", report)
         for item in doc.get("attachments", ()):

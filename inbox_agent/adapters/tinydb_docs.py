@@ -95,7 +95,9 @@ class AtomicJSONStorage(Storage):
 # writes as lists; only the events are dataclasses themselves.
 _CASE_FIELDS = tuple(f.name for f in fields(Case))
 _EVENT_FIELDS = tuple(f.name for f in fields(Event))
-_MESSAGE_FIELDS = tuple(f.name for f in fields(MessageRecord))
+# A message's flags are written only when it has any (retention's mark on mail of no
+# case): every other message's document stays as it was, byte for byte.
+_MESSAGE_FIELDS = tuple(f.name for f in fields(MessageRecord) if f.name != "flags")
 
 
 def case_to_doc(case: Case) -> dict[str, Any]:
@@ -118,7 +120,10 @@ def case_from_doc(doc: Mapping[str, Any]) -> Case:
 
 
 def message_to_doc(message: MessageRecord) -> dict[str, Any]:
-    return {name: getattr(message, name) for name in _MESSAGE_FIELDS}
+    doc = {name: getattr(message, name) for name in _MESSAGE_FIELDS}
+    if message.flags:
+        doc["flags"] = message.flags
+    return doc
 
 
 def message_from_doc(doc: Mapping[str, Any]) -> MessageRecord:
@@ -126,6 +131,7 @@ def message_from_doc(doc: Mapping[str, Any]) -> MessageRecord:
     data["evidence"] = tuple(tuple(pair) for pair in data.get("evidence", ()))
     data["attachments"] = tuple(tuple(item) for item in data.get("attachments", ()))
     data["defects"] = tuple(data.get("defects", ()))
+    data["flags"] = tuple(data.get("flags", ()))
     return MessageRecord(**data)
 
 

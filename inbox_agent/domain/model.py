@@ -246,3 +246,6 @@ class MessageRecord:
     evidence: tuple[tuple[str, str], ...] = ()
     attachments: tuple[tuple[str, str, str, int], ...] = ()  # (original name, stored name, type, size)
     defects: tuple[str, ...] = ()
+    # "raw_purged" on mail filed under no case once retention erased its raw mail and
+    # attachments (a case carries that flag itself): `verify` no longer expects them.
+    flags: tuple[str, ...] = ()

@@ -6,10 +6,14 @@ due mails to the transport; every mail the server accepted is appended to
 the accepted-mail log (``adapters.sent_log``, fsynced) at once, before the batch's "sent" marks are
 committed. A crash between the server's 250 and that append is the only window in
 which a mail can go out twice — and then with the same Message-ID.
+
+A mail refused for good (``failed``) stays in the outbox, visible, until ops put it
+back (``requeued``, `inbox-agent outbox retry`) or retention erases it with its case.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,6 +70,23 @@ def new_entry(mail: OutgoingMail, raw_sha256: str, now: datetime) -> dict[str, A
     }
 
 
+# What `status` shows of a server's answer: a reason to read at a glance, the whole of
+# it is on the case (the ``mail_failed`` event) and in the outbox entry.
+SHOWN_ERROR = 200
+REDACTED = "********"
+
+
+def error_line(text: str, limit: int = 500, secrets: Iterable[str] = ()) -> str:
+    """A send error as it is stored and shown: one line, at most ``limit`` characters,
+    and never a secret of ours (a server or a library may echo what it was sent; the
+    entry is printed by `status`, `show` and `outbox list`)."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def is_due(entry: dict[str, Any], now: datetime) -> bool:
     return entry["status"] == PENDING and entry["next_attempt_at"] <= iso(now)
 
@@ -77,16 +98,70 @@ def after_result(
     if result.outcome == SendOutcome.SENT:
         return None
     if isinstance(result, NotOffered):
-        return {**entry, "last_error": result.detail[:500]}  # attempts and next attempt kept
+        return {**entry, "last_error": error_line(result.detail)}  # attempts and next attempt kept
     attempts = int(entry["attempts"]) + 1
-    updated = {**entry, "attempts": attempts, "last_error": result.detail[:500]}
+    updated = {**entry, "attempts": attempts, "last_error": error_line(result.detail)}
     if result.outcome == SendOutcome.FAILED:
         updated["status"] = FAILED
         return updated
-    if entry.get("queued_at") and now - parse_iso(entry["queued_at"]) > GIVE_UP_AFTER:
+    # Counted from the last time ops put the mail back, if they did: a mail retried on
+    # day 6 is not given up on at its first 4xx.
+    since = entry.get("requeued_at") or entry.get("queued_at")
+    if since and now - parse_iso(since) > GIVE_UP_AFTER:
         updated["status"] = FAILED
-        updated["last_error"] = f"gave up after {GIVE_UP_AFTER.days} days of retrying: {result.detail}"[:500]
+        updated["last_error"] = error_line(
+            f"gave up after {GIVE_UP_AFTER.days} days of retrying: {result.detail}"
+        )
         return updated
     delay = capped_delay(attempts, initial, maximum)
     updated["next_attempt_at"] = iso(now + timedelta(seconds=delay))
     return updated
+
+
+def requeued(entry: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A failed entry put back to pending once ops fixed the cause: tried at the next
+    send, its attempts and backoff from the start and its give-up clock restarted. The
+    bytes, and so the Message-ID, stay those queued; the old error moves to the case's
+    ``mail_retried`` event, so `status` does not show it as the reason of a new retry."""
+    return {
+        **entry,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": iso(now),
+        "requeued_at": iso(now),
+        "last_error": "",
+    }
+
+
+def troubles(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Outbox mail that is not simply waiting for its first send, grouped by state and
+    reason (a wrong SMTP password gives every queued mail the same one): failed mail,
+    and pending mail with an error from an earlier attempt. Each group: ``status``,
+    ``error`` (one short line), ``mails``, ``attempts`` (the most), ``next_attempt_at``
+    (the earliest; "" for failed mail, which is not tried again until retried) and
+    ``outbox_ids``. Failed groups first, then by next attempt."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in entries:
+        failed = entry["status"] == FAILED
+        if not failed and not (int(entry.get("attempts", 0)) or entry.get("last_error")):
+            continue
+        error = error_line(entry.get("last_error") or "(no reason recorded)", SHOWN_ERROR)
+        group = groups.setdefault(
+            (entry["status"], error),
+            {
+                "status": entry["status"],
+                "error": error,
+                "mails": 0,
+                "attempts": 0,
+                "next_attempt_at": "",
+                "outbox_ids": [],
+            },
+        )
+        group["mails"] += 1
+        group["attempts"] = max(group["attempts"], int(entry.get("attempts", 0)))
+        group["outbox_ids"].append(entry["outbox_id"])
+        if not failed and (
+            not group["next_attempt_at"] or entry["next_attempt_at"] < group["next_attempt_at"]
+        ):
+            group["next_attempt_at"] = entry["next_attempt_at"]
+    return sorted(groups.values(), key=lambda g: (g["status"] != FAILED, g["next_attempt_at"], g["error"]))

@@ -1,7 +1,7 @@
 """`inbox-agent` — the command line for ops and staff: the parser and the dispatch.
 
 Each command group lives in its own module (``cli_run``, ``cli_cases``,
-``cli_staff``, ``cli_status``, ``cli_escalate``, ``cli_report``, ``cli_export``).
+``cli_staff``, ``cli_status``, ``cli_outbox``, ``cli_escalate``, ``cli_report``, ``cli_export``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from inbox_agent.entrypoints.cli_cases import add_show_options, cmd_cases, cmd_c
 from inbox_agent.entrypoints.cli_common import EXIT_CONFIG, EXIT_USAGE
 from inbox_agent.entrypoints.cli_escalate import add_escalate_parser, cmd_escalate
 from inbox_agent.entrypoints.cli_export import add_export_parser, cmd_export
+from inbox_agent.entrypoints.cli_outbox import add_outbox_parser, cmd_outbox
 from inbox_agent.entrypoints.cli_report import add_report_parser, cmd_report
 from inbox_agent.entrypoints.cli_run import cmd_run
 from inbox_agent.entrypoints.cli_staff import cmd_quarantine, cmd_staff_action
@@ -64,16 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     add_show_options(show)
 
-    quarantine = sub.add_parser("quarantine", help="what could not be processed, and why")
-    quarantine.add_argument("action", nargs="?", choices=["list", "retry", "drop"], default="list")
-    quarantine.add_argument("id", nargs="?")
-    quarantine.add_argument("--json", action="store_true")
-    quarantine.add_argument("--dropped", action="store_true", help="list the dropped entries' records")
-    quarantine.add_argument("--reason", default="", help="drop: why this mail is nothing to keep (kept)")
-    quarantine.add_argument("--by", help="drop: who acts (default: $USER)")
+    _add_quarantine_parser(sub)
 
-    status = sub.add_parser("status", help="last poll, backlog, outbox, errors")
+    status = sub.add_parser("status", help="last poll, backlog, outbox and why mail is retried, errors")
     status.add_argument("--json", action="store_true")
+    add_outbox_parser(sub)
 
     sub.add_parser("check", help="validate config and templates, log in to IMAP and SMTP")
 
@@ -85,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_store_parsers(sub)
     add_web_parsers(sub)
     return parser
+
+
+def _add_quarantine_parser(sub: argparse._SubParsersAction) -> None:
+    quarantine = sub.add_parser("quarantine", help="what could not be processed, and why")
+    quarantine.add_argument("action", nargs="?", choices=["list", "retry", "drop"], default="list")
+    quarantine.add_argument("id", nargs="?")
+    quarantine.add_argument("--json", action="store_true")
+    quarantine.add_argument("--dropped", action="store_true", help="list the dropped entries' records")
+    quarantine.add_argument("--reason", default="", help="drop: why this mail is nothing to keep (kept)")
+    quarantine.add_argument("--by", help="drop: who acts (default: $USER)")
 
 
 def _add_staff_parsers(sub: argparse._SubParsersAction) -> None:
@@ -113,6 +119,7 @@ COMMANDS = {
     "show": cmd_show,
     "quarantine": cmd_quarantine,
     "status": cmd_status,
+    "outbox": cmd_outbox,
     "check": cmd_check,
     "assign": cmd_staff_action,
     "note": cmd_staff_action,

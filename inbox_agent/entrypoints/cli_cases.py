@@ -201,6 +201,7 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
     console.print(messages_table)
     for entry in outbox:
         console.print(
-            f"outbox: {entry['kind']} {entry['status']} attempts={entry['attempts']} {entry['last_error']}"
+            f"outbox: {entry['outbox_id']} {entry['kind']} {entry['status']} attempts={entry['attempts']} "
+            f"{entry['last_error']}"
         )
     return EXIT_OK

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from rich.table import Table
 
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import SystemClock
+from inbox_agent.domain.outbox import FAILED, troubles
 from inbox_agent.entrypoints.bootstrap import make_mailbox, make_transport, open_store, storage_report
 from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, flagged, print_json
 from inbox_agent.mail.render import TemplateSet
@@ -39,6 +41,9 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         "backlog": status.get("backlog", 0),
         "outbox_pending": sum(1 for e in outbox if e["status"] == "pending"),
         "outbox_failed": sum(1 for e in outbox if e["status"] == "failed"),
+        # Why mail is retried or failed (a wrong SMTP password, no STARTTLS, a 550), and
+        # when it is tried next: the log is not where ops look first.
+        "outbox_errors": troubles(outbox),
         "quarantined": len(store.quarantine_entries()),
         "cases_by_status": counts,
         "overdue": overdue,  # past the response-time limit on the SLA clock, escalated or not
@@ -51,11 +56,30 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     table.add_column("what")
     table.add_column("value", overflow="fold")
     for key, value in data.items():
+        if key == "outbox_errors":
+            for group in value:
+                table.add_row(*_trouble_row(group))
+            continue
         if isinstance(value, dict):
             value = ", ".join(f"{k}: {v}" for k, v in value.items()) or "none"
         table.add_row(key.replace("_", " "), str(value))
     console.print(table)
     return EXIT_OK
+
+
+def _trouble_row(group: dict[str, Any]) -> tuple[str, str]:
+    """One reason outbox mail is not sent: how many, why, and what happens next."""
+    ids = group["outbox_ids"]
+    which = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+    mails = f"{group['mails']} mail{'s' if group['mails'] != 1 else ''}"
+    if group["status"] == FAILED:
+        then = "not tried again until `inbox-agent outbox retry` (once the cause is fixed)"
+        return "outbox failed mail", f"{mails}, {then}: {group['error']} [{which}]"
+    attempts = group["attempts"]
+    # 0: the connection was lost under an earlier mail of its batch, this one never offered
+    tried = f"{attempts} attempt{'s' if attempts != 1 else ''}" if attempts else "not offered yet"
+    then = f"next attempt at {group['next_attempt_at']}"
+    return "outbox retrying", f"{mails}, {then} ({tried}): {group['error']} [{which}]"
 
 
 def cmd_check(args: argparse.Namespace, config: Config) -> int:

@@ -79,10 +79,12 @@ def purge_old_raw_mail(runtime: Runtime) -> None:
     if days <= 0:
         return
     report = purge(runtime.store, runtime.clock.now(), days)
-    if report.cases:
+    if report.cases or report.unfiled:
         log.info(
-            "retention: raw mail of %d resolved cases deleted (%d mails, %d attachments, %d never-sent mails)",
+            "retention: raw mail of %d resolved cases and %d mails of no case deleted "
+            "(%d mails, %d attachments, %d never-sent mails)",
             report.cases,
+            report.unfiled,
             report.blobs,
             report.attachments,
             report.unsent_dropped,

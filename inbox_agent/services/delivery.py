@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from typing import Any
@@ -28,7 +28,7 @@ from typing import Any
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import Clock, iso
 from inbox_agent.domain.model import MessageRecord, OutgoingMail, SendOutcome, SendResult
-from inbox_agent.domain.outbox import FAILED, PartlyRefused, after_result, is_due
+from inbox_agent.domain.outbox import FAILED, PartlyRefused, after_result, error_line, is_due
 from inbox_agent.services.crash_points import crash_point
 from inbox_agent.services.ports import AcceptedLog, CaseStore, Mailbox, MailboxError, Transport
 from inbox_agent.services.unit_of_work import UnitOfWork
@@ -262,6 +262,9 @@ class Delivery:
         self, uow: UnitOfWork, entry: dict[str, Any], result: SendResult, now: datetime
     ) -> None:
         settings = self.config.smtp
+        # The reason is kept on the entry and the case and shown by `status`: one line,
+        # and never a password of ours, whatever a server or a library echoed.
+        result = replace(result, detail=error_line(result.detail, secrets=_secrets(self.config)))
         updated = after_result(entry, result, now, settings.retry_initial, settings.retry_max)
         if updated is None:
             uow.changes.outbox_removed.add(result.outbox_id)
@@ -308,6 +311,11 @@ class Delivery:
             except MailboxError as exc:
                 log.warning("copy of %s not kept in the Sent folder: %s", mail.outbox_id, exc)
                 return
+
+
+def _secrets(config: Config) -> tuple[str, ...]:
+    imap = config.mailbox.imap
+    return (config.smtp.password.reveal(), imap.password.reveal() if imap is not None else "")
 
 
 def _subject_of(raw: bytes) -> str:

@@ -26,6 +26,7 @@ EVENT_WORDS: Mapping[str, str] = {
     "ack_queued": "Acknowledgement queued",
     "mail_sent": "Mail sent",
     "mail_failed": "Mail could not be sent",
+    "mail_retried": "Failed mail put back in the outbox",
     "note": "Internal note",
     "assigned": "Assigned",
     "staff_reply": "Staff replied",
@@ -68,7 +69,7 @@ _ISO_UTC = re.compile(r"\b(\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\d(?:\.\d+)?(?:\+00:00
 def event_detail_words(kind: str, detail: str) -> str:
     """An event's detail as staff read it: mail kinds in words, Message-IDs left out
     (the mail itself is on the timeline)."""
-    if kind in ("ack_queued", "mail_sent", "mail_failed"):
+    if kind in ("ack_queued", "mail_sent", "mail_failed", "mail_retried"):
         first, _, rest = detail.partition(" ")
         if first in MAIL_KIND_WORDS or first.replace("_", "").isalpha():
             detail = f"{MAIL_KIND_WORDS.get(first, first.replace('_', ' '))} {rest}".strip()
