@@ -35,7 +35,9 @@ printed by ``bench/train_model.py`` (it refits, and needs scikit-learn).
 - a folder of ``.eml`` files with a ``labels.csv`` of ``file,category`` (optionally
   ``language``): each mail is parsed as the daemon parses it (any charset: GBK, Big5...).
 
-A missing ``language`` is detected as the daemon does (``zh`` or ``en``).
+A missing ``language`` is detected as the daemon does; Traditional Chinese mail
+(``zh-Hant``, answered in Traditional) is measured with the rest of the Chinese mail as
+``zh``: the categorizer reads both scripts alike, and the figures are per language.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from inbox_agent.adapters.training_corpus import (  # noqa: E402
     split_banking77,
 )
 from inbox_agent.config.rules import Rules, default_rules  # noqa: E402
+from inbox_agent.domain.languages import SIMPLIFIED_CHINESE, is_chinese  # noqa: E402
 from inbox_agent.domain.model import CATEGORIES, EVIDENCE_IDS, Attachment  # noqa: E402
 from inbox_agent.services.model_eval import evaluate, metrics  # noqa: E402
 from inbox_agent.services.model_fit import Example  # noqa: E402
@@ -300,6 +303,7 @@ def _example(subject: str, text: str, row: dict[str, str], intents: dict[str, st
     if category not in CATEGORIES:
         raise SystemExit(f"{where}: unknown category {label!r} (known: {', '.join(CATEGORIES)})")
     language = (row.get("language") or "").strip() or detect_language(f"{subject}\n{text}")
+    language = SIMPLIFIED_CHINESE if is_chinese(language) else language
     return Example(subject, text, label, category, language, "set")
 
 

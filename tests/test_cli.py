@@ -8,6 +8,8 @@ from pathlib import Path
 
 from helpers import ROOT, cli, cli_json, complaint, write_config
 
+from inbox_agent.domain.languages import REPLY_LANGUAGES
+
 
 def _maildir(tmp_path: Path, mails: dict[str, bytes]) -> Path:
     maildir = tmp_path / "maildir"
@@ -42,7 +44,7 @@ def test_classify_json_shape() -> None:
     data = cli_json(config, "classify", str(mail))
     for key in ("category", "categories", "language", "severity", "evidence", "missing", "skip"):
         assert key in data
-    assert data["language"] in ("zh", "en")
+    assert data["language"] in REPLY_LANGUAGES
     assert isinstance(data["evidence"], dict)
 
 

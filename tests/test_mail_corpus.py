@@ -13,6 +13,7 @@ from pathlib import Path
 
 from conftest import DATA
 
+from inbox_agent.domain.languages import REPLY_LANGUAGES
 from inbox_agent.domain.model import ParsedMessage
 from inbox_agent.stages.guard import loop_skip
 from inbox_agent.stages.parse import ParseFailure, parse_message
@@ -56,7 +57,7 @@ def assert_usable(msg: ParsedMessage, path: Path) -> None:
         assert_readable(attachment.filename, "attachment name", path, single_line=True)
         assert SAFE_NAME.fullmatch(attachment.safe_name), (path, attachment.safe_name)
     assert msg.date is None or msg.date.tzinfo is not None
-    assert msg.language in ("zh", "en")
+    assert msg.language in REPLY_LANGUAGES
 
 
 def is_delivery_report(raw: bytes) -> bool:

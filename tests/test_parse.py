@@ -80,7 +80,7 @@ def test_big5_traditional_with_hkscs_characters() -> None:
     msg = parse_message(load("big5_traditional.eml"))
     assert msg.subject == "帳戶被鎖定"
     assert msg.text == "我的帳戶被鎖定，無法登入。點解會咁㗎？嘅"
-    assert msg.language == "zh"
+    assert msg.language == "zh-Hant"  # answered in Traditional Chinese
 
 
 def test_unknown_and_broken_charset_labels_fall_back_to_detection() -> None:

@@ -10,6 +10,7 @@ import pytest
 from jinja2 import meta
 from markupsafe import escape
 
+from inbox_agent.domain.languages import REPLY_LANGUAGES
 from inbox_agent.domain.model import CATEGORIES
 from inbox_agent.mail import compose
 from inbox_agent.mail.compose import (
@@ -29,7 +30,10 @@ from inbox_agent.views.page import TEMPLATE_SAMPLES
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "inbox_agent" / "mail" / "templates"
 TEMPLATE_FILES = sorted(path.name for path in TEMPLATES.glob("*.j2"))
-LANGUAGES = ("zh", "en")
+LANGUAGES = REPLY_LANGUAGES
+# A customer of each language, as acknowledgements greet them and repeat their subject.
+NAMES = {"zh": "李伟", "zh-Hant": "陳美玲", "en": "Sarah Thompson"}
+SUBJECTS = {"zh": "付款失败", "zh-Hant": "付款失敗", "en": "Payment failed"}
 XSS = "<script>alert(1)</script>"
 
 
@@ -50,8 +54,8 @@ def ack(
         "response_hours": 1.0 if category == "security" else 24.0,
         "received": ("amount",),
         "missing": ("transaction_id", "screenshot"),
-        "customer_name": "李伟" if language == "zh" else "Sarah Thompson",
-        "original_subject": "付款失败" if language == "zh" else "Payment failed",
+        "customer_name": NAMES[language],
+        "original_subject": SUBJECTS[language],
         "hotline": "400-820-0000",
     }
     fields.update(changes)
@@ -129,10 +133,15 @@ def test_the_shipped_folder_has_every_required_template(templates: TemplateSet) 
     assert set(required_templates()) <= set(TEMPLATE_FILES)
 
 
-def test_both_languages_have_the_same_templates() -> None:
-    zh = {name.replace(".zh.", ".LANG.") for name in TEMPLATE_FILES if ".zh." in name}
-    en = {name.replace(".en.", ".LANG.") for name in TEMPLATE_FILES if ".en." in name}
-    assert zh == en
+def test_every_language_has_the_same_templates() -> None:
+    by_language = {
+        language: {
+            name.replace(f".{language}.", ".LANG.") for name in TEMPLATE_FILES if f".{language}." in name
+        }
+        for language in LANGUAGES
+    }
+    assert by_language["zh"] == by_language["zh-Hant"] == by_language["en"]
+    assert len(by_language["zh-Hant"]) == 22
 
 
 @pytest.mark.parametrize("name", TEMPLATE_FILES)
@@ -146,11 +155,11 @@ def test_every_template_file_renders_with_its_sample_context(templates: Template
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_staff_escalation_renders_for_customers_of_both_languages(
+def test_the_staff_escalation_renders_for_customers_of_every_language(
     templates: TemplateSet, language: str
 ) -> None:
     mail = render_staff_notification(templates, staff_notification(customer_language=language))
-    expected = "Chinese" if language == "zh" else "English"
+    expected = {"zh": "Chinese (Simplified)", "zh-Hant": "Chinese (Traditional)", "en": "English"}[language]
     assert f"writes in {expected}" in mail.text
     assert f"writes in {expected}" in mail.html
 
@@ -232,7 +241,7 @@ def test_a_reply_names_the_case_category_and_response_time(
 ) -> None:
     mail = render_ack(templates, ack(language, kind, "wrong_charge", response_hours=48.0))
     label = templates.labels(language).category("wrong_charge")
-    hours = "48小时" if language == "zh" else "48 hours"
+    hours = {"zh": "48小时", "zh-Hant": "48小時", "en": "48 hours"}[language]
     for part in (mail.text, mail.html):
         assert "WLT-2026-000042" in part
         assert str(escape(label)) in part if part is mail.html else label in part
@@ -280,7 +289,11 @@ def test_a_followup_says_what_arrived_and_what_is_still_missing(
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_nothing_missing_is_said_plainly(templates: TemplateSet, language: str) -> None:
     mail = render_ack(templates, ack(language, "ack_first", missing=()))
-    expected = "目前不需要您再补充" if language == "zh" else "there is nothing more you need to send"
+    expected = {
+        "zh": "目前不需要您再补充",
+        "zh-Hant": "目前不需要您再補充",
+        "en": "there is nothing more you need to send",
+    }[language]
     assert expected in mail.text
 
 
@@ -295,7 +308,7 @@ def test_security_replies_urge_a_password_change_and_a_freeze(
         assert convert(labels.phrase("freeze_path")) in part
         assert convert(labels.phrase("change_password_path")) in part
         assert "400-820-0000" in part
-    urgent = "请立即处理" if language == "zh" else "PLEASE ACT NOW"
+    urgent = {"zh": "请立即处理", "zh-Hant": "請立即處理", "en": "PLEASE ACT NOW"}[language]
     assert urgent in mail.text
 
 
@@ -307,11 +320,14 @@ def test_other_categories_carry_no_freeze_advice(templates: TemplateSet, languag
             assert freeze not in render_ack(templates, ack(language, "ack_first", category)).text
 
 
-SENSITIVE = re.compile(r"password|\bPIN\b|verification code|card number|密码|验证码|银行卡号", re.IGNORECASE)
+SENSITIVE = re.compile(
+    r"password|\bPIN\b|verification code|card number|密码|验证码|银行卡号|密碼|驗證碼|銀行卡號", re.IGNORECASE
+)
 # A sentence may name a secret only to say we never ask for it / not to send it,
 # to tell the customer to change their own password, or to cover it on a screenshot.
 ALLOWED = re.compile(
-    r"never|do not|don't|change your|change login password|cover|绝不|不要|请勿|修改登录密码|遮住",
+    r"never|do not|don't|change your|change login password|cover|绝不|不要|请勿|修改登录密码|遮住"
+    r"|絕不|請勿|更改登入密碼",
     re.IGNORECASE,
 )
 
@@ -321,9 +337,13 @@ def sentences(text: str) -> list[str]:
 
 
 def test_replies_never_ask_for_secrets(templates: TemplateSet) -> None:
-    never_ask = {"zh": "我们绝不会通过邮件索取您的密码", "en": "we will never ask for your password, PIN"}
+    never_ask = {
+        "zh": "我们绝不会通过邮件索取您的密码",
+        "zh-Hant": "我們絕不會透過郵件向您索取密碼",
+        "en": "we will never ask for your password, PIN",
+    }
     for description, mail in every_customer_reply(templates):
-        language = "zh" if "/zh" in description else "en"
+        language = description.split("/")[1]
         for part in (mail.text, mail.html):
             assert never_ask[language] in part, description
             for sentence in sentences(part):
@@ -406,7 +426,7 @@ def test_an_outlook_last_first_display_name_is_addressed_first_last(templates: T
     assert render_ack(templates, ack("zh", customer_name="李伟")).text.startswith("李伟")
 
 
-@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_a_privacy_complaint_is_told_to_change_the_password_and_freeze(
     templates: TemplateSet, language: str
 ) -> None:
@@ -417,10 +437,10 @@ def test_a_privacy_complaint_is_told_to_change_the_password_and_freeze(
         assert convert(labels.phrase("freeze_path")) in part
 
 
-@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_a_duplicate_charge_is_asked_for_both_charges(templates: TemplateSet, language: str) -> None:
     rendered = render_ack(templates, ack(language, category="wrong_charge", missing=("expected_amount",)))
-    assert ("both charges" if language == "en" else "两笔扣款") in rendered.text
+    assert {"en": "both charges", "zh": "两笔扣款", "zh-Hant": "兩筆扣款"}[language] in rendered.text
     assert "The amount you expected" not in rendered.text
 
 

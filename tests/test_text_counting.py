@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from inbox_agent.stages import evidence_dates as dates
 from inbox_agent.stages import evidence_times as times
+from inbox_agent.stages.chinese_script import SIMPLIFIED_ONLY, TRADITIONAL_ONLY
 from inbox_agent.stages.evidence_text import FoldedText, _fold_char
 from inbox_agent.stages.language import detect_language
 
@@ -29,12 +30,20 @@ def _reference(text: str) -> str:
 
     cjk = sum(1 for char in sample if is_cjk(char))
     letters = sum(1 for char in sample if char.isalpha())
-    return "zh" if cjk >= 30 or (letters and cjk / letters >= 0.10) else "en"
+    if not (cjk >= 30 or (letters and cjk / letters >= 0.10)):
+        return "en"
+    window = sample[:4_000]
+    traditional = sum(1 for char in window if char in TRADITIONAL_ONLY)
+    simplified = sum(1 for char in window if char in SIMPLIFIED_ONLY)
+    return "zh-Hant" if traditional >= 3 and traditional > 2 * simplified else "zh"
 
 
 _MIXED = st.text(
     alphabet=st.sampled_from(
-        list("abcXYZ 123,.!é\n\tАБß") + list("中文字账户冻结") + ["\U00020000", "\uf900"]
+        list("abcXYZ 123,.!é\n\tАБß")
+        + list("中文字账户冻结")
+        + list("帳戶凍結們這")  # Traditional only: the script decides zh or zh-Hant
+        + ["\U00020000", "\uf900"]
     ),
     max_size=200,
 )

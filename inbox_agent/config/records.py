@@ -42,7 +42,7 @@ class AcknowledgeSettings:
     enabled: bool = True
     from_name: str = "Wallet Complaints"
     message_id_domain: str = ""  # domain of our Message-IDs; "" = the complaint address's
-    default_language: str = "en"  # when a complaint's language cannot be told
+    default_language: str = "en"  # a reply language (domain.languages); when a case's cannot be told
     per_sender_per_day: int = 5  # acknowledgements to one address per 24 h
     per_case_interval: float = 600.0  # seconds between two acknowledgements of one case
     hotline: str = ""

@@ -19,6 +19,7 @@ from inbox_agent.domain.calendar import CalendarNotCovered, WorkCalendar
 from inbox_agent.domain.calendar_sources import source_problem
 from inbox_agent.domain.jurisdiction import CLOCKS, ClockRule, Jurisdiction, NextStep, parse_clock_rule
 from inbox_agent.domain.jurisdiction_presets import PRESET_CALENDARS, PRESET_JURISDICTIONS
+from inbox_agent.domain.languages import REPLY_LANGUAGES, SIMPLIFIED_CHINESE, is_chinese
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as config.records
 NEXT_STEP_KINDS: tuple[str, ...] = ("internal", "platform", "regulator", "police", "legal", "other")
@@ -32,13 +33,18 @@ class JurisdictionRule:
     jurisdiction: str
     recipient: str = ""  # the address the complaint was sent to (To/Cc)
     domain: str = ""  # the customer's mail domain
-    language: str = ""  # "zh" | "en"
+    # "zh" (any Chinese mail: Traditional mail was "zh" before it had replies of its
+    # own, and a rule written then must keep its cases), "zh-Hant" (Traditional only;
+    # put it before a "zh" rule), "en".
+    language: str = ""
 
     def matches(self, sender: str, recipients: tuple[str, ...], language: str) -> bool:
         if self.recipient and self.recipient not in recipients:
             return False
         if self.domain and not sender.endswith("@" + self.domain):
             return False
+        if self.language == SIMPLIFIED_CHINESE:
+            return is_chinese(language)
         return not (self.language and self.language != language)
 
 
@@ -122,7 +128,7 @@ def _rules(section: Section, jurisdictions: Mapping[str, Jurisdiction]) -> tuple
             jurisdiction=sub.str_("jurisdiction", ""),
             recipient=sub.email("recipient", ""),
             domain=sub.str_("domain", "").strip().lower().lstrip("@"),
-            language=sub.choice("language", "", ("", "zh", "en")),
+            language=sub.choice("language", "", ("", *REPLY_LANGUAGES)),
         )
         sub.finish()
         if rule.jurisdiction not in jurisdictions:
@@ -181,10 +187,13 @@ def _next_steps(section: Section) -> tuple[NextStep, ...]:
             name_en=sub.str_("name_en", "").strip(),
             name_zh=sub.str_("name_zh", "").strip(),
             contact=sub.str_("contact", "").strip(),
+            name_zh_hant=sub.str_("name_zh_hant", "").strip(),
         )
         sub.finish()
-        if not (step.name_en or step.name_zh) or not step.contact:
-            section.errors.append(f"{sub.path}: a next step needs a name (name_en/name_zh) and a contact")
+        if not (step.name_en or step.name_zh or step.name_zh_hant) or not step.contact:
+            section.errors.append(
+                f"{sub.path}: a next step needs a name (name_en/name_zh/name_zh_hant) and a contact"
+            )
             continue
         steps.append(step)
     return tuple(steps)

@@ -25,6 +25,7 @@ from inbox_agent.config.records import (
     StaffSettings,
     StorageSettings,
 )
+from inbox_agent.domain.languages import ENGLISH, REPLY_LANGUAGES
 from inbox_agent.domain.model import CATEGORIES
 
 
@@ -44,7 +45,7 @@ def acknowledge_settings(section: Section) -> AcknowledgeSettings:
         enabled=section.bool_("enabled", True),
         from_name=section.str_("from_name", "Wallet Complaints"),
         message_id_domain=section.str_("message_id_domain", ""),
-        default_language=section.choice("default_language", "en", ("en", "zh")),
+        default_language=section.choice("default_language", ENGLISH, REPLY_LANGUAGES),
         per_sender_per_day=section.int_("per_sender_per_day", 5, 0),
         per_case_interval=section.duration("per_case_interval", 600.0),
         hotline=section.str_("hotline", ""),

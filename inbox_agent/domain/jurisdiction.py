@@ -30,6 +30,7 @@ from inbox_agent.domain.calendar import (
     add_calendar_days,
 )
 from inbox_agent.domain.clock import parse_iso, to_utc
+from inbox_agent.domain.languages import TRADITIONAL_CHINESE, is_chinese
 from inbox_agent.domain.model import Case
 
 CLOCKS: tuple[str, ...] = ("acknowledgement", "substantive", "holding", "final")
@@ -73,9 +74,14 @@ class NextStep:
     name_en: str
     name_zh: str
     contact: str  # an address, a hotline, a web page
+    name_zh_hant: str = ""  # for Traditional Chinese mail; without it, name_zh
 
     def name(self, language: str) -> str:
-        return (self.name_zh or self.name_en) if language == "zh" else (self.name_en or self.name_zh)
+        if not is_chinese(language):
+            return self.name_en or self.name_zh or self.name_zh_hant
+        # A Chinese reader reads a name in the other script better than an English one.
+        traditional = language == TRADITIONAL_CHINESE and self.name_zh_hant
+        return traditional or self.name_zh or self.name_zh_hant or self.name_en
 
 
 @dataclass(frozen=True)

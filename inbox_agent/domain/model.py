@@ -102,7 +102,7 @@ class ParsedMessage:
     html: str  # the original HTML part, "" if none; never rendered unescaped
     attachments: tuple[Attachment, ...] = ()
     defects: tuple[str, ...] = ()
-    language: str = "en"  # "zh" or "en", from the text
+    language: str = "en"  # "zh", "zh-Hant" or "en" (domain.languages), from the text
 
     def header(self, name: str) -> str | None:
         """First value of a header kept in ``headers`` (case-insensitive)."""

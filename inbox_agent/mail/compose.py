@@ -20,6 +20,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from inbox_agent.domain.jurisdiction import NextStep
+from inbox_agent.domain.languages import ENGLISH, SIMPLIFIED_CHINESE, TRADITIONAL_CHINESE, language_name
+from inbox_agent.domain.languages import reply_language as _tag_language
 from inbox_agent.domain.lifecycle import CASE_TAG_IN_SUBJECT
 from inbox_agent.domain.mask import mask_text
 from inbox_agent.mail.mime import build_email_bytes, make_message_id, validated_addr_spec
@@ -62,6 +64,11 @@ MAX_NAME_CHARS = 80
 MAX_STAFF_EXCERPT_CHARS = 4000
 
 _CASE_TAG = CASE_TAG_IN_SUBJECT
+# Duration words of the Chinese replies; hours and minutes differ between the scripts.
+_CHINESE_UNITS = {
+    SIMPLIFIED_CHINESE: {"day": "天", "hour": "小时", "minute": "分钟"},
+    TRADITIONAL_CHINESE: {"day": "天", "hour": "小時", "minute": "分鐘"},
+}
 # "Re:", "RE[2]:", "回复：", "答复:", "回覆:" (Traditional), repeated in any order.
 _REPLY_PREFIX = re.compile(r"^\s*(?:re|回复|答复|回覆|答覆)\s*(?:\[\d+\])?\s*[:：]\s*", re.IGNORECASE)
 
@@ -86,7 +93,7 @@ class EvidenceItem:
 class AckRequest:
     case_id: str
     kind: str  # "ack_first" | "ack_followup" | "ack_complete"
-    language: str  # "zh" | "en"
+    language: str  # "zh" | "zh-Hant" | "en"
     category: str
     severity: str
     response_hours: float
@@ -275,22 +282,22 @@ def _next_steps(steps: Sequence[NextStep], language: str) -> list[dict[str, str]
 
 def staff_notification_context(templates: TemplateSource, req: StaffNotificationRequest) -> dict[str, Any]:
     # Staff mail is in English whatever the customer wrote; the customer's language is stated.
-    labels = templates.labels("en")
+    labels = templates.labels(ENGLISH)
     excerpt = normalise_newlines(req.last_message_text).strip()
     return {
         "case_id": single_line(req.case_id),
-        "language": "en",
+        "language": ENGLISH,
         "service_name": labels.phrase("service_name"),
         "level": single_line(req.level),
         "category": req.category,
         "category_label": labels.category(req.category),
         "severity": req.severity,
         "status": req.status,
-        "waited": format_duration(req.waited_hours, "en"),
-        "threshold": format_duration(req.threshold_hours, "en"),
+        "waited": format_duration(req.waited_hours, ENGLISH),
+        "threshold": format_duration(req.threshold_hours, ENGLISH),
         "customer_address": single_line(req.customer_address),
         "customer_name": truncate(single_line(req.customer_name), MAX_NAME_CHARS),
-        "customer_language": "Chinese" if reply_language(req.customer_language) == "zh" else "English",
+        "customer_language": language_name(reply_language(req.customer_language)),
         "received": _evidence_items(labels, req.received),
         "missing": _evidence_items(labels, req.missing),
         "last_message_subject": single_line(req.last_message_subject),
@@ -327,8 +334,9 @@ def _evidence_items(labels: Labels, ids: Sequence[str]) -> list[EvidenceItem]:
 
 
 def reply_language(language: str) -> str:
-    """Replies exist in zh and en; zh-TW, zh-Hant and friends get the zh templates."""
-    return "zh" if language.strip().lower().startswith("zh") else "en"
+    """The templates a language tag gets: zh-Hant (zh-TW, zh-HK too), zh (zh-CN...), en
+    for anything else (``domain.languages.reply_language``)."""
+    return _tag_language(language, ENGLISH)
 
 
 def format_duration(hours: float, language: str) -> str:
@@ -344,9 +352,9 @@ def format_duration(hours: float, language: str) -> str:
         parts.append((whole_hours, "hour"))
     if (minutes and not days) or not parts:
         parts.append((minutes, "minute"))
-    if reply_language(language) == "zh":
-        zh_units = {"day": "天", "hour": "小时", "minute": "分钟"}
-        return "".join(f"{count}{zh_units[unit]}" for count, unit in parts)
+    chinese_units = _CHINESE_UNITS.get(reply_language(language))
+    if chinese_units:
+        return "".join(f"{count}{chinese_units[unit]}" for count, unit in parts)
     return " ".join(f"{count} {unit}{'' if count == 1 else 's'}" for count, unit in parts)
 
 

@@ -14,9 +14,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from inbox_agent.domain.languages import REPLY_LANGUAGES
 from inbox_agent.domain.model import CATEGORIES, EVIDENCE_IDS
 
-LANGUAGES: tuple[str, ...] = ("zh", "en")
+# One table per reply language; every one must be complete (``label_problems``).
+LANGUAGES: tuple[str, ...] = REPLY_LANGUAGES
 LABELS_FILE = "labels.toml"
 # Phrases every language table in labels.toml must define (the templates use them).
 REQUIRED_PHRASES: tuple[str, ...] = (

@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
+from inbox_agent.domain.languages import SIMPLIFIED_CHINESE, TRADITIONAL_CHINESE
 from inbox_agent.mail import samples
 from inbox_agent.mail.compose import RenderedMail
 from inbox_agent.mail.labels import (
@@ -56,6 +57,7 @@ CUSTOMER_KINDS: tuple[str, ...] = (
     "holding_reply",
 )
 STAFF_KINDS: tuple[str, ...] = ("staff_escalation",)
+_FALLBACK = {TRADITIONAL_CHINESE: SIMPLIFIED_CHINESE}  # see TemplateSet.labels
 # Shipped as package data, so an installed wheel finds them; `[templates] dir` overrides.
 SHIPPED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Anything in an HTML reply that would make a mail client fetch from the network:
@@ -140,10 +142,14 @@ class TemplateSet:
 
     def labels(self, language: str) -> Labels:
         tables = self._load_labels()
-        try:
-            return tables[language]
-        except KeyError:
-            raise TemplateError(f"{self.folder / LABELS_FILE} has no [{language}] table") from None
+        # A folder made before Traditional replies existed (a `[templates] dir` copy) has
+        # neither the [zh-Hant] table nor the templates: its Traditional customers get the
+        # Simplified reply they got before (the reply's templates follow the table's
+        # language), and `check` names what is missing.
+        found = tables.get(language) or tables.get(_FALLBACK.get(language, ""))
+        if found is None:
+            raise TemplateError(f"{self.folder / LABELS_FILE} has no [{language}] table")
+        return found
 
     def missing_templates(self) -> list[str]:
         return [name for name in required_templates() if not (self.folder / name).is_file()]

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from inbox_agent.domain.jurisdiction import NextStep
+from inbox_agent.domain.languages import ENGLISH, SIMPLIFIED_CHINESE, TRADITIONAL_CHINESE
 from inbox_agent.domain.model import CATEGORIES
 from inbox_agent.mail.compose import (
     ACK_KINDS,
@@ -34,6 +35,13 @@ from inbox_agent.mail.compose import (
 from inbox_agent.mail.labels import LANGUAGES, TemplateSource
 
 SAMPLE_CASE_ID = "WLT-2026-000123"
+# A customer of each reply language, as a reply greets them and repeats their subject.
+_SAMPLE_NAMES = {SIMPLIFIED_CHINESE: "王小明", TRADITIONAL_CHINESE: "陳大文", ENGLISH: "Alex Morgan"}
+_SAMPLE_SUBJECTS = {
+    SIMPLIFIED_CHINESE: "付款失败",
+    TRADITIONAL_CHINESE: "付款失敗",
+    ENGLISH: "Payment failed",
+}
 
 T = TypeVar("T", bound=TemplateSource)
 # A template family ("report" for report.html.j2 and any _report.* partial) -> a function
@@ -54,8 +62,8 @@ def sample_ack_requests(language: str) -> list[AckRequest]:
             response_hours=1.0 if category == "security" else 24.0,
             received=received,
             missing=missing,
-            customer_name="王小明" if language == "zh" else "Alex Morgan",
-            original_subject="付款失败" if language == "zh" else "Payment failed",
+            customer_name=_SAMPLE_NAMES[language],
+            original_subject=_SAMPLE_SUBJECTS[language],
             hotline="400-000-0000",
             # The security sample also tells about the complaint window: every branch renders.
             window_days=60 if category == "security" else 0,
@@ -76,7 +84,7 @@ def sample_staff_reply_request(language: str) -> StaffReplyRequest:
     return StaffReplyRequest(
         case_id=SAMPLE_CASE_ID,
         language=language,
-        customer_name="王小明" if language == "zh" else "Alex Morgan",
+        customer_name=_SAMPLE_NAMES[language],
         staff_name="Chen Jing",
         answer="The refund of 128.00 was issued today.\nIt reaches your balance within 1 business day.",
         original_subject="Payment failed",
@@ -84,8 +92,14 @@ def sample_staff_reply_request(language: str) -> StaffReplyRequest:
 
 
 SAMPLE_NEXT_STEPS = (
-    NextStep("internal", "Our complaints review team", "我们的投诉复核组", "review@wallet.example"),
-    NextStep("platform", "The consumer association", "消费者协会", "12315"),
+    NextStep(
+        "internal",
+        "Our complaints review team",
+        "我们的投诉复核组",
+        "review@wallet.example",
+        "我們的投訴覆核組",
+    ),
+    NextStep("platform", "The consumer association", "消费者协会", "12315", "消費者協會"),
 )
 
 
@@ -94,7 +108,7 @@ def sample_resolution_request(language: str) -> ResolutionRequest:
         case_id=SAMPLE_CASE_ID,
         language=language,
         category="wrong_charge",
-        customer_name="王小明" if language == "zh" else "Alex Morgan",
+        customer_name=_SAMPLE_NAMES[language],
         summary="The duplicate charge was refunded.",
         original_subject="Charged twice",
         next_steps=SAMPLE_NEXT_STEPS,
@@ -105,7 +119,7 @@ def sample_holding_request(language: str) -> HoldingRequest:
     return HoldingRequest(
         case_id=SAMPLE_CASE_ID,
         language=language,
-        customer_name="王小明" if language == "zh" else "Alex Morgan",
+        customer_name=_SAMPLE_NAMES[language],
         original_subject="Charged twice",
         received_date="2026-09-30",
         final_date="2026-10-30",
@@ -141,6 +155,11 @@ def sample_staff_notification_requests() -> list[StaffNotificationRequest]:
     ]
 
 
+def template_language(template_name: str) -> str:
+    """ "ack_first.zh-Hant.html.j2" -> "zh-Hant"; a file of no language ("_layout.html.j2") -> "en"."""
+    return next((part for part in template_name.split(".")[1:] if part in LANGUAGES), ENGLISH)
+
+
 def template_family(template_name: str) -> str:
     """ "ack_first.en.html.j2" -> "ack_first"; a partial "_missing.zh.txt.j2" -> "missing"."""
     return template_name.lstrip("_").split(".")[0]
@@ -154,7 +173,7 @@ def sample_context(
     ``extra_samples`` provides the contexts of families outside the mail layer; a file
     of any other family (an extra file ops added) gets the acknowledgement sample.
     """
-    language = "zh" if ".zh." in template_name else "en"
+    language = template_language(template_name)
     family = template_family(template_name)
     if extra_samples and family in extra_samples:
         return extra_samples[family](templates)

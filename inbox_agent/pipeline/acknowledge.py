@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from inbox_agent.domain.clock import iso, parse_iso
 from inbox_agent.domain.jurisdiction import received_at
+from inbox_agent.domain.languages import reply_language
 from inbox_agent.domain.lifecycle import (
     add_event,
     add_message_ids,
@@ -257,7 +258,7 @@ def acknowledgement(
 ) -> OutgoingMail:
     msg, config = work.parsed, work.config
     assert work.templates is not None, "acknowledgements are only rendered by the intake pipeline"
-    language = msg.language if msg.language in ("zh", "en") else config.acknowledge.default_language
+    language = reply_language(msg.language, config.acknowledge.default_language)
     request = AckRequest(
         case_id=case.case_id,
         kind=kind,

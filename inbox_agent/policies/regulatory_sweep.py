@@ -14,6 +14,7 @@ from datetime import datetime
 from inbox_agent.config.loader import Config, EscalationLevel
 from inbox_agent.domain.clock import iso
 from inbox_agent.domain.jurisdiction import DEADLINE_EVENT, HOLDING_EVENT, ClockState, received_at
+from inbox_agent.domain.languages import reply_language
 from inbox_agent.domain.lifecycle import add_event, add_message_ids
 from inbox_agent.domain.model import Case, CaseStatus, MessageRecord, OutgoingMail
 from inbox_agent.mail.compose import HoldingRequest, render_holding_reply
@@ -77,7 +78,7 @@ def holding_reply(
     final = clocks.state("final")
     assert final is not None and clocks.calendar is not None and clocks.jurisdiction is not None
     calendar = clocks.calendar
-    language = case.language if case.language in ("zh", "en") else config.acknowledge.default_language
+    language = reply_language(case.language, config.acknowledge.default_language)
     request = HoldingRequest(
         case_id=case.case_id,
         language=language,

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import iso
+from inbox_agent.domain.languages import reply_language
 from inbox_agent.domain.lifecycle import SEVERITY_ORDER, add_event, reopened
 from inbox_agent.domain.model import CATEGORIES, Case, CaseStatus, OutgoingMail
 from inbox_agent.mail.compose import (
@@ -254,7 +255,7 @@ def apply_action(
 
 
 def _language(case: Case, ctx: ActionContext) -> str:
-    return case.language if case.language in ("zh", "en") else ctx.config.acknowledge.default_language
+    return reply_language(case.language, ctx.config.acknowledge.default_language)
 
 
 def _answered(

@@ -39,7 +39,7 @@ class Example:
     text: str
     label: str  # the class: a BANKING77 intent, or the category itself
     category: str
-    language: str  # "zh" | "en"
+    language: str  # "zh" | "zh-Hant" | "en"
     source: str  # "banking77", "complaints", "labelled", "correction"
 
 

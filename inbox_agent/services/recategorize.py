@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from inbox_agent.domain.clock import iso
+from inbox_agent.domain.languages import ENGLISH, reply_language
 from inbox_agent.domain.lifecycle import add_event
 from inbox_agent.domain.model import CATEGORIES, Case
 from inbox_agent.services.model_fit import Example
@@ -81,7 +82,7 @@ def stored_corrections(store: CaseStore) -> list[Example]:
             continue
         first = next((m for m in store.case_messages(case.case_id) if m.direction == "in"), None)
         if first is not None:
-            language = first.language if first.language in ("zh", "en") else "en"
+            language = reply_language(first.language, ENGLISH)
             examples.append(
                 Example(first.subject, first.text, case.category, case.category, language, "correction")
             )

@@ -24,6 +24,7 @@ from typing import Any
 
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import iso
+from inbox_agent.domain.languages import reply_language
 from inbox_agent.domain.mask import mask_text
 from inbox_agent.domain.model import Case
 from inbox_agent.mail.render import TemplateSet
@@ -131,7 +132,9 @@ class WebActions:
         # one, sent by a double click or a resubmitted form) or a customer's mail joins the
         # thread, the same form no longer sends; the customer never gets a reply twice.
         digest = _digest(f"{len(case.message_ids)}\n{body}")
-        return Preview(subject=subject, text=body, digest=digest, language=mails[0].raw and case.language)
+        # The language the reply was rendered in, as the staff action chose it.
+        language = reply_language(case.language, self.config.acknowledge.default_language)
+        return Preview(subject=subject, text=body, digest=digest, language=language)
 
     def act(
         self, actor: Actor, case_id: str, kind: str, fields: dict[str, str], now: datetime, client: str

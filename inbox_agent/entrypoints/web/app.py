@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from inbox_agent.adapters.sealed import StoreError
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import Clock
+from inbox_agent.domain.languages import REPLY_LANGUAGES, language_name
 from inbox_agent.entrypoints.failures import describe
 from inbox_agent.entrypoints.web.security import AttemptLimiter, Refused, SecurityHeaders, SignInNeeded
 from inbox_agent.services.web_actions import WebActions
@@ -65,6 +66,8 @@ class WebDeps:
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
+        # Staff read a case's language as a word ("Chinese (Traditional)"), not a tag.
+        self.pages.globals.update(language_name=language_name, reply_languages=REPLY_LANGUAGES)
 
     async def locked(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         def call() -> T:

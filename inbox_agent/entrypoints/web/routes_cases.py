@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from inbox_agent.domain.clock import iso
+from inbox_agent.domain.languages import REPLY_LANGUAGES
 from inbox_agent.domain.lifecycle import SEVERITY_ORDER
 from inbox_agent.domain.model import CATEGORIES
 from inbox_agent.entrypoints.web.app import WebDeps
@@ -50,7 +51,7 @@ def parse_query(params: dict[str, str]) -> QueueQuery:
         level=pick("level", ("1", "2", "3")),
         severity=pick("severity", SEVERITY_ORDER),
         assignee=params.get("assignee", "").strip()[:100],
-        language=pick("language", ("zh", "en")),
+        language=pick("language", REPLY_LANGUAGES),
         older_than_days=number("older_than_days", 0),
         needs_triage=params.get("needs_triage", "") == "1",
         regulatory_deadline=params.get("regulatory_deadline", "") == "1",
