@@ -30,7 +30,7 @@ LEAKS = {
         ("the 6-digit code 482913", "482913", "6-digit code"),
         ("code 482 913", "482 913", "code"),
         ("code#482913", "482913", "code"),
-        ("2FA code 482913", "482913", "2FA code"),
+        ("2FA code 482913", "482913", "2FA"),
         ("ｃｏｄｅ ４８２９１３", "４８２９１３", "code"),
         ("code 482913 and 551234", "551234", "code"),
     ],
@@ -100,10 +100,34 @@ LEAKS = {
         ("my id is A123456789", "A123456789", "my id is"),
         ("ID: F131104093 thanks", "F131104093", "thanks"),
     ],
+    # Left by the round above, closed after it.
+    "second_factor": [
+        ("2fa 482913", "482913", "2fa"),
+        ("2FA: 482913 please", "482913", "please"),
+        ("MFA code 482913", "482913", "MFA"),
+        ("token 482913", "482913", "token"),
+        ("the token was 482913", "482913", "the token"),
+        ("authenticator code 482913", "482913", "authenticator"),
+        ("otp no. 482913", "482913", "otp"),
+    ],
+    "pass_colon": [
+        ("pass: hunter22", "hunter22", "pass"),
+        ("login pass：Hunter22", "Hunter22", "login pass"),
+    ],
+    "list_separators": [
+        ("card 4111;1111;1111;1111", "1111;1111", "[card ****1111]"),
+        ("卡号4111、1111、1111、1111", "1111、1111", "[card ****1111]"),
+        ("卡号 4111；1111；1111；1111 扣款", "1111；1111", "扣款"),
+    ],
+    "capital_numerals": [
+        ("验证码是肆捌贰玖壹叁", "肆捌贰玖壹叁", "验证码"),
+        ("驗證碼：肆捌貳玖壹參", "肆捌貳玖壹參", "驗證碼"),
+        ("支付密码 壹贰叁肆伍陆", "壹贰叁肆伍陆", "支付密码"),
+    ],
 }
 
 # The ASCII digits a Chinese-numeral or full-width secret reads as: none may show either.
-_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+_DIGITS = str.maketrans("〇零一二三四五六七八九壹贰貳叁參肆伍陆陸柒捌玖", "00123456789122334566789")
 
 
 def _forms(secret: str) -> set[str]:
@@ -220,6 +244,15 @@ def test_a_code_after_code_is_masked_with_the_marker() -> None:
         "我在二〇二六年十一月十九日付款",
         # A Taiwan-ID-shaped order id whose check digit fails.
         "order P123456788",
+        # "pass" as a verb, a count; lists apart by semicolons or "、" that are no card.
+        "I will pass this on to 2 people",
+        "pass 3 checks",
+        "2015、2016、2017、2018",
+        "orders 1234;5678;9012;3456",
+        "refund of 1,234; 5,678; 9,012",
+        # Capital numerals in an amount or a word.
+        "壹佰元",
+        "陆续收到三笔扣款",
     ],
 )
 def test_what_staff_need_stays_readable(text: str) -> None:

@@ -11,15 +11,16 @@ rather than too little:
   so candidates are delimited by "no digit (or letter) next to it" instead.
 - A card number is 13-19 digits that starts like a card (2-6: Mastercard, Amex/JCB/
   Diners, Visa, UnionPay/Discover; not 20, where an id starting with a date does) *or*
-  passes the Luhn check — a mistyped card number is still a card number. Its groups may be apart by spaces, dashes, dots, slashes,
-  underscores or a line break ("4111 1111\\n1111 1111"); every group but the last holds
-  three digits or more, so two dates side by side are no card. Apart by commas
-  ("4111,1111,1111,1111") its groups hold four digits and it passes the Luhn check, so a
-  list of numbers is no card. Glued to a capital letter ("TX2026111900042") it is an id;
+  passes the Luhn check — a mistyped card number is still a card number. Its groups may
+  be apart by spaces, dashes, dots, slashes, underscores or a line break ("4111
+  1111\\n1111 1111"); every group but the last holds three digits or more, so two dates
+  side by side are no card. Apart by commas, semicolons or "、" ("4111,1111,1111,1111")
+  its groups hold four digits and it passes the Luhn check, so a list of numbers is no
+  card. Glued to a capital letter ("TX2026111900042") it is an id;
   after an order, transaction or reference keyword it is a card only if it passes the
   Luhn check. ``card_spans`` and ``identity_spans`` are the one definition of a card and
   an identity number: the evidence extractor masks with them too.
-- One-time codes, passwords, PINs, CVVs and expiry dates after their English or
+- One-time codes (OTP, 2FA/MFA, token), passwords ("pass:" too), PINs, CVVs and expiry dates after their English or
   Chinese keyword, with or without a separator ("验证码482913", "password: x",
   "密码是Abc12345", "验证码| 918273", a value alone on the line after its keyword);
   a second code later in the same sentence; "code" alone only with "is"/"was"/a colon
@@ -33,7 +34,7 @@ rather than too little:
   home-return permit); mainland and international phone numbers, bank account numbers
   after their keyword.
 - Full-width digits and letters count as the ASCII ones ("验证码：４８２９１３"), and so do
-  digits written as Chinese numerals ("验证码是四八二九一三"), in runs of four or more.
+  digits written as Chinese numerals ("验证码是四八二九一三", "肆捌贰玖壹叁"), in runs of four or more.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ _HALF_WIDTH = {
     **{code: code - 0xFEE0 for code in range(0xFF41, 0xFF5B)},
     0x3000: 0x20,
 }
-_CN_DIGITS = str.maketrans(p.CN_NUMERALS, "001123456789")
+_CN_DIGITS = str.maketrans(p.CN_NUMERALS, "001123456789122334566789")
 # Taiwan ID: the first letter's two-digit value (not alphabetical: I, O, W, Z are late).
 _TW_LETTERS = {letter: 10 + n for n, letter in enumerate("ABCDEFGHJKLMNPQRSTUVXYWZIO")}
 
@@ -150,7 +151,7 @@ def _is_card(text: str, spans: list[tuple[int, int]], luhn_needed: Callable[[], 
     if not looks_like_card(digits):
         return False
     between = text[spans[0][1] : spans[-1][0]]
-    if "," in between or "，" in between:
+    if any(separator in between for separator in p.LIST_SEPARATORS):
         # "4111,1111,1111,1111", not an amount (groups of three) nor a list of years that
         # happens to pass the check ("2015, 2016, 2017, 2018": no card starts with 19 or 20).
         return (

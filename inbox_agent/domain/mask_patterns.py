@@ -29,15 +29,16 @@ _NOTE = r"(?:[ \t]*[(（][^)）\n]{1,10}[)）])?"
 _EN = r"(?<![A-Za-z])"  # an English keyword starts at a non-letter (CJK, digit, start)
 _OTP_WORDS = (
     rf"{_EN}(?:otp|one[- ]time (?:code|password|passcode)|verification code|sms code|security code|"
-    rf"auth(?:entication)? code|confirmation code|dynamic code)|验证码|驗證碼|动态码|動態碼|校验码|校驗碼|短信码|确认码"
+    rf"auth(?:entication)? code|confirmation code|dynamic code|authenticator code|(?<!\d)[2m]fa|token)|验证码|驗證碼|动态码|動態碼|校验码|校驗碼|短信码|确认码"
     r"|认证码|認證碼|授权码|授權碼|简讯码|簡訊碼|口令|动态密码|動態密碼"
 )
-# "OTP code:", "OTP码", "OTP number", "验证码短信 482913"
-_OTP_TAIL = r"(?:[ \t]*(?:code|number|码|碼|短信|信息|消息)(?![A-Za-z]))?"
+# "OTP code:", "OTP码", "OTP number", "otp no. 482913", "验证码短信 482913"
+_OTP_TAIL = r"(?:[ \t]*(?:code|number|no\.?|码|碼|短信|信息|消息)(?![A-Za-z]))?"
 # "pw" only as a word of its own ("pw: hunter22"), not a piece of another nor of a
-# base64 or uuencoded line ("+PW54mD", "_PW8#K6").
+# base64 or uuencoded line ("+PW54mD", "_PW8#K6"). "pass" only before a colon ("pass:
+# hunter22"): "pass it on to 2 people" is a verb.
 _PASSWORD_WORDS = (
-    rf"{_EN}(?:password|passwd|pwd|pw(?<![\d+/_]pw)(?![A-Za-z\d])|passcode|pin(?: code| number| no\.?|码)?)"
+    rf"{_EN}(?:password|passwd|pwd|pw(?<![\d+/_]pw)(?![A-Za-z\d])|pass(?=[ \t]*[:：])|passcode|pin(?: code| number| no\.?|码)?)"
     r"|支付密码|登录密码|登錄密碼|交易密码|取款密码|密码|密碼|口令"
 )
 _CVV_WORDS = rf"{_EN}(?:cvv2?|cvc2?|cvn2?|csc|card security code)|安全码|安全碼"
@@ -133,11 +134,12 @@ SECRET_KV = re.compile(r"(?i)(?<![A-Za-z])(password|token|secret|authorization)(
 # Between the groups of a card or account number: a space or two, a dash (-–—, spaced or
 # not), a dot, a slash, an underscore, or a line break.
 _GROUP_SEP = r"(?:[ \t]*\r?\n[ \t]*|[ \t]{0,2}[-–—][ \t]{0,2}|[ \t]{1,2}|[./_])"
-# A card's groups may also be apart by a comma ("4111,1111,1111,1111", "4111, 1111…"):
-# mask then wants groups of four and the Luhn check, so a list of numbers or an
+LIST_SEPARATORS = ",，;；、"
+# A card's groups may also be apart by a comma, a semicolon or "、" ("4111,1111,1111,1111",
+# "4111, 1111…", "4111、1111…"): mask then wants groups of four and the Luhn check, so a list of numbers or an
 # amount ("1,234,567,890,123") is no card. Not for an account, where "账户 1,234,567"
 # is a balance.
-_CARD_SEP = rf"(?:{_GROUP_SEP}|[,，][ ]?)"
+_CARD_SEP = rf"(?:{_GROUP_SEP}|[{LIST_SEPARATORS}][ ]?)"
 _DATE_AHEAD = r"(?!(?:19|20)\d\d[-/.](?:0?[1-9]|1[0-2])[-/.])"
 BANK_ACCOUNT = re.compile(
     r"(?i)((?<![A-Za-z])(?:account (?:number|no\.?)|acct(?: no\.?)?|iban)|银行账号|银行卡号|卡号|账号|帳號|账户|帳戶)"
@@ -173,7 +175,8 @@ DIGIT = re.compile(r"\d")
 # two numerals or more and digits among them; mask reads runs of four or more (digits
 # just before counted) as digits, so a lone "一" of "一直" or "七八个" stays a word. Spaces
 # only one between every two ("四 八 二 九"): in "四八二 一直" the "一" is a word.
-CN_NUMERALS = "〇○零一二三四五六七八九"
+# The financial ("capital") numerals too: 壹贰叁 as on a cheque ("验证码是肆捌贰玖壹叁").
+CN_NUMERALS = "〇○零一二三四五六七八九壹贰貳叁參肆伍陆陸柒捌玖"
 _CN_OR_DIGIT = rf"[\d{CN_NUMERALS}]"
 CN_NUMERAL_RUN = re.compile(
     rf"[{CN_NUMERALS}](?:\d*[{CN_NUMERALS}]{_CN_OR_DIGIT}*|(?: {_CN_OR_DIGIT}){{3,}}(?!{_CN_OR_DIGIT}))"
