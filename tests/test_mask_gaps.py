@@ -119,6 +119,25 @@ LEAKS = {
         ("卡号4111、1111、1111、1111", "1111、1111", "[card ****1111]"),
         ("卡号 4111；1111；1111；1111 扣款", "1111；1111", "扣款"),
     ],
+    "pasted_and_retold": [
+        ("verification number 482913", "482913", "verification number"),
+        ("I received 482913 by SMS", "482913", "by SMS"),
+        ("I got 482913 in a text", "482913", "in a text"),
+        ("Use 482913 to verify your account", "482913", "to verify your account"),
+        ("OTP sent to my phone was 482913", "482913", "OTP"),
+        ("Your OTP for txn of INR 500 is 482913", "482913", "Your OTP"),
+        ("TPIN 482913", "482913", "TPIN"),
+        ("m-PIN: 4821", "4821", "m-PIN"),
+    ],
+    "recovery_secrets": [
+        ("secret answer: fluffy", "fluffy", "secret answer"),
+        ("security question answer: Fluffy99", "Fluffy99", "security question answer"),
+        ("recovery code ABCD-EFGH-1234", "ABCD-EFGH-1234", "recovery code"),
+        ("backup code 48291357", "48291357", "backup code"),
+        ("seed phrase: apple banana cherry dog egg fig", "banana cherry", "seed phrase"),
+        ("my seed phrase is apple banana cherry dog egg fig grape", "cherry dog", "my seed phrase"),
+        ("助记词：apple banana cherry dog\nplease help", "banana", "please help"),
+    ],
     "capital_numerals": [
         ("验证码是肆捌贰玖壹叁", "肆捌贰玖壹叁", "验证码"),
         ("驗證碼：肆捌貳玖壹參", "肆捌貳玖壹參", "驗證碼"),
@@ -250,6 +269,16 @@ def test_a_code_after_code_is_masked_with_the_marker() -> None:
         "2015、2016、2017、2018",
         "orders 1234;5678;9012;3456",
         "refund of 1,234; 5,678; 9,012",
+        # A number named by a text message that is an order's; "use", "phrase", "answer"
+        # as plain words.
+        "order no. 482913 via SMS",
+        "I use 482913 as my order number",
+        "paid 100000 in the text",
+        "use 2 cards to pay",
+        "my seed phrase is lost",
+        "security answer is wrong",
+        "the OTP for order 12345 is not arriving",
+        "code for order 1234 is E1024",
         # Capital numerals in an amount or a word.
         "壹佰元",
         "陆续收到三笔扣款",

@@ -25,8 +25,11 @@ rather than too little:
   "密码是Abc12345", "验证码| 918273", a value alone on the line after its keyword);
   a second code later in the same sentence; "code" alone only with "is"/"was"/a colon
   after it, or right before six digits ("the code 482913 did not work", "SMS 482913"),
-  unless the word before makes it evidence ("error code", "promo code"). A date, an
-  amount, a length ("6 digits") or a count ("4 times") is no code.
+  unless the word before makes it evidence ("error code", "promo code"); a code as its
+  text message reads, pasted or retold ("Use 482913 to verify", "I received 482913 by
+  SMS"). A date, an amount, a length ("6 digits") or a count ("4 times") is no code.
+- Answers to secret questions, recovery and backup codes, and a wallet's seed phrase
+  (the rest of its line: every word of it is the secret).
 - Mainland resident ID numbers (18 characters, 6-8-4 together or apart) anywhere,
   Hong Kong ID card numbers ("A123456(7)") anywhere, Taiwan ID card numbers anywhere
   (check digit checked), IBANs anywhere (mod-97 checked),
@@ -262,6 +265,13 @@ def _code_word_masked(match: re.Match[str]) -> str:
     return _keyword_masked(match)
 
 
+def _sms_code_masked(match: re.Match[str]) -> str:
+    # "order no. 482913 by SMS": an order number the text message named, not a code.
+    if _id_before(match.string, match.start()):
+        return match.group(0)
+    return MASKED
+
+
 def mask_text(text: str) -> str:
     """Every secret the module docstring lists replaced by a marker that keeps what
     staff need (the kind, the last four digits of a card or phone) and nothing more."""
@@ -279,11 +289,17 @@ def mask_text(text: str) -> str:
 
 
 def _masked(text: str) -> str:
+    lower = text.lower()
+    if "phrase" in lower or "mnemonic" in lower or "助记词" in text or "助記詞" in text:
+        text = p.SEED_PHRASE.sub(_keyword_masked, text)
     if not p.DIGIT.search(text):
         # Every secret but a password holds a digit (subjects and notes often hold none).
         return p.PASSWORD.sub(_keyword_masked, text)
-    lower = text.lower()
     text = p.OTP.sub(_keyword_masked, text)
+    if "use" in lower:
+        text = p.USE_CODE.sub(_keyword_masked, text)
+    if "sms" in lower or "text" in lower:
+        text = p.CODE_BY_SMS.sub(_sms_code_masked, text)
     if "code" in lower:
         text = p.CODE_WORD.sub(_code_word_masked, text)
     if "sms" in lower or "短信" in text or "簡訊" in text or "简讯" in text:

@@ -15,11 +15,12 @@ _CLOSE = "[\\]】)）」』\"”'’>》]"
 _COLON = r"(?:[:：=|\t][ \t]*(?:\r?\n[ \t]*)?)"  # a line break may follow a colon
 _SEP = rf"[ \t]*(?:{_IS}[ \t]*)?(?:{_COLON}|[#-][ \t]*)?{_OPEN}?[ \t]*"
 # A few words between the keyword and "is"/"was"/a colon: "the OTP I got was 771903",
-# "verification code I received: 482913".
-_WORDS_IS = (
-    r"(?:[ \t]+(?!(?:is|was)(?![A-Za-z]))[A-Za-z']{1,12}){1,3}?[ \t]*"
-    r"(?:(?:is|was)(?![A-Za-z])[ \t]*[:：]?|[:：])[ \t]*"
-)
+# "verification code I received: 482913". After an explicit one-time-code keyword up to
+# five, numbers among them: "OTP sent to my phone was 482913", "OTP for txn of INR 500
+# is 482913"; after "code" alone three words ("code for order 1234 is E1024" is evidence).
+_IS_AFTER = r"[ \t]*(?:(?:is|was)(?![A-Za-z])[ \t]*[:：]?|[:：])[ \t]*"
+_WORDS_IS = rf"(?:[ \t]+(?!(?:is|was)(?![A-Za-z]))[A-Za-z']{{1,12}}){{1,3}}?{_IS_AFTER}"
+_MORE_WORDS_IS = rf"(?:[ \t]+(?!(?:is|was)(?![A-Za-z]))[A-Za-z0-9']{{1,12}}){{1,5}}?{_IS_AFTER}"
 # A keyword alone on its line, its value alone on the next (after at most one blank
 # line): "Password\n\nZx8!pq77", as an HTML mail's table or definition list reads.
 _NEXT_LINE = r"[ \t]*[:：]?[ \t]*\r?\n(?:[ \t]*\r?\n)?[ \t]*"
@@ -28,7 +29,7 @@ _ALONE = r"(?=[ \t]*(?:\r?\n|$))"
 _NOTE = r"(?:[ \t]*[(（][^)）\n]{1,10}[)）])?"
 _EN = r"(?<![A-Za-z])"  # an English keyword starts at a non-letter (CJK, digit, start)
 _OTP_WORDS = (
-    rf"{_EN}(?:otp|one[- ]time (?:code|password|passcode)|verification code|sms code|security code|"
+    rf"{_EN}(?:otp|one[- ]time (?:code|password|passcode)|verification (?:code|number|no\.?|pin)|sms code|security code|"
     rf"auth(?:entication)? code|confirmation code|dynamic code|authenticator code|(?<!\d)[2m]fa|token)|验证码|驗證碼|动态码|動態碼|校验码|校驗碼|短信码|确认码"
     r"|认证码|認證碼|授权码|授權碼|简讯码|簡訊碼|口令|动态密码|動態密碼"
 )
@@ -38,7 +39,7 @@ _OTP_TAIL = r"(?:[ \t]*(?:code|number|no\.?|码|碼|短信|信息|消息)(?![A-Z
 # base64 or uuencoded line ("+PW54mD", "_PW8#K6"). "pass" only before a colon ("pass:
 # hunter22"): "pass it on to 2 people" is a verb.
 _PASSWORD_WORDS = (
-    rf"{_EN}(?:password|passwd|pwd|pw(?<![\d+/_]pw)(?![A-Za-z\d])|pass(?=[ \t]*[:：])|passcode|pin(?: code| number| no\.?|码)?)"
+    rf"{_EN}(?:password|passwd|pwd|pw(?<![\d+/_]pw)(?![A-Za-z\d])|pass(?=[ \t]*[:：])|passcode|[tm]-?pin|(?:recovery|backup) (?:code|key)|(?:secret|security)(?: question)? answer|pin(?: code| number| no\.?|码)?)"
     r"|支付密码|登录密码|登錄密碼|交易密码|取款密码|密码|密碼|口令"
 )
 _CVV_WORDS = rf"{_EN}(?:cvv2?|cvc2?|cvn2?|csc|card security code)|安全码|安全碼"
@@ -48,7 +49,7 @@ _NOT_DATE = r"(?!(?:19|20)\d\d[ \t]*(?:[-/.年]))"
 _NOT_AMOUNT = r"(?![.,]\d)(?![ \t]*(?:[年月日号元块]|yuan|rmb|usd))"
 _CODE = rf"{_NOT_DATE}(?:[A-Za-z]-?)?\d(?:[ -]?\d){{3,7}}"
 OTP = re.compile(
-    rf"(?i)({_OTP_WORDS}){_OTP_TAIL}{_NOTE}(?:{_SEP}|{_WORDS_IS}{_OPEN}?[ \t]*|{_NEXT_LINE})"
+    rf"(?i)({_OTP_WORDS}){_OTP_TAIL}{_NOTE}(?:{_SEP}|{_MORE_WORDS_IS}{_OPEN}?[ \t]*|{_NEXT_LINE})"
     rf"({_CODE})(?!\d){_NOT_AMOUNT}{_CLOSE}?"
 )
 # "code" alone with "is"/"was"/a colon after it (a few words may come between): "My code
@@ -64,6 +65,22 @@ CODE_WORD = re.compile(
 # "SMS 482913", "短信 482913" as "code 482913" (an SMS sender, "SMS 95588", has fewer digits).
 SMS_CODE = re.compile(
     rf"(?i)((?<![A-Za-z])sms(?![A-Za-z])|短信(?:验证)?|簡訊|简讯){_BARE}({_SIX_DIGITS})(?!\d){_NOT_AMOUNT}{_CLOSE}?"
+)
+# A code as the text message that brought it reads, pasted or retold: "Use 482913 to
+# verify your account", "I received 482913 by SMS", "收到短信验证码后" is no value.
+USE_CODE = re.compile(
+    r"(?i)((?<![A-Za-z])use)[ \t]+(\d{4,8})(?![\d.,])(?=[ \t]+(?:to|as|for)[ \t]+(?:verify|log|sign|confirm|"
+    r"complete|authenticate|authori[sz]e|reset|your|the)(?![A-Za-z]))"
+)
+CODE_BY_SMS = re.compile(
+    r"(?i)(?<![\d.,])()(\d{6})(?![\d.,])(?=[ \t]+(?:by|via|in an?)[ \t]+(?:sms|text)(?![A-Za-z]))"
+)
+# A wallet's recovery (seed) phrase: a dozen plain words, every one of them the secret,
+# so the rest of the line goes, not its first word.
+SEED_PHRASE = re.compile(
+    r"(?i)((?<![A-Za-z])(?:(?:seed|recovery|secret|backup|mnemonic) phrase|mnemonic)|助记词|助記詞)"
+    r"(?:[ \t]*(?:is|was|是|为|為)?[ \t]*[:：][ \t]*|[ \t]+(?:is|was)[ \t]+(?=(?:[A-Za-z]+[ \t,]+){5}))"
+    r"([^\r\n]+)"
 )
 # The word before "code" that makes it evidence staff need, not a secret. An approval
 # (authorisation) code is printed on the card receipt a dispute is about.
