@@ -16,7 +16,16 @@ from typing import Any
 import pytest
 from helpers import cli, cli_json, complaint, write_config
 from markupsafe import escape
-from webapp import PASSWORD, WEB_TEST_SETTINGS, add_staff, add_staff_cli, app_client, csrf_of, sign_in
+from webapp import (
+    PASSWORD,
+    WEB_TEST_SETTINGS,
+    add_staff,
+    add_staff_cli,
+    app_client,
+    csrf_of,
+    sign_in,
+    web_deps,
+)
 
 from inbox_agent.entrypoints.web.security import CSP
 from inbox_agent.services.staff_auth import unknown_name_tag
@@ -392,8 +401,7 @@ def test_proxy_identity_only_from_trusted_proxies(site: dict[str, Any]) -> None:
     from starlette.testclient import TestClient
 
     from inbox_agent.config.loader import load_config
-    from inbox_agent.entrypoints.bootstrap import build_web
-    from inbox_agent.entrypoints.web.app import WebDeps, create_app
+    from inbox_agent.entrypoints.web.app import create_app
 
     text = (
         site["config"]
@@ -401,13 +409,7 @@ def test_proxy_identity_only_from_trusted_proxies(site: dict[str, Any]) -> None:
         .replace("[web]\n", '[web]\ntrusted_proxies = ["10.0.0.5"]\nproxy_user_header = "X-Remote-User"\n')
     )
     site["config"].write_text(text)
-    config = load_config(site["config"])
-    built = build_web(config)
-    app = create_app(
-        WebDeps(
-            config, built.reads, built.actions, built.directory, built.audit, built.clock, built.quarantine
-        )
-    )
+    app = create_app(web_deps(load_config(site["config"])))
 
     def client(address: str) -> Any:
         return TestClient(app, base_url="http://127.0.0.1", follow_redirects=False, client=(address, 40000))

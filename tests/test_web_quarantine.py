@@ -198,7 +198,7 @@ def test_a_mail_too_large_to_download_is_shown_as_such_and_dropped_without_bytes
 def test_a_supervisor_drops_junk_in_chromium(desk: dict[str, Any], tmp_path: Path) -> None:
     with web_server(desk["config"]) as base, browser_page(tmp_path / "profile") as page:
         sign_in_browser(page, base, "alice")
-        page.click("a.nav")
+        page.click("a.nav[href='/quarantine']")
         page.wait_for_url(f"{base}/quarantine")
         row = page.locator(f"#q-{desk['junk']}")
         row.locator("input[name=reason]").fill("a test mail from ops")

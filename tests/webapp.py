@@ -55,15 +55,27 @@ def app_client(config: Path, base_url: str = "http://127.0.0.1") -> Any:
     """A Starlette TestClient on the app as `inbox-agent web` builds it."""
     from starlette.testclient import TestClient
 
-    from inbox_agent.entrypoints.bootstrap import build_web
-    from inbox_agent.entrypoints.web.app import WebDeps, create_app
+    from inbox_agent.entrypoints.web.app import create_app
 
-    loaded = load_config(config)
+    return TestClient(create_app(web_deps(load_config(config))), base_url=base_url, follow_redirects=False)
+
+
+def web_deps(loaded: Any) -> Any:
+    """The routes' dependencies as `inbox-agent web` builds them from a loaded config."""
+    from inbox_agent.entrypoints.bootstrap import build_web
+    from inbox_agent.entrypoints.web.app import WebDeps
+
     built = build_web(loaded)
-    deps = WebDeps(
-        loaded, built.reads, built.actions, built.directory, built.audit, built.clock, built.quarantine
+    return WebDeps(
+        loaded,
+        built.reads,
+        built.actions,
+        built.directory,
+        built.audit,
+        built.clock,
+        built.quarantine,
+        built.outbox,
     )
-    return TestClient(create_app(deps), base_url=base_url, follow_redirects=False)
 
 
 def csrf_of(html: str) -> str:

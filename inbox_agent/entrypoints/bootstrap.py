@@ -38,6 +38,7 @@ from inbox_agent.services.ports import DroppedLog, Mailbox, Transport
 from inbox_agent.services.recategorize import stored_corrections, with_stored_corrections
 from inbox_agent.services.sent_copies import SentCopies
 from inbox_agent.services.web_actions import WebActions
+from inbox_agent.services.web_outbox import OutboxDesk
 from inbox_agent.services.web_ports import AuditLog, StaffDirectory
 from inbox_agent.services.web_quarantine import QuarantineDesk
 from inbox_agent.services.web_queue import WebReads
@@ -221,6 +222,7 @@ class WebServices:
     audit: AuditLog
     clock: Clock
     quarantine: QuarantineDesk
+    outbox: OutboxDesk
 
 
 def build_web(config: Config, *, clock: Clock | None = None) -> WebServices:
@@ -237,4 +239,5 @@ def build_web(config: Config, *, clock: Clock | None = None) -> WebServices:
         audit=audit,
         clock=clock or SystemClock(),
         quarantine=QuarantineDesk(store, config, dropped_quarantine_log(config), audit),
+        outbox=OutboxDesk(store, config, audit),
     )

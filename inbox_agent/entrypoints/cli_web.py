@@ -53,6 +53,7 @@ def cmd_web(args: argparse.Namespace, config: Config) -> int:
         services.audit,
         services.clock,
         services.quarantine,
+        services.outbox,
     )
     console.print(f"staff web app on http://{host}:{port}/ (data in {config.storage.data_dir})")
     serve(deps, host, port)

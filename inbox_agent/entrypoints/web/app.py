@@ -30,6 +30,7 @@ from inbox_agent.domain.languages import REPLY_LANGUAGES, language_name
 from inbox_agent.entrypoints.failures import describe
 from inbox_agent.entrypoints.web.security import AttemptLimiter, Refused, SecurityHeaders, SignInNeeded
 from inbox_agent.services.web_actions import WebActions
+from inbox_agent.services.web_outbox import OutboxDesk
 from inbox_agent.services.web_ports import AuditLog, StaffDirectory
 from inbox_agent.services.web_quarantine import QuarantineDesk
 from inbox_agent.services.web_queue import WebReads
@@ -50,6 +51,7 @@ class WebDeps:
     audit: AuditLog
     clock: Clock
     quarantine: QuarantineDesk
+    outbox: OutboxDesk
     sessions: Sessions = field(init=False)
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
     # One store access at a time in this process: the store's caches and its re-entrant
@@ -83,6 +85,7 @@ class WebDeps:
 def create_app(deps: WebDeps) -> Starlette:
     from inbox_agent.entrypoints.web.routes_auth import auth_routes
     from inbox_agent.entrypoints.web.routes_cases import case_routes
+    from inbox_agent.entrypoints.web.routes_outbox import outbox_routes
     from inbox_agent.entrypoints.web.routes_quarantine import quarantine_routes
 
     static = files("inbox_agent.entrypoints.web").joinpath("static")
@@ -90,6 +93,7 @@ def create_app(deps: WebDeps) -> Starlette:
         *auth_routes(),
         *case_routes(),
         *quarantine_routes(),
+        *outbox_routes(),
         Mount("/static", app=StaticFiles(directory=str(static)), name="static"),
     ]
     handlers = {

@@ -89,6 +89,7 @@ async def queue(request: Request) -> Response:
     page = await deps.locked(deps.reads.queue, query, deps.clock.now())
     version = await deps.locked(deps.reads.version)
     quarantined = await deps.locked(deps.quarantine.count)
+    failed_mail = await deps.locked(deps.outbox.failed_count)
     params = {k: v for k, v in request.query_params.items() if k != "page"}
     response = deps.render(
         "queue.html.j2",
@@ -97,6 +98,7 @@ async def queue(request: Request) -> Response:
         query=query,
         version=version,
         quarantined=quarantined,
+        failed_mail=failed_mail,
         params=params,
         categories=CATEGORIES,
         severities=SEVERITY_ORDER,
