@@ -126,6 +126,37 @@ def test_a_retry_that_cannot_be_done_is_refused_with_its_reason(desk: dict[str, 
     ]
 
 
+def test_after_a_mass_failure_a_supervisor_sends_every_failed_mail_again_at_once(
+    desk: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("inbox_agent.services.web_outbox.PAGE_ROWS", 2)  # a long page, cut
+    maildir = desk["config"].parent / "maildir"
+    for n in (2, 3):
+        (maildir / "new" / f"{n}.mail").write_bytes(
+            complaint(CUSTOMER, f"Refund {n} missing", "Still no refund.")
+        )
+    assert cli(desk["config"], "run", "--once").returncode == 0
+    failed = {entry["outbox_id"] for entry in cli_json(desk["config"], "outbox", "list", "--failed")}
+    assert len(failed) == 3
+    bob, alice = _signed_in(desk, "bob"), _signed_in(desk, "alice")
+    assert 'action="/outbox/retry-all"' not in bob.get("/outbox").text
+    token = csrf_of(bob.get("/outbox").text)
+    assert bob.post("/outbox/retry-all", data={"csrf": token}).status_code == 403
+    cut = alice.get("/outbox").text
+    assert "Send all 3 failed mails again" in cut and "The 2 oldest of 3 are shown" in cut
+    assert len(re.findall(r'<tr id="o-', cut)) == 2
+
+    response = alice.post("/outbox/retry-all", data={"csrf": csrf_of(alice.get("/outbox").text)})
+    assert response.status_code == 303
+    assert "3 failed mails put back in the outbox" in alice.get("/outbox").text
+    assert {e["status"] for e in cli_json(desk["config"], "outbox", "list")} == {PENDING}
+    lines = (desk["data"] / "web-audit.log").read_text().splitlines()
+    (done,) = [e for e in map(json.loads, lines) if e["event"] == "outbox" and e["outcome"] == "ok"]
+    assert done["user"] == "alice" and done["action"] == "retry_all" and set(done["mails"]) == failed
+    nothing_left = alice.post("/outbox/retry-all", data={"csrf": csrf_of(alice.get("/outbox").text)})
+    assert nothing_left.status_code == 400 and "nothing to retry" in nothing_left.text
+
+
 def test_the_rows_mask_and_order_what_the_server_answered() -> None:
     card = "4111 1111 1111 1111"
     entries = [

@@ -21,13 +21,19 @@ from inbox_agent.services.outbox_retry import RetryRefused, RetrySelection, retr
 from inbox_agent.services.ports import CaseStore
 from inbox_agent.services.web_actions import ActionRefused, Actor, Forbidden, record_done
 from inbox_agent.services.web_ports import AuditLog
-from inbox_agent.views.outbox import OutboxRow, needs_a_person, outbox_rows
+from inbox_agent.views.outbox import OutboxRow, outbox_rows
 from inbox_agent.views.page import service_timezone
+
+# A wrong relay password for a day fails thousands of mails: the page lists the oldest
+# this many (failed first) and offers to send every failed mail again at once.
+PAGE_ROWS = 200
 
 
 @dataclass(frozen=True)
 class OutboxPage:
-    rows: list[OutboxRow]  # failed mail and mail retried after an error
+    rows: list[OutboxRow]  # failed mail and mail retried after an error, at most PAGE_ROWS
+    total: int  # all such mail; more than len(rows) when the page is cut
+    failed: int
     waiting: int  # pending mail not tried yet: the next send takes it
 
 
@@ -47,35 +53,50 @@ class OutboxDesk:
 
     def page(self) -> OutboxPage:
         entries = self.store.outbox_entries()
+        rows = outbox_rows(entries, self.tz)
         return OutboxPage(
-            rows=outbox_rows(entries, self.tz),
-            waiting=sum(1 for entry in entries if not needs_a_person(entry)),
+            rows=rows[:PAGE_ROWS],
+            total=len(rows),
+            failed=sum(1 for row in rows if row.failed),
+            waiting=len(entries) - len(rows),
         )
 
     def retry(self, actor: Actor, outbox_id: str, now: datetime, client: str) -> str:
         """Put one failed mail back to pending; what happened, in words."""
-        entry = _audit_entry(actor, outbox_id, now, client)
-        if not may_retry_mail(actor):
-            self.audit.record({**entry, "outcome": "forbidden"})
-            raise Forbidden("only a supervisor sends failed mail again")
-        try:
-            (retried,) = retry_failed_mail(self.store, RetrySelection((outbox_id,)), actor.name, now)
-        except RetryRefused as exc:
-            self.audit.record({**entry, "outcome": "refused", "reason": str(exc)})
-            raise ActionRefused(str(exc)) from exc
-        record_done(self.audit, {**entry, "outcome": "ok", "case": retried["case_id"]})
+        entry = _audit_entry(actor, outbox_id, "retry", now, client)
+        (retried,) = self._retried(actor, RetrySelection((outbox_id,)), entry, now)
         return (
             f"{outbox_id} put back in the outbox: the daemon's next cycle sends it to "
             f"{', '.join(retried['recipients'])}"
         )
 
+    def retry_all(self, actor: Actor, now: datetime, client: str) -> str:
+        """Every failed mail back to pending at once (a relay fixed after a mass failure)."""
+        entry = _audit_entry(actor, "(every failed mail)", "retry_all", now, client)
+        retried = self._retried(actor, RetrySelection(all_failed=True), entry, now)
+        return f"{len(retried)} failed {'mail' if len(retried) == 1 else 'mails'} put back in the outbox: the daemon's next cycle sends them"
 
-def _audit_entry(actor: Actor, outbox_id: str, now: datetime, client: str) -> dict[str, Any]:
+    def _retried(
+        self, actor: Actor, selection: RetrySelection, entry: dict[str, Any], now: datetime
+    ) -> list[dict[str, Any]]:
+        if not may_retry_mail(actor):
+            self.audit.record({**entry, "outcome": "forbidden"})
+            raise Forbidden("only a supervisor sends failed mail again")
+        try:
+            retried = retry_failed_mail(self.store, selection, actor.name, now)
+        except RetryRefused as exc:
+            self.audit.record({**entry, "outcome": "refused", "reason": str(exc)})
+            raise ActionRefused(str(exc)) from exc
+        record_done(self.audit, {**entry, "outcome": "ok", "mails": [e["outbox_id"] for e in retried]})
+        return retried
+
+
+def _audit_entry(actor: Actor, item: str, action: str, now: datetime, client: str) -> dict[str, Any]:
     return {
         "at": iso(now),
         "event": "outbox",
         "user": actor.name,
-        "entry": outbox_id,
-        "action": "retry",
+        "entry": item,
+        "action": action,
         "client": client,
     }

@@ -50,8 +50,25 @@ async def retry(request: Request) -> Response:
     )
 
 
+async def retry_all(request: Request) -> Response:
+    deps = request.app.state.deps
+    session = signed_in(request)
+    await checked_form(request, session)
+    actor = Actor(session.user, session.role)
+    client, now = audit_client(request, deps.config.web), deps.clock.now()
+    return await desk_action(
+        request,
+        path="/outbox",
+        action="retry",
+        item="every failed mail",
+        call=lambda: deps.outbox.retry_all(actor, now, client),
+        refused_page=lambda reason: outbox_page(request, reason, 400),
+    )
+
+
 def outbox_routes() -> list[Route]:
     return [
         Route("/outbox", outbox_page, methods=["GET"]),
+        Route("/outbox/retry-all", retry_all, methods=["POST"]),
         Route("/outbox/{outbox_id}/retry", retry, methods=["POST"]),
     ]
