@@ -138,6 +138,16 @@ LEAKS = {
         ("my seed phrase is apple banana cherry dog egg fig grape", "cherry dog", "my seed phrase"),
         ("助记词：apple banana cherry dog\nplease help", "banana", "please help"),
     ],
+    "named_by_length": [
+        ("the six digits 482913 did not work", "482913", "did not work"),
+        ("the 6-digit code was 482913", "482913", "6-digit code"),
+        ("收到6位数字482913", "482913", "收到6位数字"),
+        ("六位数是482913", "482913", "六位数"),
+    ],
+    "secret_answer_zh": [
+        ("密保答案：小明", "小明", "密保答案"),
+        ("密保问题答案是北京，请核实", "北京", "请核实"),
+    ],
     "capital_numerals": [
         ("验证码是肆捌贰玖壹叁", "肆捌贰玖壹叁", "验证码"),
         ("驗證碼：肆捌貳玖壹參", "肆捌貳玖壹參", "驗證碼"),
@@ -279,6 +289,11 @@ def test_a_code_after_code_is_masked_with_the_marker() -> None:
         "security answer is wrong",
         "the OTP for order 12345 is not arriving",
         "code for order 1234 is E1024",
+        # A length, a position or a date after "6 digits"; an answer not given.
+        "I typed the 6 digits 3 times",
+        "第6位数字是3",
+        "the 6 digits 2026-11-19",
+        "密保答案忘了，怎么办",
         # Capital numerals in an amount or a word.
         "壹佰元",
         "陆续收到三笔扣款",

@@ -28,7 +28,8 @@ rather than too little:
   unless the word before makes it evidence ("error code", "promo code"); a code as its
   text message reads, pasted or retold ("Use 482913 to verify", "I received 482913 by
   SMS"). A date, an amount, a length ("6 digits") or a count ("4 times") is no code.
-- Answers to secret questions, recovery and backup codes, and a wallet's seed phrase
+- A code named by its length alone ("the six digits 482913", "6位数字482913").
+- Answers to secret questions (English and Chinese), recovery and backup codes, and a wallet's seed phrase
   (the rest of its line: every word of it is the secret).
 - Mainland resident ID numbers (18 characters, 6-8-4 together or apart) anywhere,
   Hong Kong ID card numbers ("A123456(7)") anywhere, Taiwan ID card numbers anywhere
@@ -292,12 +293,16 @@ def _masked(text: str) -> str:
     lower = text.lower()
     if "phrase" in lower or "mnemonic" in lower or "助记词" in text or "助記詞" in text:
         text = p.SEED_PHRASE.sub(_keyword_masked, text)
+    if "答案" in text:
+        text = p.SECRET_ANSWER_ZH.sub(_keyword_masked, text)
     if not p.DIGIT.search(text):
         # Every secret but a password holds a digit (subjects and notes often hold none).
         return p.PASSWORD.sub(_keyword_masked, text)
     text = p.OTP.sub(_keyword_masked, text)
     if "use" in lower:
         text = p.USE_CODE.sub(_keyword_masked, text)
+    if "digit" in lower or "位" in text:
+        text = p.DIGITS_CODE.sub(_keyword_masked, text)
     if "sms" in lower or "text" in lower:
         text = p.CODE_BY_SMS.sub(_sms_code_masked, text)
     if "code" in lower:

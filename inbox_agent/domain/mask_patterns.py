@@ -75,6 +75,17 @@ USE_CODE = re.compile(
 CODE_BY_SMS = re.compile(
     r"(?i)(?<![\d.,])()(\d{6})(?![\d.,])(?=[ \t]+(?:by|via|in an?)[ \t]+(?:sms|text)(?![A-Za-z]))"
 )
+# The code named by its length alone: "the six digits 482913", "the 6-digit number was
+# 482913", "6位数字482913" ("6 digits" before a value describes a code, never an amount).
+DIGITS_CODE = re.compile(
+    r"(?i)((?<![A-Za-z\d])(?:(?:six|6)[- ]digits?(?:[ \t]+(?:code|number|pin))?|(?:6|六)位(?:数字|数|數字|數|码|碼)))"
+    rf"(?:[ \t]*(?:is|was|were|are|是|为|為))?[ \t]*[:：]?[ \t]*{_NOT_DATE}(\d(?:[ -]?\d){{5}})(?![\d.,-])"
+)
+# An answer to a security question, in Chinese: "密保答案：小明", "密保问题答案是北京" (any
+# script, to the end of the clause; "密保答案忘了" names no answer).
+SECRET_ANSWER_ZH = re.compile(
+    r"((?:密保|安全)(?:问题|問題)?答案)[ \t]*(?:(?:是|为|為)[ \t]*[:：]?|[:：])[ \t]*([^\s，。,.;；!！?？]{1,30})"
+)
 # A wallet's recovery (seed) phrase: a dozen plain words, every one of them the secret,
 # so the rest of the line goes, not its first word.
 SEED_PHRASE = re.compile(
