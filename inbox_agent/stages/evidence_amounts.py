@@ -77,7 +77,11 @@ _AMOUNT = re.compile(
 # A bare number counts as an amount only when it looks like money (thousands
 # separators or cents) and a money word is close by; never a part of a dotted date
 # ("2026.11.18") or a day ("11.18号").
-_BARE_AMOUNT = re.compile(r"(?<![\d.,:/-])(\d{1,3}(?:,\d{3})+(?:\.\d{2})?|\d+\.\d{2})(?![\d:/-]|\.\d|[号日])")
+# (The look-behind follows the first digit, "\d(?<![…]\d)": the same matches, and the
+# engine skips to each digit in C instead of trying every position.)
+_BARE_AMOUNT = re.compile(
+    r"(\d(?<![\d.,:/-]\d)(?:\d{0,2}(?:,\d{3})+(?:\.\d{2})?|\d*\.\d{2}))(?![\d:/-]|\.\d|[号日])"
+)
 # Chinese amounts: "两千元", "五百块", "叁佰元", "1.5万", "2千块钱". Numerals alone need a
 # currency word after them, and "块" a unit before it ("一块" is also "together").
 # "转了1.5万没到账": "1.5万" with no currency is money when a money word, or one of
@@ -128,7 +132,7 @@ def _decimal(number: str) -> Decimal | None:
 @lru_cache(maxsize=2)
 def amounts_in(text: FoldedText) -> tuple[Amount, ...]:
     found: list[Amount] = list(_chinese_amounts(text.folded))
-    for match in _AMOUNT.finditer(text.folded):
+    for match in text.finditer(_AMOUNT):
         number = match.group("n1") or match.group("n2")
         code = match.group("pre") or match.group("suf")
         currency = (

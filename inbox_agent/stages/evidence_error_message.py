@@ -34,15 +34,15 @@ _ERROR_CODE = re.compile(
 
 def find_error_message(text: FoldedText) -> str | None:
     message = None
-    for match in _ERROR_QUOTED.finditer(text.folded):
+    for match in text.finditer(_ERROR_QUOTED):
         if _QUOTE_PAIRS.get(match.group("open")) == match.group("close") or match.group("open") != "'":
             message = text.cut(*match.span("msg")).strip()
             break
     if message is None:
-        match = _ERROR_UNQUOTED.search(text.folded)
+        match = text.search(_ERROR_UNQUOTED)
         if match:
             message = text.cut(*match.span("msg")).strip()
-    code_match = _ERROR_CODE.search(text.folded)
+    code_match = text.search(_ERROR_CODE)
     code = None
     if code_match:
         name = next(g for g in ("code", "code2", "code3") if code_match.group(g))

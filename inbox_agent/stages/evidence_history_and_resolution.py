@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from inbox_agent.domain.regex_needles import could_match
 from inbox_agent.stages.evidence_text import FoldedText
 
 _TICKET = re.compile(
@@ -27,10 +28,10 @@ _CONTACTED = re.compile(
 
 
 def find_contact_history(text: FoldedText) -> str | None:
-    ticket = _TICKET.search(text.folded)
+    ticket = text.search(_TICKET)
     if ticket:
         return f"{ticket.group('kind').lower()} {text.cut_normalised(*ticket.span('id'))}"
-    contacted = _CONTACTED.search(text.folded)
+    contacted = text.search(_CONTACTED)
     if contacted:
         return text.cut(*contacted.span()).strip()
     return None
@@ -84,11 +85,15 @@ _SENTENCE = re.compile(r"[^.!?。！？\n]+")
 
 
 def find_desired_resolution(text: FoldedText) -> str | None:
+    # A word the whole text cannot hold is not looked for sentence by sentence.
+    if not could_match(_WISH, text.lowered):
+        return None
+    resolutions = [(word, pattern) for word, pattern in _RESOLUTIONS if could_match(pattern, text.lowered)]
     first_seen: dict[str, int] = {}
-    for sentence in _SENTENCE.finditer(text.folded):
+    for sentence in _SENTENCE.finditer(text.folded) if resolutions else ():
         if not _WISH.search(sentence.group()) or _WHERE.search(sentence.group()):
             continue
-        for word, pattern in _RESOLUTIONS:
+        for word, pattern in resolutions:
             match = pattern.search(sentence.group())
             if match and word not in first_seen:
                 first_seen[word] = sentence.start() + match.start()

@@ -40,7 +40,7 @@ def _plausible_transaction_id(token: str) -> bool:
 def find_transaction_id(text: FoldedText) -> str | None:
     # Id-shaped tokens first: in "TXN8820349911" the "TXN" is part of the id, not a keyword.
     for pattern in (_TXN_SHAPED, _TXN_NEAR):
-        for match in pattern.finditer(text.folded):
+        for match in text.finditer(pattern):
             token = text.cut_normalised(*match.span("id")).rstrip("-_")
             if _plausible_transaction_id(token):
                 return token
@@ -81,11 +81,7 @@ def find_account_id(text: FoldedText) -> str | None:
     """The account the customer names — never a one-time code, password, PIN or CVV
     that happens to follow an account word ("my account ... 验证码 482913")."""
     match = next(
-        (
-            m
-            for m in _ACCOUNT.finditer(text.folded)
-            if not SECRET_BEFORE.search(text.folded[: m.start("value")])
-        ),
+        (m for m in text.finditer(_ACCOUNT) if not SECRET_BEFORE.search(text.folded[: m.start("value")])),
         None,
     )
     if not match:
@@ -120,7 +116,7 @@ _NOT_A_RECIPIENT = re.compile(
 
 
 def find_recipient(text: FoldedText) -> str | None:
-    for match in _RECIPIENT.finditer(text.folded):
+    for match in text.finditer(_RECIPIENT):
         name = next(g for g in ("a", "b", "c", "d") if match.group(g))
         start, end = match.span(name)
         folded = _RECIPIENT_TAIL.sub("", text.folded[start:end]).strip()

@@ -9,11 +9,14 @@ name stays Traditional in the case, a quoted message keeps its punctuation.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from inbox_agent.config.rules import TRADITIONAL_TO_SIMPLIFIED
+from inbox_agent.domain.regex_needles import could_match, lowered
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,21 @@ class FoldedText:
         # ASCII folds to itself; other text is one translate call over a cached table.
         folded = original if original.isascii() else original.translate(_FOLD_TABLE)
         return cls(original=original, folded=folded)
+
+    @cached_property
+    def lowered(self) -> str:
+        """The folded text as regex_needles.could_match reads it (same length)."""
+        return lowered(self.folded)
+
+    # A finder's pattern is scanned only in text holding a string it cannot match
+    # without: most mails lack most finders' words, and a scan costs 20-200 µs.
+    def finditer(self, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+        """``pattern.finditer(self.folded)``, skipped when it cannot match."""
+        return pattern.finditer(self.folded) if could_match(pattern, self.lowered) else iter(())
+
+    def search(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
+        """``pattern.search(self.folded)``, skipped when it cannot match."""
+        return pattern.search(self.folded) if could_match(pattern, self.lowered) else None
 
     def cut(self, start: int, end: int) -> str:
         """Text as the customer wrote it (full-width punctuation kept in a quoted message)."""
