@@ -69,16 +69,24 @@ def _alternation(words: Mapping[str, str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
-_AMOUNT = re.compile(
+AMOUNT_PATTERN = (
     rf"(?<![A-Za-z\d.,])(?P<pre>{_alternation(_PREFIX_CURRENCY)})\s?(?P<n1>{_NUMBER})(?![\d])"
-    rf"|(?<![\d.,])(?P<n2>{_NUMBER})\s?(?P<suf>{_alternation(_SUFFIX_CURRENCY)})(?![A-Za-z])",
-    re.IGNORECASE,
+    rf"|(?<![\d.,])(?P<n2>{_NUMBER})\s?(?P<suf>{_alternation(_SUFFIX_CURRENCY)})(?![A-Za-z])"
 )
+# The engine tries the pattern at every character (half of severity's time): a match
+# starts with a digit or a currency prefix's first character, so one class test turns
+# the other characters away before the two lookbehinds and ~15 prefixes are tried.
+# The same matches (a necessary condition, under the same IGNORECASE folding): the
+# plain pattern is kept, tests/test_amount_patterns.py compares the two.
+_AMOUNT_STARTS = "".join(sorted({re.escape(word[0]) for word in _PREFIX_CURRENCY}))
+_AMOUNT = re.compile(rf"(?=[\d{_AMOUNT_STARTS}])(?:{AMOUNT_PATTERN})", re.IGNORECASE)
 # A bare number counts as an amount only when it looks like money (thousands
 # separators or cents) and a money word is close by; never a part of a dotted date
 # ("2026.11.18") or a day ("11.18号").
-# (The look-behind follows the first digit, "\d(?<![…]\d)": the same matches, and the
-# engine skips to each digit in C instead of trying every position.)
+# Read as r"(?<![\d.,:/-])(\d{1,3}(?:,\d{3})+(?:\.\d{2})?|\d+\.\d{2})(?![\d:/-]|\.\d|[号日])",
+# written with the first digit in front of the lookbehind (which then looks at the
+# character before that digit): a pattern starting with a digit class is searched by a
+# C scan for digits instead of one attempt per character (3-4x faster). Same matches.
 _BARE_AMOUNT = re.compile(
     r"(\d(?<![\d.,:/-]\d)(?:\d{0,2}(?:,\d{3})+(?:\.\d{2})?|\d*\.\d{2}))(?![\d:/-]|\.\d|[号日])"
 )
