@@ -18,17 +18,20 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-# re's parser: private, but stable since 3.11 (the oldest Python this runs on). Should it
-# change, every pattern simply gets no needles (see needles()) and is always scanned.
-from re import _constants as C  # noqa: N812
-from re import _parser
+# re's parser: private, but the same since 3.11 (the oldest Python this runs on). Should
+# it move or change, every pattern gets no needles (needles()) and is always scanned.
+try:
+    from re import _constants as C  # noqa: N812
+    from re import _parser
+except ImportError:  # pragma: no cover - a Python whose re is laid out otherwise
+    C = _parser = None  # type: ignore[assignment]
 
 # The only non-ASCII letters re.IGNORECASE matches with ASCII letters (found by trying
 # every code point; tests/test_regex_needles.py checks it). 'İ'.lower() is two
 # characters, so these are mapped before lowering.
 _SRE_ASCII_FOLDS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 
-_REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT)
+_REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) if C else ()
 
 Needles = frozenset[str]
 
@@ -49,6 +52,8 @@ def could_match(pattern: re.Pattern[str], lowered_text: str) -> bool:
 def needles(pattern: re.Pattern[str]) -> Needles | None:
     """Lower-case strings of which every match of ``pattern`` holds one; None when the
     pattern can match without any string known here (then it must always be scanned)."""
+    if _parser is None:
+        return None
     try:
         return _sequence(list(_parser.parse(pattern.pattern, pattern.flags)))
     except Exception:  # noqa: BLE001  # a parser we do not know: no needles, never a wrong answer
