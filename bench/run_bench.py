@@ -41,6 +41,7 @@ sys.path.insert(0, str(PROJECT / "tests"))
 sys.path.insert(0, str(BENCH))
 
 from corpus import BenchMail, describe, generate_corpus  # noqa: E402
+from cpu_meter import ServerCpu, budget_ms, cores, cpu_bound_rate, median_by_side, per_mail_ms  # noqa: E402
 from helpers import write_config  # noqa: E402
 from imapclient import IMAPClient  # noqa: E402
 from peer import PEER_BENCH, peer_available, run_peer  # noqa: E402
@@ -222,15 +223,21 @@ def measure_throughput(
         raws, parses, runs = [], [], []
         for number in range(plan.runs[size]):
             smtp.clear()
+            before = ServerCpu.now(dovecot.pid)
             raws.append(worker("raw", "--servers", spec))
+            raws[-1]["server_cpu_seconds"] = ServerCpu.now(dovecot.pid).since(before)
+            before = ServerCpu.now(dovecot.pid)
             parses.append(worker("parse", "--servers", spec))
+            parses[-1]["server_cpu_seconds"] = ServerCpu.now(dovecot.pid).since(before)
             smtp.clear()
             data_dir = work / f"e2e-{size}-{number}"
             config = config_for(
                 work / f"cfg-{size}-{number}", dovecot, smtp, folder, data_dir, keyword=f"$Run{number}"
             )
+            before = ServerCpu.now(dovecot.pid)
             result = worker("e2e", "--config", str(config))
             result["acks_received"] = customer_replies(smtp.wait_for(0))
+            result["server_cpu_seconds"] = ServerCpu.now(dovecot.pid).since(before)
             result["acks_expected"] = expected
             result["blob_mb_on_disk"] = round(_du(data_dir / "raw") / 2**20, 1)
             runs.append(result)
@@ -251,11 +258,48 @@ def measure_throughput(
             "ratio_to_raw_transport": round(e2e_rate / raw_rate, 3),
             "ratio_to_fetch_parse": round(e2e_rate / parse_rate, 3),
             "e2e_peak_rss_mb": max(run["peak_rss_mb"] for run in runs),
+            **cpu_figures(runs, raws, parses, parse_rate),
             "e2e_runs": runs,
             "raw_runs": raws,
             "parse_runs": parses,
         }
     return results
+
+
+def cpu_figures(
+    runs: list[dict[str, Any]], raws: list[dict[str, Any]], parses: list[dict[str, Any]], parse_rate: float
+) -> dict[str, Any]:
+    """CPU per mail by side (median of the runs, ``bench/cpu_meter.py``), the rate at
+    which this machine's cores would all be busy with the end-to-end run's work, and the
+    CPU per mail the end-to-end run may spend in all to reach 0.6 x fetch + parse."""
+    e2e = median_by_side(
+        per_mail_ms(
+            {
+                "daemon": run["daemon_cpu_seconds"],
+                "analysis_workers": run["workers_cpu_seconds"],
+                **run["server_cpu_seconds"],
+            },
+            run["fetched"],
+        )
+        for run in runs
+    )
+    raw = median_by_side(
+        per_mail_ms({"client": run["cpu_seconds"], **run["server_cpu_seconds"]}, run["mails"]) for run in raws
+    )
+    parse = median_by_side(
+        per_mail_ms(
+            {"fetch_parse": run["cpu_seconds"], "imap_server": run["server_cpu_seconds"]["imap_server"]},
+            run["mails"],
+        )
+        for run in parses
+    )
+    count = cores()
+    return {
+        "cpu_ms_per_mail": {"e2e": e2e, "raw_transport": raw, "fetch_parse": parse},
+        "cores": count,
+        "e2e_cpu_bound_mails_per_second": cpu_bound_rate(e2e["total"], count),
+        "e2e_cpu_ms_per_mail_for_0_6_fetch_parse": budget_ms(0.6 * parse_rate, count),
+    }
 
 
 def measure_profile(
@@ -570,6 +614,32 @@ def targets(report: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
     ]
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def print_cpu_table(console: Any, throughput: dict[str, Any]) -> None:
+    """CPU per mail by side; then, per N, what the cores allow and what 0.6 x fetch +
+    parse would allow the end-to-end run to spend."""
+    from rich.table import Table
+
+    sides = ("daemon", "analysis_workers", "client", "fetch_parse", "imap_server", "smtp_server", "total")
+    table = Table(title="CPU per mail (ms, median of the runs; bench/cpu_meter.py)")
+    for column in ("N", "run", *sides):
+        table.add_column(column, justify="right")
+    for size, row in throughput.items():
+        for run, figures in row["cpu_ms_per_mail"].items():
+            table.add_row(size, run, *(_ms(figures.get(side)) if side in figures else "" for side in sides))
+    console.print(table)
+    for size, row in throughput.items():
+        console.print(
+            f"N={size}: on {row['cores']} cores the end-to-end run's CPU allows at most "
+            f"{row['e2e_cpu_bound_mails_per_second']} mails/s (measured {row['e2e_mails_per_second']}); "
+            f"0.6 x fetch + parse needs at most {_ms(row['e2e_cpu_ms_per_mail_for_0_6_fetch_parse'])} ms "
+            f"of CPU per mail in all (today {_ms(row['cpu_ms_per_mail']['e2e']['total'])})"
+        )
+
+
 def print_table(report: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -604,6 +674,7 @@ def print_table(report: dict[str, Any]) -> None:
             str(row["e2e_peak_rss_mb"]),
         )
     console.print(table)
+    print_cpu_table(console, report["throughput"])
     table = Table(title="acknowledgement latency (APPEND -> arrival at SMTP)")
     for column in ("mode", "mails", "p50 s", "p99 s", "max s", "daemon RSS MB"):
         table.add_column(column, justify="right")

@@ -75,6 +75,9 @@ def run_e2e(config_path: Path, profile_dir: Path | None) -> dict[str, Any]:
     if profiler:  # the profiler sees one thread: send there too (bench/stage_times.py)
         runtime.delivery.send_in_thread = False
     fetched = sent = failed = retry = cycles = 0
+    # CPU of the daemon's process (all its threads) and of its analysis workers, which
+    # a pool of a poll hands back when it is shut down, waited for, with the poll.
+    cpu_before, workers_before = time.process_time(), _children_cpu()
     first_fetch = last_ack = time.perf_counter()
     # CLOCK_MONOTONIC is system-wide on Linux: the harness compares it with the SMTP
     # server's arrival times to tell when the first acknowledgement arrived.
@@ -95,6 +98,7 @@ def run_e2e(config_path: Path, profile_dir: Path | None) -> dict[str, Any]:
         last_ack = time.perf_counter()
     if profiler:
         profiler.disable()
+    daemon_cpu, workers_cpu = time.process_time() - cpu_before, _children_cpu() - workers_before
     runtime.mailbox.close()
     seconds = last_ack - first_fetch
     if profiler and profile_dir:
@@ -107,11 +111,18 @@ def run_e2e(config_path: Path, profile_dir: Path | None) -> dict[str, Any]:
         "seconds": round(seconds, 3),
         "mails_per_second": round(fetched / seconds, 1) if seconds else 0.0,
         "startup_seconds": round(startup, 3),
+        "daemon_cpu_seconds": round(daemon_cpu, 3),
+        "workers_cpu_seconds": round(workers_cpu, 3),
         "cycle_started_monotonic": cycle_started_monotonic,
         "peak_rss_mb": peak_rss_mb(),
         # The largest analysis-pool worker ([mailbox] workers > 1), 0 without a pool.
         "pool_worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
     }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _write_profile(profiler: cProfile.Profile, folder: Path) -> None:
@@ -153,7 +164,7 @@ def _fetch_batches(servers: Servers) -> Any:
 
 def run_raw(servers: Servers) -> dict[str, Any]:
     count = 0
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), time.process_time()
     smtp = smtplib.SMTP(servers.smtp_host, servers.smtp_port, timeout=30)
     try:
         smtp.ehlo()
@@ -169,6 +180,7 @@ def run_raw(servers: Servers) -> dict[str, Any]:
     return {
         "mails": count,
         "seconds": round(seconds, 3),
+        "cpu_seconds": round(time.process_time() - cpu_before, 3),
         "mails_per_second": round(count / seconds, 1),
         "peak_rss_mb": peak_rss_mb(),
     }
@@ -178,7 +190,7 @@ def run_parse(servers: Servers) -> dict[str, Any]:
     from inbox_agent.stages.parse import ParseFailure, parse_message
 
     count = failures = 0
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), time.process_time()
     for batch in _fetch_batches(servers):
         for raw in batch:
             try:
@@ -191,6 +203,7 @@ def run_parse(servers: Servers) -> dict[str, Any]:
         "mails": count,
         "parse_failures": failures,
         "seconds": round(seconds, 3),
+        "cpu_seconds": round(time.process_time() - cpu_before, 3),
         "mails_per_second": round(count / seconds, 1),
         "peak_rss_mb": peak_rss_mb(),
     }

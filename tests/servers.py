@@ -242,6 +242,11 @@ class DovecotServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The master process (every Dovecot process of this server runs below it)."""
+        return self._process.pid if self.running and self._process is not None else None
+
     def __enter__(self) -> DovecotServer:
         return self.start()
 

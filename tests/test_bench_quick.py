@@ -139,3 +139,31 @@ def test_stages_workers_backlog_and_peer(quick_report: dict[str, Any]) -> None:
     assert backlog["first_ack_seconds"] is not None
     assert 0 < backlog["first_ack_seconds"] <= backlog["whole_backlog_seconds"]
     assert "skipped" in quick_report["peer"]
+
+
+def test_cpu_per_mail_is_split_by_side_and_adds_up(quick_report: dict[str, Any]) -> None:
+    """What a reader of "what stands in the way" checks: every side of each run took
+    CPU, the total is their sum, and the ceiling follows from the cores and the total."""
+    sides = {
+        "e2e": {"daemon", "analysis_workers", "imap_server", "smtp_server"},
+        "raw_transport": {"client", "imap_server", "smtp_server"},
+        "fetch_parse": {"fetch_parse", "imap_server"},
+    }
+    for row in quick_report["throughput"].values():
+        for run, expected in sides.items():
+            figures = row["cpu_ms_per_mail"][run]
+            assert set(figures) == expected | {"total"}, run
+            assert all(figures[side] > 0 for side in expected - {"analysis_workers"}), (run, figures)
+            # Medians are taken side by side, so with several runs the total of the
+            # medians and the median of the totals may differ a little.
+            assert abs(figures["total"] - sum(figures[side] for side in expected)) < 0.05 * figures["total"]
+        e2e = row["cpu_ms_per_mail"]["e2e"]
+        # With more than one core the analysis runs in the pool (one worker per core by
+        # default): the workers did the parsing, the daemon did not do it all alone.
+        if row["cores"] > 1:
+            assert e2e["analysis_workers"] > 0.2 * e2e["total"]
+        assert row["e2e_cpu_bound_mails_per_second"] == round(row["cores"] * 1000 / e2e["total"], 1)
+        parse_rate = row["fetch_parse_mails_per_second"]
+        assert row["e2e_cpu_ms_per_mail_for_0_6_fetch_parse"] == round(
+            row["cores"] * 1000 / (0.6 * parse_rate), 3
+        )
