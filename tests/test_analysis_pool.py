@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -111,6 +112,23 @@ def test_a_pool_whose_workers_die_still_analyses_every_mail_in_process(config, c
         results = [pool.start(incomings[i : i + 5], NOW).result() for i in range(0, 20, 5)]
     assert [item for batch in results for item in batch] == expected
     assert "analysis pool failed" in caplog.text
+
+
+@pytest.mark.parametrize("nice", [0, 7])
+def test_the_workers_run_below_the_daemons_cpu_priority_by_workers_nice(config, nice: int) -> None:
+    """The daemon's process is a backlog's slowest stage: its workers yield the CPU to
+    it (``[mailbox] workers_nice``), by exactly the configured step, and analyse alike."""
+    lowered = replace(config, mailbox=replace(config.mailbox, workers_nice=nice))
+    incomings = [_incoming(path) for path in ALL_MAIL[:4]]
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    with AnalysisPool(lowered, 2) as pool:
+        assert pool.start(incomings, NOW).result() == [analyse(item, config, NOW) for item in incomings]
+        executor = pool._executor
+        assert executor is not None
+        workers = [process_.pid for process_ in executor._processes.values()]
+        assert len(workers) == 2
+        assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in workers] == [min(19, own + nice)] * 2
+    assert os.getpriority(os.PRIO_PROCESS, 0) == own  # the daemon's own priority is untouched
 
 
 def _stored_cases(config_path: Path) -> list[tuple]:

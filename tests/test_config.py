@@ -129,6 +129,22 @@ def test_durations_that_would_loop_or_fail_at_once_are_refused() -> None:
         build_config(data, base_dir=ROOT)
 
 
+@pytest.mark.parametrize(("value", "problem"), [(-1, "got -1"), (20, "got 20"), ("low", "a whole number")])
+def test_workers_nice_outside_0_to_19_is_refused(value: object, problem: str) -> None:
+    data = _base()
+    data["mailbox"]["workers_nice"] = value
+    with pytest.raises(ConfigError) as raised:
+        build_config(data, base_dir=ROOT)
+    assert any(line.startswith("mailbox.workers_nice:") and problem in line for line in raised.value.problems)
+
+
+def test_workers_nice_defaults_to_10_and_0_keeps_the_daemons_priority() -> None:
+    assert build_config(_base(), base_dir=ROOT).mailbox.workers_nice == 10
+    data = _base()
+    data["mailbox"]["workers_nice"] = 0
+    assert build_config(data, base_dir=ROOT).mailbox.workers_nice == 0
+
+
 def test_bad_duration_and_sizes() -> None:
     with pytest.raises(ValueError):
         parse_size(-5)

@@ -105,6 +105,7 @@ def mailbox_settings(section: Section) -> MailboxSettings:
         backoff_initial=section.duration("backoff_initial", 2.0, minimum=0.1),
         backoff_max=section.duration("backoff_max", 300.0, minimum=0.1),
         workers=section.int_("workers", 0, 0, 256),
+        workers_nice=section.int_("workers_nice", 10, 0, 19),
     )
     if settings.backoff_max < settings.backoff_initial:
         section.errors.append(

@@ -101,6 +101,10 @@ class MailboxSettings:
     # Processes that parse, categorize and read evidence of a backlog's batches while
     # the next is fetched (services/analysis_pool.py): 0 = one per CPU, 1 = no pool.
     workers: int = 0
+    # How much lower the analysis workers' CPU priority is than the daemon's (a nice
+    # increment, 0-19): the daemon's own process decides, stores and answers every
+    # mail and is the slowest stage of a backlog, so it goes first.
+    workers_nice: int = 10
 
 
 @dataclass(frozen=True)

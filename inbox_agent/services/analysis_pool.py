@@ -13,7 +13,8 @@ process). The intake opens a pool only for a backlog (more than one batch waitin
 for that poll alone: one new mail (IDLE) is never delayed by a pool's start-up, and
 no worker outlives the poll. A pool that breaks (a worker killed, a result that
 cannot be pickled) is logged once and the batch is analysed in-process: a broken
-pool costs speed, never a mail.
+pool costs speed, never a mail. ``[mailbox] workers_nice``: the workers' CPU priority
+below the daemon's, whose process is the slowest stage of a backlog.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def _start_worker(config: Config, parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
+    # Below the daemon: on a machine with fewer cores than busy processes, a worker
+    # that takes the CPU from the daemon only makes it wait for the daemon later.
+    os.nice(config.mailbox.workers_nice)
     if os.getppid() != parent:
         os._exit(0)
 
