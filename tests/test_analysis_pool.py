@@ -131,6 +131,27 @@ def test_the_workers_run_below_the_daemons_cpu_priority_by_workers_nice(config, 
     assert os.getpriority(os.PRIO_PROCESS, 0) == own  # the daemon's own priority is untouched
 
 
+def test_workers_whose_priority_cannot_be_lowered_still_analyse_in_the_pool(
+    config, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A system that refuses setpriority (a seccomp filter) costs the lower priority,
+    not the pool: the forked workers inherit the refusing ``os.nice``."""
+
+    def refused(step: int) -> int:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "nice", refused)
+    incomings = [_incoming(path) for path in ALL_MAIL[:4]]
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    with AnalysisPool(config, 2) as pool:
+        assert pool.start(incomings, NOW).result() == [analyse(item, config, NOW) for item in incomings]
+        executor = pool._executor
+        assert executor is not None  # not given up as broken
+        workers = [process_.pid for process_ in executor._processes.values()]
+        assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in workers] == [own, own]
+    assert "analysis pool failed" not in caplog.text
+
+
 def _stored_cases(config_path: Path) -> list[tuple]:
     from inbox_agent.adapters.tinydb_store import Store
 

@@ -62,11 +62,24 @@ def _start_worker(config: Config, parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
-    # Below the daemon: on a machine with fewer cores than busy processes, a worker
-    # that takes the CPU from the daemon only makes it wait for the daemon later.
-    os.nice(config.mailbox.workers_nice)
+    _lower_priority(config.mailbox.workers_nice)
     if os.getppid() != parent:
         os._exit(0)
+
+
+def _lower_priority(step: int) -> None:
+    """Below the daemon: on a machine with fewer cores than busy processes, a worker
+    that takes the CPU from the daemon only makes the daemon, the slowest stage, wait.
+    Where the system refuses (a seccomp filter without setpriority), the worker runs
+    at the daemon's priority: slower, never a broken pool."""
+    if step <= 0:
+        return
+    try:
+        os.nice(step)
+    except OSError as exc:
+        log.warning(
+            "analysis worker runs at the daemon's CPU priority: lowering it by %d failed (%s)", step, exc
+        )
 
 
 _PR_SET_PDEATHSIG = 1
