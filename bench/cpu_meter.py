@@ -93,7 +93,9 @@ class ServerCpu:
 
 def per_mail_ms(seconds: Mapping[str, float | None], mails: int) -> dict[str, float | None]:
     """CPU seconds by side -> milliseconds per mail, with their ``total`` (None when a
-    side could not be read: then the total is None too)."""
+    side could not be read: then the total is None too; all None for a run of no mail)."""
+    if mails <= 0:
+        return {**dict.fromkeys(seconds), "total": None}
     ms = {side: None if value is None else round(value * 1000 / mails, 3) for side, value in seconds.items()}
     known = [value for value in ms.values() if value is not None]
     ms["total"] = round(sum(known), 3) if len(known) == len(ms) else None

@@ -76,7 +76,7 @@ def _lower_priority(step: int) -> None:
         return
     try:
         os.nice(step)
-    except OSError as exc:
+    except (OSError, AttributeError) as exc:  # AttributeError: no os.nice (not Unix)
         log.warning(
             "analysis worker runs at the daemon's CPU priority: lowering it by %d failed (%s)", step, exc
         )
