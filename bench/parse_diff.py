@@ -321,6 +321,25 @@ MIME_SYNTAX_TEXT = (
 )
 
 
+UNDECODED_TEXT = (
+    "the baseline's extra text is a body it left transfer-encoded: its Content-Transfer-Encoding "
+    "has blanks around the mechanism (RFC 2045 allows them; CPython gh-98188)"
+)
+_ENCODED_RUN = re.compile(r"(?:=[0-9A-F]{2}){2}|[A-Za-z0-9+/]{60}")
+
+
+def _has_padded_transfer_encoding(raw: bytes) -> bool:
+    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    for part in message.walk():
+        value = part.get("content-transfer-encoding")
+        if not isinstance(value, str):
+            continue
+        bare = value.strip().lower()
+        if bare != value.lower() and bare in ("base64", "quoted-printable"):
+            return True
+    return False
+
+
 def _has_attached_mail(raw: bytes) -> bool:
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
     return any(part.get_content_maintype() == "message" for part in message.walk())
@@ -333,6 +352,9 @@ def explain_by_rule(field: str, flags: list[str], mine: Fields, theirs: Fields, 
         return MIME_SYNTAX_TEXT
     if collapse(mine.text) in collapse(theirs.text) and _has_attached_mail(raw):
         return ATTACHED_MAIL_TEXT
+    encoded_in_theirs = _ENCODED_RUN.search(theirs.text) and not _ENCODED_RUN.search(mine.text)
+    if encoded_in_theirs and _has_padded_transfer_encoding(raw):
+        return UNDECODED_TEXT
     return ""
 
 

@@ -1,7 +1,8 @@
 """A well-formed base64 body is decoded without the email package's copies, to the same bytes.
 
 Differential: ``payload_bytes`` against ``get_payload(decode=True)`` on arbitrary
-bodies and transfer-encoding values. The short cut must either give the same bytes
+bodies and transfer-encoding values (a value with blanks around it is decoded as its
+token, which the package does not do: tests/test_parse_mislabels.py). The short cut must either give the same bytes
 with no defect the package would have added, or leave the part to the package.
 """
 
@@ -47,7 +48,8 @@ def test_any_body_decodes_as_the_email_package_decodes_it(body: str, encoding: s
     if short_cut is not None:
         assert short_cut == expected
         assert package_defects == []  # the short cut is only taken where nothing was wrong
-    assert payload_bytes(_part(body, encoding), Defects()) == expected
+    # "base64 " is base64 (RFC 2045's token; the package compares the raw value, gh-98188).
+    assert payload_bytes(_part(body, encoding), Defects()) == _package(body, encoding.strip())[0]
 
 
 def test_what_encoders_write_takes_the_short_cut() -> None:

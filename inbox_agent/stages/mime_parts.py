@@ -148,11 +148,39 @@ def plain_base64(part: Message) -> bytes | None:
     return binascii.a2b_base64(payload)
 
 
+# The mechanisms the email package decodes (or knows need no decoding).
+_TRANSFER_ENCODINGS = frozenset(
+    {"7bit", "8bit", "binary", "base64", "quoted-printable", "x-uuencode", "uuencode", "uue", "x-uue"}
+)
+_COMMENTS = re.compile(r"\([^()]*\)")
+
+
+def tidy_transfer_encoding(part: Message, defects: Defects) -> None:
+    """``Content-Transfer-Encoding: base64 `` (a blank after it), ``"base64"`` or ``base64
+    (comment)`` set to the bare token, so the body is decoded.
+
+    RFC 2045 makes the value a case-insensitive token, which a header may surround with
+    blanks and comments. Python 3.11's email package compares the raw value and leaves
+    such a body encoded (CPython gh-98188; the same report exists for JavaMail and PHP's
+    mail parsers): the customer's text would be read as a run of base64. Values that are
+    no known mechanism even once tidied are left as they are.
+    """
+    raw = part.get("content-transfer-encoding")
+    if not isinstance(raw, str) or raw.lower() in _TRANSFER_ENCODINGS:
+        return
+    token = _COMMENTS.sub("", raw).strip().strip("\"'").strip().lower()
+    if token == raw.lower() or token not in _TRANSFER_ENCODINGS:
+        return
+    part.replace_header("content-transfer-encoding", token)
+    defects.add(f"mime: Content-Transfer-Encoding {clean_header_text(raw)[:40]!r} read as {token}")
+
+
 def payload_bytes(part: Message, defects: Defects) -> bytes:
     try:
         if part.is_multipart():  # an attached message/*: keep it as a file
             subparts = part.get_payload()
             return b"".join(sub.as_bytes() for sub in subparts if isinstance(sub, Message))
+        tidy_transfer_encoding(part, defects)
         decoded = plain_base64(part)
         if decoded is None:
             decoded = part.get_payload(decode=True)

@@ -1,0 +1,144 @@
+"""Two labels real mail gets wrong, read as the sender meant them: a Content-Transfer-Encoding
+with blanks or a comment around the mechanism, and Big5 text labelled gb2312 or GBK."""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import quopri
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from inbox_agent.stages.charsets import decode_bytes
+from inbox_agent.stages.mime_parts import tidy_transfer_encoding
+from inbox_agent.stages.parse import parse_message
+from inbox_agent.stages.parse_defects import Defects
+
+HEAD = "From: Pat <pat@example.com>\r\nTo: complaints@wallet.example\r\nSubject: hi\r\nMIME-Version: 1.0\r\n"
+TRADITIONAL = "您好，我的帳戶被凍結了，轉賬三百元一直沒有到賬，請盡快處理，謝謝。"
+SIMPLIFIED = "您好，我的账户被冻结了，转账三百元一直没有到账，请尽快处理，谢谢。"
+
+
+def mail(headers: str, body: bytes) -> bytes:
+    return (HEAD + headers.replace("\n", "\r\n") + "\r\n").encode("ascii") + body
+
+
+# ------------------------------------------------------------- Content-Transfer-Encoding
+
+
+ENCODED = {
+    "base64": base64.encodebytes(SIMPLIFIED.encode("utf-8")),
+    "quoted-printable": quopri.encodestring(SIMPLIFIED.encode("utf-8")),
+}
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "base64 ",
+        "Base64\t",
+        '"base64"',
+        "base64 (from the mailer)",
+        "quoted-printable   ",
+        " QUOTED-PRINTABLE ",
+    ],
+)
+def test_a_transfer_encoding_with_blanks_quotes_or_a_comment_is_still_decoded(written: str) -> None:
+    # CPython gh-98188: Python 3.11's email package leaves such a body encoded.
+    mechanism = "base64" if "base64" in written.lower() else "quoted-printable"
+    raw = mail(
+        f"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: {written}\n", ENCODED[mechanism]
+    )
+    msg = parse_message(raw)
+    assert msg.text == SIMPLIFIED
+    assert f"read as {mechanism}" in " ".join(msg.defects)
+
+
+def test_the_same_body_decodes_alike_with_a_clean_or_a_padded_value() -> None:
+    body = b"--b\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base64 \r\n\r\n"
+    body += base64.encodebytes(b"%PDF-1.4 statement") + b"--b--\r\n"
+    padded = parse_message(mail('Content-Type: multipart/mixed; boundary="b"\n', body))
+    clean = parse_message(
+        mail('Content-Type: multipart/mixed; boundary="b"\n', body.replace(b"base64 \r\n", b"base64\r\n"))
+    )
+    assert (
+        [a.payload for a in padded.attachments]
+        == [a.payload for a in clean.attachments]
+        == [b"%PDF-1.4 statement"]
+    )
+
+
+@pytest.mark.parametrize("written", ["base64", "7bit", "8bit", "x-token", "base-64", "bäse64"])
+def test_a_clean_or_unknown_value_is_left_as_it_is(written: str) -> None:
+    part = email.message_from_bytes(
+        f"Content-Transfer-Encoding: {written}\r\n\r\nbody\r\n".encode(), policy=email.policy.compat32
+    )
+    defects = Defects()
+    tidy_transfer_encoding(part, defects)
+    assert part.get("content-transfer-encoding") == email.message_from_bytes(
+        f"Content-Transfer-Encoding: {written}\r\n\r\n".encode(), policy=email.policy.compat32
+    ).get("content-transfer-encoding")
+    assert defects.result() == ()
+
+
+# ------------------------------------------------------------- Big5 under a GB label
+
+
+@pytest.mark.parametrize("label", ["gb2312", "GBK", "gb18030", "x-gbk", "cp936"])
+def test_big5_text_labelled_gb_is_read_as_big5(label: str) -> None:
+    raw = mail(
+        f"Content-Type: text/plain; charset={label}\nContent-Transfer-Encoding: base64\n",
+        base64.encodebytes(TRADITIONAL.encode("big5")),
+    )
+    msg = parse_message(raw)
+    assert msg.text == TRADITIONAL
+    assert msg.language == "zh-Hant"
+    assert f"body: charset '{label}' did not fit, decoded as big5hkscs" in msg.defects
+
+
+def test_a_big5_subject_and_name_in_gb_labelled_encoded_words_are_read_as_big5() -> None:
+    subject = "=?gb2312?B?" + base64.b64encode("帳戶被凍結".encode("big5")).decode() + "?="
+    name = "=?gbk?B?" + base64.b64encode("陳大文".encode("big5")).decode() + "?="
+    raw = (
+        f"From: {name} <chan@example.hk>\r\nTo: complaints@wallet.example\r\nSubject: {subject}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nsee subject\r\n"
+    ).encode()
+    msg = parse_message(raw)
+    assert (msg.subject, msg.sender_name) == ("帳戶被凍結", "陳大文")
+
+
+def test_gb_text_stays_gb_even_with_a_user_defined_character() -> None:
+    # GBK's user-defined area (AAA1-AFFE) holds custom glyphs for rare names: private-use
+    # characters in a real GB mail, which must not make the label look like a lie.
+    data = "我是王".encode("gbk") + b"\xaa\xa1" + SIMPLIFIED.encode("gbk")
+    text, codec = decode_bytes(data, "gb2312")
+    assert codec == "gb18030"
+    assert text.startswith("我是王\ue000") and text.endswith(SIMPLIFIED)
+
+
+# GB2312 characters, frequent (lead bytes B0-D7) and rare (D8-F7), as bytes; and GBK's
+# user-defined area AAA1-AFFE (private-use characters: custom glyphs for rare names).
+GB_CHAR = (
+    st.tuples(st.integers(0xB0, 0xF7), st.integers(0xA1, 0xFE))
+    .map(bytes)
+    .filter(lambda pair: pair.decode("gb2312", errors="replace") != "\ufffd")
+)
+USER_DEFINED = st.tuples(st.integers(0xAA, 0xAF), st.integers(0xA1, 0xFE)).map(bytes)
+
+
+@given(st.lists(GB_CHAR, min_size=1, max_size=40), st.lists(USER_DEFINED, max_size=3), st.randoms())
+def test_gb_text_under_a_gb_label_is_read_as_gb(chars: list[bytes], custom: list[bytes], rnd) -> None:
+    """Any text of GB2312 characters, frequent or rare, stays GB; so does one with custom
+    glyphs for names (up to one character in three)."""
+    pieces = chars + custom[: (len(chars) + len(custom)) // 3]
+    rnd.shuffle(pieces)
+    data = b"".join(pieces)
+    assert decode_bytes(data, "gb2312") == (data.decode("gb18030"), "gb18030")
+
+
+@given(st.text(alphabet=st.sampled_from(TRADITIONAL + "帳號轉賬凍結處理謝謝戶口"), min_size=1, max_size=60))
+def test_big5_text_under_a_big5_label_is_read_as_written(text: str) -> None:
+    assert decode_bytes(text.encode("big5"), "big5") == (text, "big5hkscs")
