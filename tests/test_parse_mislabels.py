@@ -9,7 +9,7 @@ import email.policy
 import quopri
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from inbox_agent.stages.charsets import decode_bytes
@@ -142,3 +142,55 @@ def test_gb_text_under_a_gb_label_is_read_as_gb(chars: list[bytes], custom: list
 @given(st.text(alphabet=st.sampled_from(TRADITIONAL + "帳號轉賬凍結處理謝謝戶口"), min_size=1, max_size=60))
 def test_big5_text_under_a_big5_label_is_read_as_written(text: str) -> None:
     assert decode_bytes(text.encode("big5"), "big5") == (text, "big5hkscs")
+
+
+# ------------------------------------------------------------- HZ (RFC 1843), 7-bit
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["", "Content-Type: text/plain; charset=us-ascii\n", "Content-Type: text/plain; charset=utf-8\n"],
+)
+def test_seven_bit_hz_text_unlabelled_or_labelled_ascii_is_read_as_chinese(content_type: str) -> None:
+    msg = parse_message(mail(content_type, SIMPLIFIED.encode("hz")))
+    assert msg.text == SIMPLIFIED
+    assert any("decoded as hz" in defect for defect in msg.defects)
+
+
+def test_a_hz_labelled_body_needs_no_repair() -> None:
+    msg = parse_message(mail("Content-Type: text/plain; charset=HZ-GB-2312\n", SIMPLIFIED.encode("hz")))
+    assert msg.text == SIMPLIFIED
+    assert not any("hz" in defect for defect in msg.defects)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Use ~{ and ~} to switch, see RFC 1843.",  # the shift sequences, talked about
+        "C code: if (x) ~{ y; ~} and ~~tilde",
+        "~{aa~}",  # decodes, to one rare character: not plausible Chinese
+    ],
+)
+def test_ascii_text_that_only_looks_like_hz_is_kept(text: str) -> None:
+    assert decode_bytes(text.encode(), "us-ascii") == (text, "ascii")
+    assert decode_bytes(text.encode(), None) == (text, "ascii")
+
+
+FREQUENT_GB = st.tuples(st.integers(0xB0, 0xD7), st.integers(0xA1, 0xFE)).map(bytes)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            FREQUENT_GB.map(lambda pair: pair.decode("gb2312", errors="replace")),
+            st.sampled_from(["300", " ", "TX2026", "，", "。"]),
+        ),
+        min_size=2,
+        max_size=40,
+    )
+)
+def test_common_chinese_text_in_hz_is_read_back_whatever_the_label(pieces: list[str]) -> None:
+    text = "".join(piece for piece in pieces if piece != "\ufffd")
+    assume(sum(ord(char) > 0x7F and char not in "，。" for char in text) >= 2)
+    for label in (None, "us-ascii", "utf-8", "hz-gb-2312"):
+        assert decode_bytes(text.encode("hz"), label)[0] == text

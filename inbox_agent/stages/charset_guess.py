@@ -129,6 +129,19 @@ def guess_iso2022(data: bytes) -> tuple[str, str] | None:
     return None if text is None else (text, codec)
 
 
+def guess_hz(data: bytes) -> tuple[str, str] | None:
+    """HZ (RFC 1843), the 7-bit GB2312 of early Chinese e-mail and Usenet: text between
+    ``~{`` and ``~}`` is GB2312 with the high bits cleared, so unlabelled (or labelled
+    ASCII) it reads as ``~{Dz:C#,~}``. Taken only when it decodes strictly into
+    plausible Chinese of at least two characters."""
+    if b"~{" not in data or b"~}" not in data:
+        return None
+    text = strict_decode(data, "hz")
+    if text is None or sum(ord(char) > 0x7F for char in text) < 2:
+        return None
+    return (text, "hz") if chinese_plausibility(text) >= CHINESE_THRESHOLD else None
+
+
 _LATIN_RUN = re.compile(r"[\u0080-\u00ff]{2}")
 
 

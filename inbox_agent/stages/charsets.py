@@ -18,6 +18,7 @@ from inbox_agent.stages.charset_guess import (
     LOOSE_CHINESE_THRESHOLD,
     chinese_plausibility,
     guess_chinese,
+    guess_hz,
     guess_iso2022,
     guess_western,
     strict_decode,
@@ -148,7 +149,7 @@ def detect_decode(data: bytes, hint: str | None = None) -> tuple[str, str | None
     and the text was decoded as utf-8 with replacement characters.
     """
     if data.isascii():
-        return guess_iso2022(data) or (data.decode("ascii"), "ascii")
+        return guess_iso2022(data) or guess_hz(data) or (data.decode("ascii"), "ascii")
     text = strict_decode(data, "utf-8")
     if text is not None:
         return text, "utf-8"
@@ -221,6 +222,10 @@ def decode_bytes(data: bytes, declared: str | None, hint: str | None = None) -> 
         iso2022 = guess_iso2022(data)  # 7-bit ISO-2022 passes for ASCII or UTF-8
         if iso2022 is not None:
             return iso2022
+    if b"~{" in data and codec != "hz" and data.isascii():
+        hz = guess_hz(data)  # 7-bit HZ passes for ASCII or UTF-8 too
+        if hz is not None:
+            return hz
     if codec is not None:
         text = strict_decode(data, codec)
         # Chinese bytes under a Western label decode "successfully" as mojibake.

@@ -57,8 +57,10 @@ def _decode_text_part(part: Message, hint: str | None, defects: Defects) -> str:
     text, used = decode_bytes(payload, declared, hint=hint)
     if used is None:
         defects.add(f"body: undecodable {content_type_of(part)} part, replacement characters used")
-    elif declared and not payload.isascii() and used != normalize_charset(declared):
+    elif declared and used != normalize_charset(declared) and (not payload.isascii() or used == "hz"):
         defects.add(f"body: charset {clean_header_text(declared)[:40]!r} did not fit, decoded as {used}")
+    elif used == "hz" and not declared:  # 7-bit HZ passes for ASCII: a repair staff should see
+        defects.add("body: no charset; 7-bit text decoded as hz (RFC 1843)")
     return text
 
 
