@@ -194,3 +194,83 @@ def test_common_chinese_text_in_hz_is_read_back_whatever_the_label(pieces: list[
     assume(sum(ord(char) > 0x7F and char not in "，。" for char in text) >= 2)
     for label in (None, "us-ascii", "utf-8", "hz-gb-2312"):
         assert decode_bytes(text.encode("hz"), label)[0] == text
+
+
+# ------------------------------------------------------------- UTF-8 under a Latin-1 label
+
+FRENCH = "Bonjour, mon compte est bloqué depuis hier ; le virement a échoué. Merci — c'est urgent."
+WESTERN_WORDS = [
+    "café",
+    "naïve",
+    "über",
+    "Straße",
+    "año",
+    "façade",
+    "crème",
+    "brûlée",
+    "Zürich",
+    "São",
+    "déjà",
+    "œuvre",
+    "résumé",
+    "€30",
+    "£5",
+    "¿qué?",
+    "¡sí!",
+    "«oui»",
+    "50°",
+    "±2",
+    "½",
+    "©",
+    "µ",
+]
+
+
+@pytest.mark.parametrize("label", ["iso-8859-1", "windows-1252", "latin1", "us-ascii"])
+def test_utf8_text_under_a_latin1_or_ascii_label_is_read_as_utf8(label: str) -> None:
+    msg = parse_message(mail(f"Content-Type: text/plain; charset={label}\n", FRENCH.encode("utf-8")))
+    assert msg.text == FRENCH
+    assert f"body: charset '{label}' did not fit, decoded as utf-8" in msg.defects
+
+
+@given(
+    st.lists(st.sampled_from(WESTERN_WORDS + ["the", "payment", "failed", "Paulo"]), min_size=1, max_size=12)
+)
+def test_western_text_under_its_own_label_is_read_as_written(words: list[str]) -> None:
+    text = " ".join(words)
+    assert decode_bytes(text.encode("cp1252"), "iso-8859-1")[0] == text
+    assert decode_bytes(text.encode("cp1252"), "windows-1252")[0] == text
+
+
+def test_html_entities_keep_their_accents_and_characters() -> None:
+    html = b"<p>Mon compte est bloqu&eacute; &mdash; &#25105;&#30340;&#36134;&#25143; &euro;30&nbsp;!</p>"
+    msg = parse_message(mail("Content-Type: text/html; charset=us-ascii\n", html))
+    assert "bloqué — 我的账户 €30" in msg.text
+
+
+# ------------------------------------------------------------- short Western words
+
+
+@pytest.mark.parametrize(
+    "word", ["Hélène", "brûlée", "été", "réglé", "Zoë", "Ñoño", "Bär", "Öl", "Größe", "œuvre", "sœur"]
+)
+def test_short_accented_words_stay_western(word: str) -> None:
+    data = word.encode("cp1252")
+    assert decode_bytes(data, "iso-8859-1") == (word, "cp1252")
+    if "œ" not in word:  # unlabelled, "œu" is also the GBK character 渦: Chinese goes first here
+        assert decode_bytes(data, None) == (word, "cp1252")
+
+
+def test_a_latin1_name_in_an_encoded_word_is_not_read_as_chinese() -> None:
+    raw = (
+        b"From: =?iso-8859-1?Q?H=E9l=E8ne_Dupr=E9?= <helene@example.fr>\r\nTo: complaints@wallet.example\r\n"
+        b"Subject: =?iso-8859-1?Q?R=E9gl=E9?=\r\n\r\nMon paiement.\r\n"
+    )
+    msg = parse_message(raw)
+    assert (msg.sender_name, msg.subject) == ("Hélène Dupré", "Réglé")
+
+
+@pytest.mark.parametrize("name", ["王镕堃", "王喆", "张三", "李", "陳大文"])
+def test_chinese_names_under_a_latin1_label_are_still_read_as_chinese(name: str) -> None:
+    assert decode_bytes(name.encode("gbk"), "iso-8859-1")[0] == name
+    assert decode_bytes(name.encode("gbk"), None)[0] == name

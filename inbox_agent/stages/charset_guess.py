@@ -84,14 +84,21 @@ def guess_chinese(data: bytes, threshold: float = CHINESE_THRESHOLD) -> tuple[st
 
 
 _WESTERN_PUNCTUATION = frozenset("“”‘’–—€…«»°£§©®±·¡¿×÷\u00a0")
+_TWO_HIGH = re.compile("[^\x00-\x7f]{2}")
+# cp1252's letters outside Latin-1 (French "œuvre", "sœur"; Czech, Slovak, Finnish š ž).
+_CP1252_LETTERS = frozenset("ŒœŠšŽžŸƒ")
 
 
-def guess_western(data: bytes) -> str | None:
+def guess_western(data: bytes, *, loose: bool = False) -> str | None:
     """Accented letters sprinkled in ASCII words: a Western European 8-bit text.
 
     Statistical detectors guess wildly on a short subject like ``café``; in real
     Latin-script text most letters stay ASCII, while 8-bit Cyrillic or Greek text
-    would be made almost entirely of high bytes.
+    would be made almost entirely of high bytes. A short word may be more accented
+    ("Hélène", "brûlée", "été"): it still counts when no two non-ASCII characters
+    touch, which Chinese bytes read this way always do (a GB2312 character is two high
+    bytes), so the name is not read as "H閘鑞e". ``loose``: any share of accents, for
+    the last reading tried before replacement characters.
     """
     text = strict_decode(data, "cp1252")
     if text is None:
@@ -102,12 +109,15 @@ def guess_western(data: bytes) -> str | None:
         if char.isalpha():
             letters += 1
             if ord(char) > 0x7F:
-                if not "\u00c0" <= char <= "\u00ff":
+                if not ("\u00c0" <= char <= "\u00ff" or char in _CP1252_LETTERS):
                     return None
                 accented += 1
         elif ord(char) > 0x7F and char not in _WESTERN_PUNCTUATION:
             return None
-    return text if letters and accented / letters <= 0.3 else None
+    if not letters:
+        return None
+    sprinkled = accented / letters <= 0.3 or not _TWO_HIGH.search(text)
+    return text if loose or sprinkled else None
 
 
 # ISO-2022 text is 7-bit: without a label it passes for ASCII full of "$B" and "(B".

@@ -83,6 +83,8 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 
+_EBCDIC = frozenset({"cp037", "cp273", "cp424", "cp500", "cp875", "cp1026", "cp1140"})
+
 # Header-sized byte runs: statistical detection is no better than a coin here.
 _SHORT_SNIPPET = 100
 
@@ -178,6 +180,12 @@ def detect_decode(data: bytes, hint: str | None = None) -> tuple[str, str | None
             return text, hinted
     if _utf8_but_for_a_byte(data):
         return data.decode("utf-8", errors="replace"), None
+    return _detected(data)
+
+
+def _detected(data: bytes) -> tuple[str, str | None]:
+    """The statistical detector's reading when believable, else a Western one, else
+    UTF-8 with replacement characters (codec None)."""
     try:
         best = charset_normalizer.from_bytes(data).best()
     except Exception:  # noqa: BLE001 - a detector bug must not lose the text
@@ -186,6 +194,9 @@ def detect_decode(data: bytes, hint: str | None = None) -> tuple[str, str | None
         text = strict_decode(data, best.encoding)
         if text is not None:
             return text, normalize_charset(best.encoding) or best.encoding
+    western = guess_western(data, loose=True)  # "Größe": accented, but Western letters only
+    if western is not None:
+        return western, "cp1252"
     return data.decode("utf-8", errors="replace"), None
 
 
@@ -204,6 +215,8 @@ def _believable(data: bytes, codec: str) -> bool:
     the charsets mail is written in are believed."""
     name = (normalize_charset(codec) or codec).lower().replace("_", "-")
     if name.startswith(("utf-16", "utf-32")) and b"\x00" not in data:
+        return False
+    if name in _EBCDIC:  # IBM mainframe charsets: the detector's guess, never a mail's
         return False
     return len(data) > _SHORT_SNIPPET or not name.startswith(
         ("mac-", "cp1006", "cp720", "cp737", "cp8", "hp-", "ptcp")
@@ -228,9 +241,16 @@ def decode_bytes(data: bytes, declared: str | None, hint: str | None = None) -> 
             return hz
     if codec is not None:
         text = strict_decode(data, codec)
-        # Chinese bytes under a Western label decode "successfully" as mojibake.
-        if text is not None and is_weak_codec(codec) and not data.isascii() and guess_western(data) is None:
-            return guess_chinese(data, LOOSE_CHINESE_THRESHOLD) or (text, codec)
+        if text is not None and is_weak_codec(codec) and not data.isascii():
+            # UTF-8 under a Latin-1 label (scripts and web forms that hard-code it) reads
+            # "bloquÃ©": natural Latin-1 text is almost never valid UTF-8 (each high byte would
+            # need a C2-F4 letter followed by C1 controls or symbols), so UTF-8 it is.
+            as_utf8 = strict_decode(data, "utf-8")
+            if as_utf8 is not None:
+                return as_utf8, "utf-8"
+            # Chinese bytes under a Western label decode "successfully" as mojibake.
+            if guess_western(data) is None:
+                return guess_chinese(data, LOOSE_CHINESE_THRESHOLD) or (text, codec)
         if text is not None and codec == "gb18030" and _PRIVATE_USE.search(text):
             return _big5_under_a_gb_label(data, text) or (text, codec)
         if text is not None:

@@ -71,6 +71,9 @@ def html_to_text(html: str) -> str:
     converter.ignore_images = True
     converter.ignore_emphasis = True
     converter.body_width = 0
+    # Entities as the characters they name: by default "&eacute;" becomes "e", so
+    # "bloqu&eacute;" lost its accent (html2text's ASCII stand-ins).
+    converter.unicode_snob = True
     try:
         return converter.handle(without_code)
     except Exception:  # noqa: BLE001 - fall back to plain tag stripping on converter bugs
