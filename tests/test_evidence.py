@@ -257,6 +257,13 @@ def test_no_time_in_plain_numbers(text: str) -> None:
         ("转了1.5万没到账", "15000.00 CNY"),
         ("提现3千到银行卡", "3000.00 CNY"),
         ("被盜刷了兩萬塊", "20000.00 CNY"),
+        # As most of Europe writes money: decimal comma, dots for thousands, sign after.
+        ("I was charged €12,50 twice", "12.50 EUR"),
+        ("abgebucht: 1.234,56 € statt 123,45 €", "1234.56 EUR"),
+        ("débité de 12,50 EUR", "12.50 EUR"),
+        ("charged EUR 1.234,56", "1234.56 EUR"),
+        ("charged €1.234 for a 12 € ticket", "1234.00 EUR"),
+        ("charged $0,99", "0.99 USD"),
     ],
 )
 def test_amount_forms(text: str, expected: str) -> None:

@@ -18,7 +18,12 @@ from functools import lru_cache
 from inbox_agent.stages.chinese_numbers import BIG, HAS_NUMERAL, NUMERAL, UNITS, chinese_value
 from inbox_agent.stages.evidence_text import FoldedText
 
-_NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
+# "1,234.56" and, as most of Europe writes it, "1.234,56" and "12,50": a comma followed
+# by one or two digits is a decimal comma (thousands come in threes). A number never
+# ends just before a separator and a digit, so "€12,50" is not read as 12 EUR.
+_NUMBER = (
+    r"(?:\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?|\d+(?:[.,]\d{1,2})?)(?![.,]?\d)"
+)
 _PREFIX_CURRENCY = {
     "hk$": "HKD",
     "nt$": "TWD",
@@ -62,6 +67,7 @@ _SUFFIX_CURRENCY = {
     "美元": "USD",
     "美金": "USD",
     "欧元": "EUR",
+    "€": "EUR",  # "12,50 €": where most of Europe writes the sign
 }
 
 
@@ -127,7 +133,16 @@ class Amount:
         return f"{text} {self.currency}" if self.currency else text
 
 
+_DECIMAL_COMMA = re.compile(r"\d*,\d{1,2}")
+
+
 def _decimal(number: str) -> Decimal | None:
+    """``_NUMBER``'s text as a value: the separator before the last one or two digits is
+    the decimal one, the others group thousands ("1.234,56", "1,234.56", "12,50", "1.234")."""
+    if _DECIMAL_COMMA.fullmatch(number.replace(".", "")):
+        number = number.replace(".", "").replace(",", ".")
+    elif "." in number and "," not in number and not re.fullmatch(r"\d*\.\d{1,2}", number):
+        number = number.replace(".", "")  # "1.234" and "1.234.567": thousands
     try:
         return Decimal(number.replace(",", ""))
     except InvalidOperation:
