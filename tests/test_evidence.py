@@ -409,9 +409,16 @@ def test_account_id_forms_are_masked(text: str, expected: str) -> None:
         ("I transferred 300 euros to my landlord, Anna Weber.", "my landlord"),
         ("Recipient: Li Lei", "Li Lei"),
         ("收款人：张三，金额500元", "张三"),
-        ("我昨天转给李四500元", "李四500元"),
+        ("我昨天转给李四500元", "李四"),
         ("我轉了 NT$12,000 給房東陳先生，錢包顯示已完成", "房東陳先生"),
         ("對方帳號：6222020200112233", "6222020200112233"),
+        # The name ends where the amount or the complaint begins; 给 X 转 names X.
+        ("转给张三300元没到账", "张三"),
+        ("转给陈大文一直没有到账", "陈大文"),
+        ("转给王小明￥500", "王小明"),
+        ("我给张三转了300元", "张三"),
+        ("给我妈妈转了五百块，对方说没收到", "我妈妈"),
+        ("我还给张三转过钱", "张三"),
     ],
 )
 def test_recipient_forms(text: str, expected: str) -> None:
@@ -420,6 +427,11 @@ def test_recipient_forms(text: str, expected: str) -> None:
 
 def test_no_recipient_for_requests_to_us() -> None:
     assert "recipient" not in found("Could you send it to this address? Please send the statement to me.")
+
+
+@pytest.mark.parametrize("text", ["请给我退款", "给你们打了三次电话", "我给客服打了电话", "给他转了两千元"])
+def test_no_recipient_for_pronouns_or_calls(text: str) -> None:
+    assert "recipient" not in found(text)
 
 
 # --------------------------------------------------------------------------- contacts and wishes

@@ -98,7 +98,9 @@ _RECIPIENT = re.compile(
     r"(?:recipient|payee|beneficiary)(?:'s (?:name|account))?\s*(?:is|was|:)?\s*(?P<a>[^\n,;.()?!]{2,40})"
     r"|(?:sent|send|transferred|transfer|paid|pay|wired|wire)\b[^\n.]{0,40}?\bto\s+(?P<b>[^\n,;.()?!]{2,40})"
     r"|(?:收款人|收款方|收款账户|对方(?:账户|账号)?(?=\s*(?:是|为|:))|转给|转账给|汇给|付给|打给|转到)\s*(?:是|为|:)?\s*(?P<c>[^\n,;.()，。；、（）!！?？]{1,30})"
-    r"|(?:转账|转了|汇款|汇了|付了|transfer(?:red)?)(?:[^\n,;，。；]|(?<=\d),(?=\d)){0,20}?给\s*(?P<d>[^\n,;.()，。；、（）!！?？]{1,30})",
+    r"|(?:转账|转了|汇款|汇了|付了|transfer(?:red)?)(?:[^\n,;，。；]|(?<=\d),(?=\d)){0,20}?给\s*(?P<d>[^\n,;.()，。；、（）!！?？]{1,30})"
+    # "我给张三转了300元", "给我妈妈转了500块": the one paid stands between 给 and the verb.
+    r"|给\s*(?P<e>[^\n,;.()，。；、（）!！?？\d]{1,12}?)\s*(?:转|汇|打)(?:了|过)?(?:\s*(?:\d|钱|款|账|[¥￥$]|[一两二三四五六七八九十百千万]+[元块]))",
     re.I,
 )
 _RECIPIENT_TAIL = re.compile(
@@ -106,20 +108,26 @@ _RECIPIENT_TAIL = re.compile(
     r"|(?:的钱|的时候|时|后|但|却|可是|结果|了|，).*$",
     re.I,
 )
+# Chinese has no spaces: a name after 转给 / 给 ends where the amount or the complaint
+# begins ("转给张三300元没到账"); an account number ("对方账号：6222…") is all digits.
+_CHINESE_RECIPIENT_TAIL = re.compile(r"(?<=[^\d\s])\s*(?:\d|[¥￥$]|没|未|一直|还|已经|怎么|为什么|竟然).*$")
 
 
 _NOT_A_RECIPIENT = re.compile(
     r"(?:me|you|us|him|her|them|it|this|that|these|those|the same|your|support|customer service|"
-    r"my (?:own|bank|wallet|card|account|balance|data|details|information))\b",
+    r"my (?:own|bank|wallet|card|account|balance|data|details|information))\b"
+    r"|(?:我|你|您|我们|你们|他|她|它|他们|自己|客服|对方|你们公司)$",
     re.I,
 )
 
 
 def find_recipient(text: FoldedText) -> str | None:
     for match in text.finditer(_RECIPIENT):
-        name = next(g for g in ("a", "b", "c", "d") if match.group(g))
+        name = next(g for g in ("a", "b", "c", "d", "e") if match.group(g))
         start, end = match.span(name)
         folded = _RECIPIENT_TAIL.sub("", text.folded[start:end]).strip()
+        if name in ("c", "d", "e"):
+            folded = _CHINESE_RECIPIENT_TAIL.sub("", folded).strip()
         if folded and not _NOT_A_RECIPIENT.match(folded):
             return text.cut(start, start + len(folded))
     return None
