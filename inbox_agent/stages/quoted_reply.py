@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from inbox_agent.domain.lifecycle import CASE_ID_IN_TEXT, CASE_TAG_IN_SUBJECT
+from inbox_agent.stages.mail_footers import without_footers
 
 _REPLY_HEADER_LINES = (
     re.compile(r"^-{2,}\s*(original message|original|urspr\w+ nachricht)\s*-{2,}\s*$", re.IGNORECASE),
@@ -96,7 +97,8 @@ def _is_wrote_line(lines: list[str], index: int, line: str) -> bool:
 
 def strip_quoted(text: str, *, forward: bool = False) -> str:
     """The new part of a mail: what the sender wrote, and a forwarded mail's text (not its
-    header block); no ``>`` quotes, nothing after a reply header or signature.
+    header block); no ``>`` quotes, nothing after a reply header or signature, no
+    disclaimer or "Sent from my iPhone" below either part (``mail_footers``).
 
     When nothing is left: "" if what was quoted is our own mail (it names a case), so a
     customer who answers our acknowledgement with only the screenshot we asked for is
@@ -105,9 +107,9 @@ def strip_quoted(text: str, *, forward: bool = False) -> str:
     complaint. ``forward``: the subject says the mail is a forward."""
     lines = text.split("\n")
     kept, cut = _written_lines(lines)
-    written = "\n".join(kept).strip()
+    written = without_footers("\n".join(kept).strip())
     if cut is not None and (forward or _FORWARD_MARKER.match(lines[cut].strip())):
-        forwarded = _forwarded_text(lines[cut:])
+        forwarded = without_footers(_forwarded_text(lines[cut:]))
         written = "\n\n".join(part for part in (written, forwarded) if part)
     if written:
         return written
