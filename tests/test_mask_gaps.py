@@ -87,6 +87,14 @@ LEAKS = {
         ("卡号 四一一一一一一一一一一一一一一一", "四一一一一一一一一一一一一一一一", "卡号"),
         ("身份证号：一一〇一〇五一九四九一二三一〇〇二X", "一九四九一二三一", "身份证号"),
         ("我的手机一三八一二三四五六七八", "一三八一二三四五六七八", "我的手机"),
+        # A code read out in English words, as a caller asks for it.
+        (
+            "verification code is four eight two nine one three",
+            "four eight two nine one three",
+            "verification code is",
+        ),
+        ("my code was Four-Eight-Two-Nine, then he hung up", "Four-Eight-Two-Nine", "then he hung up"),
+        ("I told him nine, one, one, zero, five, five", "nine, one, one, zero, five, five", "I told him"),
     ],
     "card_commas": [
         ("card 4111,1111,1111,1111", "1111,1111", "[card ****1111]"),
@@ -297,6 +305,10 @@ def test_a_code_after_code_is_masked_with_the_marker() -> None:
         # Capital numerals in an amount or a word.
         "壹佰元",
         "陆续收到三笔扣款",
+        # Number words in prose: fewer than four in a row.
+        "I called one, two, three times",
+        "Someone won one of the two prizes",
+        "one or two payments, maybe three",
     ],
 )
 def test_what_staff_need_stays_readable(text: str) -> None:

@@ -295,6 +295,7 @@ def _masked(text: str) -> str:
         text = p.SEED_PHRASE.sub(_keyword_masked, text)
     if "答案" in text:
         text = p.SECRET_ANSWER_ZH.sub(_keyword_masked, text)
+    text = p.SPELLED_DIGITS.sub(MASKED, text)
     if not p.DIGIT.search(text):
         # Every secret but a password holds a digit (subjects and notes often hold none).
         return p.PASSWORD.sub(_keyword_masked, text)

@@ -199,6 +199,11 @@ CN_ID = re.compile(
     r"(?<!\d)\d{6}([ -]?)(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\1\d{3}[\dXx](?![\d])"
 )
 DIGIT = re.compile(r"\d")
+# A code read out in words, as a phone scammer asks for it: "four eight two nine one
+# three". Four or more digit words in a row are a number, never prose; masked wherever
+# they stand, as digits written as Chinese numerals are (fold).
+_DIGIT_WORD = r"(?:zero|one|two|three|four|five|six|seven|eight|nine)"
+SPELLED_DIGITS = re.compile(rf"(?i)(?<![A-Za-z]){_DIGIT_WORD}(?:[ \t,.-]+{_DIGIT_WORD}){{3,11}}(?![A-Za-z])")
 # Digits written as Chinese numerals ("验证码是四八二九一三", "四八二９１３"): from a numeral,
 # two numerals or more and digits among them; mask reads runs of four or more (digits
 # just before counted) as digits, so a lone "一" of "一直" or "七八个" stays a word. Spaces
