@@ -38,7 +38,7 @@ def detect_language(text: str) -> str:
 
     Counted with regular expressions, not a Python loop over every character: this
     runs on every mail, long ones included (a loop was a tenth of the parse stage)."""
-    sample = text[:20_000]
+    sample = _without_a_name_below(text[:20_000])
     # Only "30 or more" matters above the paragraph threshold: stop at the 30th
     # instead of making a match object for every character of a long Chinese mail.
     cjk = sum(1 for _ in islice(_CJK.finditer(sample), _CHINESE_PARAGRAPH))
@@ -52,6 +52,21 @@ def detect_language(text: str) -> str:
     if letters and cjk / letters >= 0.10:
         return chinese_script(sample)
     return ENGLISH
+
+
+# A signature that is only a Chinese name ("王小明", "— 陈大文") on the last line.
+_NAME_LINE = re.compile(r"\n[\s\-—–~]*[\u4e00-\u9fff]{2,4}[\s.。]*\Z")
+_SOME_ENGLISH = re.compile(r"[A-Za-z]{2,}(?:\W+[A-Za-z]{2,}){2}")
+
+
+def _without_a_name_below(text: str) -> str:
+    """The text without a last line that is only a Chinese name, when English is above
+    it: "My account is locked, please help." signed 王小明 is an English mail (three
+    characters were over a tenth of its letters)."""
+    name = _NAME_LINE.search(text)
+    if name is None or not _SOME_ENGLISH.search(text, 0, name.start()):
+        return text
+    return text[: name.start()]
 
 
 def chinese_script(text: str) -> str:
