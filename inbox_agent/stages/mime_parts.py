@@ -172,7 +172,7 @@ def tidy_transfer_encoding(part: Message, defects: Defects) -> None:
     if token == raw.lower() or token not in _TRANSFER_ENCODINGS:
         return
     part.replace_header("content-transfer-encoding", token)
-    defects.add(f"mime: Content-Transfer-Encoding {clean_header_text(raw)[:40]!r} read as {token}")
+    defects.add(f"mime: Content-Transfer-Encoding {raw[:40]!r} read as {token}")  # repr: blanks shown
 
 
 def payload_bytes(part: Message, defects: Defects) -> bytes:
