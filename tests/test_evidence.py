@@ -135,6 +135,20 @@ def test_dates_without_year_and_relative_dates_cross_year_boundaries() -> None:
     assert found("It failed last Monday.", reference=new_year)["transaction_date"] == "2023-12-25"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("paid on 03/05/2024", "2024-03-05"),  # both readings past: month/day, as before
+        ("paid on 13/02/2024", "2024-02-13"),  # only day/month is a date
+        ("paid on 04/03/2024", "2024-03-04"),  # April 3 is after the mail (6 March), 4 March is not
+        ("paid on 12/12/2023", "2023-12-12"),
+        ("paid on 03/25/2024", "2024-03-25"),  # after the mail either way: kept as written
+    ],
+)
+def test_a_slashed_date_after_the_mail_is_read_day_first_when_that_is_not(text: str, expected: str) -> None:
+    assert found(text)["transaction_date"] == expected
+
+
 def test_relative_dates_use_the_service_time_zone_and_month_ends() -> None:
     # 17:00 UTC on 29 Feb is already 1 March in Shanghai: "yesterday" is the 29th.
     late_utc = datetime(2024, 2, 29, 17, 0, tzinfo=UTC)
