@@ -47,32 +47,6 @@ def test_a_text_part_carrying_only_a_name_is_read_when_there_is_no_other_text() 
     assert [attachment.filename for attachment in msg.attachments] == ["msg.txt"]
 
 
-def _with_text_file(own_text: bytes, file_bytes: bytes, file_type: str = "text/plain; charset=gbk") -> bytes:
-    body = (
-        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + own_text + b"\r\n"
-        b"--b\r\nContent-Type: " + file_type.encode() + b"\r\n"
-        b"Content-Disposition: attachment; filename=complaint.txt\r\n\r\n" + file_bytes + b"\r\n--b--\r\n"
-    )
-    return mail('Content-Type: multipart/mixed; boundary="b"\n', body)
-
-
-def test_a_complaint_sent_as_an_attached_text_file_with_an_empty_body_is_read() -> None:
-    letter = "我的账户被冻结了，三天了还没解冻，请尽快处理。"
-    msg = parse_message(_with_text_file(b"", letter.encode("gbk")))
-    assert msg.new_text == letter
-    assert msg.language == "zh"
-    assert [attachment.filename for attachment in msg.attachments] == ["complaint.txt"]
-    assert "body: no text part; text read from an attached text file" in msg.defects
-
-
-def test_an_attached_text_file_is_not_read_when_the_mail_has_text_or_the_file_is_large_or_binary() -> None:
-    assert (
-        parse_message(_with_text_file(b"see the file", "账户被冻结".encode("gbk"))).new_text == "see the file"
-    )
-    assert parse_message(_with_text_file(b"", b"x" * 100_001)).new_text == ""
-    assert parse_message(_with_text_file(b"", b"\x00\x01\x02 binary")).new_text == ""
-
-
 def test_text_labelled_as_an_image_is_read_but_a_real_image_is_not() -> None:
     text = base64.b64encode(b"Thank you for using our password reset.\n" * 3).decode("ascii")
     body = f"--b\r\nContent-Type: image/jpg\r\nContent-Transfer-Encoding: base64\r\n\r\n{text}\r\n--b--\r\n"

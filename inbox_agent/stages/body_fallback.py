@@ -9,9 +9,7 @@ that gives text wins, as mail-parser reads the same mails:
    attachment is the customer's complaint), nested ones included;
 3. unnamed parts whose declared type is wrong but whose bytes are plainly text
    (an ``image/jpg`` holding a password-reset notice): no file signature, no
-   NUL, a clean decode and almost only printable characters;
-4. attached plain-text files (``complaint.txt``, a letter written in a text editor
-   and sent with an empty body), up to three of ``_MAX_TEXT_FILE_BYTES`` each.
+   NUL, a clean decode and almost only printable characters.
 
 The parts stay attachments as well; a defect says where the text came from.
 """
@@ -91,31 +89,10 @@ def _mislabelled_text(leaves: list[Message], hint: str | None, defects: Defects)
     return "\n\n".join(texts)
 
 
-_MAX_TEXT_FILES = 3
-_MAX_TEXT_FILE_BYTES = 100_000
-
-
-def _attached_text_files(leaves: list[Message], hint: str | None, defects: Defects) -> str:
-    texts: list[str] = []
-    for part in leaves:
-        if content_type_of(part) != "text/plain" or _unnamed(part):
-            continue
-        payload = payload_bytes(part, defects)
-        if len(payload) > _MAX_TEXT_FILE_BYTES or b"\x00" in payload:
-            continue
-        text, used = decode_bytes(payload, declared_charset(part), hint=hint)
-        if used is not None and _looks_like_text(text):
-            texts.append(clean_body(text))
-        if len(texts) == _MAX_TEXT_FILES:
-            break
-    return "\n\n".join(texts)
-
-
 _FALLBACKS: tuple[tuple[str, Callable[[list[Message], str | None, Defects], str]], ...] = (
     ("text parts not sent as attachments", _other_text_parts),
     ("the attached mail", _attached_mail_text),
     ("a part whose declared type is not text", _mislabelled_text),
-    ("an attached text file", _attached_text_files),
 )
 
 
