@@ -47,6 +47,19 @@ def test_a_text_part_carrying_only_a_name_is_read_when_there_is_no_other_text() 
     assert [attachment.filename for attachment in msg.attachments] == ["msg.txt"]
 
 
+def test_an_attached_text_file_does_not_become_the_text_of_a_blank_mail() -> None:
+    # What a file holds is data (an export, a log), not the complaint: django-helpdesk's
+    # own corpus mail says so, and "this is the data" read as text made a privacy case.
+    body = (
+        b"--b\r\nContent-Type: text/plain\r\n\r\n\r\n"
+        b'--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename="data.txt"\r\n\r\n'
+        b"You shouldn't see this.\r\n--b--\r\n"
+    )
+    msg = parse_message(mail('Content-Type: multipart/mixed; boundary="b"\n', body))
+    assert msg.text == ""
+    assert [attachment.filename for attachment in msg.attachments] == ["data.txt"]
+
+
 def test_text_labelled_as_an_image_is_read_but_a_real_image_is_not() -> None:
     text = base64.b64encode(b"Thank you for using our password reset.\n" * 3).decode("ascii")
     body = f"--b\r\nContent-Type: image/jpg\r\nContent-Transfer-Encoding: base64\r\n\r\n{text}\r\n--b--\r\n"
