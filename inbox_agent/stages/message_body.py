@@ -75,7 +75,9 @@ def html_to_text(html: str) -> str:
     # "bloqu&eacute;" lost its accent (html2text's ASCII stand-ins).
     converter.unicode_snob = True
     try:
-        return converter.handle(without_code)
+        # &nbsp; stays a plain space, as before the entities were kept (quote and reply
+        # detection, and staff reading the text, expect one).
+        return converter.handle(without_code).replace("\xa0", " ")
     except Exception:  # noqa: BLE001 - fall back to plain tag stripping on converter bugs
         return _TAG.sub(" ", without_code)
 
