@@ -233,6 +233,18 @@ def test_utf8_text_under_a_latin1_or_ascii_label_is_read_as_utf8(label: str) -> 
     assert f"body: charset '{label}' did not fit, decoded as utf-8" in msg.defects
 
 
+@pytest.mark.parametrize("word", ["一直", "什么", "之前"])
+def test_short_gbk_that_is_also_valid_utf8_stays_chinese_under_a_latin1_label(word: str) -> None:
+    data = word.encode("gbk")
+    assert data.decode("utf-8")  # "一直" in GBK is also the UTF-8 of "һֱ"
+    assert decode_bytes(data, "iso-8859-1")[0] == word
+
+
+def test_short_utf8_accented_words_under_a_latin1_label_are_read_as_utf8() -> None:
+    for word in ("Hélène", "Zürich", "Ærø", "São Paulo"):  # not "déçu": é and ç touch, as GBK bytes do
+        assert decode_bytes(word.encode("utf-8"), "iso-8859-1") == (word, "utf-8")
+
+
 @given(
     st.lists(st.sampled_from(WESTERN_WORDS + ["the", "payment", "failed", "Paulo"]), min_size=1, max_size=12)
 )

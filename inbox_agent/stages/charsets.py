@@ -242,10 +242,7 @@ def decode_bytes(data: bytes, declared: str | None, hint: str | None = None) -> 
     if codec is not None:
         text = strict_decode(data, codec)
         if text is not None and is_weak_codec(codec) and not data.isascii():
-            # UTF-8 under a Latin-1 label (scripts and web forms that hard-code it) reads
-            # "bloquÃ©": natural Latin-1 text is almost never valid UTF-8 (each high byte would
-            # need a C2-F4 letter followed by C1 controls or symbols), so UTF-8 it is.
-            as_utf8 = strict_decode(data, "utf-8")
+            as_utf8 = _utf8_under_a_latin_label(data)
             if as_utf8 is not None:
                 return as_utf8, "utf-8"
             # Chinese bytes under a Western label decode "successfully" as mojibake.
@@ -256,6 +253,32 @@ def decode_bytes(data: bytes, declared: str | None, hint: str | None = None) -> 
         if text is not None:
             return text, codec
     return detect_decode(data, hint=hint)
+
+
+def _utf8_under_a_latin_label(data: bytes) -> str | None:
+    """UTF-8 under a Latin-1 label (scripts and web forms that hard-code it; read as
+    labelled, "bloqué" is "bloquÃ©"). Latin-1 text is almost never valid UTF-8 (each
+    high byte would need a C2-F4 letter followed by C1 controls or symbols), but a short
+    GBK name is, now and then ("ģ" pairs), and GBK under a Latin-1 label is the commoner
+    lie here. So a snippet is UTF-8 only when its accents sit inside Latin words
+    ("Hélène", "Zürich"), or when its bytes are no Chinese either."""
+    text = strict_decode(data, "utf-8")
+    if text is None or len(data) > _SHORT_SNIPPET or _accents_in_latin_words(text):
+        return text
+    return None if guess_chinese(data, LOOSE_CHINESE_THRESHOLD) else text
+
+
+def _accents_in_latin_words(text: str) -> bool:
+    """Every non-ASCII character stands alone between ASCII letters or at a word's edge
+    next to one ("Hélène", "café"), as accents do and Chinese characters never do."""
+    for index, char in enumerate(text):
+        if ord(char) <= 0x7F:
+            continue
+        before = text[index - 1] if index else " "
+        after = text[index + 1] if index + 1 < len(text) else " "
+        if ord(before) > 0x7F or ord(after) > 0x7F or not (before.isalpha() or after.isalpha()):
+            return False
+    return True
 
 
 # GBK's user-defined areas (A140-A7A0, AAA1-AFFE, F8A1-FEFE) decode to the Private Use Area.

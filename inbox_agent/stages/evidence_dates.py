@@ -208,17 +208,13 @@ def _named_date(group: dict[str, str], today: date) -> date | None:
 
 
 def _mdy(group: dict[str, str], today: date) -> date | None:
-    """Month/day/year, unless that is after the mail and day/month/year is not: a
-    transaction is not in the future, so "12/11/2026" in a mail of 1 December 2026 is
-    12 November (as Hong Kong and Britain write it), not 11 December."""
+    """Month first, unless only day first is not after the mail (12/11/2026 on 1 Dec 2026: 12 Nov)."""
     first, second, year = int(group["a"]), int(group["b"]), int(group["y"])
     year += 2000 if year < 100 else 0
     us_order = _safe_date(year, *_month_day(first, second))
-    if us_order is not None and us_order > today and first <= 12:
-        day_first = _safe_date(year, second, first)
-        if day_first is not None and day_first <= today:
-            return day_first
-    return us_order
+    day_first = _safe_date(year, second, first) if first <= 12 else None
+    late = us_order is not None and us_order > today and day_first is not None and day_first <= today
+    return day_first if late else us_order
 
 
 _ON_BEFORE_THE = re.compile(r"(?<![a-z])(?:on|since)\s+$", re.I)
