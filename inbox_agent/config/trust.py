@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from inbox_agent.config.reader import Section
+from inbox_agent.config.reader import EMAIL, Section
 
 # The proofs a staff sender can bring.
 ALIGNED = "aligned"  # our server's results: DMARC pass, or DKIM/SPF pass aligned with the From domain
@@ -34,6 +34,14 @@ class TrustSettings:
     # our own domains besides the complaint address's and the staff domains: look-alikes
     # of any of them are flagged as likely phishing and never treated as staff
     protected_domains: frozenset[str] = frozenset()
+    # Web forms that mail us a customer's complaint from their own address with the
+    # customer's address in Reply-To: an address ("no-reply@forms.wallet.example") or a
+    # whole domain ("@forms.wallet.example"). Their mail is the Reply-To's (stages/form_relay.py).
+    form_relays: frozenset[str] = frozenset()
+
+    def is_form_relay(self, address: str) -> bool:
+        address = address.lower()
+        return address in self.form_relays or "@" + address.rpartition("@")[2] in self.form_relays
 
 
 def _proofs(section: Section, key: str) -> tuple[str, ...]:
@@ -62,6 +70,14 @@ def _authserv_ids(section: Section) -> tuple[str, ...]:
     return ids
 
 
+def _form_relays(section: Section) -> frozenset[str]:
+    relays = frozenset(item.strip().lower() for item in section.str_list("form_relays"))
+    for relay in sorted(relays):
+        if not (EMAIL.match(relay) or (relay.startswith("@") and _DOMAIN.match(relay[1:]))):
+            section.errors.append(f"{section.path}.form_relays: {relay!r} is neither an address nor @domain")
+    return relays
+
+
 def trust_settings(section: Section) -> TrustSettings:
     domains = frozenset(d.strip().lower().lstrip("@") for d in section.str_list("protected_domains"))
     for domain in sorted(domains):
@@ -73,6 +89,7 @@ def trust_settings(section: Section) -> TrustSettings:
         staff_command=_proofs(section, "staff_command"),
         staff_answer=_proofs(section, "staff_answer"),
         protected_domains=domains,
+        form_relays=_form_relays(section),
     )
     section.finish()
     return settings

@@ -103,6 +103,10 @@ class ParsedMessage:
     attachments: tuple[Attachment, ...] = ()
     defects: tuple[str, ...] = ()
     language: str = "en"  # "zh", "zh-Hant" or "en" (domain.languages), from the text
+    reply_to_name: str = ""  # the display name of ``reply_to``
+    # The web form that relayed the mail (its From address) when ``sender`` is the
+    # customer's address taken from Reply-To (stages/form_relay.py); "" otherwise.
+    relayed_by: str = ""
 
     def header(self, name: str) -> str | None:
         """First value of a header kept in ``headers`` (case-insensitive)."""

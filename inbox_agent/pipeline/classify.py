@@ -46,11 +46,14 @@ def classify_bytes(raw: bytes, config: Config, now: datetime) -> dict[str, Any]:
 
 def sender_checks(work: MailWork) -> dict[str, Any]:
     """What the daemon would believe about the sender: our server's verdict and its
-    rule, a look-alike of our domains, and whether the From line claims staff (the
-    claim is proven per action, on a case: pipeline/staff_trust.py)."""
+    rule, a look-alike of our domains, whether the From line claims staff (the claim is
+    proven per action, on a case: pipeline/staff_trust.py), and the address the case
+    is filed under (a web form's Reply-To when ``relayed_by`` names the form)."""
     auth = work.sender_auth
     return {
         **(auth.as_json() if auth is not None else {}),
         "lookalike_of": work.lookalike or None,
         "claims_staff": staff_like(work),
+        "address": work.parsed.sender,
+        "relayed_by": work.parsed.relayed_by or None,
     }

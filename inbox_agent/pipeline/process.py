@@ -25,6 +25,7 @@ from inbox_agent.pipeline.steps import (
     Categorize,
     Dedupe,
     Evidence,
+    FormRelay,
     Guard,
     MailWork,
     Parse,
@@ -40,6 +41,7 @@ EVIDENCE = Evidence()
 INTAKE: tuple[Stage, ...] = (
     Dedupe(),
     Parse(),
+    FormRelay(),
     Guard(),
     Authenticate(),
     Categorize(),

@@ -110,6 +110,7 @@ def _alert_mail(work: MailWork, case: Case, why: str) -> OutgoingMail | None:
 
 
 LIKELY_PHISHING = "likely_phishing"
+RELAYED = "relayed"  # the event: a web form relayed the mail (stages/form_relay.py)
 FORGED_SENDER = "forged_sender"
 
 
@@ -118,6 +119,9 @@ def record_sender_checks(work: MailWork, case: Case) -> Case:
     for every customer mail, a flag for a look-alike domain or a forged From line."""
     msg, at, auth = work.parsed, iso(work.now), work.sender_auth
     flags = list(case.flags)
+    if msg.relayed_by:
+        detail = f"sent by {msg.relayed_by}; the customer's address is its Reply-To, as typed into the form"
+        case = add_event(case, at, RELAYED, msg.relayed_by, detail)
     if auth is not None:
         case = add_event(case, at, "sender_checked", msg.sender, f"{auth.verdict}: {auth.rule}")
         if auth.verdict == FAIL and FORGED_SENDER not in flags:

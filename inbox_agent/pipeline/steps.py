@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ from inbox_agent.pipeline.decision import BatchView, Decision, Incoming, quarant
 from inbox_agent.stages.authentication import FAIL, SenderAuth, authenticate, domain_of
 from inbox_agent.stages.categorize import categorize
 from inbox_agent.stages.evidence import extract_evidence
+from inbox_agent.stages.form_relay import from_form_relay
 from inbox_agent.stages.guard import loop_skip
 from inbox_agent.stages.lookalike import lookalike_of
 from inbox_agent.stages.parse import ParseFailure, parse_message
@@ -118,6 +119,23 @@ class Parse:
         return None
 
 
+@dataclass(frozen=True)
+class FormRelay:
+    """A complaint a web form relayed is the customer's (stages/form_relay.py); one
+    from a relay that names no customer is quarantined, to be read by staff."""
+
+    name: str = "form relay"
+
+    def run(self, work: MailWork) -> Decision | None:
+        config = work.config
+        found = from_form_relay(work.parsed, config.trust.is_form_relay, config.own_addresses)
+        if isinstance(found, str):
+            return quarantined(work.incoming.raw, self.name, found)
+        if found is not None:
+            work.msg = found
+        return None
+
+
 class Guard:
     """Auto-replies, bounces, list mail and our own mail: noted, answered never."""
 
@@ -141,7 +159,14 @@ class Authenticate:
 
     def run(self, work: MailWork) -> Decision | None:
         trust, msg = work.config.trust, work.parsed
-        work.sender_auth = authenticate(msg, trust.authserv_ids, trust.results_headers)
+        if msg.relayed_by:
+            # Our server vouches at most for the relay; the customer's address is typed.
+            relay = authenticate(
+                replace(msg, sender=msg.relayed_by), trust.authserv_ids, trust.results_headers
+            )
+            work.sender_auth = replace(relay, rule=f"form relay {msg.relayed_by}: {relay.rule}")
+        else:
+            work.sender_auth = authenticate(msg, trust.authserv_ids, trust.results_headers)
         work.lookalike = lookalike_of(domain_of(msg.sender), protected_domains(work.config)) or ""
         return None
 
@@ -158,8 +183,10 @@ def protected_domains(config: Config) -> frozenset[str]:
 
 def staff_like(work: MailWork) -> bool:
     """The From line claims staff (a look-alike domain never does); whether the claim is
-    proven is up to the action (pipeline/staff_trust.py)."""
-    return not work.lookalike and work.config.staff.is_staff(work.parsed.sender)
+    proven is up to the action (pipeline/staff_trust.py). An address typed into a web
+    form never does."""
+    msg = work.parsed
+    return not work.lookalike and not msg.relayed_by and work.config.staff.is_staff(msg.sender)
 
 
 class Categorize:

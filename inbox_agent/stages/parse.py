@@ -225,6 +225,7 @@ class _Parties(NamedTuple):
     sender: str
     recipients: tuple[str, ...]
     reply_to: str
+    reply_to_name: str
 
 
 def _parties(headers: list[tuple[str, str]], hint: str | None, defects: Defects) -> _Parties:
@@ -239,12 +240,15 @@ def _parties(headers: list[tuple[str, str]], hint: str | None, defects: Defects)
     if not sender:
         defects.add("header: no usable From address")
     recipients = [address for name in ("to", "cc") for _n, address in addresses(headers, name, hint, defects)]
-    reply_to = next((address for _n, address in addresses(headers, "reply-to", hint, defects) if address), "")
+    reply_to_name, reply_to = next(
+        (pair for pair in addresses(headers, "reply-to", hint, defects) if pair[1]), ("", "")
+    )
     return _Parties(
         sender_name=sender_name,
         sender=sender,
         recipients=tuple(dict.fromkeys(address for address in recipients if address)),
         reply_to=reply_to,
+        reply_to_name=reply_to_name,
     )
 
 
@@ -280,4 +284,5 @@ def _parse(data: bytes, received_at: datetime | None) -> ParsedMessage:
         attachments=tuple(body.attachments),
         defects=defects.result(),
         language=detect_language(f"{subject}\n{new_text}"),
+        reply_to_name=parties.reply_to_name,
     )

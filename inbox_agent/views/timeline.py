@@ -42,6 +42,7 @@ EVENT_WORDS: Mapping[str, str] = {
     "recategorized": "Category changed",
     "severity_changed": "Severity changed",
     "sender_checked": "Sender checked",
+    "relayed": "Relayed by a web form",
     "flagged": "Flagged",
     "viewed_unmasked": "Personal data shown unmasked",
     "raw_purged": "Raw mail deleted (retention)",
