@@ -27,6 +27,7 @@ from inbox_agent.entrypoints.cli_staff import cmd_quarantine, cmd_staff_action
 from inbox_agent.entrypoints.cli_status import cmd_check, cmd_status
 from inbox_agent.entrypoints.cli_store import add_store_parsers, cmd_backup, cmd_restore, cmd_verify
 from inbox_agent.entrypoints.cli_train import TRAIN_COMMANDS, add_train_parsers
+from inbox_agent.entrypoints.cli_unfiled import add_unfiled_parser, cmd_unfiled
 from inbox_agent.entrypoints.cli_web import add_web_parsers, cmd_staff, cmd_web
 from inbox_agent.entrypoints.failures import describe as describe_failure
 from inbox_agent.entrypoints.logs import setup_logging
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_escalate_parser(sub)
     add_report_parser(sub)
     add_export_parser(sub)
+    add_unfiled_parser(sub)
     add_train_parsers(sub)
     add_store_parsers(sub)
     add_web_parsers(sub)
@@ -118,6 +120,7 @@ COMMANDS = {
     "cases": cmd_cases,
     "show": cmd_show,
     "quarantine": cmd_quarantine,
+    "unfiled": cmd_unfiled,
     "status": cmd_status,
     "outbox": cmd_outbox,
     "check": cmd_check,
