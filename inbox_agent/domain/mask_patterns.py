@@ -28,10 +28,13 @@ _ALONE = r"(?=[ \t]*(?:\r?\n|$))"
 # A note in brackets after the keyword: "支付密码（6位）：", "安全码(CVV)："
 _NOTE = r"(?:[ \t]*[(（][^)）\n]{1,10}[)）])?"
 _EN = r"(?<![A-Za-z])"  # an English keyword starts at a non-letter (CJK, digit, start)
+# "TAC": a transaction authorisation code, the one-time code of many Asian banks' SMS.
+# "安全码" is a card's CVV (three digits, below) or an app's security code (more).
 _OTP_WORDS = (
-    rf"{_EN}(?:otp|one[- ]time (?:code|password|passcode)|verification (?:code|number|no\.?|pin)|sms code|security code|"
-    rf"auth(?:entication)? code|confirmation code|dynamic code|authenticator code|(?<!\d)[2m]fa|token)|验证码|驗證碼|动态码|動態碼|校验码|校驗碼|短信码|确认码"
-    r"|认证码|認證碼|授权码|授權碼|简讯码|簡訊碼|口令|动态密码|動態密碼"
+    rf"{_EN}(?:otp|one[- ]time (?:code|password|passcode|pin)|verification (?:code|number|no\.?|pin)|sms code|security code|"
+    rf"auth(?:entication)? code|confirmation code|dynamic code|authenticator code|(?<!\d)[2m]fa|token|tac(?![A-Za-z]))"
+    r"|验证码|驗證碼|动态码|動態碼|校验码|校驗碼|短信码|确认码"
+    r"|认证码|認證碼|授权码|授權碼|简讯码|簡訊碼|口令|动态密码|動態密碼|安全码|安全碼"
 )
 # "OTP code:", "OTP码", "OTP number", "otp no. 482913", "验证码短信 482913"
 _OTP_TAIL = r"(?:[ \t]*(?:code|number|no\.?|码|碼|短信|信息|消息)(?![A-Za-z]))?"
@@ -52,19 +55,27 @@ OTP = re.compile(
     rf"(?i)({_OTP_WORDS}){_OTP_TAIL}{_NOTE}(?:{_SEP}|{_MORE_WORDS_IS}{_OPEN}?[ \t]*|{_NEXT_LINE})"
     rf"({_CODE})(?!\d){_NOT_AMOUNT}{_CLOSE}?"
 )
-# "code" alone with "is"/"was"/a colon after it (a few words may come between): "My code
-# is 660417", "code: 482-913"; or right before six digits: "the code 482913 did not work",
+# "code" alone with "is"/"was"/a colon or "=" after it (a few words may come between): "My code
+# is 660417", "code: 482-913", "?code=482913"; or right before six digits: "the code 482913 did not work",
 # "Code 482913 expired". Six digits only there: an error code ("code 1024") has fewer, a
 # phone more. The word before "code" decides: "error code: 1001", "error code 482913".
 _SIX_DIGITS = rf"{_NOT_DATE}\d(?:[ -]?\d){{5}}"
 _BARE = rf"[ \t]*(?:[:：#-][ \t]*)?{_OPEN}?[ \t]*"
+# Or six digits in brackets a few words on: "the code they sent me (482913) didn't work",
+# unless a word between names what the number is ("the code for order (482913)").
+_ID_WORD = (
+    r"(?:order|transaction|txn|ref|reference|invoice|id|no|number|case|ticket|account|item)(?![A-Za-z])"
+)
+_WORDS_BRACKET = rf"(?:[ \t]+(?!{_ID_WORD})[A-Za-z']{{1,12}}){{1,4}}?[ \t]*[(（【\[][ \t]*({_SIX_DIGITS})(?=[ \t]*[)）】\]])"
 CODE_WORD = re.compile(
-    rf"(?i)(?<![A-Za-z])(code)(?:(?:[ \t]*(?:(?:is|was)(?![A-Za-z])[ \t]*[:：]?|[:：])[ \t]*|{_WORDS_IS})"
-    rf"{_OPEN}?[ \t]*({_CODE})|{_BARE}({_SIX_DIGITS}))(?!\d){_NOT_AMOUNT}{_CLOSE}?"
+    rf"(?i)(?<![A-Za-z])(codes?)(?:(?:[ \t]*(?:(?:is|was)(?![A-Za-z])[ \t]*[:：]?|[:：=])[ \t]*|{_WORDS_IS})"
+    rf"{_OPEN}?[ \t]*({_CODE})|{_BARE}({_SIX_DIGITS})|{_WORDS_BRACKET})(?!\d){_NOT_AMOUNT}{_CLOSE}?"
 )
 # "SMS 482913", "短信 482913" as "code 482913" (an SMS sender, "SMS 95588", has fewer digits).
+# Also retold: "the SMS said 482913", "短信里是 482913".
+_SMS_SAID = r"(?:[ \t]+(?:said|says|read|reads|showed|shows|gave|had|contained)(?![A-Za-z])|(?:里|裡|中)?(?:是|为|為))?"
 SMS_CODE = re.compile(
-    rf"(?i)((?<![A-Za-z])sms(?![A-Za-z])|短信(?:验证)?|簡訊|简讯){_BARE}({_SIX_DIGITS})(?!\d){_NOT_AMOUNT}{_CLOSE}?"
+    rf"(?i)((?<![A-Za-z])sms(?![A-Za-z])|短信(?:验证)?|簡訊|简讯){_SMS_SAID}{_BARE}({_SIX_DIGITS})(?!\d){_NOT_AMOUNT}{_CLOSE}?"
 )
 # A code as the text message that brought it reads, pasted or retold: "Use 482913 to
 # verify your account", "I received 482913 by SMS", "收到短信验证码后" is no value.
@@ -110,15 +121,17 @@ OTP_MORE = re.compile(
     rf"(?<![\d.,A-Za-z$¥￥]){_NOT_DATE}(?!(?:19|20)\d\d(?:0[1-9]|1[0-2])[0-3]\d(?!\d))\d{{6,8}}(?![\d.,]){_NOT_AMOUNT}"
 )
 # The code before its keyword, as most SMS put it: "482913 is your verification code",
-# "482913（动态验证码）", "【钱包】482913为您的验证码", "482913 is your Wallet code". Only
-# with a bracket or "is/为/是" in between, so an amount next to the word stays readable.
+# "482913（动态验证码）", "【钱包】482913为您的验证码", "482913 is your Wallet code", and as
+# retold: "I typed 482913 as the code". Only with a bracket, "is/为/是" or "as" in between,
+# so an amount next to the word stays readable.
 _YOURS = r"(?:your|the|my|您的|你的|我的|您|你)"
 _BRAND = r"(?:(?!error|错误)[A-Za-z\u4e00-\u9fff]{1,12}[ \t]*)"
 OTP_FIRST = re.compile(
     rf"(?i)(?<![A-Za-z0-9.,$¥￥])(?<!\d[ -])({_CODE})(?![\d.,])(?=[ \t]*(?:"
     rf"[(（【\[][ \t]*{_BRAND}{{0,2}}?(?:{_OTP_WORDS})"
     rf"|{_IS}[ \t]*{_YOURS}?[ \t]*{_BRAND}{{0,2}}?(?:{_OTP_WORDS}|{_PASSWORD_WORDS})"
-    rf"|{_IS}[ \t]*(?:your|您的|你的)[ \t]*{_BRAND}?(?:code|码)))"
+    rf"|{_IS}[ \t]*(?:your|您的|你的)[ \t]*{_BRAND}?(?:code|码)"
+    rf"|as[ \t]+(?:(?:the|my|a)[ \t]+)?(?:{_OTP_WORDS}|code|pin)(?![A-Za-z])))"
 )
 CVV = re.compile(
     rf"(?i)({_CVV_WORDS}){_CVV_TAIL}{_NOTE}{_CVV_TAIL}(?:{_SEP}|{_NEXT_LINE})(\d{{3,4}})(?!\d){_CLOSE}?"
