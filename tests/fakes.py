@@ -56,6 +56,8 @@ class FakeStore:
         for case in changes.cases.values():
             self.cases[case.case_id] = case
             self.index.add_case(case)
+        for message in changes.unfiled_removed:
+            self.messages.pop(message.key, None)
         for message in changes.messages:
             self.messages[message.key] = message
             self.index.add_message(message)

@@ -5,12 +5,15 @@ command on mail a cycle filed."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from helpers import cli, cli_json, complaint, write_config
 
 from inbox_agent.domain.model import MessageRecord
+from inbox_agent.policies.unfiled import why_not_fileable
 from inbox_agent.views.unfiled import unfiled_listing
 
 
@@ -92,3 +95,87 @@ def test_the_listing_counts_every_reason_but_shows_the_one_asked_for() -> None:
     listing = unfiled_listing(messages, "no_reply", limit=1)
     assert [m.key for m in listing.shown] == ["b"]
     assert listing.matching == 2 and listing.by_reason == {"bounce": 1, "no_reply": 2}
+
+
+# --- filing a kept mail as a complaint ----------------------------------------------------
+
+AWAY_BUT_COMPLAINT = complaint(
+    "bob@acme.example",
+    "Automatic reply: my payment failed",
+    "My payment of $20.00 failed with error E1023 and the money left my account.",
+    headers={"Auto-Submitted": "auto-generated"},  # his mail client marks every mail so
+)
+BOUNCE = complaint(
+    "MAILER-DAEMON@mx.acme.example", "Undelivered Mail Returned to Sender", "The mail could not be delivered."
+)
+FORM = complaint(
+    "Website <no-reply@forms.wallet.example>",
+    "Contact form",
+    "My account is locked and I cannot pay.",
+    headers={"Reply-To": "Amy Lee <amy@example.com>"},
+)
+
+
+def _kept(tmp_path: Path, **overrides: Any) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """A cycle that keeps the three mails on no case; the listing by sender."""
+    maildir = tmp_path / "maildir"
+    for sub in ("cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    for name, raw in (("1.mail", AWAY_BUT_COMPLAINT), ("2.mail", BOUNCE), ("3.mail", FORM)):
+        _deliver(maildir, name, raw, hours_ago=1)
+    config = write_config(tmp_path, maildir=maildir, overrides=overrides)
+    assert cli(config, "run", "--once").returncode == 0
+    return config, {m["sender"]: m for m in cli_json(config, "unfiled")}
+
+
+def test_staff_file_a_kept_mail_as_a_complaint_and_it_is_answered(tmp_path: Path) -> None:
+    config, kept = _kept(tmp_path)
+    assert cli_json(config, "cases") == []
+    entry = kept["bob@acme.example"]
+    assert entry["reason"] == "auto_reply" and entry["never_filed"] == ""
+
+    filed = cli(config, "unfiled", "file", entry["id"], "--by", "alice")
+    assert filed.returncode == 0, filed.stdout + filed.stderr
+    (case,) = cli_json(config, "cases")
+    assert (case["customer"], case["category"]) == ("bob@acme.example", "transaction_failed")
+    shown = cli_json(config, "show", case["case_id"])
+    (event,) = [e for e in shown["events"] if e["kind"] == "filed_by_staff"]
+    assert event["actor"] == "alice" and "auto_reply" in event["detail"]
+    assert [m["kind"] for m in shown["outbox"]] == ["ack_first"]
+    # Off the unfiled list, in the same commit; the store is consistent.
+    assert "bob@acme.example" not in {m["sender"] for m in cli_json(config, "unfiled")}
+    assert cli(config, "verify").returncode == 0
+    again = cli(config, "unfiled", "file", entry["id"])
+    assert again.returncode == 1 and "no mail filed under no case" in again.stdout
+
+    assert cli(config, "run", "--once").returncode == 0  # the daemon sends the answer
+    sent = [path.read_bytes() for path in (tmp_path / "outbox").rglob("*") if path.is_file()]
+    assert any(b"bob@acme.example" in raw and case["case_id"].encode() in raw for raw in sent)
+
+
+def test_a_bounce_is_never_filed_and_a_no_reply_form_needs_its_relay_named(tmp_path: Path) -> None:
+    config, kept = _kept(tmp_path)
+    bounce = kept["mailer-daemon@mx.acme.example"]
+    assert "delivery report" in bounce["never_filed"]
+    refused = cli(config, "unfiled", "file", bounce["id"])
+    assert refused.returncode == 1 and "nobody to answer" in refused.stdout
+
+    form = kept["no-reply@forms.wallet.example"]
+    refused = cli(config, "unfiled", "file", form["id"])
+    assert refused.returncode == 1 and "form_relays" in refused.stdout
+    assert cli_json(config, "cases") == []  # nothing was filed, nothing written
+
+    # Once ops name the form, the same mail is the customer's.
+    config.write_text(config.read_text() + '\n[trust]\nform_relays = ["no-reply@forms.wallet.example"]\n')
+    filed = cli(config, "unfiled", "file", form["id"], "--by", "alice")
+    assert filed.returncode == 0, filed.stdout + filed.stderr
+    (case,) = cli_json(config, "cases")
+    assert case["customer"] == "amy@example.com"
+
+
+def test_what_can_never_be_filed_says_why() -> None:
+    purged = replace(_record("p", "2026-11-01T00:00:00+00:00", "auto_reply"), flags=("raw_purged",))
+    assert "retention" in why_not_fileable(purged)
+    assert why_not_fileable(_record("a", "2026-11-01T00:00:00+00:00", "list")) == ""
+    for reason in ("bounce", "loop", "own_mail", "no_sender", "staff_without_case"):
+        assert why_not_fileable(_record("b", "2026-11-01T00:00:00+00:00", reason)), reason

@@ -17,11 +17,11 @@ from helpers import cli, cli_json, complaint, write_config
 from webapp import (
     WEB_TEST_SETTINGS,
     add_staff,
-    app_client,
+    audit_outcomes,
     browser_page,
     csrf_of,
-    sign_in,
     sign_in_browser,
+    signed_in_client,
     web_server,
 )
 
@@ -53,9 +53,7 @@ def desk(smtp_server: Any, tmp_path: Path) -> dict[str, Any]:
 
 
 def _signed_in(desk: dict[str, Any], name: str) -> Any:
-    client = app_client(desk["config"])
-    assert sign_in(client, name).status_code == 303
-    return client
+    return signed_in_client(desk["config"], name)
 
 
 def _retry(client: Any, outbox_id: str) -> Any:
@@ -63,9 +61,7 @@ def _retry(client: Any, outbox_id: str) -> Any:
 
 
 def _audit(desk: dict[str, Any]) -> list[tuple[str, str, str]]:
-    lines = (desk["data"] / "web-audit.log").read_text().splitlines()
-    entries = [entry for entry in map(json.loads, lines) if entry["event"] == "outbox"]
-    return [(entry["user"], entry["entry"], entry["outcome"]) for entry in entries]
+    return audit_outcomes(desk["data"], "outbox")
 
 
 def test_an_agent_sees_failed_mail_with_the_servers_answer_but_may_not_send_it(desk: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ skipped on a developer machine without it, like the Dovecot tests.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -75,7 +76,22 @@ def web_deps(loaded: Any) -> Any:
         built.clock,
         built.quarantine,
         built.outbox,
+        built.unfiled,
     )
+
+
+def signed_in_client(config: Path, name: str) -> Any:
+    """A client signed in as ``name`` (the password of ``add_staff``)."""
+    client = app_client(config)
+    assert sign_in(client, name).status_code == 303
+    return client
+
+
+def audit_outcomes(data_dir: Path, event: str) -> list[tuple[str, str, str]]:
+    """(user, entry, outcome) of every ``event`` line in the web audit log, in order."""
+    lines = (data_dir / "web-audit.log").read_text().splitlines()
+    entries = [entry for entry in map(json.loads, lines) if entry["event"] == event]
+    return [(entry["user"], entry["entry"], entry["outcome"]) for entry in entries]
 
 
 def csrf_of(html: str) -> str:

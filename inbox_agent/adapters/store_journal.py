@@ -17,6 +17,7 @@ from typing import Any
 
 from inbox_agent.adapters.sealed import StoreDamaged, StoreError, read_sealed
 from inbox_agent.adapters.tinydb_docs import AtomicJSONStorage, KeyedTable, case_to_doc, message_to_doc
+from inbox_agent.domain.model import MessageRecord
 from inbox_agent.services.ports import Changes
 
 STATE = "state.json"
@@ -44,12 +45,15 @@ def operations(
 
     for case in changes.cases.values():
         put(relative(shard_of(case.case_id)), "cases", case.case_id, case_to_doc(case))
+
+    def unfiled_file(message: MessageRecord) -> str:
+        return relative(unfiled_dir / f"unfiled-{(message.received_at or '0000-00')[:7]}.json")
+
+    for message in changes.unfiled_removed:
+        put(unfiled_file(message), "messages", message.key, None)
     for message in changes.messages:
-        if message.case_id:
-            path = shard_of(message.case_id)
-        else:
-            path = unfiled_dir / f"unfiled-{(message.received_at or '0000-00')[:7]}.json"
-        put(relative(path), "messages", message.key, message_to_doc(message))
+        path = relative(shard_of(message.case_id)) if message.case_id else unfiled_file(message)
+        put(path, "messages", message.key, message_to_doc(message))
     _state_operations(changes, put)
     generation = int(meta.get("generation", 0)) + 1
     meta = {**meta, "generation": generation}

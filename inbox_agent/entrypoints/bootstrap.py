@@ -42,6 +42,7 @@ from inbox_agent.services.web_outbox import OutboxDesk
 from inbox_agent.services.web_ports import AuditLog, StaffDirectory
 from inbox_agent.services.web_quarantine import QuarantineDesk
 from inbox_agent.services.web_queue import WebReads
+from inbox_agent.services.web_unfiled import UnfiledDesk
 
 log = logging.getLogger("inbox_agent.entrypoints.bootstrap")
 
@@ -223,6 +224,7 @@ class WebServices:
     clock: Clock
     quarantine: QuarantineDesk
     outbox: OutboxDesk
+    unfiled: UnfiledDesk
 
 
 def build_web(config: Config, *, clock: Clock | None = None) -> WebServices:
@@ -240,4 +242,5 @@ def build_web(config: Config, *, clock: Clock | None = None) -> WebServices:
         clock=clock or SystemClock(),
         quarantine=QuarantineDesk(store, config, dropped_quarantine_log(config), audit),
         outbox=OutboxDesk(store, config, audit),
+        unfiled=UnfiledDesk(store, config, audit),
     )

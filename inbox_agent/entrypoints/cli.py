@@ -180,6 +180,8 @@ def _usage_error(args: argparse.Namespace) -> str:
         return f"quarantine {args.action} needs an ID (see `inbox-agent quarantine`)"
     if args.command == "quarantine" and args.action == "drop" and not args.reason.strip():
         return "quarantine drop needs --reason: the record of a dropped mail keeps it"
+    if args.command == "unfiled" and args.action == "file" and not args.id:
+        return "unfiled file needs an ID (see `inbox-agent unfiled`)"
     return ""
 
 

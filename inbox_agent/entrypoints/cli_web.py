@@ -54,6 +54,7 @@ def cmd_web(args: argparse.Namespace, config: Config) -> int:
         services.clock,
         services.quarantine,
         services.outbox,
+        services.unfiled,
     )
     console.print(f"staff web app on http://{host}:{port}/ (data in {config.storage.data_dir})")
     serve(deps, host, port)

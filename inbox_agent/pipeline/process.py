@@ -61,6 +61,14 @@ CLASSIFY: tuple[Stage, ...] = INTAKE[: INTAKE.index(EVIDENCE) + 1]
 ANALYSIS: tuple[Stage, ...] = CLASSIFY[1:]
 DECIDING: tuple[Stage, ...] = INTAKE[len(CLASSIFY) :]
 
+# Mail the guard kept on no case that staff decided is a customer's complaint after all
+# (services/unfiled.py): INTAKE with the guard's machine-mail reasons overruled. Loops,
+# bounces, our own mail and mail with no sender are never answered, whoever asks.
+STAFF_OVERRULES = frozenset({"auto_reply", "list"})
+FILED_BY_STAFF: tuple[Stage, ...] = tuple(
+    Guard(overruled=STAFF_OVERRULES) if isinstance(stage, Guard) else stage for stage in INTAKE
+)
+
 # A mail in the complaint account's Sent folder: only people holding the account's
 # credentials can put mail there, so the thread is trusted whatever the From says.
 SENT: tuple[Stage, ...] = (
@@ -141,6 +149,13 @@ def process_analysed(
         analysis.found,
     )
     return _run(DECIDING, work)
+
+
+def process_filed_by_staff(
+    incoming: Incoming, view: BatchView, config: Config, templates: TemplateSet, now: datetime
+) -> Decision:
+    """``process`` for a kept mail staff file as a complaint. Never raises."""
+    return _run(FILED_BY_STAFF, MailWork(incoming, view, config, templates, now))
 
 
 def process_sent(incoming: Incoming, view: BatchView, config: Config, now: datetime) -> Decision:

@@ -136,18 +136,22 @@ class FormRelay:
         return None
 
 
+@dataclass(frozen=True)
 class Guard:
-    """Auto-replies, bounces, list mail and our own mail: noted, answered never."""
+    """Auto-replies, bounces, list mail and our own mail: noted, answered never.
+    ``overruled``: reasons staff decided do not hold for this mail (services/unfiled.py)."""
 
-    name = "guard"
+    name: str = "guard"
+    overruled: frozenset[str] = frozenset()
 
     def run(self, work: MailWork) -> Decision | None:
-        work.skip = loop_skip(
+        skip = loop_skip(
             work.parsed,
             own_addresses=work.config.own_addresses,
             loop_header=LOOP_HEADER.lower(),
             loop_token=work.config.loop_token,
         )
+        work.skip = None if skip is not None and skip.reason in self.overruled else skip
         return None
 
 

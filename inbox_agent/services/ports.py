@@ -182,6 +182,9 @@ class Changes:
 
     cases: dict[str, Case] = field(default_factory=dict)
     messages: list[MessageRecord] = field(default_factory=list)
+    # Mail filed under no case that leaves the unfiled records (staff filed it on a case,
+    # services/unfiled.py): removed in the same commit that stores it on its case.
+    unfiled_removed: list[MessageRecord] = field(default_factory=list)
     outbox: dict[str, dict[str, Any]] = field(default_factory=dict)  # outbox_id -> entry
     outbox_removed: set[str] = field(default_factory=set)
     quarantine: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -199,6 +202,7 @@ class Changes:
         return bool(
             self.cases
             or self.messages
+            or self.unfiled_removed
             or self.outbox
             or self.outbox_removed
             or self.quarantine

@@ -13,6 +13,7 @@ from typing import Any
 
 from inbox_agent.domain.model import MessageRecord
 from inbox_agent.policies.retention import PURGED_FLAG
+from inbox_agent.policies.unfiled import unfiled_id, why_not_fileable
 from inbox_agent.views.masked import masked_message
 
 EXCERPT = 160  # characters of the text in a listing; `show` of a case has the rest
@@ -39,6 +40,7 @@ def unfiled_listing(messages: Iterable[MessageRecord], reason: str = "", limit: 
 def unfiled_json(message: MessageRecord) -> dict[str, Any]:
     """One masked message of the listing as ``unfiled --json`` prints it."""
     return {
+        "id": unfiled_id(message),
         "key": message.key,
         "received_at": message.received_at,
         "date": message.date,
@@ -51,4 +53,6 @@ def unfiled_json(message: MessageRecord) -> dict[str, Any]:
         "source": message.source,
         "raw_sha256": message.raw_sha256,
         "raw_kept": PURGED_FLAG not in message.flags,  # retention erases it after retention_days
+        # why `unfiled file ID` would refuse it ("" = it may be filed as a complaint)
+        "never_filed": why_not_fileable(message),
     }

@@ -35,6 +35,7 @@ from inbox_agent.services.web_ports import AuditLog, StaffDirectory
 from inbox_agent.services.web_quarantine import QuarantineDesk
 from inbox_agent.services.web_queue import WebReads
 from inbox_agent.services.web_sessions import Sessions
+from inbox_agent.services.web_unfiled import UnfiledDesk
 
 T = TypeVar("T")
 log = logging.getLogger("inbox_agent.web")
@@ -52,6 +53,7 @@ class WebDeps:
     clock: Clock
     quarantine: QuarantineDesk
     outbox: OutboxDesk
+    unfiled: UnfiledDesk
     sessions: Sessions = field(init=False)
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
     # One store access at a time in this process: the store's caches and its re-entrant
@@ -87,12 +89,14 @@ def create_app(deps: WebDeps) -> Starlette:
     from inbox_agent.entrypoints.web.routes_cases import case_routes
     from inbox_agent.entrypoints.web.routes_outbox import outbox_routes
     from inbox_agent.entrypoints.web.routes_quarantine import quarantine_routes
+    from inbox_agent.entrypoints.web.routes_unfiled import unfiled_routes
 
     static = files("inbox_agent.entrypoints.web").joinpath("static")
     routes = [
         *auth_routes(),
         *case_routes(),
         *quarantine_routes(),
+        *unfiled_routes(),
         *outbox_routes(),
         Mount("/static", app=StaticFiles(directory=str(static)), name="static"),
     ]

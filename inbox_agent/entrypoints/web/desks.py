@@ -5,7 +5,10 @@ an answer (done, refused with its reason, forbidden, done but not audited)."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -13,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from inbox_agent.entrypoints.web.routes_auth import with_session_cookie
 from inbox_agent.entrypoints.web.routes_cases import signed_in
-from inbox_agent.entrypoints.web.security import Refused
+from inbox_agent.entrypoints.web.security import Refused, audit_client, checked_form
 from inbox_agent.services.web_actions import ActionRefused, Actor, Forbidden, NotAudited
 
 log = logging.getLogger("inbox_agent.web")
@@ -71,3 +74,32 @@ async def desk_action(
         return await refused_page(str(exc))
     deps.sessions.leave_notice(session.session_id, path, done)
     return RedirectResponse(f"{path}?done={action}", status_code=303)
+
+
+@dataclass(frozen=True)
+class DeskPost:
+    """A supervisor's decision as posted: who, from where, when, on which item."""
+
+    actor: Actor
+    client: str
+    now: datetime
+    item: str
+    form: Any
+
+
+async def desk_post(request: Request, param: str, pattern: re.Pattern[str], unknown: str) -> DeskPost:
+    """The checked form of a decision on the item named by the path parameter
+    ``param``; an item that cannot be one (``pattern``) is a 404 saying ``unknown``."""
+    deps = request.app.state.deps
+    session = signed_in(request)
+    form = await checked_form(request, session)
+    item = request.path_params[param]
+    if not pattern.match(item):
+        raise Refused(404, unknown)
+    return DeskPost(
+        Actor(session.user, session.role),
+        audit_client(request, deps.config.web),
+        deps.clock.now(),
+        item,
+        form,
+    )

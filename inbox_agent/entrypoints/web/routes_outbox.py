@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from inbox_agent.entrypoints.web.desks import desk_action, desk_page
+from inbox_agent.entrypoints.web.desks import desk_action, desk_page, desk_post
 from inbox_agent.entrypoints.web.routes_cases import signed_in
-from inbox_agent.entrypoints.web.security import Refused, audit_client, checked_form
+from inbox_agent.entrypoints.web.security import audit_client, checked_form
 from inbox_agent.services.web_actions import Actor
 from inbox_agent.services.web_outbox import may_retry_mail
 
@@ -32,20 +32,14 @@ async def outbox_page(request: Request, message: str = "", status: int = 200) ->
 
 
 async def retry(request: Request) -> Response:
-    deps = request.app.state.deps
-    session = signed_in(request)
-    await checked_form(request, session)
-    outbox_id = request.path_params["outbox_id"]
-    if not _OUTBOX_ID.match(outbox_id):
-        raise Refused(404, "no such outbox mail")
-    actor = Actor(session.user, session.role)
-    client, now = audit_client(request, deps.config.web), deps.clock.now()
+    desk = request.app.state.deps.outbox
+    post = await desk_post(request, "outbox_id", _OUTBOX_ID, "no such outbox mail")
     return await desk_action(
         request,
         path="/outbox",
         action="retry",
-        item=outbox_id,
-        call=lambda: deps.outbox.retry(actor, outbox_id, now, client),
+        item=post.item,
+        call=lambda: desk.retry(post.actor, post.item, post.now, post.client),
         refused_page=lambda reason: outbox_page(request, reason, 400),
     )
 
