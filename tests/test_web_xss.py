@@ -24,16 +24,18 @@ HOSTILE = " ".join(PAYLOADS)
 # What the app itself may load or call: its pages, its one script and style sheet, the
 # poller, and previews of raster images only.
 ALLOWED = re.compile(
-    r"^/(|signin|version|queue/rows|static/web\.(js|css)|cases/[A-Z]+-\d{4}-\d+(/images/[A-Za-z0-9._-]+\.(png|jpe?g|gif|webp))?)$"
+    r"^/(|signin|version|queue/rows|unfiled|static/web\.(js|css)|cases/[A-Z]+-\d{4}-\d+(/images/[A-Za-z0-9._-]+\.(png|jpe?g|gif|webp))?)$"
 )
 
 
-def _hostile_mail() -> bytes:
+def _hostile_mail(message_id: str = "<xss-1@example.com>", **headers: str) -> bytes:
     msg = EmailMessage()
+    for name, value in headers.items():
+        msg[name] = value
     msg["From"] = f'"{PAYLOADS[1]} {PAYLOADS[3]}" <mallory@example.com>'
     msg["To"] = "complaints@wallet.example"
     msg["Subject"] = f"Refund {PAYLOADS[0]} {PAYLOADS[1]}"
-    msg["Message-ID"] = "<xss-1@example.com>"
+    msg["Message-ID"] = message_id
     msg.set_content(f"My payment failed. {HOSTILE}")
     msg.add_alternative(
         f"<html><body><p>My payment failed.</p>{HOSTILE}<iframe src='https://evil.example/'></iframe></body></html>",
@@ -55,6 +57,9 @@ def test_hostile_strings_render_inert_in_the_browser(tmp_path: Path) -> None:
     for sub in ("new", "cur", "tmp"):
         (maildir / sub).mkdir(parents=True)
     (maildir / "new" / "1.eml").write_bytes(_hostile_mail())
+    # The same as an auto-reply: kept on no case, shown on the Unfiled page.
+    away = _hostile_mail("<xss-2@example.com>", **{"Auto-Submitted": "auto-replied"})
+    (maildir / "new" / "2.eml").write_bytes(away)
     config = write_config(tmp_path, maildir=maildir, overrides={"web": dict(WEB_TEST_SETTINGS)})
     ran = cli(config, "run", "--once")
     assert ran.returncode == 0, ran.stdout + ran.stderr
@@ -74,6 +79,11 @@ def test_hostile_strings_render_inert_in_the_browser(tmp_path: Path) -> None:
             assert payload in text, payload  # shown as the customer wrote it, as text
         hrefs: list[Any] = page.eval_on_selector_all("a", "links => links.map(a => a.getAttribute('href'))")
         assert not [href for href in hrefs if href and not href.startswith("/")]
+        assert page.eval_on_selector_all("main img, main svg, main iframe, main script", "n => n.length") == 0
+        page.goto(f"{base}/unfiled")
+        page.wait_for_timeout(1500)
+        kept = page.locator("#unfiled").inner_text()
+        assert "Refund <script>alert('s')" in kept and PAYLOADS[2] in kept  # subject and text, as text
         assert page.eval_on_selector_all("main img, main svg, main iframe, main script", "n => n.length") == 0
         page.goto(f"{base}/")
         page.wait_for_timeout(1500)
