@@ -26,6 +26,7 @@ from inbox_agent.stages.mime_parts import (
     wire_payload,
 )
 from inbox_agent.stages.parse_defects import Defects
+from inbox_agent.stages.tnef import TnefUnreadable, is_tnef, unpack_tnef
 
 MAX_ATTACHMENTS = 200
 MAX_TEXT_CHARS = 1_000_000
@@ -103,6 +104,7 @@ class BodyParts:
     html: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     skipped_attachments: int = 0
+    wrapped: list[str] = field(default_factory=list)  # text of a winmail.dat: the last resort
 
 
 _HTML_MARKUP = re.compile(r"<(html|body|div|p|br|table)\b", re.IGNORECASE)
@@ -128,9 +130,41 @@ def _read_part(part: Message, hint: str | None, body: BodyParts, defects: Defect
             # A named text part shown inline is also the file the sender attached.
             body.attachments.append(attachment_of(part, filename, disposition, defects))
     elif len(body.attachments) < MAX_ATTACHMENTS:
-        body.attachments.append(attachment_of(part, filename, disposition, defects))
+        attachment = attachment_of(part, filename, disposition, defects)
+        if is_tnef(attachment.payload):
+            _unpack_winmail(attachment, body, defects)
+        else:
+            body.attachments.append(attachment)
     else:
         body.skipped_attachments += 1
+
+
+def _unpack_winmail(container: Attachment, body: BodyParts, defects: Defects) -> None:
+    """The files of a winmail.dat in its place (stages/tnef.py); kept as sent when unreadable."""
+    try:
+        unpacked = unpack_tnef(container.payload)
+    except TnefUnreadable as exc:
+        defects.add(
+            f"attachments: {container.filename or 'winmail.dat'} (TNEF) unreadable ({exc}), kept as sent"
+        )
+        body.attachments.append(container)
+        return
+    text = unpacked.plain or (html_to_text(unpacked.html) if unpacked.html else "")
+    if not unpacked.files and not text.strip():  # cut short, or a stream of properties only
+        defects.add(
+            f"attachments: {container.filename or 'winmail.dat'} (TNEF) holds no file or text, kept as sent"
+        )
+        body.attachments.append(container)
+        return
+    for wrapped in unpacked.files:
+        if len(body.attachments) >= MAX_ATTACHMENTS:
+            body.skipped_attachments += 1
+            continue
+        body.attachments.append(
+            make_attachment(wrapped.data, wrapped.name, wrapped.declared_type, inline=wrapped.inline)
+        )
+    if text.strip():
+        body.wrapped.append(text)
 
 
 def read_parts(leaves: list[Message], hint: str | None, defects: Defects) -> BodyParts:
@@ -151,6 +185,8 @@ def readable_text(body: BodyParts, defects: Defects) -> str:
     text = "\n\n".join(clean_body(part) for part in body.plain if part.strip())
     if not text.strip() and body.html:
         text = clean_body(html_to_text("\n".join(body.html)))
+    if not text.strip() and body.wrapped:  # Outlook put the only text in its winmail.dat
+        text = "\n\n".join(clean_body(part) for part in body.wrapped)
     if len(text) > MAX_TEXT_CHARS:
         defects.add(f"body: text cut to {MAX_TEXT_CHARS} characters")
         text = text[:MAX_TEXT_CHARS]
