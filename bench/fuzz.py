@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -127,10 +128,31 @@ def make_target(config: Config, seeds: list[bytes], tally: Counter[str]) -> Call
     return target
 
 
+def winmail_seeds(data: Path | None) -> list[bytes]:
+    """Each real TNEF stream (``tnef/``) as Outlook mails one: a text part and winmail.dat,
+    so mutations reach the TNEF reader (stages/tnef_reader.py) through the whole parse."""
+    if data is None or not (data / "tnef").is_dir():
+        return []
+    mails: list[bytes] = []
+    for path in sorted((data / "tnef").glob("*.tnef")):
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = (
+            "anna@firma.example",
+            "complaints@wallet.example",
+            "Charged twice",
+        )
+        msg.set_content("You charged me twice, screenshot attached.")
+        msg.add_attachment(
+            path.read_bytes(), maintype="application", subtype="ms-tnef", filename="winmail.dat"
+        )
+        mails.append(msg.as_bytes())
+    return mails
+
+
 def run(examples: int, seed: int, data: Path | None) -> dict[str, Any]:
     config = load_config(ROOT / "config.example.toml")
     paths = seed_files(data)
-    seeds = [path.read_bytes() for path in paths]
+    seeds = [path.read_bytes() for path in paths] + winmail_seeds(data)
     tally: Counter[str] = Counter()
     target = make_target(config, seeds, tally)
     configured = hypothesis_seed(seed)(
