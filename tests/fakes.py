@@ -93,8 +93,8 @@ class FakeStore:
             (m for m in self.messages.values() if m.case_id == case_id), key=lambda m: m.received_at
         )
 
-    def unfiled_messages(self) -> list[MessageRecord]:
-        return [m for m in self.messages.values() if not m.case_id]
+    def unfiled_messages(self, since: str = "") -> list[MessageRecord]:
+        return [m for m in self.messages.values() if not m.case_id and m.received_at >= since]
 
     def meta(self) -> dict[str, Any]:
         return dict(self.meta_doc)

@@ -12,8 +12,10 @@ from typing import Any
 
 from helpers import cli, cli_json, complaint, write_config
 
+from inbox_agent.adapters.tinydb_store import Store
 from inbox_agent.domain.model import MessageRecord
 from inbox_agent.policies.unfiled import why_not_fileable
+from inbox_agent.services.ports import Changes
 from inbox_agent.views.unfiled import unfiled_listing
 
 
@@ -66,6 +68,9 @@ def test_unfiled_lists_what_no_case_holds_newest_first_and_masked(tmp_path: Path
         table.stdout.split()
     )
     assert "482913" not in table.stdout
+    # `status` counts the last seven days' by reason, so a misread web form is noticed.
+    status = cli_json(config, "status")
+    assert status["unfiled_last_7_days"] == {"auto_reply": 1, "list": 1, "no_reply": 1}
 
 
 def _record(key: str, received_at: str, skip: str, case_id: str = "") -> MessageRecord:
@@ -179,3 +184,18 @@ def test_what_can_never_be_filed_says_why() -> None:
     assert why_not_fileable(_record("a", "2026-11-01T00:00:00+00:00", "list")) == ""
     for reason in ("bounce", "loop", "own_mail", "no_sender", "staff_without_case"):
         assert why_not_fileable(_record("b", "2026-11-01T00:00:00+00:00", reason)), reason
+
+
+def test_the_store_reads_only_the_months_asked_for(tmp_path: Path) -> None:
+    store = Store(tmp_path / "data")
+    changes = Changes(
+        messages=[
+            _record("old", "2026-09-30T23:59:00+00:00", "list"),
+            _record("new", "2026-11-02T08:00:00+00:00", "auto_reply"),
+            _record("newer", "2026-11-20T08:00:00+00:00", "no_reply"),
+        ]
+    )
+    store.commit(changes)
+    assert {m.key for m in store.unfiled_messages()} == {"old", "new", "newer"}
+    assert {m.key for m in store.unfiled_messages(since="2026-11-10T00:00:00+00:00")} == {"newer"}
+    assert {m.key for m in store.unfiled_messages(since="2026-10-01T00:00:00+00:00")} == {"new", "newer"}

@@ -283,10 +283,13 @@ class StoreReads:
         messages = [message_from_doc(doc) for doc in docs if doc["case_id"] == case_id]
         return sorted(messages, key=lambda m: m.received_at)
 
-    def unfiled_messages(self) -> list[MessageRecord]:
+    def unfiled_messages(self, since: str = "") -> list[MessageRecord]:
         result: list[MessageRecord] = []
         for path in self.shard_files("unfiled-*.json"):
-            result.extend(message_from_doc(doc) for doc in self._read_json(path).get("messages", {}).values())
+            if path.stem.removeprefix("unfiled-") < since[:7]:  # a month wholly before ``since``
+                continue
+            docs = self._read_json(path).get("messages", {}).values()
+            result.extend(m for m in map(message_from_doc, docs) if m.received_at >= since)
         return result
 
     def meta(self) -> dict[str, Any]:

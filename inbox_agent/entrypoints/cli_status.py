@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 from typing import Any
 
 from rich.table import Table
 
 from inbox_agent.config.loader import Config
-from inbox_agent.domain.clock import SystemClock
+from inbox_agent.domain.clock import SystemClock, iso
 from inbox_agent.domain.outbox import FAILED, troubles
 from inbox_agent.entrypoints.bootstrap import make_mailbox, make_transport, open_store, storage_report
 from inbox_agent.entrypoints.cli_common import EXIT_FAIL, EXIT_OK, console, flagged, print_json
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.views.page import TEMPLATE_SAMPLES, sla_clock
+from inbox_agent.views.unfiled import unfiled_by_reason
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
@@ -23,7 +25,8 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     counts: dict[str, int] = {}
     oldest_waiting = ""
     overdue = 0
-    clock_of = sla_clock(config, SystemClock().now())
+    now = SystemClock().now()
+    clock_of = sla_clock(config, now)
     for case in store.iter_cases(store.index.active_cases):
         counts[str(case.status)] = counts.get(str(case.status), 0) + 1
         overdue += clock_of(case).overdue
@@ -45,6 +48,9 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         # when it is tried next: the log is not where ops look first.
         "outbox_errors": troubles(outbox),
         "quarantined": len(store.quarantine_entries()),
+        # Mail kept on no case lately, by reason: a web form from a no-reply address or
+        # a customer taken for an auto-reply shows up here (`inbox-agent unfiled`).
+        "unfiled_last_7_days": unfiled_by_reason(store.unfiled_messages(since=iso(now - timedelta(days=7)))),
         "cases_by_status": counts,
         "overdue": overdue,  # past the response-time limit on the SLA clock, escalated or not
         "oldest_waiting": oldest_waiting,

@@ -30,11 +30,17 @@ def unfiled_listing(messages: Iterable[MessageRecord], reason: str = "", limit: 
     """The mail of ``messages`` filed under no case, newest first, masked; only those
     skipped for ``reason`` when given; at most ``limit`` (0 = all)."""
     unfiled = [message for message in messages if not message.case_id and message.direction == "in"]
-    by_reason = Counter(message.skip or "none" for message in unfiled)
+    by_reason = unfiled_by_reason(unfiled)
     matching = [message for message in unfiled if not reason or message.skip == reason]
     matching.sort(key=lambda message: message.received_at, reverse=True)
     shown = matching[:limit] if limit else matching
-    return UnfiledListing(tuple(masked_message(message) for message in shown), len(matching), dict(by_reason))
+    return UnfiledListing(tuple(masked_message(message) for message in shown), len(matching), by_reason)
+
+
+def unfiled_by_reason(messages: Iterable[MessageRecord]) -> dict[str, int]:
+    """How many mails were kept on no case for each reason, by reason code."""
+    counts = Counter(m.skip or "none" for m in messages if not m.case_id and m.direction == "in")
+    return dict(sorted(counts.items()))
 
 
 def unfiled_json(message: MessageRecord) -> dict[str, Any]:
