@@ -56,20 +56,12 @@ def desk(tmp_path: Path) -> dict[str, Any]:
     }
 
 
-def _signed_in(desk: dict[str, Any], name: str) -> Any:
-    return signed_in_client(desk["config"], name)
-
-
 def _file(client: Any, entry_id: str) -> Any:
     return client.post(f"/unfiled/{entry_id}/file", data={"csrf": csrf_of(client.get("/unfiled").text)})
 
 
-def _audit(desk: dict[str, Any]) -> list[tuple[str, str, str]]:
-    return audit_outcomes(desk["data"], "unfiled")
-
-
 def test_an_agent_sees_kept_mail_masked_and_escaped_but_may_not_file_it(desk: dict[str, Any]) -> None:
-    bob = _signed_in(desk, "bob")
+    bob = signed_in_client(desk["config"], "bob")
     html = bob.get("/unfiled").text
     assert desk["away"] in html and desk["bounce"] in html and "news@shop.example" in html
     assert "auto_reply 1" in html and "bounce 1" in html and "list 1" in html
@@ -78,7 +70,7 @@ def test_an_agent_sees_kept_mail_masked_and_escaped_but_may_not_file_it(desk: di
     assert 'action="/unfiled/' not in html and "Only a supervisor files" in html
     assert _file(bob, desk["away"]).status_code == 403
     assert cli_json(desk["config"], "cases") == []
-    assert _audit(desk) == [("bob", desk["away"], "forbidden")]
+    assert audit_outcomes(desk["data"], "unfiled") == [("bob", desk["away"], "forbidden")]
     # One reason at a time; a reason that is no word is refused.
     listed = bob.get("/unfiled?reason=list").text
     assert "news@shop.example" in listed and desk["away"] not in listed
@@ -86,7 +78,7 @@ def test_an_agent_sees_kept_mail_masked_and_escaped_but_may_not_file_it(desk: di
 
 
 def test_a_supervisor_files_a_complaint_and_never_a_bounce(desk: dict[str, Any]) -> None:
-    alice = _signed_in(desk, "alice")
+    alice = signed_in_client(desk["config"], "alice")
     page = alice.get("/unfiled").text
     assert f'action="/unfiled/{desk["away"]}/file"' in page
     assert f'action="/unfiled/{desk["bounce"]}/file"' not in page and "delivery report" in page
@@ -100,7 +92,10 @@ def test_a_supervisor_files_a_complaint_and_never_a_bounce(desk: dict[str, Any])
 
     refused = _file(alice, desk["bounce"])  # the button is not there; the form is refused too
     assert refused.status_code == 400 and "nobody to answer" in refused.text
-    assert _audit(desk) == [("alice", desk["away"], "ok"), ("alice", desk["bounce"], "refused")]
+    assert audit_outcomes(desk["data"], "unfiled") == [
+        ("alice", desk["away"], "ok"),
+        ("alice", desk["bounce"], "refused"),
+    ]
     assert cli(desk["config"], "verify").returncode == 0
 
 
