@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from rich.table import Table
@@ -22,16 +22,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     store = open_store(config, read_only=True)
     status = store.status()
     outbox = store.outbox_entries()
-    counts: dict[str, int] = {}
-    oldest_waiting = ""
-    overdue = 0
     now = SystemClock().now()
-    clock_of = sla_clock(config, now)
-    for case in store.iter_cases(store.index.active_cases):
-        counts[str(case.status)] = counts.get(str(case.status), 0) + 1
-        overdue += clock_of(case).overdue
-        if case.awaiting_since and (not oldest_waiting or case.awaiting_since < oldest_waiting.split(" ")[0]):
-            oldest_waiting = f"{case.awaiting_since} ({case.case_id})"
     data = {
         "data_dir": str(store.root),
         "storage": store.storage_state(),  # disk full / permission denied, found now
@@ -51,9 +42,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         # Mail kept on no case lately, by reason: a web form from a no-reply address or
         # a customer taken for an auto-reply shows up here (`inbox-agent unfiled`).
         "unfiled_last_7_days": unfiled_by_reason(store.unfiled_messages(since=iso(now - timedelta(days=7)))),
-        "cases_by_status": counts,
-        "overdue": overdue,  # past the response-time limit on the SLA clock, escalated or not
-        "oldest_waiting": oldest_waiting,
+        **_active_cases(store, config, now),
     }
     if args.json:
         print_json(data)
@@ -71,6 +60,24 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         table.add_row(key.replace("_", " "), str(value))
     console.print(table)
     return EXIT_OK
+
+
+def _active_cases(store: Any, config: Config, now: datetime) -> dict[str, Any]:
+    """Open cases by status, how many are overdue, and the one waiting longest."""
+    counts: dict[str, int] = {}
+    oldest_waiting = ""
+    overdue = 0
+    clock_of = sla_clock(config, now)
+    for case in store.iter_cases(store.index.active_cases):
+        counts[str(case.status)] = counts.get(str(case.status), 0) + 1
+        overdue += clock_of(case).overdue
+        if case.awaiting_since and (not oldest_waiting or case.awaiting_since < oldest_waiting.split(" ")[0]):
+            oldest_waiting = f"{case.awaiting_since} ({case.case_id})"
+    return {
+        "cases_by_status": counts,
+        "overdue": overdue,  # past the response-time limit on the SLA clock, escalated or not
+        "oldest_waiting": oldest_waiting,
+    }
 
 
 def _trouble_row(group: dict[str, Any]) -> tuple[str, str]:
