@@ -2,8 +2,8 @@
 
     python bench/fuzz.py --examples 20000 [--seed 1] [--data tests/data/shared]
 
-Seeds are real mails (``tests/data/shared/mail``, the project's ``examples/`` and
-``tests/mails``); hypothesis mutates their bytes (overwrites, inserts, deletions,
+Seeds are real mails (``tests/data/shared/mail``, the project's ``examples/``,
+``tests/mails`` and its signed and encrypted ``sealed/`` mails); hypothesis mutates their bytes (overwrites, inserts, deletions,
 splices of MIME syntax and charset labels) and every input must end in a result or a
 quarantine reason — never an exception, never more than ``MAX_SECONDS``, never a
 generated attachment name that could leave the attachment folder, never a file
@@ -73,7 +73,11 @@ def seed_files(data: Path | None) -> list[Path]:
             for path in sorted((data / "mail").rglob("*"))
             if path.is_file() and path.stat().st_size < 2_000_000 and path.suffix not in {".md", ".json"}
         ]
-    for folder in (ROOT / "examples" / "maildir" / "new", ROOT / "tests" / "mails"):
+    for folder in (
+        ROOT / "examples" / "maildir" / "new",
+        ROOT / "tests" / "mails",
+        ROOT / "tests" / "mails" / "sealed",
+    ):
         found += sorted(path for path in folder.glob("*") if path.is_file())
     return found
 

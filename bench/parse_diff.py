@@ -345,9 +345,31 @@ def _has_attached_mail(raw: bytes) -> bool:
     return any(part.get_content_maintype() == "message" for part in message.walk())
 
 
+PGP_ARMOUR_TEXT = (
+    "the baseline's extra text is OpenPGP armour (an encrypted block, or a clear-signed text's "
+    "Hash header and signature) that nobody can read as words; ours removes it and marks the mail "
+    "encrypted when a block was encrypted"
+)
+PGP_CONTROL_PART = (
+    "the baseline reads PGP/MIME's control part ('Version: 1', RFC 3156 section 4) as text or as a "
+    "file; it carries nothing, and ours marks the mail encrypted instead"
+)
+
+
+def _has_pgp_control_part(raw: bytes) -> bool:
+    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    return any(part.get_content_type() == "application/pgp-encrypted" for part in message.walk())
+
+
 def explain_by_rule(field: str, flags: list[str], mine: Fields, theirs: Fields, raw: bytes) -> str:
+    if field == "attachments" and flags == ["fewer_attachments"] and _has_pgp_control_part(raw):
+        return PGP_CONTROL_PART
     if field != "text" or not set(flags) <= {"shorter_text", "empty", "fewer_cjk"}:
         return ""
+    if "-----BEGIN PGP " in theirs.text and "-----BEGIN PGP " not in mine.text:
+        return PGP_ARMOUR_TEXT
+    if theirs.text.strip() == "Version: 1" and _has_pgp_control_part(raw):
+        return PGP_CONTROL_PART
     if _MIME_SYNTAX.search(theirs.text) and not _MIME_SYNTAX.search(mine.text):
         return MIME_SYNTAX_TEXT
     if collapse(mine.text) in collapse(theirs.text) and _has_attached_mail(raw):
@@ -428,8 +450,12 @@ def run(mails: list[tuple[str, bytes]], out: Path | None) -> list[Finding]:
 
 
 def worse_than_both(findings: list[Finding]) -> set[tuple[str, str]]:
+    """Fields both baselines read better, unless a rule shows a baseline is the one wrong
+    (only armour-free text is that for both at once, so far)."""
     by_field: dict[tuple[str, str], set[str]] = {}
     for finding in findings:
+        if finding.reason == PGP_ARMOUR_TEXT:
+            continue
         by_field.setdefault((finding.mail_id, finding.field), set()).add(finding.baseline)
     return {key for key, baselines in by_field.items() if baselines == set(BASELINES)}
 

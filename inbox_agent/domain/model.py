@@ -107,6 +107,9 @@ class ParsedMessage:
     # The web form that relayed the mail (its From address) when ``sender`` is the
     # customer's address taken from Reply-To (stages/form_relay.py); "" otherwise.
     relayed_by: str = ""
+    # "S/MIME" or "OpenPGP" when (part of) the mail arrived encrypted and could not be
+    # read (stages/sealed_mail.py); "" otherwise.
+    encrypted: str = ""
 
     def header(self, name: str) -> str | None:
         """First value of a header kept in ``headers`` (case-insensitive)."""

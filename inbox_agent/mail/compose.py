@@ -106,6 +106,9 @@ class AckRequest:
     # days (0 = it is not, or the customer was told already): the reply says so.
     window_days: int = 0
     incident_date: str = ""
+    # "S/MIME" or "OpenPGP": the customer's mail arrived encrypted and could not be
+    # read; the reply asks them to write again without encryption. "" otherwise.
+    encrypted: str = ""
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,7 @@ def ack_context(templates: TemplateSource, req: AckRequest) -> dict[str, Any]:
         "hotline": single_line(req.hotline),
         "window_days": req.window_days,
         "incident_date": single_line(req.incident_date),
+        "encrypted": single_line(req.encrypted),
         "change_password_path": labels.phrase("change_password_path"),
         "freeze_path": labels.phrase("freeze_path"),
     }

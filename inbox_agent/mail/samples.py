@@ -65,9 +65,11 @@ def sample_ack_requests(language: str) -> list[AckRequest]:
             customer_name=_SAMPLE_NAMES[language],
             original_subject=_SAMPLE_SUBJECTS[language],
             hotline="400-000-0000",
-            # The security sample also tells about the complaint window: every branch renders.
+            # The security sample also tells about the complaint window and answers a mail that
+            # arrived encrypted: every branch renders.
             window_days=60 if category == "security" else 0,
             incident_date="2026-01-05" if category == "security" else "",
+            encrypted="S/MIME" if category == "security" else "",
         )
 
     requests = [

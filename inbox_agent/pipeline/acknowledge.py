@@ -34,6 +34,7 @@ from inbox_agent.stages.categorize import why_line
 from inbox_agent.stages.evidence import missing_evidence
 
 WINDOW_TOLD = "window_told"  # the event: the customer was told about the complaint window
+ENCRYPTED_FLAG = "encrypted"  # a mail on the case arrived encrypted and could not be read
 
 
 class Acknowledge:
@@ -43,6 +44,7 @@ class Acknowledge:
         existing = work.match.case if work.match else None
         case = open_case(work) if existing is None else join_case(work, existing)
         case = record_sender_checks(work, case)
+        case = record_encryption(work, case)
         case, new_evidence = merge_evidence(work, case)
         case, window_days = window_to_tell(work, case)
         if existing is not None:
@@ -136,6 +138,18 @@ def window_to_tell(work: MailWork, case: Case) -> tuple[Case, int]:
     if WINDOW_TOLD in (event.kind for event in case.events):
         return case, 0
     return case, round(work.config.sla.complaint_window / 86400)
+
+
+def record_encryption(work: MailWork, case: Case) -> Case:
+    """A mail that arrived encrypted (stages/sealed_mail.py) is flagged: staff cannot
+    read it either, and the case is not what its empty text suggests. The flag stays as
+    the case's history; the reply asks the customer to write again without encryption."""
+    msg = work.parsed
+    if not msg.encrypted:
+        return case
+    detail = f"{ENCRYPTED_FLAG}: the mail {msg.message_id} arrived {msg.encrypted}-encrypted; its text cannot be read"
+    flags = case.flags if ENCRYPTED_FLAG in case.flags else (*case.flags, ENCRYPTED_FLAG)
+    return add_event(case, iso(work.now), "flagged", "system", detail, flags=flags)
 
 
 def join_case(work: MailWork, case: Case) -> Case:
@@ -273,6 +287,7 @@ def acknowledgement(
         hotline=config.acknowledge.hotline,
         window_days=window_days,
         incident_date=case.evidence_map.get("transaction_date", "")[:10] if window_days else "",
+        encrypted=msg.encrypted,
     )
     return outgoing_mail(
         config,

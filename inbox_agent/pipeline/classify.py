@@ -40,6 +40,7 @@ def classify_bytes(raw: bytes, config: Config, now: datetime) -> dict[str, Any]:
         "evidence": work.found,
         "missing": list(missing_evidence(result.category, work.found, config.rules)),
         "skip": None if work.skip is None else work.skip.reason,
+        "encrypted": msg.encrypted or None,
         "sender": sender_checks(work),
     }
 

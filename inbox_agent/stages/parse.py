@@ -70,6 +70,7 @@ from inbox_agent.stages.mime_parts import MAX_FILENAME_CHARS, content_type_of
 from inbox_agent.stages.mime_tree import MAILPARSER_MAX_PARTS, mime_tree
 from inbox_agent.stages.parse_defects import MAX_DEFECTS, Defects
 from inbox_agent.stages.quoted_reply import FORWARD_SUBJECT, strip_quoted
+from inbox_agent.stages.sealed_mail import open_sealed_parts, without_pgp_armour
 
 # The names callers have always imported from here, wherever they now live.
 __all__ = [
@@ -257,10 +258,13 @@ def _parse(data: bytes, received_at: datetime | None) -> ParsedMessage:
     # keep the steps (and the keyword arguments below) in this order.
     defects = Defects()
     root, leaves, headers = _tree_and_headers(data, defects)
+    sealed = open_sealed_parts(leaves, defects)
+    leaves = sealed.leaves
     hint = charset_hint(leaves)
     parties = _parties(headers, hint, defects)
     body = read_parts(leaves, hint, defects)
     text = readable_text(body, defects) or fallback_text(leaves, hint, defects)
+    text, armoured = without_pgp_armour(text, defects)
     subject = decode_subject(first_header(headers, "subject"), hint, defects)
     new_text = strip_quoted(text, forward=bool(FORWARD_SUBJECT.match(subject)))
     return ParsedMessage(
@@ -285,4 +289,5 @@ def _parse(data: bytes, received_at: datetime | None) -> ParsedMessage:
         defects=defects.result(),
         language=detect_language(f"{subject}\n{new_text}"),
         reply_to_name=parties.reply_to_name,
+        encrypted=sealed.encrypted or armoured,
     )

@@ -99,6 +99,7 @@ STATUS_WORDS: Mapping[str, str] = {
 
 FLAG_WORDS: Mapping[str, str] = {
     "outside_complaint_window": "incident older than the complaint window",
+    "encrypted": "a mail arrived encrypted: its text could not be read",
 }
 
 
