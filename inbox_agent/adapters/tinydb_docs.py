@@ -97,7 +97,9 @@ _CASE_FIELDS = tuple(f.name for f in fields(Case))
 _EVENT_FIELDS = tuple(f.name for f in fields(Event))
 # A message's flags are written only when it has any (retention's mark on mail of no
 # case): every other message's document stays as it was, byte for byte.
-_MESSAGE_FIELDS = tuple(f.name for f in fields(MessageRecord) if f.name != "flags")
+# Written only when set: most messages have neither, and older files lack them.
+_OPTIONAL_MESSAGE_FIELDS = ("flags", "skip_detail")
+_MESSAGE_FIELDS = tuple(f.name for f in fields(MessageRecord) if f.name not in _OPTIONAL_MESSAGE_FIELDS)
 
 
 def case_to_doc(case: Case) -> dict[str, Any]:
@@ -121,8 +123,9 @@ def case_from_doc(doc: Mapping[str, Any]) -> Case:
 
 def message_to_doc(message: MessageRecord) -> dict[str, Any]:
     doc = {name: getattr(message, name) for name in _MESSAGE_FIELDS}
-    if message.flags:
-        doc["flags"] = message.flags
+    for name in _OPTIONAL_MESSAGE_FIELDS:
+        if getattr(message, name):
+            doc[name] = getattr(message, name)
     return doc
 
 

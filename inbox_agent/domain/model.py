@@ -110,6 +110,9 @@ class ParsedMessage:
     # "S/MIME" or "OpenPGP" when (part of) the mail arrived encrypted and could not be
     # read (stages/sealed_mail.py); "" otherwise.
     encrypted: str = ""
+    # The staff member who forwarded the customer's mail to us when ``sender`` is the
+    # original's sender (pipeline/staff_forward.py); "" otherwise.
+    forwarded_by: str = ""
 
     def header(self, name: str) -> str | None:
         """First value of a header kept in ``headers`` (case-insensitive)."""
@@ -256,3 +259,6 @@ class MessageRecord:
     # "raw_purged" on mail filed under no case once retention erased its raw mail and
     # attachments (a case carries that flag itself): `verify` no longer expects them.
     flags: tuple[str, ...] = ()
+    # The skip's detail: which header made it an auto-reply, why a staff forward was not
+    # filed. Stored only when there is one (older records have none).
+    skip_detail: str = ""

@@ -49,7 +49,7 @@ def cmd_unfiled(args: argparse.Namespace, config: Config) -> int:
         table.add_row(
             unfiled_id(message),
             message.received_at[:16].replace("T", " "),
-            message.skip,
+            f"{message.skip}: {message.skip_detail}" if message.skip_detail else message.skip,
             message.sender,
             message.subject,
             short(" ".join(message.text.split()), EXCERPT),

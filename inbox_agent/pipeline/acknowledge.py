@@ -111,12 +111,23 @@ def open_case(work: MailWork) -> Case:
         updated_at=at,
         events=(Event(at=at, kind="opened", actor=msg.sender, detail=detail),),
         jurisdiction=jurisdiction,
-        received_at=iso(min(work.incoming.received_at, work.now)),
+        received_at=iso(_received_by_the_firm(work)),
     )
     if not jurisdiction:
         return case
     # The deadlines as computed now, on the record: what the officer can show a regulator.
     return add_event(case, at, "jurisdiction", "system", opening_detail(case, work.config))
+
+
+def _received_by_the_firm(work: MailWork) -> datetime:
+    """When the complaint reached the firm: our receipt, or for a mail staff forwarded
+    (pipeline/staff_forward.py) the original's date when it is known and earlier — the
+    customer wrote to the firm then, at another of its addresses."""
+    ours = min(work.incoming.received_at, work.now)
+    sent = work.parsed.date
+    if work.forward is not None and sent is not None and sent < ours:
+        return sent
+    return ours
 
 
 def window_to_tell(work: MailWork, case: Case) -> tuple[Case, int]:

@@ -37,6 +37,7 @@ def message_record(
         text=msg.new_text[:TEXT_LIMIT],
         language=msg.language,
         skip=skip.reason if skip else "",
+        skip_detail=skip.detail[:500] if skip else "",
         evidence=tuple(sorted(found.items())),
         attachments=tuple((a.filename, a.safe_name, a.content_type, a.size) for a in msg.attachments),
         defects=msg.defects,

@@ -20,6 +20,7 @@ from inbox_agent.mail.render import TemplateSet
 from inbox_agent.pipeline.acknowledge import Acknowledge
 from inbox_agent.pipeline.decision import BatchView, Decision, Incoming
 from inbox_agent.pipeline.filing import FileAutomatic, OwnCopy, SentReply, StaffMail
+from inbox_agent.pipeline.staff_forward import StaffForward
 from inbox_agent.pipeline.steps import (
     Authenticate,
     Categorize,
@@ -47,6 +48,7 @@ INTAKE: tuple[Stage, ...] = (
     Categorize(),
     EVIDENCE,
     Thread(),
+    StaffForward(),
     FileAutomatic(),
     StaffMail(),
     Acknowledge(),

@@ -16,7 +16,7 @@ from html import escape
 from inbox_agent.config.loader import Config
 from inbox_agent.config.trust import ALIGNED, NOTIFICATION_REPLY
 from inbox_agent.domain.clock import iso
-from inbox_agent.domain.lifecycle import add_event
+from inbox_agent.domain.lifecycle import add_event, add_message_ids
 from inbox_agent.domain.mask import mask_text
 from inbox_agent.domain.model import LOOP_HEADER, Case, OutgoingMail
 from inbox_agent.mail.compose import build_email_bytes, make_message_id
@@ -111,6 +111,7 @@ def _alert_mail(work: MailWork, case: Case, why: str) -> OutgoingMail | None:
 
 LIKELY_PHISHING = "likely_phishing"
 RELAYED = "relayed"  # the event: a web form relayed the mail (stages/form_relay.py)
+FORWARDED = "forwarded"  # the event: staff forwarded the customer's mail (staff_forward.py)
 FORGED_SENDER = "forged_sender"
 
 
@@ -122,6 +123,11 @@ def record_sender_checks(work: MailWork, case: Case) -> Case:
     if msg.relayed_by:
         detail = f"sent by {msg.relayed_by}; the customer's address is its Reply-To, as typed into the form"
         case = add_event(case, at, RELAYED, msg.relayed_by, detail)
+    if work.forward is not None:
+        # The original's Message-ID joins the case: the customer's own copy of the same
+        # mail, sent to us as well, is then known as the same mail (thread "message-id").
+        ids = add_message_ids(case.message_ids, work.forward.original_message_id)
+        case = add_event(case, at, FORWARDED, work.forward.by, work.forward.detail, message_ids=ids)
     if auth is not None:
         case = add_event(case, at, "sender_checked", msg.sender, f"{auth.verdict}: {auth.rule}")
         if auth.verdict == FAIL and FORGED_SENDER not in flags:

@@ -29,6 +29,15 @@ from inbox_agent.stages.parse import ParseFailure, parse_message
 from inbox_agent.stages.thread import ThreadMatch, find_thread
 
 
+@dataclass(frozen=True)
+class ForwardRecord:
+    """A customer's mail staff forwarded to us, for the case's ``forwarded`` event."""
+
+    by: str  # the staff member's address
+    detail: str  # how it was forwarded and proven, and the original's date as written
+    original_message_id: str  # "" for an inline forward
+
+
 @dataclass
 class MailWork:
     """What the stages know about one mail so far."""
@@ -49,6 +58,7 @@ class MailWork:
     trust_notes: list[str] = field(default_factory=list)  # recorded on the mail's own case
     related: list[Case] = field(default_factory=list)  # other cases this mail changes (an event)
     alerts: list[OutgoingMail] = field(default_factory=list)  # staff alerts queued with the mail
+    forward: ForwardRecord | None = None  # staff forwarded the customer's mail (staff_forward.py)
     _salt: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
@@ -188,9 +198,11 @@ def protected_domains(config: Config) -> frozenset[str]:
 def staff_like(work: MailWork) -> bool:
     """The From line claims staff (a look-alike domain never does); whether the claim is
     proven is up to the action (pipeline/staff_trust.py). An address typed into a web
-    form never does."""
+    form never does, nor the customer's address of a mail staff forwarded."""
     msg = work.parsed
-    return not work.lookalike and not msg.relayed_by and work.config.staff.is_staff(msg.sender)
+    if work.lookalike or msg.relayed_by or msg.forwarded_by:
+        return False
+    return work.config.staff.is_staff(msg.sender)
 
 
 class Categorize:

@@ -31,6 +31,7 @@ class UnfiledRow:
     entry_id: str
     received: str  # in the service's time zone
     reason: str
+    detail: str  # the reason's detail: why a staff forward was not filed ("" = none)
     sender: str  # masked, as everything below
     subject: str
     text: str
@@ -63,6 +64,7 @@ class UnfiledDesk:
                 entry_id=unfiled_id(message),
                 received=local_time(message.received_at, self.tz),
                 reason=message.skip,
+                detail=message.skip_detail,
                 sender=message.sender,
                 subject=message.subject,
                 text=" ".join(message.text.split())[:EXCERPT],

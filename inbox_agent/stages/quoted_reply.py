@@ -120,6 +120,27 @@ def _names_a_case(text: str) -> bool:
     return bool(CASE_ID_IN_TEXT.search(text) or CASE_TAG_IN_SUBJECT.search(text))
 
 
+def forward_block(text: str, *, forward: bool = False) -> tuple[str, list[str], str] | None:
+    """A forward in ``text``: what the sender wrote above it, the forwarded mail's
+    header lines and its text. None when the first cut point is not a forward (marker
+    line, or an Outlook-style header block under a forward's subject: ``forward``)."""
+    lines = text.split("\n")
+    kept, cut = _written_lines(lines)
+    if cut is None or not (forward or _FORWARD_MARKER.match(lines[cut].strip())):
+        return None
+    index = 1 if not _HEADER_FIELD.match(lines[cut].strip()) else 0
+    rest = lines[cut + index :]
+    while rest and not rest[0].strip():
+        rest = rest[1:]
+    headers = []
+    while rest and _HEADER_FIELD.match(rest[0].strip()):
+        headers.append(rest[0].strip())
+        rest = rest[1:]
+    if not headers:
+        return None
+    return "\n".join(kept).strip(), headers, without_footers("\n".join(rest).strip())
+
+
 def written_part(text: str) -> str:
     """What the sender wrote this time, "" when the mail is only a quote (nothing typed)."""
     kept, _ = _written_lines(text.split("\n"))

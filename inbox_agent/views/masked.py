@@ -38,6 +38,7 @@ def masked_message(message: MessageRecord) -> MessageRecord:
         sender=mask_text(message.sender),
         subject=mask_text(message.subject),
         text=mask_text(message.text),
+        skip_detail=mask_text(message.skip_detail),
         evidence=_pairs(message.evidence),
         attachments=tuple(
             (mask_text(name), stored, kind, size) for name, stored, kind, size in message.attachments

@@ -43,6 +43,7 @@ EVENT_WORDS: Mapping[str, str] = {
     "severity_changed": "Severity changed",
     "sender_checked": "Sender checked",
     "relayed": "Relayed by a web form",
+    "forwarded": "Forwarded to us by staff",
     "filed_by_staff": "Filed as a complaint by staff",
     "flagged": "Flagged",
     "viewed_unmasked": "Personal data shown unmasked",

@@ -53,6 +53,7 @@ def unfiled_json(message: MessageRecord) -> dict[str, Any]:
         "sender": message.sender,
         "subject": message.subject,
         "reason": message.skip,
+        "detail": message.skip_detail,  # e.g. why a staff forward was not filed ("" = none)
         "language": message.language,
         "text": message.text[:EXCERPT],
         "attachments": [name for name, _stored, _kind, _size in message.attachments],

@@ -1,0 +1,144 @@
+"""Staff forward a customer's complaint that reached them elsewhere: it is filed under
+the customer who wrote it, as if they had written to us, with who forwarded it on record.
+
+Without this, such a forward was staff mail naming no case: kept, answered by nobody,
+and never fileable (``policies/unfiled.py``), so the complaint stopped with staff.
+
+The rules, in order:
+
+* only staff-like mail that names no case (on a case, staff mail is a command or an
+  answer: ``filing.StaffMail``) and that forwards a mail (``stages/forwarded.py``);
+* only a proven sender, by the proof ``[trust] staff_command`` accepts that needs no
+  case (``aligned``). Filing under another's address opens a case and mails them an
+  acknowledgement in our name, so a forged From line must not do it; an unproven
+  forward is kept on no case, its reason saying why;
+* the original's sender must be a customer: an address, not staff, not the complaint
+  address, and not one of the forward's own recipients (a colleague answering the
+  customer with us in Cc is a conversation, not a forward).
+
+The mail then reads as the customer's (sender, name, subject, text, language; the
+original's own files added) and is categorized and searched for evidence again. It
+joins the case the original is already on (the same Message-ID, or a case tag in its
+subject), or opens one; the acknowledgement goes to the customer. A new case's
+``received_at``, the start of the regulatory clocks, is the original's date when that
+is known with its zone: the firm received the complaint then, at another address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from inbox_agent.config.trust import ALIGNED
+from inbox_agent.domain.model import LOOP_HEADER, ParsedMessage, Skip
+from inbox_agent.pipeline.decision import Decision
+from inbox_agent.pipeline.filing import file_skipped
+from inbox_agent.pipeline.staff_trust import why_unproven
+from inbox_agent.pipeline.steps import Categorize, Evidence, ForwardRecord, MailWork, staff_like
+from inbox_agent.stages.authentication import FAIL
+from inbox_agent.stages.forwarded import Forwarded, forwarded_mail
+from inbox_agent.stages.guard import loop_skip
+from inbox_agent.stages.language import detect_language
+from inbox_agent.stages.thread import find_thread
+
+NOT_FILED = "staff_without_case"
+
+
+class StaffForward:
+    name = "staff forward"
+
+    def run(self, work: MailWork) -> Decision | None:
+        if work.skip is not None or not staff_like(work) or (work.match and work.match.case):
+            return None
+        original = forwarded_mail(work.parsed)
+        if original is None:
+            return None  # staff mail naming no case: filing.StaffMail keeps it
+        customer_mail = as_customer_mail(work.parsed, original)
+        refusal = why_not_filed(work, original, customer_mail)
+        if refusal:
+            return file_skipped(work, None, Skip(NOT_FILED, refusal))
+        work.forward = ForwardRecord(work.parsed.sender, _detail(work, original), original.message_id)
+        work.msg = customer_mail
+        work.sender_auth = None  # the verdict was the staff member's, recorded in the event
+        Categorize().run(work)
+        Evidence().run(work)
+        _join_the_originals_case(work, original)
+        return None
+
+
+def why_not_filed(work: MailWork, original: Forwarded, customer_mail: ParsedMessage) -> str:
+    """Why this forward is not filed under its original's sender; "" when it is."""
+    msg, config = work.parsed, work.config
+    who = original.sender
+    if not original.sender:
+        return f"a forward ({original.shape}) that names no sender address to file it under"
+    never = _never_answered(work, customer_mail)
+    if never:
+        return never
+    if config.staff.is_staff(original.sender):
+        return f"a forward of {who}'s mail: a colleague's, not a customer's"
+    if original.sender in msg.recipients:
+        return f"written to {who} as well: a conversation with the customer, not a forward"
+    auth = work.sender_auth
+    proven = auth is not None and auth.verdict != FAIL and auth.aligned_pass
+    if not (proven and ALIGNED in config.trust.staff_command):
+        return f"a forward of {who}'s mail, not filed: {why_unproven(work, 'forward')}"
+    return ""
+
+
+def _never_answered(work: MailWork, customer_mail: ParsedMessage) -> str:
+    """The guard's reason never to answer the original's sender (a no-reply address,
+    the complaint address itself, a mail server), as a refusal; "" when none holds."""
+    skip = loop_skip(
+        customer_mail,
+        own_addresses=work.config.own_addresses,
+        loop_header=LOOP_HEADER.lower(),
+        loop_token=work.config.loop_token,
+    )
+    if skip is None:
+        return ""
+    return (
+        f"a forward of {customer_mail.sender}'s mail, which is never answered: {skip.reason} ({skip.detail})"
+    )
+
+
+def as_customer_mail(msg: ParsedMessage, original: Forwarded) -> ParsedMessage:
+    """``msg`` as the customer's own mail: theirs the address, words and files."""
+    return replace(
+        msg,
+        sender=original.sender,
+        sender_name=original.sender_name,
+        reply_to="",
+        reply_to_name="",
+        subject=original.subject or msg.subject,
+        date=original.date or msg.date,
+        in_reply_to=(),
+        references=(),
+        text=original.text,
+        new_text=original.text,
+        html="",
+        attachments=msg.attachments + original.attachments,
+        language=detect_language(f"{original.subject}\n{original.text}"),
+        forwarded_by=msg.sender,
+    )
+
+
+def _detail(work: MailWork, original: Forwarded) -> str:
+    auth = work.sender_auth
+    proof = f"{auth.rule} by {auth.authserv_id}" if auth is not None else "not checked"
+    when = f"; the original's date: {original.date_text}" if original.date_text else ""
+    note = f"; their note: {original.note[:300]}" if original.note else ""
+    return f"{original.shape} forwarded by {work.parsed.sender} (proven: {proof}){when}{note}"
+
+
+def _join_the_originals_case(work: MailWork, original: Forwarded) -> None:
+    """The case the customer's mail is already on, or one their subject names."""
+    probe = replace(work.parsed, message_id=original.message_id)
+    match = find_thread(
+        probe,
+        get_case=work.view.get_case,
+        message_cases=work.view.case_for_message_id(),
+        is_staff=lambda _address: False,
+    )
+    work.match = match
+    if match.via == "message-id":
+        work.skip = Skip("redelivered", f"{original.message_id} is already on the case")
