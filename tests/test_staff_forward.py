@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -90,6 +91,38 @@ OUTLOOK_ZH_BLOCK = (
     "主题: 提现一直没到账\n\n"
     "我的提现500元已经五天了还没到账，订单号W20261129。\n"
 )
+QQ_BLOCK = (
+    "请处理\n\n\n------------------ 原始邮件 ------------------\n"
+    '发件人: "小明"<xiaoming@qq.com>;\n'
+    "发送时间: 2026年12月1日(星期二) 下午4:30\n"
+    '收件人: "客服"<support@wallet.example>;\n'
+    "主题: 提现没到账\n\n"
+    "我的提现五天了还没到账。\n"
+)
+FOXMAIL_BLOCK = (
+    "\n\n-------- 转发邮件信息 --------\n"
+    '发件人："小明" <xiaoming@163.com>\n'
+    "发送日期：2026-12-01 16:30\n"
+    "收件人：support@wallet.example\n"
+    "主题：提现没到账\n\n"
+    "我的提现五天了还没到账。\n"
+)
+OLD_OUTLOOK_BLOCK = (
+    "-----Original Message-----\n"
+    "From: Amy Lee [mailto:amy@example.com]\n"
+    "Sent: Tuesday, December 01, 2026 4:30 PM\n"
+    "To: support\n"
+    "Subject: Withdrawal stuck\n\n"
+    f"{COMPLAINT}\n"
+)
+APPLE_BLOCK = (
+    "FYI\n\nBegin forwarded message:\n\n"
+    "From: Amy Lee <amy@example.com>\n"
+    "Subject: Withdrawal stuck\n"
+    "Date: December 1, 2026 at 4:30:00 PM GMT+8\n"
+    "To: support@wallet.example\n\n"
+    f"{COMPLAINT}\n"
+)
 THUNDERBIRD_BLOCK = (
     "\n\n-------- Forwarded Message --------\n"
     "Subject: \tWithdrawal stuck\n"
@@ -133,16 +166,22 @@ def reply_to_customer(decision: Decision) -> tuple[tuple[str, ...], str]:
         (GMAIL_BLOCK, AMY, "Amy Lee", "Withdrawal stuck", None),
         (OUTLOOK_ZH_BLOCK, "wang@example.cn", "王小明", "提现一直没到账", None),
         (THUNDERBIRD_BLOCK, AMY, "Amy Lee", "Withdrawal stuck", datetime(2026, 12, 1, 8, 30, tzinfo=UTC)),
+        (QQ_BLOCK, "xiaoming@qq.com", "小明", "提现没到账", None),
+        (FOXMAIL_BLOCK, "xiaoming@163.com", "小明", "提现没到账", None),
+        (OLD_OUTLOOK_BLOCK, AMY, "Amy Lee", "Withdrawal stuck", None),
+        (APPLE_BLOCK, AMY, "Amy Lee", "Withdrawal stuck", None),
     ],
-    ids=["gmail", "outlook-zh", "thunderbird"],
+    ids=["gmail", "outlook-zh", "thunderbird", "qq", "foxmail", "outlook-2003", "apple"],
 )
 def test_an_inline_forward_names_its_sender_subject_and_text(
     body: str, sender: str, name: str, subject: str, dated: datetime | None
 ) -> None:
-    found = forwarded_mail(parse_message(inline_forward(body)))
+    found = forwarded_mail(parse_message(inline_forward(body, subject="转发: " + subject)))
     assert found is not None
     assert (found.sender, found.sender_name, found.subject, found.date) == (sender, name, subject, dated)
-    assert "W20261129" in found.text and "Forwarded" not in found.text and "发件人" not in found.text
+    assert ("W20261129" in found.text or "到账" in found.text) and not re.search(
+        r"Forward|发件人|原始|:", found.text
+    )
 
 
 def test_an_attached_forward_is_read_as_the_whole_mail() -> None:

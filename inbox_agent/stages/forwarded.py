@@ -32,7 +32,19 @@ _FIELD = re.compile(r"^\*?(?P<label>[^:：*]{1,20}?)\*?\s?[:：]\*?\s*(?P<value>
 _FROM_LABELS = frozenset({"from", "de", "von", "发件人", "發件人", "寄件者", "寄件人"})
 _SUBJECT_LABELS = frozenset({"subject", "objet", "betreff", "asunto", "主题", "主旨"})
 _DATE_LABELS = frozenset(
-    {"date", "sent", "gesendet", "envoyé", "enviado", "发送时间", "發送時間", "寄件日期", "日期"}
+    {
+        "date",
+        "sent",
+        "gesendet",
+        "envoyé",
+        "enviado",
+        "发送时间",
+        "發送時間",
+        "发送日期",
+        "發送日期",
+        "寄件日期",
+        "日期",
+    }
 )
 # An address in a forwarded From line: "<a@b>", "[mailto:a@b]" (older Outlook), or bare.
 _ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")

@@ -33,14 +33,14 @@ _REPLY_HEADER_LINES = (
 # like a reply's, told apart by the subject ("FW:", "转发:").
 _FORWARD_MARKER = re.compile(
     r"^(?:-{2,}\s*(?:forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado|"
-    r"messaggio inoltrato|转发的?邮件|轉寄的?郵件|轉發的?郵件)\s*-{2,}|begin forwarded message:)\s*$",
+    r"messaggio inoltrato|转发的?邮件(?:信息)?|轉寄的?郵件(?:資訊)?|轉發的?郵件)\s*-{2,}|begin forwarded message:)\s*$",
     re.IGNORECASE,
 )
 FORWARD_SUBJECT = re.compile(r"^\s*(?:fwd?|fw|tr|wg|转发|轉寄|轉發)\s*[:：]", re.IGNORECASE)
 # A line of the forwarded mail's header block.
 _HEADER_FIELD = re.compile(
     r"^\*?(?:From|Sent|Date|To|Cc|Subject|Reply-To|De|Von|Gesendet|Envoyé|Enviado|An|À|Para|Objet|Betreff|"
-    r"Asunto|发件人|發件人|寄件者|寄件人|发送时间|發送時間|寄件日期|日期|时间|時間|收件人|收件者|抄送|副本|主题|主旨)"
+    r"Asunto|发件人|發件人|寄件者|寄件人|发送时间|發送時間|发送日期|發送日期|寄件日期|日期|时间|時間|收件人|收件者|抄送|副本|主题|主旨)"
     r"\s?[:：]",
     re.IGNORECASE,
 )
@@ -63,7 +63,7 @@ _FROM_LINE = re.compile(
 )
 _SENT_LINE = re.compile(
     r"^\*?(?:Sent|Date|Envoyé|Enviado|Gesendet|Inviato|Verzonden|Datum|Wysłano|Отправлено|Дата|送信日時|"
-    r"보낸 날짜|发送时间|發送時間|寄件日期|日期|时间|時間)\s?[:：]\*?\s",
+    r"보낸 날짜|发送时间|發送時間|发送日期|發送日期|寄件日期|日期|时间|時間)\s?[:：]\*?\s",
     re.IGNORECASE,
 )
 
