@@ -241,11 +241,7 @@ def test_a_chinese_forward_is_answered_in_chinese(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("raw", "why"),
     [
-        (attached_forward(original(), results=FAILED), "not filed: unauthenticated staff-like sender"),
-        (
-            inline_forward(GMAIL_BLOCK, results=f"{OURS}; spf=none"),
-            "not filed: unauthenticated staff-like sender",
-        ),
+        (attached_forward(original(), results=FAILED), "from a forged sender: dmarc=fail"),
         (
             attached_forward(original(sender="Carol <carol@wallet.example>")),
             "a colleague's, not a customer's",
@@ -255,22 +251,31 @@ def test_a_chinese_forward_is_answered_in_chinese(tmp_path: Path) -> None:
         (inline_forward(GMAIL_BLOCK, to=AMY), "a conversation with the customer, not a forward"),
         (inline_forward(GMAIL_BLOCK.replace("<amy@example.com>", "")), "names no sender address"),
     ],
-    ids=["forged", "unproven", "colleague", "no-reply", "ours", "customer-in-cc", "no-address"],
+    ids=["forged", "colleague", "no-reply", "ours", "customer-in-cc", "no-address"],
 )
-def test_a_forward_that_may_not_be_filed_is_kept_with_the_reason(
-    tmp_path: Path, raw: bytes, why: str
-) -> None:
+def test_a_forward_that_is_never_filed_is_kept_with_the_reason(tmp_path: Path, raw: bytes, why: str) -> None:
     decision = run(make_config(tmp_path), raw)
     assert decision.case is None and decision.outgoing == ()
     assert decision.skip is not None and decision.skip.reason == "staff_without_case"
     assert why in decision.skip.detail
 
 
-def test_only_the_aligned_proof_files_a_forward(tmp_path: Path) -> None:
-    config = make_config(tmp_path, staff_command=["notification_reply"])
-    decision = run(config, attached_forward(original()))
-    assert decision.case is None and decision.skip is not None
-    assert "accepted proofs: notification_reply" in decision.skip.detail
+@pytest.mark.parametrize(
+    ("results", "staff_command", "why"),
+    [
+        (f"{OURS}; spf=none", ["aligned", "notification_reply"], "sender check: no aligned pass"),
+        (PASSED, ["notification_reply"], "accepted proofs: notification_reply"),
+    ],
+    ids=["no-pass", "aligned-not-accepted"],
+)
+def test_an_unproven_forward_is_kept_for_a_supervisor_to_decide(
+    tmp_path: Path, results: str, staff_command: list[str], why: str
+) -> None:
+    config = make_config(tmp_path, staff_command=staff_command)
+    decision = run(config, inline_forward(GMAIL_BLOCK, results=results))
+    assert decision.case is None and decision.outgoing == ()
+    assert decision.skip is not None and decision.skip.reason == "forward_unproven"
+    assert why in decision.skip.detail and "a supervisor may file it" in decision.skip.detail
 
 
 def test_the_customers_own_copy_after_a_forward_is_the_same_mail(tmp_path: Path) -> None:
@@ -297,20 +302,43 @@ def test_staff_mail_naming_no_case_and_forwarding_nothing_is_kept_as_before(tmp_
 
 
 @pytest.mark.dovecot
-def test_a_forward_over_imap_reaches_the_customer(dovecot: Any, smtp_server: Any, tmp_path: Path) -> None:
+def test_forwards_over_imap_and_a_supervisor_filing_an_unproven_one(
+    dovecot: Any, smtp_server: Any, tmp_path: Path
+) -> None:
     config = write_config(
         tmp_path,
         dovecot=dovecot,
         smtp=smtp_server,
         overrides={"staff": {"addresses": [AGENT]}, "trust": {"authserv_id": OURS}},
     )
+    carol = original(sender="Carol Chen <carol@example.com>", message_id="<carol@example.com>")
+    dan = original(sender="dan@example.com", message_id="<dan@example.com>")
     dovecot.append(attached_forward(original()))
-    dovecot.append(attached_forward(original(), results=FAILED).replace(b"fwd-attached", b"fwd-forged"))
+    dovecot.append(
+        attached_forward(carol, results=f"{OURS}; spf=none").replace(b"fwd-attached", b"fwd-carol")
+    )
+    dovecot.append(attached_forward(dan, results=FAILED).replace(b"fwd-attached", b"fwd-forged"))
     ran = cli(config, "run", "--once")
     assert ran.returncode == 0, ran.stderr + ran.stdout
     (mail,) = smtp_server.wait_for(1)
     assert list(mail.rcpt_tos) == [AMY]
-    (case,) = cli_json(config, "cases")
-    assert case["customer"] == AMY
-    (kept,) = cli_json(config, "unfiled")
-    assert kept["reason"] == "staff_without_case"
+    assert [case["customer"] for case in cli_json(config, "cases")] == [AMY]
+
+    kept = {row["reason"]: row for row in cli_json(config, "unfiled")}
+    assert set(kept) == {"forward_unproven", "staff_without_case"}
+    unproven, forged = kept["forward_unproven"], kept["staff_without_case"]
+    assert "carol@example.com" in unproven["detail"] and not unproven["never_filed"]
+    assert "forged sender" in forged["detail"]
+    refused = cli(config, "unfiled", "file", forged["id"])
+    assert refused.returncode == 1, refused.stdout
+
+    filed = cli(config, "unfiled", "file", unproven["id"], "--by", "lead")
+    assert filed.returncode == 0, filed.stdout + filed.stderr
+    carols = next(case for case in cli_json(config, "cases") if case["customer"] == "carol@example.com")
+    shown = cli_json(config, "show", carols["case_id"])
+    kinds = {event["kind"]: event for event in shown["events"]}
+    assert "by the supervisor who filed it" in kinds["forwarded"]["detail"]
+    assert kinds["filed_by_staff"]["actor"] == "lead"
+    assert cli(config, "run", "--once").returncode == 0
+    answer = smtp_server.wait_for(2)[-1]
+    assert list(answer.rcpt_tos) == ["carol@example.com"]

@@ -67,8 +67,15 @@ DECIDING: tuple[Stage, ...] = INTAKE[len(CLASSIFY) :]
 # (services/unfiled.py): INTAKE with the guard's machine-mail reasons overruled. Loops,
 # bounces, our own mail and mail with no sender are never answered, whoever asks.
 STAFF_OVERRULES = frozenset({"auto_reply", "list"})
+# A staff forward our server could not prove is filed too: the supervisor filing it
+# vouches for its sender (pipeline/staff_forward.py).
 FILED_BY_STAFF: tuple[Stage, ...] = tuple(
-    Guard(overruled=STAFF_OVERRULES) if isinstance(stage, Guard) else stage for stage in INTAKE
+    Guard(overruled=STAFF_OVERRULES)
+    if isinstance(stage, Guard)
+    else StaffForward(filer_proves=True)
+    if isinstance(stage, StaffForward)
+    else stage
+    for stage in INTAKE
 )
 
 # A mail in the complaint account's Sent folder: only people holding the account's

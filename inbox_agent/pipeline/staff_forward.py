@@ -26,7 +26,7 @@ is known with its zone: the firm received the complaint then, at another address
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from inbox_agent.config.trust import ALIGNED
 from inbox_agent.domain.model import LOOP_HEADER, ParsedMessage, Skip
@@ -40,11 +40,18 @@ from inbox_agent.stages.guard import loop_skip
 from inbox_agent.stages.language import detect_language
 from inbox_agent.stages.thread import find_thread
 
-NOT_FILED = "staff_without_case"
+NOT_FILED = "staff_without_case"  # never filed (policies/unfiled.py)
+UNPROVEN = "forward_unproven"  # a supervisor may file it from the unfiled mail
 
 
+@dataclass(frozen=True)
 class StaffForward:
-    name = "staff forward"
+    """``filer_proves``: a signed-in supervisor files the kept forward
+    (services/unfiled.py, ``FILED_BY_STAFF``): they vouch for the sender our server
+    could not prove. A DMARC fail is never outweighed."""
+
+    name: str = "staff forward"
+    filer_proves: bool = False
 
     def run(self, work: MailWork) -> Decision | None:
         if work.skip is not None or not staff_like(work) or (work.match and work.match.case):
@@ -53,9 +60,9 @@ class StaffForward:
         if original is None:
             return None  # staff mail naming no case: filing.StaffMail keeps it
         customer_mail = as_customer_mail(work.parsed, original)
-        refusal = why_not_filed(work, original, customer_mail)
-        if refusal:
-            return file_skipped(work, None, Skip(NOT_FILED, refusal))
+        refusal = why_not_filed(work, original, customer_mail) or self._unproven(work, original)
+        if refusal is not None:
+            return file_skipped(work, None, refusal)
         work.forward = ForwardRecord(work.parsed.sender, _detail(work, original), original.message_id)
         work.msg = customer_mail
         work.sender_auth = None  # the verdict was the staff member's, recorded in the event
@@ -64,25 +71,34 @@ class StaffForward:
         _join_the_originals_case(work, original)
         return None
 
+    def _unproven(self, work: MailWork, original: Forwarded) -> Skip | None:
+        """A sender our server did not prove: kept for a supervisor to decide, unless
+        one is filing it now. A forged one (DMARC fail) is never filed."""
+        auth, config = work.sender_auth, work.config
+        if auth is not None and auth.verdict == FAIL:
+            return Skip(NOT_FILED, f"a forward of {original.sender}'s mail from a forged sender: {auth.rule}")
+        if (
+            auth is not None and auth.aligned_pass and ALIGNED in config.trust.staff_command
+        ) or self.filer_proves:
+            return None
+        why = f"a forward of {original.sender}'s mail, not filed: {why_unproven(work, 'forward')}"
+        return Skip(UNPROVEN, f"{why}; a supervisor may file it (`unfiled file`)")
 
-def why_not_filed(work: MailWork, original: Forwarded, customer_mail: ParsedMessage) -> str:
-    """Why this forward is not filed under its original's sender; "" when it is."""
+
+def why_not_filed(work: MailWork, original: Forwarded, customer_mail: ParsedMessage) -> Skip | None:
+    """Why this forward is never filed under its original's sender; None when it may be."""
     msg, config = work.parsed, work.config
     who = original.sender
     if not original.sender:
-        return f"a forward ({original.shape}) that names no sender address to file it under"
+        return Skip(NOT_FILED, f"a forward ({original.shape}) that names no sender address to file it under")
     never = _never_answered(work, customer_mail)
     if never:
-        return never
+        return Skip(NOT_FILED, never)
     if config.staff.is_staff(original.sender):
-        return f"a forward of {who}'s mail: a colleague's, not a customer's"
+        return Skip(NOT_FILED, f"a forward of {who}'s mail: a colleague's, not a customer's")
     if original.sender in msg.recipients:
-        return f"written to {who} as well: a conversation with the customer, not a forward"
-    auth = work.sender_auth
-    proven = auth is not None and auth.verdict != FAIL and auth.aligned_pass
-    if not (proven and ALIGNED in config.trust.staff_command):
-        return f"a forward of {who}'s mail, not filed: {why_unproven(work, 'forward')}"
-    return ""
+        return Skip(NOT_FILED, f"written to {who} as well: a conversation with the customer, not a forward")
+    return None
 
 
 def _never_answered(work: MailWork, customer_mail: ParsedMessage) -> str:
@@ -124,7 +140,8 @@ def as_customer_mail(msg: ParsedMessage, original: Forwarded) -> ParsedMessage:
 
 def _detail(work: MailWork, original: Forwarded) -> str:
     auth = work.sender_auth
-    proof = f"{auth.rule} by {auth.authserv_id}" if auth is not None else "not checked"
+    proof = f"{auth.rule} by {auth.authserv_id}" if auth is not None and auth.aligned_pass else ""
+    proof = proof or "by the supervisor who filed it from the unfiled mail"
     when = f"; the original's date: {original.date_text}" if original.date_text else ""
     note = f"; their note: {original.note[:300]}" if original.note else ""
     return f"{original.shape} forwarded by {work.parsed.sender} (proven: {proof}){when}{note}"
