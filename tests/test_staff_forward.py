@@ -248,10 +248,14 @@ def test_a_chinese_forward_is_answered_in_chinese(tmp_path: Path) -> None:
         ),
         (attached_forward(original(sender="Bank <no-reply@bank.example>")), "never answered: no_reply"),
         (attached_forward(original(sender="complaints@wallet.example")), "never answered: own_mail"),
+        (
+            attached_forward(original().replace(b"Subject:", b"Auto-Submitted: auto-replied\r\nSubject:")),
+            "never answered: auto_reply",
+        ),
         (inline_forward(GMAIL_BLOCK, to=AMY), "a conversation with the customer, not a forward"),
         (inline_forward(GMAIL_BLOCK.replace("<amy@example.com>", "")), "names no sender address"),
     ],
-    ids=["forged", "colleague", "no-reply", "ours", "customer-in-cc", "no-address"],
+    ids=["forged", "colleague", "no-reply", "ours", "out-of-office", "customer-in-cc", "no-address"],
 )
 def test_a_forward_that_is_never_filed_is_kept_with_the_reason(tmp_path: Path, raw: bytes, why: str) -> None:
     decision = run(make_config(tmp_path), raw)

@@ -135,6 +135,10 @@ def as_customer_mail(msg: ParsedMessage, original: Forwarded) -> ParsedMessage:
         attachments=msg.attachments + original.attachments,
         language=detect_language(f"{original.subject}\n{original.text}"),
         forwarded_by=msg.sender,
+        # The guard judges the original: its headers when it came whole, else none of
+        # the forward's own (a colleague's mail client's headers are not the customer's).
+        headers=original.headers,
+        return_path=original.return_path,
     )
 
 

@@ -62,6 +62,10 @@ class Forwarded:
     note: str  # what the forwarding staff member wrote above it
     attachments: tuple[Attachment, ...]  # the original's files (attached shape only)
     shape: str  # "attached mail" | "inline forward"
+    # The original's own loop/auto-reply headers (attached shape only): a customer's
+    # out-of-office, forwarded, is still an out-of-office (the guard reads them).
+    headers: tuple[tuple[str, str], ...] = ()
+    return_path: str | None = None
 
 
 def forwarded_mail(msg: ParsedMessage) -> Forwarded | None:
@@ -88,6 +92,8 @@ def _attached(msg: ParsedMessage) -> Forwarded | None:
             note=written_part(msg.text) if msg.text != inner.text else "",
             attachments=inner.attachments,
             shape="attached mail",
+            headers=inner.headers,
+            return_path=inner.return_path,
         )
     return None
 
