@@ -113,11 +113,16 @@ def complaint(
 
 
 def cli(
-    config: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    config: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    input_text: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m inbox_agent --config CONFIG ARGS...` as a real process."""
     return subprocess.run(
         [sys.executable, "-m", "inbox_agent", "--config", str(config), *args],
+        input=input_text,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -77,6 +77,7 @@ def web_deps(loaded: Any) -> Any:
         built.quarantine,
         built.outbox,
         built.unfiled,
+        built.new_complaint,
     )
 
 

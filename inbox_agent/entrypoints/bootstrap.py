@@ -38,6 +38,7 @@ from inbox_agent.services.ports import DroppedLog, Mailbox, Transport
 from inbox_agent.services.recategorize import stored_corrections, with_stored_corrections
 from inbox_agent.services.sent_copies import SentCopies
 from inbox_agent.services.web_actions import WebActions
+from inbox_agent.services.web_new_complaint import NewComplaintDesk
 from inbox_agent.services.web_outbox import OutboxDesk
 from inbox_agent.services.web_ports import AuditLog, StaffDirectory
 from inbox_agent.services.web_quarantine import QuarantineDesk
@@ -225,6 +226,7 @@ class WebServices:
     quarantine: QuarantineDesk
     outbox: OutboxDesk
     unfiled: UnfiledDesk
+    new_complaint: NewComplaintDesk
 
 
 def build_web(config: Config, *, clock: Clock | None = None) -> WebServices:
@@ -243,4 +245,5 @@ def build_web(config: Config, *, clock: Clock | None = None) -> WebServices:
         quarantine=QuarantineDesk(store, config, dropped_quarantine_log(config), audit),
         outbox=OutboxDesk(store, config, audit),
         unfiled=UnfiledDesk(store, config, audit),
+        new_complaint=NewComplaintDesk(store, config, audit),
     )

@@ -20,6 +20,7 @@ from inbox_agent.entrypoints.cli_cases import add_show_options, cmd_cases, cmd_c
 from inbox_agent.entrypoints.cli_common import EXIT_CONFIG, EXIT_USAGE
 from inbox_agent.entrypoints.cli_escalate import add_escalate_parser, cmd_escalate
 from inbox_agent.entrypoints.cli_export import add_export_parser, cmd_export
+from inbox_agent.entrypoints.cli_open import add_open_parser, cmd_open
 from inbox_agent.entrypoints.cli_outbox import add_outbox_parser, cmd_outbox
 from inbox_agent.entrypoints.cli_report import add_report_parser, cmd_report
 from inbox_agent.entrypoints.cli_run import cmd_run
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parser(sub)
     add_export_parser(sub)
     add_unfiled_parser(sub)
+    add_open_parser(sub)
     add_train_parsers(sub)
     add_store_parsers(sub)
     add_web_parsers(sub)
@@ -121,6 +123,7 @@ COMMANDS = {
     "show": cmd_show,
     "quarantine": cmd_quarantine,
     "unfiled": cmd_unfiled,
+    "open": cmd_open,
     "status": cmd_status,
     "outbox": cmd_outbox,
     "check": cmd_check,

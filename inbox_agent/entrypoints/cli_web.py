@@ -55,6 +55,7 @@ def cmd_web(args: argparse.Namespace, config: Config) -> int:
         services.quarantine,
         services.outbox,
         services.unfiled,
+        services.new_complaint,
     )
     console.print(f"staff web app on http://{host}:{port}/ (data in {config.storage.data_dir})")
     serve(deps, host, port)

@@ -6,7 +6,7 @@ Each step is a small named function; ``Acknowledge.run`` reads as the list of th
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from inbox_agent.domain.clock import iso, parse_iso
@@ -34,11 +34,20 @@ from inbox_agent.stages.categorize import why_line
 from inbox_agent.stages.evidence import missing_evidence
 
 WINDOW_TOLD = "window_told"  # the event: the customer was told about the complaint window
+NOT_ANSWERED = "not_answered"  # the skip: staff logged the complaint without an acknowledgement
 ENCRYPTED_FLAG = "encrypted"  # a mail on the case arrived encrypted and could not be read
 
 
+@dataclass(frozen=True)
 class Acknowledge:
-    name = "acknowledge"
+    """``logged``: staff logged the complaint by hand (policies/logged.py). Its receipt
+    is when the customer complained, however long ago, so the backfill rule (old mail
+    found in a mailbox is not answered) does not hold; ``answer=False``: staff chose not
+    to mail the customer (a letter, no mailbox they read)."""
+
+    name: str = "acknowledge"
+    logged: bool = False
+    answer: bool = True
 
     def run(self, work: MailWork) -> Decision:
         existing = work.match.case if work.match else None
@@ -51,8 +60,17 @@ class Acknowledge:
             detail = f"evidence added: {', '.join(sorted(new_evidence)) or 'none'}"
             case = add_event(case, iso(work.now), "customer_message", work.parsed.sender, detail)
         was_reopened = existing is not None and existing.status == CaseStatus.RESOLVED
-        skip = ack_skip(
-            work, case, is_new=existing is None, brings_evidence=bool(new_evidence), reopened=was_reopened
+        skip = (
+            ack_skip(
+                work,
+                case,
+                is_new=existing is None,
+                brings_evidence=bool(new_evidence),
+                reopened=was_reopened,
+                logged=self.logged,
+            )
+            if self.answer
+            else Skip(NOT_ANSWERED, "logged by staff without an acknowledgement")
         )
         outgoing: tuple[OutgoingMail, ...] = ()
         if skip is None:
@@ -217,7 +235,13 @@ def ack_kind(is_new: bool, got_new_evidence: bool, missing: tuple[str, ...]) -> 
 
 
 def ack_skip(
-    work: MailWork, case: Case, *, is_new: bool, brings_evidence: bool, reopened: bool = False
+    work: MailWork,
+    case: Case,
+    *,
+    is_new: bool,
+    brings_evidence: bool,
+    reopened: bool = False,
+    logged: bool = False,
 ) -> Skip | None:
     """Reasons to store a customer's mail without answering it. A mail that reopens a
     resolved case is always answered (the per-case interval would swallow it when the
@@ -230,7 +254,7 @@ def ack_skip(
         # would not put in an envelope is not one we answer (a crash here would quarantine it).
         return Skip("unreplyable_sender", work.parsed.sender)
     age = now - work.incoming.received_at
-    if age > timedelta(seconds=work.config.mailbox.silent_older_than):
+    if not logged and age > timedelta(seconds=work.config.mailbox.silent_older_than):
         return Skip("backfill_old", f"received {age.days} days ago")
     # A reply that brings new evidence always gets its answer ("received X, still
     # missing Y"): it is bounded by the number of evidence ids, so it cannot flood.

@@ -78,6 +78,21 @@ FILED_BY_STAFF: tuple[Stage, ...] = tuple(
     for stage in INTAKE
 )
 
+# A complaint staff logged by hand (policies/logged.py): what the customer said, typed
+# in by staff, is never machine mail, staff mail or a web form's; the guard still
+# keeps a no-reply or our own address from being answered.
+LOGGED: tuple[Stage, ...] = (
+    Dedupe(),
+    Parse(name="logged complaint"),
+    Guard(),
+    Categorize(),
+    EVIDENCE,
+    Thread(),
+    FileAutomatic(),
+    Acknowledge(logged=True),
+)
+LOGGED_UNANSWERED: tuple[Stage, ...] = (*LOGGED[:-1], Acknowledge(logged=True, answer=False))
+
 # A mail in the complaint account's Sent folder: only people holding the account's
 # credentials can put mail there, so the thread is trusted whatever the From says.
 SENT: tuple[Stage, ...] = (
@@ -165,6 +180,20 @@ def process_filed_by_staff(
 ) -> Decision:
     """``process`` for a kept mail staff file as a complaint. Never raises."""
     return _run(FILED_BY_STAFF, MailWork(incoming, view, config, templates, now))
+
+
+def process_logged(
+    incoming: Incoming,
+    view: BatchView,
+    config: Config,
+    templates: TemplateSet,
+    now: datetime,
+    *,
+    answer: bool,
+) -> Decision:
+    """A complaint staff logged by hand; ``answer``: acknowledge it by mail. Never raises."""
+    stages = LOGGED if answer else LOGGED_UNANSWERED
+    return _run(stages, MailWork(incoming, view, config, templates, now))
 
 
 def process_sent(incoming: Incoming, view: BatchView, config: Config, now: datetime) -> Decision:

@@ -45,6 +45,7 @@ EVENT_WORDS: Mapping[str, str] = {
     "relayed": "Relayed by a web form",
     "forwarded": "Forwarded to us by staff",
     "filed_by_staff": "Filed as a complaint by staff",
+    "logged_by_staff": "Logged by staff (phone, letter, branch, ...)",
     "flagged": "Flagged",
     "viewed_unmasked": "Personal data shown unmasked",
     "raw_purged": "Raw mail deleted (retention)",

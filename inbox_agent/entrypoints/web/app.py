@@ -30,6 +30,7 @@ from inbox_agent.domain.languages import REPLY_LANGUAGES, language_name
 from inbox_agent.entrypoints.failures import describe
 from inbox_agent.entrypoints.web.security import AttemptLimiter, Refused, SecurityHeaders, SignInNeeded
 from inbox_agent.services.web_actions import WebActions
+from inbox_agent.services.web_new_complaint import NewComplaintDesk
 from inbox_agent.services.web_outbox import OutboxDesk
 from inbox_agent.services.web_ports import AuditLog, StaffDirectory
 from inbox_agent.services.web_quarantine import QuarantineDesk
@@ -54,6 +55,7 @@ class WebDeps:
     quarantine: QuarantineDesk
     outbox: OutboxDesk
     unfiled: UnfiledDesk
+    new_complaint: NewComplaintDesk
     sessions: Sessions = field(init=False)
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
     # One store access at a time in this process: the store's caches and its re-entrant
@@ -87,6 +89,7 @@ class WebDeps:
 def create_app(deps: WebDeps) -> Starlette:
     from inbox_agent.entrypoints.web.routes_auth import auth_routes
     from inbox_agent.entrypoints.web.routes_cases import case_routes
+    from inbox_agent.entrypoints.web.routes_new import new_complaint_routes
     from inbox_agent.entrypoints.web.routes_outbox import outbox_routes
     from inbox_agent.entrypoints.web.routes_quarantine import quarantine_routes
     from inbox_agent.entrypoints.web.routes_unfiled import unfiled_routes
@@ -97,6 +100,7 @@ def create_app(deps: WebDeps) -> Starlette:
         *case_routes(),
         *quarantine_routes(),
         *unfiled_routes(),
+        *new_complaint_routes(),
         *outbox_routes(),
         Mount("/static", app=StaticFiles(directory=str(static)), name="static"),
     ]
