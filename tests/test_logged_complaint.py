@@ -88,7 +88,8 @@ def test_a_phone_complaint_becomes_a_case_clocked_from_the_call(setup: tuple[Con
     (ack,) = decision.outgoing
     assert ack.recipients == ("amy@example.com",)
     body = email.message_from_bytes(ack.raw, policy=email.policy.default).get_body(preferencelist=("plain",))
-    assert case.case_id in body.get_content()  # type: ignore[union-attr]
+    text = body.get_content()  # type: ignore[union-attr]
+    assert case.case_id in text and "Thank you for contacting us" in text  # not "writing": she called
     stored = setup[1].get_case(case.case_id)
     assert stored is not None and stored.events == case.events  # committed
 

@@ -109,6 +109,9 @@ class AckRequest:
     # "S/MIME" or "OpenPGP": the customer's mail arrived encrypted and could not be
     # read; the reply asks them to write again without encryption. "" otherwise.
     encrypted: str = ""
+    # Staff logged the complaint from a call, a letter, a visit (policies/logged.py):
+    # the reply thanks the customer for contacting us, not for writing.
+    logged: bool = False
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,7 @@ def ack_context(templates: TemplateSource, req: AckRequest) -> dict[str, Any]:
         "window_days": req.window_days,
         "incident_date": single_line(req.incident_date),
         "encrypted": single_line(req.encrypted),
+        "logged": req.logged,
         "change_password_path": labels.phrase("change_password_path"),
         "freeze_path": labels.phrase("freeze_path"),
     }

@@ -70,6 +70,7 @@ def sample_ack_requests(language: str) -> list[AckRequest]:
             window_days=60 if category == "security" else 0,
             incident_date="2026-01-05" if category == "security" else "",
             encrypted="S/MIME" if category == "security" else "",
+            logged=category == "other",  # a complaint staff took by phone
         )
 
     requests = [

@@ -75,7 +75,9 @@ class Acknowledge:
         outgoing: tuple[OutgoingMail, ...] = ()
         if skip is None:
             kind = ack_kind(existing is None, bool(new_evidence), case.missing)
-            mail = acknowledgement(work, case, kind, tuple(sorted(new_evidence)), window_days)
+            mail = acknowledgement(
+                work, case, kind, tuple(sorted(new_evidence)), window_days, logged=self.logged
+            )
             case = record_ack(work, case, kind, mail)
             if window_days:
                 case = add_event(case, iso(work.now), WINDOW_TOLD, "system", f"{window_days}-day window")
@@ -303,7 +305,13 @@ def _recent_acks(view: BatchView, sender: str, now: datetime) -> list[str]:
 
 
 def acknowledgement(
-    work: MailWork, case: Case, kind: str, received: tuple[str, ...], window_days: int = 0
+    work: MailWork,
+    case: Case,
+    kind: str,
+    received: tuple[str, ...],
+    window_days: int = 0,
+    *,
+    logged: bool = False,
 ) -> OutgoingMail:
     msg, config = work.parsed, work.config
     assert work.templates is not None, "acknowledgements are only rendered by the intake pipeline"
@@ -323,6 +331,7 @@ def acknowledgement(
         window_days=window_days,
         incident_date=case.evidence_map.get("transaction_date", "")[:10] if window_days else "",
         encrypted=msg.encrypted,
+        logged=logged,
     )
     return outgoing_mail(
         config,
