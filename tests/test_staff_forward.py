@@ -293,6 +293,34 @@ def test_the_customers_own_copy_after_a_forward_is_the_same_mail(tmp_path: Path)
     assert again.case is not None and again.case.case_id == first.case.case_id and again.outgoing == ()
 
 
+def test_a_forward_of_the_customers_reply_on_their_case_joins_it_and_is_not_answered_as_staff(
+    tmp_path: Path,
+) -> None:
+    config = make_config(tmp_path)
+    first = run(config, attached_forward(original()))
+    assert first.case is not None
+    tag = f"[{first.case.case_id}]"
+    reply = complaint(
+        f"Amy Lee <{AMY}>",
+        f"Re: {tag} Withdrawal stuck",
+        "Here is the transaction id: TX20261201998877. Still nothing arrived.",
+        message_id="<amy-reply@example.com>",
+    )
+    raw = (
+        attached_forward(reply, note="FYI, she wrote to my own address.")
+        .replace(b"Subject: Fwd: Withdrawal stuck", f"Subject: Fwd: Re: {tag} Withdrawal stuck".encode())
+        .replace(b"fwd-attached", b"fwd-second")
+    )
+    decision = run(config, raw, first.case)
+    assert decision.outcome == "joined" and decision.case is not None
+    assert decision.case.case_id == first.case.case_id
+    assert decision.message is not None and decision.message.sender == AMY
+    assert decision.case.evidence_map["transaction_id"] == "TX20261201998877"
+    assert [event.kind for event in decision.case.events].count("forwarded") == 2
+    for mail in decision.outgoing:  # an acknowledgement to Amy; the colleague's "FYI" is not an answer
+        assert mail.kind != "staff_reply" and b"FYI" not in mail.raw
+
+
 def test_staff_mail_naming_no_case_and_forwarding_nothing_is_kept_as_before(tmp_path: Path) -> None:
     raw = complaint(
         f"Bob <{AGENT}>", "lunch?", "anyone for lunch", headers={"Authentication-Results": PASSED}

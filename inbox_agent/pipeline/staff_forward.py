@@ -6,8 +6,11 @@ and never fileable (``policies/unfiled.py``), so the complaint stopped with staf
 
 The rules, in order:
 
-* only staff-like mail that names no case (on a case, staff mail is a command or an
-  answer: ``filing.StaffMail``) and that forwards a mail (``stages/forwarded.py``);
+* only staff-like mail that forwards a mail (``stages/forwarded.py``) and names no case,
+  or names the forwarded mail's customer's own case (a colleague forwarding the
+  customer's "Re: [WLT-…]" from their own inbox: the customer's mail joins it, and the
+  colleague's "FYI" is not sent to the customer as an answer). Other staff mail on a
+  case is a command or an answer (``filing.StaffMail``);
 * only a proven sender, by the proof ``[trust] staff_command`` accepts that needs no
   case (``aligned``). Filing under another's address opens a case and mails them an
   acknowledgement in our name, so a forged From line must not do it; an unproven
@@ -29,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from inbox_agent.config.trust import ALIGNED
-from inbox_agent.domain.model import LOOP_HEADER, ParsedMessage, Skip
+from inbox_agent.domain.model import LOOP_HEADER, Case, ParsedMessage, Skip
 from inbox_agent.pipeline.decision import Decision
 from inbox_agent.pipeline.filing import file_skipped
 from inbox_agent.pipeline.staff_trust import why_unproven
@@ -38,7 +41,7 @@ from inbox_agent.stages.authentication import FAIL
 from inbox_agent.stages.forwarded import Forwarded, forwarded_mail
 from inbox_agent.stages.guard import loop_skip
 from inbox_agent.stages.language import detect_language
-from inbox_agent.stages.thread import find_thread
+from inbox_agent.stages.thread import ThreadMatch, find_thread
 
 NOT_FILED = "staff_without_case"  # never filed (policies/unfiled.py)
 UNPROVEN = "forward_unproven"  # a supervisor may file it from the unfiled mail
@@ -54,21 +57,23 @@ class StaffForward:
     filer_proves: bool = False
 
     def run(self, work: MailWork) -> Decision | None:
-        if work.skip is not None or not staff_like(work) or (work.match and work.match.case):
+        if work.skip is not None or not staff_like(work):
             return None
+        named = work.match.case if work.match else None
         original = forwarded_mail(work.parsed)
-        if original is None:
-            return None  # staff mail naming no case: filing.StaffMail keeps it
+        if original is None or (named is not None and original.sender != named.customer):
+            return None  # staff writing on a case, or naming none: filing.StaffMail
         customer_mail = as_customer_mail(work.parsed, original)
         refusal = why_not_filed(work, original, customer_mail) or self._unproven(work, original)
         if refusal is not None:
-            return file_skipped(work, None, refusal)
+            # On a case, an unproven sender is what filing.StaffMail already refuses.
+            return file_skipped(work, None, refusal) if named is None else None
         work.forward = ForwardRecord(work.parsed.sender, _detail(work, original), original.message_id)
         work.msg = customer_mail
         work.sender_auth = None  # the verdict was the staff member's, recorded in the event
         Categorize().run(work)
         Evidence().run(work)
-        _join_the_originals_case(work, original)
+        _join_the_originals_case(work, original, named)
         return None
 
     def _unproven(self, work: MailWork, original: Forwarded) -> Skip | None:
@@ -151,8 +156,10 @@ def _detail(work: MailWork, original: Forwarded) -> str:
     return f"{original.shape} forwarded by {work.parsed.sender} (proven: {proof}){when}{note}"
 
 
-def _join_the_originals_case(work: MailWork, original: Forwarded) -> None:
-    """The case the customer's mail is already on, or one their subject names."""
+def _join_the_originals_case(work: MailWork, original: Forwarded, named: Case | None) -> None:
+    """The case the customer's mail is already on, else the case the forward named
+    (its customer's: a colleague forwarding "Re: [WLT-…]" from their own inbox), else
+    one the customer's subject names; none: a new case."""
     probe = replace(work.parsed, message_id=original.message_id)
     match = find_thread(
         probe,
@@ -160,6 +167,8 @@ def _join_the_originals_case(work: MailWork, original: Forwarded) -> None:
         message_cases=work.view.case_for_message_id(),
         is_staff=lambda _address: False,
     )
+    if named is not None and match.via != "message-id":
+        match = ThreadMatch(case=named, via="forward")
     work.match = match
     if match.via == "message-id":
         work.skip = Skip("redelivered", f"{original.message_id} is already on the case")
