@@ -337,6 +337,8 @@ def test_first_amount_is_the_amount_and_should_be_is_the_expected_amount() -> No
         ("Ref: ABC12345", "ABC12345"),
         ("txn 778100234", "778100234"),
         ("It was TXN8820349911 I think", "TXN8820349911"),
+        # Before: the id-shaped pattern stopped at the first hyphen ("TX20261201").
+        ("Here is the transaction id: TX20261201-998877.", "TX20261201-998877"),
         # Before: "reference" read as the id of "transaction", and the number was lost.
         ("transaction reference number is 0123456789", "0123456789"),
         ("transaction reference no. AB123456", "AB123456"),

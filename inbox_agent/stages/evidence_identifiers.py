@@ -23,7 +23,9 @@ _TXN_KEYWORDS = (
 _TXN_NEAR = re.compile(
     rf"(?:{_TXN_KEYWORDS})码?\s*(?:is|was|为|是)?\s*[:#]?\s*(?P<id>[A-Za-z0-9][A-Za-z0-9_-]{{5,}})", re.I
 )
-_TXN_SHAPED = re.compile(r"(?<![A-Za-z0-9])(?P<id>(?:TXN|TRX|TX|ORD|PAY)[-_]?[A-Z0-9]{6,})(?![A-Za-z0-9])")
+_TXN_SHAPED = re.compile(
+    r"(?<![A-Za-z0-9])(?P<id>(?:TXN|TRX|TX|ORD|PAY)[-_]?[A-Z0-9]{6,}(?:-[A-Z0-9]+)*)(?![A-Za-z0-9])"
+)
 _PHONE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$|^\+\d{8,15}$")
 
 
