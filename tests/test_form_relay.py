@@ -14,7 +14,7 @@ import pytest
 from helpers import cli, cli_json, complaint, write_config
 
 from inbox_agent.config.loader import Config, ConfigError, build_config
-from inbox_agent.domain.model import Case
+from inbox_agent.domain.model import Case, ParsedMessage
 from inbox_agent.mail.render import TemplateSet
 from inbox_agent.pipeline.classify import classify_bytes
 from inbox_agent.pipeline.decision import BatchView, Decision, Incoming
@@ -87,6 +87,65 @@ def test_a_relay_mail_naming_no_customer_gives_the_reason(reply_to: str | None, 
     msg = parse_message(form_mail(reply_to=reply_to))
     found = from_form_relay(msg, _is_relay, frozenset({"complaints@wallet.example"}))
     assert isinstance(found, str) and why in found and RELAY in found
+
+
+CF7_BODY = (
+    "From: Amy Lee <amy@example.com>\n"
+    "Subject: Account\n\n"
+    "Message Body:\n"
+    "My account is locked and I cannot pay.\n\n"
+    "-- \n"
+    f"This e-mail was sent from a contact form on Wallet (Wallet website <{RELAY}>)\n"
+)
+DRUPAL_BODY = "Name: Wang Xiaoming\nEmail: wang@example.cn\nMessage:\n我的提现三天了还没到账。\n"
+CHINESE_BODY = "姓名：王小明\n邮箱：wang@example.cn\n内容：我的提现三天了还没到账。\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "customer", "name", "field"),
+    [
+        (CF7_BODY, AMY, "Amy Lee", "'From' field"),
+        (DRUPAL_BODY, "wang@example.cn", "Wang Xiaoming", "'Email' field"),
+        (CHINESE_BODY, "wang@example.cn", "王小明", "'邮箱' field"),
+    ],
+    ids=["contact-form-7", "drupal", "chinese"],
+)
+def test_a_relay_without_reply_to_names_the_customer_in_a_form_field(
+    body: str, customer: str, name: str, field: str
+) -> None:
+    msg = parse_message(form_mail(body, reply_to=None))
+    found = from_form_relay(msg, _is_relay, frozenset({"complaints@wallet.example"}))
+    assert isinstance(found, ParsedMessage)
+    assert (found.sender, found.sender_name, found.relayed_by, found.relay_field) == (
+        customer,
+        name,
+        RELAY,
+        field,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (
+            "Email: amy@example.com\nAlt email: bo@example.org\nE-mail: bo@example.org\n",
+            "two e-mail addresses",
+        ),
+        ("Please write to me at amy@example.com, my account is locked.", "names no e-mail field"),
+    ],
+)
+def test_a_relay_mail_whose_fields_name_no_one_customer_gives_the_reason(body: str, why: str) -> None:
+    found = from_form_relay(parse_message(form_mail(body, reply_to=None)), _is_relay, frozenset())
+    assert isinstance(found, str) and why in found and "sent no Reply-To" in found
+
+
+def test_a_field_named_customer_is_filed_and_answered_with_the_field_on_record(tmp_path: Path) -> None:
+    decision = run(make_config(tmp_path), form_mail(DRUPAL_BODY, reply_to=None))
+    assert decision.outcome == "new_case" and decision.case is not None
+    assert decision.case.customer == "wang@example.cn"
+    (relayed,) = [event for event in decision.case.events if event.kind == "relayed"]
+    assert "its 'Email' field, as typed into the form" in relayed.detail
+    assert [mail.recipients for mail in decision.outgoing] == [("wang@example.cn",)]
 
 
 def test_the_customer_of_a_relay_mail_is_its_reply_to_with_its_name() -> None:

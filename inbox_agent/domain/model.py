@@ -107,6 +107,7 @@ class ParsedMessage:
     # The web form that relayed the mail (its From address) when ``sender`` is the
     # customer's address taken from Reply-To (stages/form_relay.py); "" otherwise.
     relayed_by: str = ""
+    relay_field: str = ""  # where the form put the customer's address: "Reply-To" or a text field
     # "S/MIME" or "OpenPGP" when (part of) the mail arrived encrypted and could not be
     # read (stages/sealed_mail.py); "" otherwise.
     encrypted: str = ""

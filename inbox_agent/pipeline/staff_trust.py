@@ -121,7 +121,7 @@ def record_sender_checks(work: MailWork, case: Case) -> Case:
     msg, at, auth = work.parsed, iso(work.now), work.sender_auth
     flags = list(case.flags)
     if msg.relayed_by:
-        detail = f"sent by {msg.relayed_by}; the customer's address is its Reply-To, as typed into the form"
+        detail = f"sent by {msg.relayed_by}; the customer's address is its {msg.relay_field}, as typed into the form"
         case = add_event(case, at, RELAYED, msg.relayed_by, detail)
     if work.forward is not None:
         # The original's Message-ID joins the case: the customer's own copy of the same
