@@ -7,7 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -222,7 +222,11 @@ def test_a_proven_staff_forward_opens_the_customers_case_and_answers_them(tmp_pa
 def test_the_regulatory_clock_starts_when_the_customer_wrote(tmp_path: Path) -> None:
     decision = run(make_config(tmp_path), attached_forward(original()))
     assert decision.case is not None and decision.case.received_at == "2026-12-01T08:30:00+00:00"
-    inline = run(make_config(tmp_path), inline_forward(GMAIL_BLOCK))  # a date with no zone: our receipt
+    # A date with no zone: our receipt, not the forward's own Date (a minute earlier).
+    forwarded = inline_forward(GMAIL_BLOCK).replace(
+        format_datetime(NOW).encode(), format_datetime(NOW - timedelta(minutes=1)).encode()
+    )
+    inline = run(make_config(tmp_path), forwarded)
     assert inline.case is not None and inline.case.received_at == "2026-12-04T10:00:00+00:00"
     assert any(
         "the original's date: Tue, Dec 1, 2026 at 4:30 PM" in event.detail for event in inline.case.events

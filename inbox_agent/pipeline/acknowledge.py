@@ -144,10 +144,8 @@ def _received_by_the_firm(work: MailWork) -> datetime:
     (pipeline/staff_forward.py) the original's date when it is known and earlier — the
     customer wrote to the firm then, at another of its addresses."""
     ours = min(work.incoming.received_at, work.now)
-    sent = work.parsed.date
-    if work.forward is not None and sent is not None and sent < ours:
-        return sent
-    return ours
+    sent = work.forward.original_date if work.forward is not None else None
+    return sent if sent is not None and sent < ours else ours
 
 
 def window_to_tell(work: MailWork, case: Case) -> tuple[Case, int]:

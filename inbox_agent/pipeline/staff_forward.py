@@ -68,7 +68,9 @@ class StaffForward:
         if refusal is not None:
             # On a case, an unproven sender is what filing.StaffMail already refuses.
             return file_skipped(work, None, refusal) if named is None else None
-        work.forward = ForwardRecord(work.parsed.sender, _detail(work, original), original.message_id)
+        work.forward = ForwardRecord(
+            work.parsed.sender, _detail(work, original), original.message_id, original.date
+        )
         work.msg = customer_mail
         work.sender_auth = None  # the verdict was the staff member's, recorded in the event
         Categorize().run(work)

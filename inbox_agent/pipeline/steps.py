@@ -36,6 +36,7 @@ class ForwardRecord:
     by: str  # the staff member's address
     detail: str  # how it was forwarded and proven, and the original's date as written
     original_message_id: str  # "" for an inline forward
+    original_date: datetime | None  # when the customer sent it, when known with its zone
 
 
 @dataclass
