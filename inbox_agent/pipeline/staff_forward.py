@@ -81,15 +81,19 @@ class StaffForward:
     def _unproven(self, work: MailWork, original: Forwarded) -> Skip | None:
         """A sender our server did not prove: kept for a supervisor to decide, unless
         one is filing it now. A forged one (DMARC fail) is never filed."""
-        auth, config = work.sender_auth, work.config
+        auth = work.sender_auth
         if auth is not None and auth.verdict == FAIL:
             return Skip(NOT_FILED, f"a forward of {original.sender}'s mail from a forged sender: {auth.rule}")
-        if (
-            auth is not None and auth.aligned_pass and ALIGNED in config.trust.staff_command
-        ) or self.filer_proves:
+        if _server_proven(work) or self.filer_proves:
             return None
         why = f"a forward of {original.sender}'s mail, not filed: {why_unproven(work, 'forward')}"
         return Skip(UNPROVEN, f"{why}; a supervisor may file it (`unfiled file`)")
+
+
+def _server_proven(work: MailWork) -> bool:
+    """Our server's aligned pass for the staff sender, when ``staff_command`` accepts it."""
+    auth = work.sender_auth
+    return auth is not None and auth.aligned_pass and ALIGNED in work.config.trust.staff_command
 
 
 def why_not_filed(work: MailWork, original: Forwarded, customer_mail: ParsedMessage) -> Skip | None:
@@ -151,8 +155,10 @@ def as_customer_mail(msg: ParsedMessage, original: Forwarded) -> ParsedMessage:
 
 def _detail(work: MailWork, original: Forwarded) -> str:
     auth = work.sender_auth
-    proof = f"{auth.rule} by {auth.authserv_id}" if auth is not None and auth.aligned_pass else ""
-    proof = proof or "by the supervisor who filed it from the unfiled mail"
+    if auth is not None and _server_proven(work):
+        proof = f"{auth.rule} by {auth.authserv_id}"
+    else:
+        proof = "by the supervisor who filed it from the unfiled mail"
     when = f"; the original's date: {original.date_text}" if original.date_text else ""
     note = f"; their note: {original.note[:300]}" if original.note else ""
     return f"{original.shape} forwarded by {work.parsed.sender} (proven: {proof}){when}{note}"
