@@ -192,6 +192,11 @@ def test_an_attached_forward_is_read_as_the_whole_mail() -> None:
     assert found.note == "Customer wrote to support, please handle."
 
 
+def test_a_forward_as_attachment_with_no_text_of_its_own_has_no_note() -> None:
+    found = forwarded_mail(parse_message(attached_forward(original(), note="")))
+    assert found is not None and found.sender == AMY and found.note == ""
+
+
 def test_a_reply_quoting_a_mail_is_no_forward() -> None:
     body = (
         "Thanks, noted.\n\nOn Tue, Dec 1, 2026 at 4:30 PM Amy Lee <amy@example.com> wrote:\n> my withdrawal\n"

@@ -89,13 +89,19 @@ def _attached(msg: ParsedMessage) -> Forwarded | None:
             date_text=inner.header("date") or "",
             message_id=inner.message_id,
             text=inner.new_text,
-            note=written_part(msg.text) if msg.text != inner.text else "",
+            note=written_part(msg.text) if _has_own_text(msg) else "",
             attachments=inner.attachments,
             shape="attached mail",
             headers=inner.headers,
             return_path=inner.return_path,
         )
     return None
+
+
+def _has_own_text(msg: ParsedMessage) -> bool:
+    """False when the forward's text is the attached mail's, read because it had none
+    of its own (``body_fallback``): there is then no note above the forward."""
+    return bool(msg.text) and not any(defect.startswith("body: no text part") for defect in msg.defects)
 
 
 def _inline(msg: ParsedMessage) -> Forwarded | None:
