@@ -141,7 +141,7 @@ def test_every_language_has_the_same_templates() -> None:
         for language in LANGUAGES
     }
     assert by_language["zh"] == by_language["zh-Hant"] == by_language["en"]
-    assert len(by_language["zh-Hant"]) == 24
+    assert len(by_language["zh-Hant"]) == 26
 
 
 @pytest.mark.parametrize("name", TEMPLATE_FILES)

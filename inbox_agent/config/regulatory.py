@@ -57,6 +57,9 @@ class RegulatorySettings:
     escalate_before: float = 2 * 86400.0  # escalate this long before a regulatory deadline
     escalate_to: str = ""  # escalation level notified ahead of a deadline; "" = the highest
     holding_reply: bool = True  # send the holding reply at the holding point
+    # Resolving a case needs a determination (upheld, partly_upheld, not_upheld,
+    # withdrawn: policies/determination.py), as a complaints return counts them.
+    require_determination: bool = False
 
     def jurisdiction_for(self, sender: str, recipients: tuple[str, ...], language: str) -> str:
         for rule in self.rules:
@@ -97,6 +100,7 @@ def regulatory_settings(section: Section, today: date | None = None) -> Regulato
         escalate_before=section.duration("escalate_before", 2 * 86400.0),
         escalate_to=section.str_("escalate_to", ""),
         holding_reply=section.bool_("holding_reply", True),
+        require_determination=section.bool_("require_determination", False),
     )
     section.finish()
     _check_coverage(settings, section, today or datetime.now(UTC).date())

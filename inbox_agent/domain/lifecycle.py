@@ -77,7 +77,14 @@ def staff_answered(case: Case) -> dict[str, Any]:
 
 def reopened(at: str) -> dict[str, Any]:
     """The changes a reopen makes: a new wait for staff, escalated again from L1."""
-    return {"status": CaseStatus.WAITING_STAFF, "awaiting_since": at, "escalation_level": 0}
+    # The earlier determination stays in the "resolved" event; the case is undecided again.
+    return {
+        "status": CaseStatus.WAITING_STAFF,
+        "awaiting_since": at,
+        "escalation_level": 0,
+        "determination": "",
+        "redress": "",
+    }
 
 
 def status_after_customer_message(case: Case, missing: tuple[str, ...]) -> CaseStatus:

@@ -21,6 +21,10 @@ CATEGORIES: tuple[str, ...] = (
     "other",
 )
 
+# How a resolved complaint was decided: what the final response tells the customer and
+# what a complaints return counts (policies/determination.py).
+DETERMINATIONS: tuple[str, ...] = ("upheld", "partly_upheld", "not_upheld", "withdrawn")
+
 # Every mail we send carries this header with the deployment's loop token: a mail
 # that comes back with it is our own and is never answered (RFC 3834 loop guard).
 LOOP_HEADER = "X-Inbox-Agent-Loop"
@@ -231,6 +235,11 @@ class Case:
     # regulatory clocks count from. Earlier than ``created_at`` after downtime or a
     # backlog ("" in cases stored before it was recorded: ``created_at`` stands in).
     received_at: str = ""
+    # How staff decided the complaint when they resolved it (DETERMINATIONS; "" = open,
+    # or resolved without one) and what was paid or credited ("25.00 CNY"; "" = none):
+    # the final response says so, and the regulator's report counts them.
+    determination: str = ""
+    redress: str = ""
 
     @property
     def evidence_map(self) -> dict[str, str]:

@@ -114,6 +114,13 @@ def _add_staff_parsers(sub: argparse._SubParsersAction) -> None:
         action.add_argument("text", nargs="*", help="the text (or --file)")
         action.add_argument("--file", help="read the text from this file")
         action.add_argument("--by", help="who acts (default: $USER)")
+        if name == "resolve":
+            action.add_argument(
+                "--determination",
+                default="",
+                help="how the complaint was decided: upheld, partly_upheld, not_upheld, withdrawn",
+            )
+            action.add_argument("--redress", default="", help='what was paid or credited, e.g. "25.00 CNY"')
 
 
 COMMANDS = {
@@ -150,8 +157,27 @@ COMMANDS = {
 MODEL_AT_START = frozenset({"run", "check", "classify", "train"})
 
 
+_TEXT_COMMANDS = ("note", "reply", "resolve", "reopen")
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; for a command that takes text, words after its options are text
+    too (`resolve CASE --determination upheld Refunded.`): argparse alone would refuse them."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if (
+        extra
+        and getattr(args, "command", "") in _TEXT_COMMANDS
+        and not any(word.startswith("-") for word in extra)
+    ):
+        args.text = [*args.text, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parse(argv)
     try:
         config = _load(args)
     except ConfigError as exc:

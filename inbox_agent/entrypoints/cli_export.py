@@ -68,7 +68,8 @@ def _csv(report: Export) -> str:
 
 
 def _json(report: Export) -> str:
-    return json.dumps({"rows": report.rows, "summary": report.summary}, ensure_ascii=False, indent=2) + "\n"
+    data = {"rows": report.rows, "summary": report.summary, "determinations": report.determinations}
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 def _print_summary(report: Export) -> None:
@@ -77,4 +78,17 @@ def _print_summary(report: Export) -> None:
         table.add_column(column, justify="left" if column in ("jurisdiction", "clock") else "right")
     for line in report.summary:
         table.add_row(*(str(line[key]) for key in ("jurisdiction", "clock", *STATES, "total")))
-    Console(stderr=True, markup=False).print(table)
+    console = Console(stderr=True, markup=False)
+    console.print(table)
+    if report.determinations:
+        console.print(_determination_table(report))
+
+
+def _determination_table(report: Export) -> Table:
+    keys = tuple(report.determinations[0])
+    table = Table(title="resolved cases by determination")
+    for key in keys:
+        table.add_column(key, justify="left" if key in ("jurisdiction", "category", "redress") else "right")
+    for line in report.determinations:
+        table.add_row(*(str(line[key]) for key in keys))
+    return table

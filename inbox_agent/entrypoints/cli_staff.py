@@ -130,7 +130,14 @@ def cmd_staff_action(args: argparse.Namespace, config: Config) -> int:
         )
         return EXIT_FAIL
     actor = args.by or os.environ.get("USER", "staff")
-    action = StaffAction(kind=args.command, actor=actor, text=text, assignee=getattr(args, "name", "") or "")
+    action = StaffAction(
+        kind=args.command,
+        actor=actor,
+        text=text,
+        assignee=getattr(args, "name", "") or "",
+        value=getattr(args, "determination", "") or "",
+        redress=getattr(args, "redress", "") or "",
+    )
     try:
         result = act_on_case(
             open_store(config),

@@ -153,6 +153,8 @@ class ResolutionRequest:
     # Where the customer can go if not satisfied (config only; none configured = none
     # named).
     next_steps: tuple[NextStep, ...] = ()
+    determination: str = ""  # how the complaint was decided (domain DETERMINATIONS); "" = not said
+    redress: str = ""  # "25.00 CNY" paid or credited; "" = none
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,8 @@ def resolution_context(templates: TemplateSource, req: ResolutionRequest) -> dic
         "summary": normalise_newlines(req.summary).strip(),
         "original_subject": echoed_subject(req.original_subject),
         "next_steps": _next_steps(req.next_steps, labels.language),
+        "determination": req.determination,
+        "redress": single_line(req.redress),
     }
 
 

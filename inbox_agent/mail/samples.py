@@ -115,6 +115,8 @@ def sample_resolution_request(language: str) -> ResolutionRequest:
         summary="The duplicate charge was refunded.",
         original_subject="Charged twice",
         next_steps=SAMPLE_NEXT_STEPS,
+        determination="upheld",
+        redress="20.00 USD",
     )
 
 
@@ -184,7 +186,7 @@ def sample_context(
         return staff_notification_context(templates, sample_staff_notification_requests()[1])
     if family == "staff_reply":
         return staff_reply_context(templates, sample_staff_reply_request(language))
-    if family in ("resolution", "next_steps"):
+    if family in ("resolution", "next_steps", "determination"):
         return resolution_context(templates, sample_resolution_request(language))
     if family == "holding_reply":
         return holding_context(templates, sample_holding_request(language))

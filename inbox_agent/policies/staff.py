@@ -30,6 +30,13 @@ from inbox_agent.mail.compose import (
 )
 from inbox_agent.mail.outgoing import outgoing_mail
 from inbox_agent.mail.render import TemplateSet
+from inbox_agent.policies.determination import (
+    canonical_determination,
+    determination_problem,
+    determination_words,
+    redress_text,
+    split_determination,
+)
 from inbox_agent.policies.regulatory import next_steps_for
 
 ACTIONS = ("note", "assign", "reply", "resolve", "reopen", "category", "severity")
@@ -48,7 +55,8 @@ class StaffAction:
     actor: str  # the staff address or CLI user
     text: str = ""  # note, answer or resolution summary
     assignee: str = ""
-    value: str = ""  # the new category or severity
+    value: str = ""  # the new category or severity; resolve: the determination
+    redress: str = ""  # resolve: what was paid or credited ("25.00 CNY")
 
 
 # The first lines of the mails we send staff (staff_escalation.txt.j2, the alert about
@@ -99,6 +107,10 @@ def parse_staff_mail(text: str, actor: str) -> StaffAction:
     if kind in ("category", "severity"):
         value = argument.split()[0].lower() if argument else ""
         return StaffAction(kind=kind, actor=actor, value=value, text=rest)
+    if kind == "resolve":  # "#resolve upheld redress 25.00 CNY: refunded the fee"
+        determination, redress, argument = split_determination(argument)
+        body = "\n".join(part for part in (argument, rest) if part)
+        return StaffAction(kind=kind, actor=actor, value=determination, redress=redress, text=body)
     body = "\n".join(part for part in (argument, rest) if part)
     return StaffAction(kind=kind, actor=actor, text=body)
 
@@ -179,6 +191,12 @@ class Resolve:
     def apply(self, case: Case, action: StaffAction, ctx: ActionContext) -> Outcome:
         if case.status == CaseStatus.RESOLVED:
             raise StaffActionError(f"{case.case_id} is already resolved")
+        determination = canonical_determination(action.value)
+        required = ctx.config.regulatory.require_determination
+        problem = determination_problem(determination, action.redress, required=required)
+        if problem:
+            raise StaffActionError(problem)
+        redress = redress_text(action.redress) if action.redress else ""
         request = ResolutionRequest(
             case_id=case.case_id,
             language=_language(case, ctx),
@@ -189,9 +207,16 @@ class Resolve:
             # Where an unsatisfied customer can go next: the case's jurisdiction, from
             # config only. Here, so every door (CLI, staff mail, web) names them.
             next_steps=next_steps_for(case, ctx.config),
+            determination=determination,
+            redress=redress,
         )
         mail = _mail_to_customer(case, "resolution", render_resolution(ctx.templates, request), ctx)
-        return _answered(case, action, ctx, "resolved", mail, status=CaseStatus.RESOLVED)
+        words = determination_words(determination, redress)
+        detail = f"{words}: {action.text}" if words and action.text else words or action.text
+        resolved, mails = _answered(
+            case, action, ctx, "resolved", mail, status=CaseStatus.RESOLVED, detail=detail
+        )
+        return replace(resolved, determination=determination, redress=redress), mails
 
 
 class Recategorize:
@@ -267,10 +292,13 @@ def _answered(
     *,
     status: CaseStatus,
     escalation_level: int | None = None,
+    detail: str | None = None,
 ) -> Outcome:
     """A staff response that went to the customer: an event, the mail on the thread,
     the new status, and the response clock stopped."""
-    updated = add_event(case, ctx.at, event_kind, action.actor, action.text[:500])
+    updated = add_event(
+        case, ctx.at, event_kind, action.actor, (action.text if detail is None else detail)[:500]
+    )
     answered = replace(
         updated,
         message_ids=updated.message_ids + (mail.message_id,),

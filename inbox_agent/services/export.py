@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import iso
 from inbox_agent.domain.jurisdiction import CLOCKS, days_between, received_at, step_times
-from inbox_agent.domain.model import Case, CaseStatus
+from inbox_agent.domain.model import DETERMINATIONS, Case, CaseStatus
 from inbox_agent.policies.regulatory import case_clocks
 from inbox_agent.services.ports import CaseStore
 
@@ -29,6 +29,9 @@ STATES: tuple[str, ...] = ("met", "missed", "overdue", "open", "not needed", "un
 class Export:
     rows: tuple[dict[str, str], ...]
     summary: tuple[dict[str, str | int], ...]  # jurisdiction, clock, and a count per state
+    # Per jurisdiction and category, the resolved cases by determination, the share
+    # upheld (in full or in part) and the redress paid per currency: a complaints return.
+    determinations: tuple[dict[str, str | int], ...] = ()
 
 
 def columns() -> tuple[str, ...]:
@@ -36,7 +39,7 @@ def columns() -> tuple[str, ...]:
         f"{clock}_{field}" for clock in CLOCKS for field in ("deadline", "done", "days", "result")
     )
     base = ("case", "jurisdiction", "received", "acknowledged", "holding_reply", "final_response")
-    return (*base, *per_clock, "category", "severity", "outcome", "error")
+    return (*base, *per_clock, "category", "severity", "outcome", "determination", "redress", "error")
 
 
 def export_cases(
@@ -52,7 +55,7 @@ def export_cases(
     ]
     chosen.sort(key=lambda case: case.seq)
     rows = tuple(case_row(case, config, now) for case in chosen)
-    return Export(rows=rows, summary=summarise(rows))
+    return Export(rows=rows, summary=summarise(rows), determinations=summarise_determinations(rows))
 
 
 def case_row(case: Case, config: Config, now: datetime) -> dict[str, str]:
@@ -69,6 +72,8 @@ def case_row(case: Case, config: Config, now: datetime) -> dict[str, str]:
         "category": case.category,
         "severity": case.severity,
         "outcome": "resolved" if case.status == CaseStatus.RESOLVED else f"open ({case.status})",
+        "determination": case.determination,
+        "redress": case.redress,
     }
     clocks = case_clocks(case, config, now)
     row["error"] = clocks.error
@@ -97,6 +102,40 @@ def summarise(rows: Iterable[dict[str, str]]) -> tuple[dict[str, str | int], ...
         line["total"] = sum(counts[(jurisdiction, clock, state)] for state in STATES)
         summary.append(line)
     return tuple(summary)
+
+
+def summarise_determinations(rows: Iterable[dict[str, str]]) -> tuple[dict[str, str | int], ...]:
+    """The resolved rows by jurisdiction and category: how many of each determination
+    ("not_recorded": resolved without one), the share upheld and the redress paid."""
+    groups: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for row in rows:
+        if row["outcome"] == "resolved":
+            groups.setdefault((row["jurisdiction"], row["category"]), []).append(row)
+    lines: list[dict[str, str | int]] = []
+    for (jurisdiction, category), resolved in sorted(groups.items()):
+        counts = Counter(row["determination"] or "not_recorded" for row in resolved)
+        decided = sum(counts[d] for d in ("upheld", "partly_upheld", "not_upheld"))
+        upheld = counts["upheld"] + counts["partly_upheld"]
+        line: dict[str, str | int] = {
+            "jurisdiction": jurisdiction,
+            "category": category,
+            "resolved": len(resolved),
+        }
+        line |= {name: counts[name] for name in (*DETERMINATIONS, "not_recorded")}
+        line["upheld_share"] = f"{upheld / decided:.0%}" if decided else ""
+        line["redress"] = _redress_totals(row["redress"] for row in resolved)
+        lines.append(line)
+    return tuple(lines)
+
+
+def _redress_totals(amounts: Iterable[str]) -> str:
+    """ "25.00 CNY", "10.00 CNY", "5.00 USD" → "35.00 CNY; 5.00 USD"."""
+    cents: dict[str, int] = {}  # whole cents: no float sums
+    for amount in amounts:
+        if amount:
+            number, currency = amount.split()
+            cents[currency] = cents.get(currency, 0) + round(float(number) * 100)
+    return "; ".join(f"{cents[c] / 100:.2f} {c}" for c in sorted(cents))
 
 
 def _when(moment: datetime | None) -> str:

@@ -171,7 +171,12 @@ class WebActions:
             # under a name nobody signs in as (by mail and the CLI any name goes, by design).
             raise ActionRefused(f"there is no staff account {assignee!r} to assign the case to")
         action = StaffAction(
-            kind=kind, actor=actor.name, text=text, assignee=assignee, value=fields.get("value", "")
+            kind=kind,
+            actor=actor.name,
+            text=text,
+            assignee=assignee,
+            value=fields.get("value", ""),
+            redress=fields.get("redress", ""),
         )
         result = act_on_case(self.store, self.config, self.templates, case.case_id, action, now, door="web")
         return result.case

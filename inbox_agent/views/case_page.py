@@ -15,6 +15,7 @@ from datetime import tzinfo
 from inbox_agent.domain.mask import mask_text
 from inbox_agent.domain.model import Case, MessageRecord
 from inbox_agent.mail.labels import Labels
+from inbox_agent.policies.determination import determination_words
 from inbox_agent.views.clock import ResponseClock, clock_words, deadline_words
 from inbox_agent.views.explanation import explanation_lines
 from inbox_agent.views.page import FLAG_WORDS, STATUS_WORDS, case_group
@@ -88,6 +89,7 @@ class CasePage:
     thread: tuple[ThreadItem, ...]
     # The complaint window and the regulatory deadlines, met or missed (views/deadlines.py).
     regulatory: tuple[str, ...] = ()
+    determination: str = ""  # how it was decided when resolved: "upheld; redress 25.00 CNY"
 
 
 def build_case_page(
@@ -132,6 +134,7 @@ def build_case_page(
         opened=local_time(case.created_at, tz),
         thread=thread(case, messages, sent, queued, tz),
         regulatory=tuple(regulatory),
+        determination=determination_words(case.determination, case.redress),
     )
 
 

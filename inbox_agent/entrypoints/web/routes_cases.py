@@ -13,7 +13,7 @@ from starlette.routing import Route
 from inbox_agent.domain.clock import iso
 from inbox_agent.domain.languages import REPLY_LANGUAGES
 from inbox_agent.domain.lifecycle import SEVERITY_ORDER
-from inbox_agent.domain.model import CATEGORIES
+from inbox_agent.domain.model import CATEGORIES, DETERMINATIONS
 from inbox_agent.entrypoints.web.app import WebDeps
 from inbox_agent.entrypoints.web.routes_auth import current_session, with_session_cookie
 from inbox_agent.entrypoints.web.security import Refused, SignInNeeded, audit_client, checked_form
@@ -146,6 +146,7 @@ async def case_page(
         may_act=may_act(Actor(session.user, session.role), case),
         categories=CATEGORIES,
         severities=SEVERITY_ORDER,
+        determinations=DETERMINATIONS,
         staff=await deps.locked(deps.directory.names),
     )
     return with_session_cookie(deps, request, response)
@@ -180,7 +181,7 @@ async def act(request: Request) -> Response:
     kind, case_id = request.path_params["kind"], case_id_of(request)
     if kind not in WEB_ACTIONS:
         raise Refused(404, f"no action {kind[:40]!r}")
-    fields = {key: str(form.get(key, "")) for key in ("text", "assignee", "value", "digest")}
+    fields = {key: str(form.get(key, "")) for key in ("text", "assignee", "value", "redress", "digest")}
     actor = Actor(session.user, session.role)
     client = audit_client(request, deps.config.web)
     done = _DONE.get(kind, kind)
