@@ -64,7 +64,7 @@ def why_not_loggable(complaint: LoggedComplaint, config: Config, now: datetime) 
         (len(complaint.text) > MAX_TEXT_CHARS, f"what the customer said is over {MAX_TEXT_CHARS} characters"),
         (
             not _TOKEN.match(complaint.token),
-            "the form's one-time token is missing or malformed: load the form again",
+            "the one-time token must be 16 to 64 letters, digits, '-' or '_' (a form: load it again)",
         ),
     ]
     found = next((why for wrong, why in problems if wrong), "")
