@@ -40,6 +40,7 @@ STAFF = "agent.li@staff.wallet.example"
         ("withdrawn by the customer", ("withdrawn", "", "by the customer")),
         ("refunded ¥268.50 today", ("", "", "refunded ¥268.50 today")),
         ("upheldish", ("", "", "upheldish")),
+        ("upheld redress 25: refunded", ("upheld", "25", "refunded")),  # refused by name later
     ],
 )
 def test_the_words_after_resolve(argument: str, expected: tuple[str, str, str]) -> None:

@@ -28,8 +28,10 @@ _SPOKEN = {
 _LEADING = re.compile(
     r"^\s*(?P<words>partly[ _]upheld|partially[ _]upheld|not[ _]upheld|upheld|rejected|withdrawn)\b", re.I
 )
+# "redress 25 CNY", "redress: CNY 25"; a bare "redress 25" is taken too, so that the
+# missing currency is refused by name rather than the words sent on as the summary.
 _REDRESS_WORD = re.compile(
-    r"^[\s,;]*redress\s*[:=]?\s*(?P<amount>[A-Za-z]{3}\s*[\d.,]+|[\d.,]+\s*[A-Za-z]{3})", re.I
+    r"^[\s,;]*redress\s*[:=]?\s*(?P<amount>[A-Za-z]{3}\s*[\d.,]+|[\d.,]+(?:\s*[A-Za-z]{3}\b)?)", re.I
 )
 _AMOUNT = re.compile(
     r"^\s*(?:(?P<pre>[A-Za-z]{3})\s*)?(?P<number>\d{1,12}(?:,\d{3})*(?:\.\d{1,2})?)\s*(?P<post>[A-Za-z]{3})?\s*$"
