@@ -237,6 +237,16 @@ def sample_der(signer: tuple[str, str]) -> bytes:
     )
 
 
+def test_a_multipart_bomb_inside_a_signature_is_read_not_a_crash(signer: tuple[str, str]) -> None:
+    depth = 3000  # past Python's recursion limit: the MIME parsers give up, the splitter does not
+    opening = "".join(f"Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n" for i in range(depth))
+    closing = "".join(f"--b{i}--\r\n" for i in reversed(range(depth)))
+    inner = f"{opening}Content-Type: text/plain\r\n\r\nMy account is locked.\r\n{closing}".encode()
+    msg = parse_message(signed_mail(signer, content=inner))
+    assert msg.text == "My account is locked."
+    assert "mime: nesting too deep for the MIME parser" in msg.defects
+
+
 def test_a_damaged_smime_p7m_stays_an_attachment_with_the_reason(signer: tuple[str, str]) -> None:
     raw = signed_mail(signer)
     cut = raw[: len(raw) - 900] + b"\r\n"  # the base64 ends early: a truncated object

@@ -20,15 +20,13 @@ attachment, with a defect saying why.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from dataclasses import dataclass
 from email.message import Message
 
 from inbox_agent.stages.cms_reader import CmsUnreadable, read_cms
 from inbox_agent.stages.mime_parts import content_type_of, payload_bytes
-from inbox_agent.stages.mime_tree import leaf_parts
+from inbox_agent.stages.mime_tree import mime_tree
 from inbox_agent.stages.parse_defects import Defects
 
 SMIME = "S/MIME"
@@ -100,8 +98,9 @@ def _signed_parts(part: Message, defects: Defects) -> tuple[list[Message] | None
         defects.add(f"smime: a {cms.kind} smime.p7m without content, kept as an attachment")
         return None, ""
     defects.add("smime: opaque-signed mail opened (the signature is not checked)")
-    inner = email.message_from_bytes(cms.content, policy=email.policy.compat32)
-    return leaf_parts(inner, defects), ""
+    # The same sturdy reading as the outer mail: a multipart bomb inside the signature
+    # is split without recursion, never a crash.
+    return mime_tree(cms.content, defects)[1], ""
 
 
 def without_pgp_armour(text: str, defects: Defects) -> tuple[str, str]:
