@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import email.utils
 import re
+from functools import lru_cache
 
 from inbox_agent.stages.charsets import clean_header_text, detect_decode, header_bytes
 from inbox_agent.stages.header_decoding import decode_display_text
@@ -100,15 +101,27 @@ def read_addresses(values: list[str], name: str, hint: str | None, defects: Defe
     """(display name, addr-spec) pairs of every header value given; names decoded after splitting."""
     pairs: list[tuple[str, str]] = []
     for raw in values:
-        text, words = _protect_encoded_words(clean_header_text(_header_text(raw, hint)))
-        try:
-            parsed = _split(text)
-        except Exception:  # noqa: BLE001 - the stdlib address parser has crashed on junk before
-            defects.add(f"header: unparseable {name} header")
-            continue
-        for display, address in parsed:
-            name_text, problems = decode_display_text(_restore(display, words), hint=hint)
-            for problem in problems:
-                defects.add(f"header: {name} name: {problem}")
-            pairs.append((clean_header_text(name_text), clean_address(_restore(address, words))))
+        found, problems = _read_value(raw, name, hint)
+        pairs += found
+        for problem in problems:
+            defects.add(problem)
     return pairs
+
+
+# Remembered by header text: To and Delivered-To are our own address on nearly every
+# mail, and reading a value is pure (the same pairs and findings every time).
+@lru_cache(maxsize=512)
+def _read_value(raw: str, name: str, hint: str | None) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The pairs of one header value and the findings to record about it."""
+    text, words = _protect_encoded_words(clean_header_text(_header_text(raw, hint)))
+    try:
+        parsed = _split(text)
+    except Exception:  # noqa: BLE001 - the stdlib address parser has crashed on junk before
+        return (), (f"header: unparseable {name} header",)
+    pairs: list[tuple[str, str]] = []
+    problems: list[str] = []
+    for display, address in parsed:
+        name_text, found = decode_display_text(_restore(display, words), hint=hint)
+        problems += [f"header: {name} name: {problem}" for problem in found]
+        pairs.append((clean_header_text(name_text), clean_address(_restore(address, words))))
+    return tuple(pairs), tuple(problems)
