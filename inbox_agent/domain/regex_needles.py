@@ -36,6 +36,7 @@ _REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) if C else ()
 Needles = frozenset[str]
 
 
+@lru_cache(maxsize=8)  # each evidence finder of a mail lowers the same folded text
 def lowered(text: str) -> str:
     """``text`` as :func:`could_match` searches it: lower case, with the letters that
     re.IGNORECASE equates to ASCII ones written as those."""

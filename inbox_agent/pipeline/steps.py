@@ -21,7 +21,7 @@ from inbox_agent.mail.render import TemplateSet
 from inbox_agent.pipeline.decision import BatchView, Decision, Incoming, quarantined
 from inbox_agent.stages.authentication import FAIL, SenderAuth, authenticate, domain_of
 from inbox_agent.stages.categorize import categorize
-from inbox_agent.stages.evidence import extract_evidence
+from inbox_agent.stages.evidence import Amount, extract_evidence, find_amounts
 from inbox_agent.stages.form_relay import from_form_relay
 from inbox_agent.stages.guard import loop_skip
 from inbox_agent.stages.lookalike import lookalike_of
@@ -60,6 +60,7 @@ class MailWork:
     related: list[Case] = field(default_factory=list)  # other cases this mail changes (an event)
     alerts: list[OutgoingMail] = field(default_factory=list)  # staff alerts queued with the mail
     forward: ForwardRecord | None = None  # staff forwarded the customer's mail (staff_forward.py)
+    amounts: tuple[Amount, ...] | None = None  # the money amounts of subject and text, once read
     _salt: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
@@ -211,7 +212,9 @@ class Categorize:
 
     def run(self, work: MailWork) -> Decision | None:
         msg = work.parsed
-        work.categorization = categorize(msg.subject, msg.new_text, work.config.rules)
+        # Read once for both: the severity (a large amount) and the evidence stage.
+        work.amounts = find_amounts(msg.subject, msg.new_text)
+        work.categorization = categorize(msg.subject, msg.new_text, work.config.rules, work.amounts)
         return None
 
 
@@ -222,7 +225,12 @@ class Evidence:
         msg = work.parsed
         tz = ZoneInfo(work.config.sla.timezone)
         work.found = extract_evidence(
-            msg.subject, msg.new_text, msg.attachments, reference=work.reference_date, tz=tz
+            msg.subject,
+            msg.new_text,
+            msg.attachments,
+            reference=work.reference_date,
+            tz=tz,
+            amounts=work.amounts,
         )
         return None
 

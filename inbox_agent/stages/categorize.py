@@ -26,7 +26,7 @@ from inbox_agent.stages.category_model import (
     model_verdict,
     softmax,
 )
-from inbox_agent.stages.evidence import find_amounts
+from inbox_agent.stages.evidence import Amount, find_amounts
 from inbox_agent.stages.features import mail_features
 
 OTHER = "other"
@@ -119,12 +119,19 @@ def _decisive_categories(scores: Scores, rules: Rules) -> list[str]:
     return found
 
 
-def severity_of(categories: tuple[str, ...], subject: str, text: str, rules: Rules) -> str:
-    """ "urgent" for an urgent category, "high" for a large amount, else "normal"."""
+def severity_of(
+    categories: tuple[str, ...],
+    subject: str,
+    text: str,
+    rules: Rules,
+    amounts: tuple[Amount, ...] | None = None,
+) -> str:
+    """ "urgent" for an urgent category, "high" for a large amount, else "normal".
+    ``amounts``: ``find_amounts(subject, text)`` when the caller has it already."""
     if any(c in rules.severity.urgent_categories for c in categories):
         return "urgent"
     thresholds = rules.severity.high_amount
-    for amount in find_amounts(subject, text):
+    for amount in find_amounts(subject, text) if amounts is None else amounts:
         limit = thresholds.get(amount.currency)
         if limit is not None and amount.value >= limit:
             return "high"
@@ -178,8 +185,11 @@ def _explained(scores: Scores, categories: tuple[str, ...]) -> tuple[tuple[str, 
     return tuple(sorted((pair for pair in scores.matched if pair[0] in rank), key=lambda p: rank[p[0]]))
 
 
-def categorize(subject: str, text: str, rules: Rules) -> Categorization:
-    """Categorize one complaint (Simplified/Traditional Chinese, English, or mixed)."""
+def categorize(
+    subject: str, text: str, rules: Rules, amounts: tuple[Amount, ...] | None = None
+) -> Categorization:
+    """Categorize one complaint (Simplified/Traditional Chinese, English, or mixed).
+    ``amounts``: ``find_amounts(subject, text)`` when the caller has it already."""
     scores = score_terms(subject, text, rules)
     if rules.model is None:
         primary, categories, confidence = decide(scores, rules)
@@ -188,7 +198,7 @@ def categorize(subject: str, text: str, rules: Rules) -> Categorization:
             categories=categories,
             confidence=confidence,
             matched=_explained(scores, categories),
-            severity=severity_of(categories, subject, text, rules),
+            severity=severity_of(categories, subject, text, rules, amounts),
         )
     decision = decide_with_model(subject, text, scores, rules, rules.model)
     confidence = round(decision.probabilities[decision.category], 3)
@@ -203,7 +213,7 @@ def categorize(subject: str, text: str, rules: Rules) -> Categorization:
         categories=categories,
         confidence=confidence,
         matched=_explained(scores, categories),
-        severity=severity_of(categories, subject, text, rules),
+        severity=severity_of(categories, subject, text, rules, amounts),
         explanation=decision.explanation,
         needs_triage=triage,
         guess=decision.category if triage else "",

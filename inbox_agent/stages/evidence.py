@@ -24,7 +24,7 @@ from datetime import date, datetime, tzinfo
 
 from inbox_agent.config.rules import Rules
 from inbox_agent.domain.model import Attachment
-from inbox_agent.stages.evidence_amounts import Amount, amounts_in, find_amounts, first_amount
+from inbox_agent.stages.evidence_amounts import Amount, find_amounts, first_amount
 from inbox_agent.stages.evidence_dates import find_date
 from inbox_agent.stages.evidence_error_message import find_error_message
 from inbox_agent.stages.evidence_history_and_resolution import (
@@ -59,9 +59,8 @@ def describe_screenshots(attachments: Sequence[Attachment]) -> str | None:
 
 
 def _found(
-    text: FoldedText, attachments: Sequence[Attachment], today: date
+    text: FoldedText, amounts: tuple[Amount, ...], attachments: Sequence[Attachment], today: date
 ) -> Iterator[tuple[str, str | None]]:
-    amounts = amounts_in(text)
     actual = [a for a in amounts if not a.expected]
     expected = [a for a in amounts if a.expected]
     found_date = find_date(text.folded, today)
@@ -86,17 +85,21 @@ def extract_evidence(
     *,
     reference: datetime,
     tz: tzinfo,
+    amounts: tuple[Amount, ...] | None = None,
 ) -> dict[str, str]:
     """Evidence id -> normalised value, for the evidence this message supplies.
 
     ``reference`` is the message's date: relative dates ("yesterday", "上周五") and
     dates without a year are resolved against it, in the service's time zone ``tz``.
+    ``amounts``: ``find_amounts(subject, text)`` when the caller has it already.
     """
     today = reference.astimezone(tz).date() if reference.tzinfo else reference.date()
     prepared = FoldedText.of(subject, text)
     return {
         evidence_id: mask_sensitive(value)
-        for evidence_id, value in _found(prepared, attachments, today)
+        for evidence_id, value in _found(
+            prepared, find_amounts(subject, text) if amounts is None else amounts, attachments, today
+        )
         if value
     }
 
