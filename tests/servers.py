@@ -558,6 +558,22 @@ class _CountingSMTP(SMTP):
         if self.connection_number == 0:
             self.connection_number = self._owner._next_connection()
 
+    async def _handle_client(self) -> None:
+        """``sessions_at_once``: a connection over the limit is greeted 421 and closed,
+        as Postfix does past ``smtpd_client_connection_count_limit``."""
+        if self._over_the_limit:
+            await self.push("421 4.7.0 Error: too many connections from 127.0.0.1")
+            self.transport.close()  # type: ignore[union-attr]
+            return
+        await super()._handle_client()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # Counted and judged as it arrives, before its greeting: connections that
+        # arrive together are not all refused for each other.
+        open_now, limit = self._owner._connection_opened(), self._owner.sessions_at_once
+        self._over_the_limit = limit is not None and open_now > limit
+        super().connection_made(transport)
+
     async def smtp_HELO(self, hostname: str) -> None:
         self._count_session()
         await super().smtp_HELO(hostname)
@@ -565,6 +581,10 @@ class _CountingSMTP(SMTP):
     async def smtp_EHLO(self, hostname: str) -> None:
         self._count_session()
         await super().smtp_EHLO(hostname)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._owner._connection_closed()
+        super().connection_lost(error)
 
 
 class _Controller(Controller):
@@ -612,6 +632,9 @@ class SmtpServer:
         self.tls = tls
         self.fault: FaultMode = "none"
         self.max_messages_per_connection: int | None = None
+        self.sessions_at_once: int | None = None  # more connections at once are greeted 421
+        self._open = 0
+        self.most_at_once = 0  # the most connections open at the same time (since clear())
         self._lock = threading.Lock()
         self._received: list[ReceivedMail] = []
         self._connections = 0
@@ -686,6 +709,7 @@ class SmtpServer:
             self._received.clear()
             self._connections = 0
             self._accepted_per_connection.clear()
+            self.most_at_once = self._open
 
     # -- called from the server thread -----------------------------------------
 
@@ -701,6 +725,28 @@ class SmtpServer:
         with self._lock:
             self._connections += 1
             return self._connections
+
+    def wait_until_closed(self, timeout: float = 10.0) -> None:
+        """Until the server has seen every connection close (a relay's count, as a retry
+        a minute later finds it)."""
+        deadline = time.monotonic() + timeout
+        while self._connections_open() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _connection_opened(self) -> int:
+        """How many are open, this one included."""
+        with self._lock:
+            self._open += 1
+            self.most_at_once = max(self.most_at_once, self._open)
+            return self._open
+
+    def _connections_open(self) -> int:
+        with self._lock:
+            return self._open
+
+    def _connection_closed(self) -> None:
+        with self._lock:
+            self._open -= 1
 
     def accepted_on(self, server: SMTP) -> int:
         number = getattr(server, "connection_number", 0)

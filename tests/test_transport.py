@@ -16,7 +16,8 @@ import pytest
 from servers import SmtpServer
 
 from inbox_agent.adapters import smtp as smtp_module
-from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
+from inbox_agent.adapters.directory_transport import DirectoryTransport
+from inbox_agent.adapters.smtp import SmtpTransport
 from inbox_agent.config.settings import Secret, SmtpSettings
 from inbox_agent.domain.model import OutgoingMail, SendOutcome
 from inbox_agent.services.ports import TransportError
@@ -50,6 +51,9 @@ def smtp_settings(server: SmtpServer, **overrides: object) -> SmtpSettings:
         "port": server.port,
         "security": "plain",
         "timeout": 5.0,
+        # One connection: the tests here are about what happens on a connection;
+        # tests/test_smtp_connections.py sends a batch over several.
+        "connections": 1,
     }
     values.update(overrides)
     return SmtpSettings(**values)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Outgoing-mail transports: SMTP (smtplib) and a directory of .eml files.
+"""The SMTP transport (smtplib); ``adapters.directory_transport`` writes .eml files instead.
 
 Both implement ``adapters.transport.Transport``: one result per mail, never an
 exception for a delivery problem. SMTP answers map to outcomes as ops expect:
@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import re
 import smtplib
 import ssl
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from inbox_agent.adapters.files import write_atomically
 from inbox_agent.adapters.imap import tls_client_context
+from inbox_agent.adapters.smtp_connections import send_over_connections
 from inbox_agent.adapters.smtp_pipelining import (
     CLOSING,
     DeadlineMixin,
@@ -97,7 +95,8 @@ class _Undelivered:
 
 
 class SmtpTransport:
-    """Delivers mails over one SMTP connection per batch (``settings.batch_size`` mails)."""
+    """Delivers mails over ``settings.connections`` SMTP connections at once, a new one
+    every ``settings.batch_size`` mails (``adapters.smtp_connections``)."""
 
     def __init__(
         self,
@@ -108,6 +107,8 @@ class SmtpTransport:
     ) -> None:
         self._settings = settings
         self._on_accepted = on_accepted
+        self._accepted_lock = threading.Lock()  # one line at a time, from every connection
+        self._connections = settings.connections  # fewer once the relay refused more
         self._log = logger or logging.getLogger(__name__)
         # Built at the first TLS connection and kept: loading the system CAs costs tens
         # of milliseconds, and a connection is opened per batch (one mail, under IDLE).
@@ -118,10 +119,49 @@ class SmtpTransport:
         return f"{self._settings.host}:{self._settings.port}"
 
     def send_batch(self, mails: Sequence[OutgoingMail]) -> list[SendResult]:
+        results, opened = send_over_connections(
+            mails, self._connections, self._send_group, self._send_in_turn
+        )
+        if opened == 0:
+            self._log.warning("SMTP: %s", results[0].detail)
+        elif opened < self._connections:
+            # It refused some: at most as many as it took, and one less each time it
+            # refuses again (it may have taken them one after another, not at once).
+            fewer = max(1, min(opened, self._connections - 1))
+            self._log.info(
+                "SMTP: %s refused %d of %d connections; using %d",
+                self._where,
+                self._connections - opened,
+                self._connections,
+                fewer,
+            )
+            self._connections = fewer
+        return results
+
+    def _send_group(self, mails: Sequence[OutgoingMail]) -> list[SendResult] | TransportError:
+        """One of a batch's connections: its mails, or why the connection was not opened."""
+        try:
+            connection = self._open()
+        except TransportError as error:
+            return error
+        try:  # a relay may also refuse the extra connection at EHLO (421)
+            with deadline(connection, self._settings.timeout):
+                connection.ehlo_or_helo_if_needed()
+        except (OSError, smtplib.SMTPException) as error:
+            _discard(connection)
+            return TransportError(f"{self._where} refused another connection: {error}")
+        return self._send_in_turn(mails, connection)
+
+    def _send_in_turn(
+        self, mails: Sequence[OutgoingMail], first: _Connection | None = None
+    ) -> list[SendResult]:
+        """Over one connection at a time (``first`` is the first), a new one every
+        ``batch_size`` mails."""
         results: list[SendResult] = []
         size = max(1, self._settings.batch_size)
         for start in range(0, len(mails), size):
-            results.extend(self._send_on_one_connection(mails[start : start + size]))
+            results.extend(self._send_on_one_connection(mails[start : start + size], first))
+            first = None
         return results
 
     def check(self) -> str:
@@ -134,7 +174,9 @@ class SmtpTransport:
 
     # -- one batch ------------------------------------------------------------------
 
-    def _send_on_one_connection(self, mails: Sequence[OutgoingMail]) -> list[SendResult]:
+    def _send_on_one_connection(
+        self, mails: Sequence[OutgoingMail], first: _Connection | None = None
+    ) -> list[SendResult]:
         """The batch over one connection, and over another each time the server hangs up
         after taking at least one mail (a relay's per-connection limit: 421 after N
         mails); once more even without progress (a restart, an idle drop). Mails the
@@ -146,7 +188,7 @@ class SmtpTransport:
             if lost is not None:
                 self._log.info("SMTP: connection to %s lost (%s); reconnecting", self._where, lost.detail)
             try:
-                connection = self._open()
+                connection, first = first or self._open(), None
             except TransportError as error:
                 if lost is None:
                     self._log.warning("SMTP: %s", error)
@@ -199,7 +241,8 @@ class SmtpTransport:
         if self._on_accepted is not None:
             # The server has the mail. The caller records its "sent" mark here; a crash
             # before that mark is written is the one documented duplicate window.
-            self._on_accepted(mail.outbox_id)
+            with self._accepted_lock:
+                self._on_accepted(mail.outbox_id)
         answers = {rcpt: answer_text(code, text) for rcpt, (code, text) in refused.items()} | unsendable
         if not answers:
             return SendResult(mail.outbox_id, SendOutcome.SENT, "250 accepted")
@@ -340,61 +383,3 @@ def _unsent(mails: Sequence[OutgoingMail], lost: _Undelivered, why: str) -> list
     if lost.safe_to_resend and mails:
         results[0] = SendResult(mails[0].outbox_id, SendOutcome.RETRY, detail)
     return results
-
-
-# --------------------------------------------------------------------------- directory
-
-# Outbox ids become file names: letters, digits, dot, dash, underscore; no leading dot.
-_SAFE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
-
-
-class DirectoryTransport:
-    """Writes each mail as ``<directory>/<outbox_id>.eml`` (0600, folder 0700), atomically.
-
-    The default first-run transport: no server needed, and ops can look at exactly
-    what would have been sent. A file that already exists counts as sent, so a
-    retry after a crash never writes a second copy.
-    """
-
-    def __init__(self, settings: SmtpSettings, *, on_accepted: Callable[[str], None] | None = None) -> None:
-        if settings.directory is None:
-            raise ValueError("DirectoryTransport needs settings.directory")
-        self._directory = Path(settings.directory)
-        self._on_accepted = on_accepted
-
-    def send_batch(self, mails: Sequence[OutgoingMail]) -> list[SendResult]:
-        try:
-            self._ensure_directory()
-        except OSError as error:
-            detail = f"cannot create {self._directory}: {error}"
-            return [SendResult(mail.outbox_id, SendOutcome.RETRY, detail) for mail in mails]
-        return [self._write(mail) for mail in mails]
-
-    def check(self) -> str:
-        try:
-            self._ensure_directory()
-        except OSError as error:
-            raise TransportError(f"cannot create {self._directory}: {error}") from error
-        if not os.access(self._directory, os.W_OK | os.X_OK):
-            raise TransportError(f"cannot write to {self._directory}")
-        return f"directory ok: mails are written to {self._directory}"
-
-    def _ensure_directory(self) -> None:
-        if not self._directory.is_dir():
-            self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            # mkdir's mode is filtered by the umask; outgoing mail holds personal data.
-            self._directory.chmod(0o700)
-
-    def _write(self, mail: OutgoingMail) -> SendResult:
-        if not _SAFE_ID.fullmatch(mail.outbox_id):
-            return SendResult(mail.outbox_id, SendOutcome.FAILED, "outbox id is not a safe file name")
-        target = self._directory / f"{mail.outbox_id}.eml"
-        if target.exists():
-            return SendResult(mail.outbox_id, SendOutcome.SENT, f"already written: {target}")
-        try:
-            write_atomically(target, mail.raw)  # a collector never sees half a mail
-        except OSError as error:  # disk full, permissions: the mail stays in the outbox
-            return SendResult(mail.outbox_id, SendOutcome.RETRY, f"cannot write {target}: {error}")
-        if self._on_accepted is not None:
-            self._on_accepted(mail.outbox_id)
-        return SendResult(mail.outbox_id, SendOutcome.SENT, f"written: {target}")

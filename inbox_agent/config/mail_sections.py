@@ -149,6 +149,7 @@ def smtp_settings(section: Section) -> SmtpSettings:
         timeout=section.duration("timeout", 30.0, minimum=1.0),
         directory=directory,
         batch_size=section.int_("batch_size", 100, 1, 10000),
+        connections=section.int_("connections", 3, 1, 20),
         retry_initial=section.duration("retry_initial", 60.0),
         retry_max=section.duration("retry_max", 3600.0),
         tls_verify=section.bool_("tls_verify", True),

@@ -118,6 +118,7 @@ class SmtpSettings:
     timeout: float = 30.0
     directory: Path | None = None  # kind = "directory": each mail written as an .eml file
     batch_size: int = 100  # mails per SMTP connection
+    connections: int = 3  # SMTP connections a batch is sent over at once
     retry_initial: float = 60.0  # seconds before the first retry of a 4xx / connection error
     retry_max: float = 3600.0
     tls_verify: bool = True

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from inbox_agent.adapters.audit_log import AuditLogFile
+from inbox_agent.adapters.directory_transport import DirectoryTransport
 from inbox_agent.adapters.disk import (
     UNJOURNALED_ADVICE,
     UNUSABLE_STORAGE,
@@ -25,7 +26,7 @@ from inbox_agent.adapters.maildir import MaildirMailbox
 from inbox_agent.adapters.model_store import ModelStore, append_correction, corrections_file
 from inbox_agent.adapters.quarantine_log import DroppedQuarantineFile
 from inbox_agent.adapters.sent_log import SentLog
-from inbox_agent.adapters.smtp import DirectoryTransport, SmtpTransport
+from inbox_agent.adapters.smtp import SmtpTransport
 from inbox_agent.adapters.staff_accounts import StaffAccountsFile
 from inbox_agent.adapters.tinydb_store import Store
 from inbox_agent.config.loader import Config
