@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
+from collections.abc import Callable
 
 import pytest
 from helpers import write_config
@@ -27,44 +25,22 @@ SENDER = "complaints@wallet.example"
 
 def mail(number: int, customer: int | None = None, kind: str = "ack_first") -> OutgoingMail:
     to = f"customer{number if customer is None else customer}@example.com"
-    message = EmailMessage(policy=SMTP_POLICY)
-    message["From"] = SENDER
-    message["To"] = to
-    message["Subject"] = f"[WLT-2026-{number:06d}] {kind}"
-    message["Message-ID"] = f"<{kind}-{number}@wallet.example>"
-    message.set_content(f"mail {number}")
-    return OutgoingMail(
-        outbox_id=f"out-{number:04d}",
-        case_id=f"WLT-2026-{number:06d}",
-        kind=kind,
-        message_id=f"<{kind}-{number}@wallet.example>",
-        sender=SENDER,
-        recipients=(to,),
-        raw=message.as_bytes(),
-    )
+    message_id = f"<{kind}-{number}@wallet.example>"
+    raw = (
+        f"From: {SENDER}\r\nTo: {to}\r\nSubject: [WLT-2026-{number:06d}] {kind}\r\n"
+        f"Message-ID: {message_id}\r\n\r\nmail {number}\r\n"
+    ).encode()
+    return OutgoingMail(f"out-{number:04d}", f"WLT-2026-{number:06d}", kind, message_id, SENDER, (to,), raw)
 
 
 def settings_for(server: SmtpServer, connections: int, **overrides: object) -> SmtpSettings:
-    values: dict[str, object] = {
-        "kind": "smtp",
-        "host": server.host,
-        "port": server.port,
-        "security": "plain",
-        "timeout": 5.0,
-        "connections": connections,
-    }
-    values.update(overrides)
-    return SmtpSettings(**values)  # type: ignore[arg-type]
+    values = {"timeout": 5.0, "connections": connections} | overrides
+    return SmtpSettings(kind="smtp", host=server.host, port=server.port, security="plain", **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(params=[False, True], ids=["one-command-at-a-time", "pipelining"])
-def server(request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
-    smtp = SmtpServer(pipelining=request.param)
-    try:
-        smtp.start()
-        yield smtp
-    finally:
-        smtp.stop()
+def server(request: pytest.FixtureRequest, smtp_factory: Callable[..., SmtpServer]) -> SmtpServer:
+    return smtp_factory(pipelining=request.param)
 
 
 def test_a_batch_goes_out_over_three_connections_each_mail_once(server: SmtpServer) -> None:
