@@ -34,8 +34,8 @@ def mail(number: int, customer: int | None = None, kind: str = "ack_first") -> O
 
 
 def settings_for(server: SmtpServer, connections: int, **overrides: object) -> SmtpSettings:
-    values = {"timeout": 5.0, "connections": connections} | overrides
-    return SmtpSettings(kind="smtp", host=server.host, port=server.port, security="plain", **values)  # type: ignore[arg-type]
+    values = {"security": "plain", "timeout": 5.0, "connections": connections} | overrides
+    return SmtpSettings(kind="smtp", host=server.host, port=server.port, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(params=[False, True], ids=["one-command-at-a-time", "pipelining"])
@@ -168,3 +168,19 @@ def test_connections_is_read_and_checked_in_the_config(tmp_path, server: SmtpSer
     assert config(5).smtp.connections == 5  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match="connections"):
         config(0)
+
+
+def test_tls_connections_share_one_context(
+    smtp_factory, tls_certificate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import inbox_agent.adapters.smtp as smtp_module
+
+    built: list[str] = []
+    real = smtp_module.tls_client_context
+    monkeypatch.setattr(smtp_module, "tls_client_context", lambda *a: built.append("tls") or real(*a))
+    server = smtp_factory(certificate=tls_certificate, tls="starttls")
+    settings = settings_for(server, 3, security="starttls", ca_file=str(tls_certificate.cert_file))
+    results = SmtpTransport(settings).send_batch([mail(n) for n in range(12)])
+    assert {r.outcome for r in results} == {SendOutcome.SENT}
+    assert len(server.wait_for(12)) == 12 and server.connections == 3
+    assert built == ["tls"]

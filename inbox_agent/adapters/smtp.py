@@ -119,6 +119,8 @@ class SmtpTransport:
         return f"{self._settings.host}:{self._settings.port}"
 
     def send_batch(self, mails: Sequence[OutgoingMail]) -> list[SendResult]:
+        if self._settings.security != "plain":
+            self._tls_context()  # built here, once, not by each connection's thread at once
         results, opened = send_over_connections(
             mails, self._connections, self._send_group, self._send_in_turn
         )
