@@ -4,6 +4,7 @@ relay that takes fewer connections than asked loses nothing and is asked for few
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -101,6 +102,72 @@ def test_a_relay_that_takes_one_connection_loses_nothing_and_is_then_asked_for_o
     assert len(sent) == len({m.outbox_id for m in sent}) == 120
     assert connections_per_batch[-1] == 1  # asked for no more than it takes
     assert connections_per_batch == sorted(connections_per_batch, reverse=True)
+
+
+def send_all(transport: SmtpTransport, server: SmtpServer, first: int, count: int = 30) -> int:
+    """Send ``count`` new mails until none is left to retry; the sessions the last try used."""
+    waiting = [mail(n) for n in range(first, first + count)]
+    for _attempt in range(3):
+        server.wait_until_closed()
+        server.clear()
+        results = transport.send_batch(waiting)
+        assert {r.outcome for r in results} <= {SendOutcome.SENT, SendOutcome.RETRY}
+        waiting = [m for m, r in zip(waiting, results, strict=True) if r.outcome == SendOutcome.RETRY]
+        if not waiting:
+            return server.connections
+    raise AssertionError(f"{len(waiting)} mails still not sent")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_connections_rise_again_one_at_a_time_once_the_relay_stops_refusing(server: SmtpServer) -> None:
+    """A relay's limit counts every client on our address: once it has refused none for
+    ten minutes, one more connection is asked for, up to [smtp] connections."""
+    clock = Clock()
+    transport = SmtpTransport(settings_for(server, 3), clock=clock)
+    server.sessions_at_once = 1
+    send_all(transport, server, 0)
+    assert send_all(transport, server, 100) == 1
+    server.sessions_at_once = None  # the other client is gone
+
+    clock.now += 300  # not yet
+    assert send_all(transport, server, 200) == 1
+    clock.now += 301
+    assert send_all(transport, server, 300) == 2
+    assert send_all(transport, server, 400) == 2  # the next step waits another period
+    clock.now += 601
+    assert send_all(transport, server, 500) == 3
+    clock.now += 601
+    assert send_all(transport, server, 600) == 3  # never more than configured
+
+
+def test_a_relay_still_refusing_costs_one_connection_per_period_and_no_mail(
+    server: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    transport = SmtpTransport(settings_for(server, 3), clock=clock)
+    server.sessions_at_once = 1
+    send_all(transport, server, 0)
+    clock.now += 601
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="inbox_agent.adapters.smtp"):
+        send_all(transport, server, 100)  # every mail goes out (send_all checks)
+    assert [r.getMessage().split("; ")[-1] for r in caplog.records] == ["using 2", "using 1"]
+    assert "refused 1 of 2 connections" in caplog.text
+    assert send_all(transport, server, 200) == 1  # and it waits another period
+
+
+def test_a_small_batch_does_not_lower_the_connections(server: SmtpServer) -> None:
+    """Two mails go over two connections: that is not the relay refusing the third."""
+    transport = SmtpTransport(settings_for(server, 3))
+    assert send_all(transport, server, 0, count=2) == 2
+    assert send_all(transport, server, 100) == 3
 
 
 def test_a_relay_that_is_down_means_retry_for_every_mail(server: SmtpServer) -> None:

@@ -13,11 +13,12 @@ import logging
 import smtplib
 import ssl
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from inbox_agent.adapters.imap import tls_client_context
-from inbox_agent.adapters.smtp_connections import send_over_connections
+from inbox_agent.adapters.smtp_connections import ConnectionBudget, send_over_connections
 from inbox_agent.adapters.smtp_pipelining import (
     CLOSING,
     DeadlineMixin,
@@ -104,12 +105,13 @@ class SmtpTransport:
         *,
         on_accepted: Callable[[str], None] | None = None,
         logger: logging.Logger | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
         self._on_accepted = on_accepted
         self._accepted_lock = threading.Lock()  # one line at a time, from every connection
-        self._connections = settings.connections  # fewer once the relay refused more
         self._log = logger or logging.getLogger(__name__)
+        self._budget = ConnectionBudget(settings.connections, self._where, self._log, clock)
         # Built at the first TLS connection and kept: loading the system CAs costs tens
         # of milliseconds, and a connection is opened per batch (one mail, under IDLE).
         self._context: ssl.SSLContext | None = None
@@ -121,23 +123,13 @@ class SmtpTransport:
     def send_batch(self, mails: Sequence[OutgoingMail]) -> list[SendResult]:
         if self._settings.security != "plain":
             self._tls_context()  # built here, once, not by each connection's thread at once
-        results, opened = send_over_connections(
-            mails, self._connections, self._send_group, self._send_in_turn
+        results, opened, refused = send_over_connections(
+            mails, self._budget.asking(), self._send_group, self._send_in_turn
         )
         if opened == 0:
             self._log.warning("SMTP: %s", results[0].detail)
-        elif opened < self._connections:
-            # It refused some: at most as many as it took, and one less each time it
-            # refuses again (it may have taken them one after another, not at once).
-            fewer = max(1, min(opened, self._connections - 1))
-            self._log.info(
-                "SMTP: %s refused %d of %d connections; using %d",
-                self._where,
-                self._connections - opened,
-                self._connections,
-                fewer,
-            )
-            self._connections = fewer
+        else:
+            self._budget.took(opened, refused)
         return results
 
     def _send_group(self, mails: Sequence[OutgoingMail]) -> list[SendResult] | TransportError:
