@@ -5,15 +5,16 @@ Layout of a corpus folder (the repository's ``tests/data`` is one)::
     shared/banking77/train.csv, intent_to_category.csv   BANKING77 (CC BY 4.0), mapped
     complaints/{zh,en}_{train,heldout}.csv, hard_cases.csv   generated for this project
     complaints/banking77_style_train.csv                 one-sentence queries written in BANKING77's style
-    complaints/written_{train,heldout}{,_en}.csv         written by hand, one mail at a time
+    complaints/written_train*.csv, written_heldout*.csv   written by hand, one mail at a time
+    complaints/blind*_heldout.csv                        written blind, one mail at a time
     labelled/labels.csv + *.eml                          hand-written complaint mails
 
 Held out, never trained on or tuned on: a fixed, stratified 20 % of BANKING77
 (:func:`split_banking77`), ``complaints/*_heldout.csv`` (written from other phrase
 banks than the training mails), ``written_heldout.csv`` and ``written_heldout_en.csv`` (written apart
-from ``written_train.csv``, in other words), ``blind_heldout.csv`` and
-``blind2_heldout.csv`` (written by someone who read neither the training mails nor
-the code) and ``hard_cases.csv``.
+from ``written_train.csv``, in other words), ``blind_heldout.csv``,
+``blind2_heldout.csv`` and ``blind3_heldout.csv`` (written by someone who read neither
+the training mails nor the code) and ``hard_cases.csv``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from inbox_agent.stages.parse import ParseFailure, parse_message
 HELD_OUT_FRACTION = 0.2
 # Held-out mail that no model is ever fitted on, not even a release refit on the
 # held-out part: the shipped model can then still be measured on mail it never saw.
-NEVER_TRAINED = frozenset({"blind_heldout", "blind2_heldout"})
+NEVER_TRAINED = frozenset({"blind_heldout", "blind2_heldout", "blind3_heldout"})
 # Hand-written files under complaints/ (bench/eval_categories.py reads the held-out ones too).
 WRITTEN_TRAINING = (
     "written_train.csv",
@@ -41,7 +42,7 @@ WRITTEN_TRAINING = (
     "written_train_en3.csv",
 )
 WRITTEN_HELDOUT = ("written_heldout.csv", "written_heldout_en.csv")
-BLIND_HELDOUT = ("blind_heldout.csv", "blind2_heldout.csv")
+BLIND_HELDOUT = ("blind_heldout.csv", "blind2_heldout.csv", "blind3_heldout.csv")
 # Training only: written for the BANKING77 intents that 5-fold CV confused across categories.
 BANKING77_STYLE = "banking77_style_train.csv"
 SPLIT_SEED = 13

@@ -33,6 +33,7 @@ HAND_WRITTEN_SOURCES = frozenset(
         "written_heldout_en",
         "blind_heldout",
         "blind2_heldout",
+        "blind3_heldout",
     }
 )
 
