@@ -160,7 +160,7 @@ def test_no_complaint_mail_is_both_trained_on_and_held_out() -> None:
         ("written_train_en2", 400, "en"),
         ("written_train_en3", 200, "en"),
     )
-    for source, count, language in rounds:
+    for source, count, language in (*rounds, ("written_train_zh", 200, "zh")):
         added = [e for e in corpus.training if e.source == source]  # the 7th, 8th, 12th and 22nd rounds
         assert len(added) == count and {e.language for e in added} == {language}
     trained = {words(e) for e in corpus.training if e.source not in ("banking77", "banking77_style")}

@@ -40,6 +40,7 @@ WRITTEN_TRAINING = (
     "written_train_en.csv",
     "written_train_en2.csv",
     "written_train_en3.csv",
+    "written_train_zh.csv",
 )
 WRITTEN_HELDOUT = ("written_heldout.csv", "written_heldout_en.csv")
 BLIND_HELDOUT = ("blind_heldout.csv", "blind2_heldout.csv", "blind3_heldout.csv")

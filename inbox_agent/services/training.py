@@ -29,6 +29,7 @@ HAND_WRITTEN_SOURCES = frozenset(
         "written_train_en",
         "written_train_en2",
         "written_train_en3",
+        "written_train_zh",
         "written_heldout",
         "written_heldout_en",
         "blind_heldout",
