@@ -39,6 +39,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 if str(PROJECT) not in sys.path:
     sys.path.insert(0, str(PROJECT))
 
+from inbox_agent.adapters.process_memory import keep_freed_memory  # noqa: E402
 from inbox_agent.adapters.training_corpus import load_corpus, release_examples, released_heldout  # noqa: E402
 from inbox_agent.config.model_file import model_to_json  # noqa: E402
 from inbox_agent.config.rules import default_rules  # noqa: E402
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         min_contribution=args.min_contribution,
         prune=args.prune,
     )
+    keep_freed_memory()  # the fits reuse freed memory instead of faulting it in again
     corpus = load_corpus(args.data, corrections_file=None)
     print(f"training part: {len(corpus.training)} mails; held out: {len(corpus.heldout)}")
     temperature, cv, (mode, weight) = cross_validate(corpus, recipe, args.folds)

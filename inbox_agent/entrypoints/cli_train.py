@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from inbox_agent.adapters.process_memory import keep_freed_memory
 from inbox_agent.adapters.training_corpus import CorpusError
 from inbox_agent.config.loader import Config
 from inbox_agent.domain.clock import SystemClock
@@ -97,6 +98,7 @@ def cmd_train(args: argparse.Namespace, config: Config) -> int:
         print(f"current model: {back or 'the shipped model'} (used from the next start)")
         return EXIT_OK
     folder = args.data or CHECKOUT_DATA
+    keep_freed_memory()  # a quarter off the fit (adapters/process_memory.py); this process ends with it
     try:
         corpus = training_corpus(config, folder)
         outcome = train(
