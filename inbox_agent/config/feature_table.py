@@ -210,6 +210,7 @@ class FeatureTable(Mapping[str, Row]):
         rows, values = rows[known], np.log(tf[known])
         values += 1.0
         values *= self.idf[rows]
+        every = (rows, values.copy())  # before the cap and the scaling: the network's input
         if len(rows) > most:
             keep = np.lexsort((rows, -values))[:most]  # highest first, then lowest row
             rows, values = rows[keep], values[keep]
@@ -224,7 +225,7 @@ class FeatureTable(Mapping[str, Row]):
         positions = np.arange(int(lengths.sum())) + np.repeat(starts - firsts, lengths)
         # Gathered once: the class sums and the explanation both read them.
         products = self.weights.take(positions) * values.take(owners)
-        return MailVector(rows, values, self.classes.take(positions), products, owners)
+        return MailVector(rows, values, self.classes.take(positions), products, owners, *every)
 
     def class_sums(self, vector: MailVector, classes: int) -> NDArray[np.float64]:
         """For each class, the sum of (tf-idf * weight) over the mail's n-grams."""
@@ -269,6 +270,10 @@ class MailVector:
     classes: NDArray[np.int32]  # its class
     products: NDArray[np.float64]  # the n-gram's tf-idf times the weight: its share of the class score
     owners: NDArray[np.intp]  # the index (in ``rows``) of its n-gram
+    # Every known n-gram of the mail and its tf-idf, not capped, not scaled: what the
+    # second opinion reads (config/second_opinion.py), scaled over its own inputs.
+    known_rows: NDArray[np.intp]
+    known_values: NDArray[np.float64]
 
 
 class ClassHead:
@@ -294,7 +299,11 @@ class ClassHead:
         """Log of each category's probability: softmax(scores / temperature), summed per category."""
         tempered = scores / self.temperature
         exps = np.exp(tempered - tempered.max())
-        totals = np.bincount(self.category_of, weights=exps, minlength=len(self.categories)) / exps.sum()
+        return self.category_log_probabilities(exps / exps.sum())
+
+    def category_log_probabilities(self, class_probabilities: NDArray[np.float64]) -> dict[str, float]:
+        """Log of each category's probability, the sum of its classes' (floored at 1e-12)."""
+        totals = np.bincount(self.category_of, weights=class_probabilities, minlength=len(self.categories))
         logs = np.log(np.maximum(totals, 1e-12)).tolist()
         return dict(zip(self.categories, logs, strict=True))
 

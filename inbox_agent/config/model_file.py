@@ -21,6 +21,9 @@ zlib-compressed, base64: ``config/packed_arrays.py``)::
 listed name after name in ``classes`` (the class index of each) and ``weights``. The
 shipped model reads in 0.07 s of CPU this way, against 0.23 s for the same numbers as
 JSON lists (format 2).
+Format 4 is format 3 with a ``"network"`` section: the second opinion, a small neural
+network beside the linear model (``config/second_opinion.py``). A model without one
+is still written as format 3, which versions before the network read too.
 Formats 1 and 2 (files written before, e.g. applied models in a data directory) are
 still read: format 2 has the same columns as plain JSON lists; format 1 is rows,
 ``"features": {"w:frozen": [idf, class, weight, class, weight, ...], ...}``.
@@ -48,10 +51,12 @@ from inbox_agent.domain.model import CATEGORIES
 
 if TYPE_CHECKING:  # numpy is imported with the first model read, not by every command
     from inbox_agent.config.feature_table import ClassHead, FeatureTable
+    from inbox_agent.config.second_opinion import SecondOpinion
 
 SHIPPED_MODEL_FILE = "category_model.json"
-FORMAT = 3  # written
-READABLE_FORMATS = (1, 2, 3)
+FORMAT = 3  # written for a model without a second opinion (older versions read it too)
+FORMAT_WITH_NETWORK = 4  # format 3 and a "network" section (config/second_opinion.py)
+READABLE_FORMATS = (1, 2, 3, 4)
 
 Row = tuple[float, dict[int, float]]  # a feature's idf and its {class index: weight}
 
@@ -82,6 +87,9 @@ class CategoryModel:
     features: Mapping[str, Row] = field(repr=False)
     metrics: Mapping[str, Any] = field(default_factory=dict, repr=False)
     training: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # The network beside the linear model (format 4), None in older files: then the
+    # linear model decides alone, as it did when they were written.
+    network: SecondOpinion | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         from inbox_agent.config.feature_table import FeatureTable
@@ -145,13 +153,32 @@ def _feature_columns(value: object, classes: int, *, packed: bool = False) -> Fe
         raise ModelFileError(str(exc)) from None
 
 
-_FEATURE_READERS = {1: _features, 2: _feature_columns, 3: partial(_feature_columns, packed=True)}
+_FEATURE_READERS = {
+    1: _features,
+    2: _feature_columns,
+    3: partial(_feature_columns, packed=True),
+    4: partial(_feature_columns, packed=True),
+}
+
+
+def _network(data: Mapping[str, Any], table: FeatureTable, classes: int) -> SecondOpinion | None:
+    if data["format"] < FORMAT_WITH_NETWORK:
+        return None
+    from inbox_agent.config.second_opinion import SecondOpinion
+
+    try:
+        return SecondOpinion.from_file(data.get("network"), len(table), classes)
+    except ValueError as exc:
+        raise ModelFileError(str(exc)) from None
 
 
 def parse_model(text: str, source: str) -> CategoryModel:
     """The model in ``text``; raises ModelFileError naming ``source`` and what is wrong."""
     try:
         data = json.loads(text)
+        # The text is several MB (the network's first layer): not kept while the arrays
+        # are unpacked, so reading a model peaks lower (callers pass it on, unnamed).
+        del text
         if not isinstance(data, dict) or data.get("format") not in READABLE_FORMATS:
             readable = ", ".join(map(str, READABLE_FORMATS[:-1])) + f" or {READABLE_FORMATS[-1]}"
             raise ModelFileError(f"not a category model of format {readable}")
@@ -170,15 +197,17 @@ def parse_model(text: str, source: str) -> CategoryModel:
         metrics, training = data.get("metrics", {}), data.get("training", {})
         if not isinstance(metrics, dict) or not isinstance(training, dict):
             raise ModelFileError("metrics, training: must be tables")
+        table = _FEATURE_READERS[data["format"]](data.get("features"), len(classes))
         return CategoryModel(
             version=str(data.get("version", "")),
             classes=tuple(classes),
             class_category=tuple(mapping),
             intercepts=_number_list(data.get("intercepts"), "intercepts", len(classes)),
             temperature=temperature,
-            features=_FEATURE_READERS[data["format"]](data.get("features"), len(classes)),
+            features=table,
             metrics=MappingProxyType(metrics),
             training=MappingProxyType(training),
+            network=_network(data, table, len(classes)),
         )
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{source}: not valid JSON: {exc}") from None
@@ -189,7 +218,7 @@ def parse_model(text: str, source: str) -> CategoryModel:
 def model_to_json(model: CategoryModel) -> str:
     """The file text of ``model``; :func:`parse_model` reads it back unchanged."""
     data = {
-        "format": FORMAT,
+        "format": FORMAT if model.network is None else FORMAT_WITH_NETWORK,
         "version": model.version,
         "classes": list(model.classes),
         "class_category": list(model.class_category),
@@ -199,24 +228,29 @@ def model_to_json(model: CategoryModel) -> str:
         "training": dict(model.training),
         "features": model.table.packed_columns(),
     }
+    if model.network is not None:
+        data["network"] = model.network.to_file()
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 @cache
 def shipped_model() -> CategoryModel:
     """The model shipped in the package; a broken one is a bug, so it raises."""
-    text = resources.files("inbox_agent.config").joinpath(SHIPPED_MODEL_FILE).read_text(encoding="utf-8")
-    return parse_model(text, SHIPPED_MODEL_FILE)
+    shipped = resources.files("inbox_agent.config").joinpath(SHIPPED_MODEL_FILE)
+    return parse_model(shipped.read_text(encoding="utf-8"), SHIPPED_MODEL_FILE)
 
 
 @cache
 def _model_at(path: Path, mtime_ns: int, size: int) -> CategoryModel:
     del mtime_ns, size  # part of the cache key only: a replaced file is read again
+    return parse_model(_text_of(path), str(path))
+
+
+def _text_of(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{path}: cannot read: {exc}") from None
-    return parse_model(text, str(path))
 
 
 def model_at(path: Path) -> CategoryModel:
