@@ -28,9 +28,16 @@ _FEATURE = st.builds(
     confidence=st.floats(0, 1).map(lambda c: round(c, 2)),
     guess=st.sampled_from(["", "security", "privacy"]),
     sender=st.text(max_size=30),
+    opinion=st.lists(
+        st.tuples(
+            st.sampled_from(["security", "wrong_charge", "other"]), st.floats(0, 1).map(lambda p: round(p, 2))
+        ),
+        max_size=2,
+        unique_by=lambda pair: pair[0],
+    ),
 )
 def test_the_line_on_the_event_reads_back_as_it_was_decided(
-    features: list[tuple[str, float]], confidence: float, guess: str, sender: str
+    features: list[tuple[str, float]], confidence: float, guess: str, sender: str, opinion: list
 ) -> None:
     result = Categorization(
         category="other" if guess else "wrong_charge",
@@ -42,12 +49,14 @@ def test_the_line_on_the_event_reads_back_as_it_was_decided(
         needs_triage=bool(guess),
         guess=guess,
         model_version="v1",
+        second_opinion=tuple(opinion),
     )
     # As acknowledge.open_case writes it: the sender first, whatever it holds.
     read = parse_why_line(f"by {sender}; category {result.category}; {why_line(result)}")
     assert read.confidence == confidence
     assert read.features == tuple(features)
     assert (read.needs_triage, read.guess, read.model_version) == (bool(guess), guess, "v1")
+    assert read.second_opinion == tuple(opinion)
 
 
 def test_show_and_the_page_explain_the_category(tmp_path: Path) -> None:
@@ -66,13 +75,18 @@ def test_show_and_the_page_explain_the_category(tmp_path: Path) -> None:
     assert 0 < explanation["confidence"] <= 1 and explanation["model"]
     assert explanation["features"] and all(f["weight"] > 0 for f in explanation["features"])
     assert {"category": "wrong_charge", "term": "charged twice"} in explanation["terms"]
+    # The network's share, beside the n-grams (which explain the linear part).
+    assert explanation["second_opinion"][0]["category"] == "wrong_charge"
+    assert 0.5 < explanation["second_opinion"][0]["probability"] <= 1
 
     text = cli(config, "show", case_id).stdout
     assert "why wrong_charge: confidence" in text and "n-grams:" in text and "curated terms:" in text
+    assert "second opinion (the network beside the n-grams): wrong_charge" in text
     top = explanation["features"][0]["feature"]
 
     page = tmp_path / "page.html"
     assert cli(config, "report", "--html", str(page)).returncode == 0
     html = page.read_text(encoding="utf-8")
     assert "Why this category" in html and "curated terms: wrong_charge:charged twice" in html
+    assert "second opinion (the network beside the n-grams): wrong_charge" in html
     assert repr(top).replace("'", "&#39;") in html or repr(top) in html

@@ -98,6 +98,9 @@ def test_sign_in_answer_resolve_and_see_the_reopened_case_without_reload(
 
         rows.first.locator("td.id a").click()
         page.wait_for_url(f"{base}/cases/{case_id}")
+        # Why this category: the n-grams and the network's share of the decision.
+        why = page.locator("ul.why").inner_text()
+        assert "n-grams:" in why and "second opinion (the network beside the n-grams): security" in why
         page.fill("textarea[name=text] >> nth=0", ANSWER)
         page.click("#preview-reply")
         previewed = page.locator("#preview-text").text_content()

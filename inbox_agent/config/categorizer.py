@@ -53,6 +53,10 @@ class CategorizerSettings:
     # Below this confidence the mail is filed as "other" and flagged needs_triage.
     min_confidence: float = 0.4
     explain_top: int = 5  # contributing features shown per decision
+    # The model's network takes part in the decision (when the model has one); false:
+    # the linear model decides alone, its n-grams then the whole reason (calibrated
+    # either way: each has its own fitted temperature).
+    second_opinion: bool = True
     generic: tuple[str, ...] = ()  # words that never decide a category (cut before the model)
     generic_tokens: tuple[tuple[str, ...], ...] = field(default=(), compare=False)
 
@@ -60,7 +64,15 @@ class CategorizerSettings:
         object.__setattr__(self, "generic_tokens", generic_phrases(self.generic))
 
 
-_KEYS = ("rules", "rule_weight", "min_confidence", "explain_top", "generic", "extra_generic")
+_KEYS = (
+    "rules",
+    "rule_weight",
+    "min_confidence",
+    "explain_top",
+    "second_opinion",
+    "generic",
+    "extra_generic",
+)
 
 
 def _number(value: object, path: str, low: float, high: float, errors: list[str]) -> float | None:
@@ -100,6 +112,11 @@ def load_categorizer(
         elif key == "explain_top":
             number = _number(value, path, 0, 50, errors)
             values[key] = values[key] if number is None else int(number)
+        elif key == "second_opinion":
+            if isinstance(value, bool):
+                values[key] = value
+            else:
+                errors.append(f"{path}: must be true or false")
         elif key == "generic":
             values[key] = _words(value, path, errors)
         else:  # extra_generic

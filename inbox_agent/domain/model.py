@@ -149,6 +149,9 @@ class Categorization:
     needs_triage: bool = False  # confidence below [categorizer] min_confidence: filed as "other"
     guess: str = ""  # the model's category when needs_triage moved the mail to "other"
     model_version: str = ""
+    # The network's share of the decision (a model with a second opinion): its own
+    # probability of its top category and, when it differs, of the one decided.
+    second_opinion: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)

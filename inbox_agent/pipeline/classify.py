@@ -32,6 +32,9 @@ def classify_bytes(raw: bytes, config: Config, now: datetime) -> dict[str, Any]:
         "confidence": round(result.confidence, 3),
         "matched": [list(pair) for pair in result.matched],
         "explanation": [{"feature": name, "weight": weight} for name, weight in result.explanation],
+        # The network's share (a model with one): its probability of its top category
+        # and of the one decided; the n-grams above explain the linear part.
+        "second_opinion": [{"category": c, "probability": p} for c, p in result.second_opinion],
         "needs_triage": result.needs_triage,
         "model_guess": result.guess or result.category,
         "model": result.model_version,

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 
 from inbox_agent.config.model_file import CategoryModel
 from inbox_agent.config.rules import CategoryRule, Rules, canonical
-from inbox_agent.domain.model import Categorization
+from inbox_agent.domain.model import CATEGORIES, Categorization
 from inbox_agent.stages.category_model import (
     best_class,
     category_logits,
     contributions,
     model_verdict,
+    second_opinion_logits,
     softmax,
 )
 from inbox_agent.stages.evidence import Amount, find_amounts
@@ -144,6 +145,9 @@ class ModelDecision:
     probabilities: Mapping[str, float]  # per category, rules applied
     explanation: tuple[tuple[str, float], ...]
     overridden: bool = False  # a decisive curated term decided against the model (mode "override")
+    # The network's own probability of each category, when the model has one: its
+    # share of the decision, shown beside the n-grams (which explain the linear part).
+    second_opinion: Mapping[str, float] | None = None
 
 
 def decide_with_model(
@@ -155,6 +159,12 @@ def decide_with_model(
     logits = category_logits(model, verdict)
     if settings.rules == "prior":
         logits = {c: v + settings.rule_weight * scores.terms.get(c, 0.0) for c, v in logits.items()}
+    second = second_opinion_logits(model, verdict) if settings.second_opinion else None
+    if second is not None and model.network is not None:
+        # The two opinions' log-probabilities summed, then scaled by their own fitted
+        # temperature so the confidence stays calibrated (config/second_opinion.py).
+        scale = model.network.blend_temperature
+        logits = {c: (v + second[c]) / scale for c, v in logits.items()}
     names = list(logits)
     probabilities = dict(zip(names, softmax([logits[c] for c in names]), strict=True))
     primary = max(names, key=lambda c: probabilities[c])
@@ -165,7 +175,8 @@ def decide_with_model(
             primary = max(decisive, key=lambda c: scores.terms.get(c, 0.0))
             overridden = True
     explanation = contributions(model, verdict, best_class(model, verdict, primary), settings.explain_top)
-    return ModelDecision(primary, probabilities, explanation, overridden)
+    opinion = None if second is None else {c: math.exp(v) for c, v in second.items()}
+    return ModelDecision(primary, probabilities, explanation, overridden, opinion)
 
 
 def _secondary(primary: str, decision: ModelDecision, scores: Scores, rules: Rules) -> list[str]:
@@ -218,7 +229,19 @@ def categorize(
         needs_triage=triage,
         guess=decision.category if triage else "",
         model_version=rules.model.version,
+        second_opinion=_second_opinion(decision),
     )
+
+
+def _second_opinion(decision: ModelDecision) -> tuple[tuple[str, float], ...]:
+    """The network's top category and, if another was decided, that one: each with the
+    network's probability (rounded to 2 decimals, as shown)."""
+    opinion = decision.second_opinion
+    if not opinion:
+        return ()
+    top = max(opinion, key=lambda c: opinion[c])
+    shown = dict.fromkeys((top, decision.category))
+    return tuple((category, round(opinion[category], 2)) for category in shown)
 
 
 def why_line(result: Categorization) -> str:
@@ -226,6 +249,9 @@ def why_line(result: Categorization) -> str:
     parts = [f"confidence {result.confidence:.2f}"]
     if result.explanation:
         parts.append("n-grams " + ", ".join(f"{name} {weight:+.2f}" for name, weight in result.explanation))
+    if result.second_opinion:
+        opinion = ", ".join(f"{category} {p:.2f}" for category, p in result.second_opinion)
+        parts.append(f"second opinion {opinion}")
     if result.matched:
         parts.append("terms " + ", ".join(f"{category}:{term}" for category, term in result.matched))
     if result.needs_triage:
@@ -244,6 +270,7 @@ class Explanation:
     needs_triage: bool = False
     guess: str = ""  # the model's category when the case went to triage
     model_version: str = ""
+    second_opinion: tuple[tuple[str, float], ...] = ()  # the network's (category, probability)
 
 
 def parse_why_line(detail: str) -> Explanation:
@@ -251,19 +278,28 @@ def parse_why_line(detail: str) -> Explanation:
     for each kind of segment the last one counts, so text before the line cannot pose as it)."""
     found: dict[str, str] = {}
     for segment in detail.split("; "):
-        for key in ("confidence ", "n-grams ", "needs triage (model's guess ", "model "):
+        for key in ("confidence ", "n-grams ", "second opinion ", "needs triage (model's guess ", "model "):
             if segment.startswith(key):
                 found[key] = segment[len(key) :]
-    features = []
-    for pair in found.get("n-grams ", "").split(", "):
-        name, _, weight = pair.rpartition(" ")
-        try:
-            features.append((name, float(weight)))
-        except ValueError:
-            continue
+    features = _named_numbers(found.get("n-grams ", ""))
+    opinion = tuple(
+        pair for pair in _named_numbers(found.get("second opinion ", "")) if pair[0] in CATEGORIES
+    )
     try:
         confidence: float | None = float(found["confidence "])
     except (KeyError, ValueError):
         confidence = None
     guess = found.get("needs triage (model's guess ", "").rstrip(")")
-    return Explanation(confidence, tuple(features), bool(guess), guess, found.get("model ", ""))
+    return Explanation(confidence, features, bool(guess), guess, found.get("model ", ""), opinion)
+
+
+def _named_numbers(segment: str) -> tuple[tuple[str, float], ...]:
+    """``"name 0.5, other -1.2"`` as pairs; a pair without a number is skipped."""
+    pairs = []
+    for pair in segment.split(", "):
+        name, _, number = pair.rpartition(" ")
+        try:
+            pairs.append((name, float(number)))
+        except ValueError:
+            continue
+    return tuple(pairs)

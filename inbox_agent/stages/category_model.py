@@ -73,6 +73,24 @@ def category_logits(model: CategoryModel, verdict: ModelVerdict) -> dict[str, fl
     return model.head.category_logits(verdict.scores)
 
 
+def second_opinion_logits(model: CategoryModel, verdict: ModelVerdict) -> dict[str, float] | None:
+    """Log of each category's probability by the model's network (None without one)."""
+    if model.network is None:
+        return None
+    return model.head.category_log_probabilities(model.network.class_probabilities(verdict.mail))
+
+
+def blended_logits(
+    model: CategoryModel, verdict: ModelVerdict, logits: Mapping[str, float]
+) -> dict[str, float]:
+    """``logits`` (the linear model's, perhaps with the curated terms' prior) plus the
+    network's, before the blend temperature; ``logits`` as they are without a network."""
+    second = second_opinion_logits(model, verdict)
+    if second is None:
+        return dict(logits)
+    return {category: value + second[category] for category, value in logits.items()}
+
+
 def best_class(model: CategoryModel, verdict: ModelVerdict, category: str) -> int:
     """The highest-scoring class of ``category`` (the intent that explains it best)."""
     return model.head.best_class(verdict.scores, category)

@@ -7,7 +7,8 @@ Where it is stored (the web app reads it the same way, through :func:`case_expla
 - the n-grams that decided, the model's guess for a triaged case and the model
   version are in the detail of the case's ``opened`` event, written by
   ``stages.categorize.why_line`` and read back by ``parse_why_line``:
-  ``"...; confidence 0.92; n-grams w:frozen +0.31, c:冻结 +0.20; terms ...;
+  ``"...; confidence 0.92; n-grams w:frozen +0.31, c:冻结 +0.20;
+  second opinion account_locked 0.97; terms ...;
   needs triage (model's guess security); model 2026-12-01T...-1a2b3c4d"``.
 
 A staff correction (``recategorized`` event) changes the category, not the
@@ -27,7 +28,7 @@ NEEDS_TRIAGE = "needs_triage"
 
 def case_explanation(case: Case) -> dict[str, Any]:
     """The decision as data: ``{"category", "confidence", "needs_triage", "guess",
-    "features": [{"feature", "weight"}], "terms": [{"category", "term"}], "model",
+    "features": [{"feature", "weight"}], "second_opinion": [{"category", "probability"}], "terms": [{"category", "term"}], "model",
     "corrected_by"}`` (``corrected_by``: who recategorized it last, or "")."""
     opened = next((e for e in case.events if e.kind == "opened"), None)
     why = parse_why_line(opened.detail if opened else "")
@@ -38,6 +39,7 @@ def case_explanation(case: Case) -> dict[str, Any]:
         "needs_triage": NEEDS_TRIAGE in case.flags,
         "guess": why.guess,
         "features": [{"feature": name, "weight": weight} for name, weight in why.features],
+        "second_opinion": [{"category": c, "probability": p} for c, p in why.second_opinion],
         "terms": [{"category": category, "term": term} for category, term in case.matched],
         "model": why.model_version,
         "corrected_by": corrected[-1] if corrected else "",
@@ -55,6 +57,11 @@ def explanation_lines(case: Case) -> list[str]:
         lines.append(
             "n-grams: " + ", ".join(f"{f['feature']!r} {f['weight']:+.2f}" for f in data["features"])
         )
+    if data["second_opinion"]:
+        # The n-grams explain the linear model; the network weighs them together and
+        # gives only its verdict, so that is what is shown for its share.
+        opinion = ", ".join(f"{o['category']} {o['probability']:.2f}" for o in data["second_opinion"])
+        lines.append(f"second opinion (the network beside the n-grams): {opinion}")
     terms = ", ".join(f"{t['category']}:{t['term']}" for t in data["terms"])
     lines.append("curated terms: " + (terms or "none matched"))
     if data["corrected_by"]:
