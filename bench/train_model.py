@@ -15,7 +15,9 @@ Needs scikit-learn (``pip install -e '.[train]'``); the daemon does not.
 2. 5-fold CV on the training part: out-of-fold predictions for each way of using
    the curated rules (off, prior with several weights, override); the rule weight is
    chosen here, on CV (or fixed with ``--rules``; ``metrics.rules_from`` says which),
-   and the softmax temperature is fitted on the same folds.
+   and the softmax temperature is fitted on the same folds; so is the second opinion
+   (``--hidden`` units, 0 for none): a network per fold beside the fold's linear
+   model, and the blend temperature of their sum fitted on the held folds.
 3. The final model is fitted on the whole training part, measured on the held-out
    sets, and written (with its metrics) to inbox_agent/config/category_model.json;
    with ``--release`` the file written is the same recipe refitted on the training
@@ -44,7 +46,14 @@ from inbox_agent.adapters.training_corpus import load_corpus, release_examples, 
 from inbox_agent.config.model_file import model_to_json  # noqa: E402
 from inbox_agent.config.rules import default_rules  # noqa: E402
 from inbox_agent.services.model_eval import evaluate, rules_for, summary_line  # noqa: E402
-from inbox_agent.services.model_fit import Recipe, _fit_weights, fit_temperature, stratified_folds  # noqa: E402
+from inbox_agent.services.model_fit import (  # noqa: E402
+    Recipe,
+    _fit_weights,
+    fit_temperature,
+    fold_models,
+    stratified_folds,
+    with_second_opinion,
+)
 from inbox_agent.services.training import Corpus, model_version  # noqa: E402
 
 MODEL_FILE = PROJECT / "inbox_agent" / "config" / "category_model.json"
@@ -61,8 +70,9 @@ MODES = [
 
 def cross_validate(
     corpus: Corpus, recipe: Recipe, folds: int
-) -> tuple[float, dict[str, Any], tuple[str, float]]:
-    """Temperature, CV reports per mode and group, and the mode chosen on CV."""
+) -> tuple[float, float, dict[str, Any], tuple[str, float]]:
+    """Temperature, blend temperature (the second opinion's), CV reports per mode and
+    group, and the mode chosen on CV."""
     generic = default_rules().categorizer.generic_tokens
     examples = corpus.training
     fold_of = stratified_folds([e.label for e in examples], folds)
@@ -71,19 +81,29 @@ def cross_validate(
         started = time.perf_counter()
         inner = [e for e, f in zip(examples, fold_of, strict=True) if f != fold]
         held = [e for e, f in zip(examples, fold_of, strict=True) if f == fold]
-        fitted.append((_fit_weights(inner, generic, recipe), held))
+        fitted.append((_fit_weights(inner, generic, recipe), inner, held))
         print(f"  fold {fold + 1}/{folds} fitted in {time.perf_counter() - started:.1f}s", flush=True)
-    temperature = fit_temperature(fitted, generic)
+    temperature = fit_temperature([(model, held) for model, _, held in fitted], generic)
+    started = time.perf_counter()
+    models = fold_models(fitted, temperature, generic, recipe, lambda step: print(f"  {step}", flush=True))
+    if recipe.hidden:
+        print(f"  second opinions fitted in {time.perf_counter() - started:.1f}s", flush=True)
     reports: dict[str, Any] = {}
     for mode, weight in MODES:
         by_group: dict[str, list[Any]] = {}
-        for model, held in fitted:
-            rules = rules_for(default_rules(), replace(model, temperature=temperature), mode, weight)
+        for model, (_, _, held) in zip(models, fitted, strict=True):
+            rules = rules_for(default_rules(), model, mode, weight)
             for group, members in Corpus.groups(held).items():
                 by_group.setdefault(group, []).append((rules, members))
         reports[f"{mode}:{weight}"] = {group: _pooled(parts) for group, parts in by_group.items()}
     chosen = max(MODES, key=lambda m: _mean_f1(reports[f"{m[0]}:{m[1]}"]))
-    return temperature, reports, chosen
+    return temperature, models[0].network.blend_temperature if models[0].network else 1.0, reports, chosen
+
+
+def fitted_model(examples: Any, generic: Any, recipe: Recipe, temperature: float, blend: float) -> Any:
+    """The recipe fitted on ``examples``, the temperatures from CV."""
+    model = replace(_fit_weights(examples, generic, recipe), temperature=temperature)
+    return with_second_opinion(model, examples, generic, recipe, blend)
 
 
 def _pooled(parts: list[Any]) -> dict[str, Any]:
@@ -132,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-contribution", type=float, default=Recipe().min_contribution)
     parser.add_argument("--prune", type=float, default=Recipe().prune)
     parser.add_argument(
+        "--hidden", type=int, default=Recipe().hidden, help="the second opinion's units; 0: none"
+    )
+    parser.add_argument(
         "--rules",
         metavar="MODE:WEIGHT",
         help="use this rules mode (e.g. prior:0.2, the shipped [categorizer] setting) instead of the one chosen on CV",
@@ -159,12 +182,13 @@ def main(argv: list[str] | None = None) -> int:
         lr_c_factor=args.lr_c_factor,
         min_contribution=args.min_contribution,
         prune=args.prune,
+        hidden=args.hidden,
     )
     keep_freed_memory()  # the fits reuse freed memory instead of faulting it in again
     corpus = load_corpus(args.data, corrections_file=None)
     print(f"training part: {len(corpus.training)} mails; held out: {len(corpus.heldout)}")
-    temperature, cv, (mode, weight) = cross_validate(corpus, recipe, args.folds)
-    print(f"\n{args.folds}-fold CV on the training part (temperature {temperature}):")
+    temperature, blend, cv, (mode, weight) = cross_validate(corpus, recipe, args.folds)
+    print(f"\n{args.folds}-fold CV on the training part (temperature {temperature}, blend {blend}):")
     for key, groups in cv.items():
         for group, report in groups.items():
             print(summary_line(f"  {key} {group}", report))
@@ -178,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"used instead (--rules): rules={mode} rule_weight={weight}")
     started = time.perf_counter()
     generic = default_rules().categorizer.generic_tokens
-    model = replace(_fit_weights(corpus.training, generic, recipe), temperature=temperature)
+    model = fitted_model(corpus.training, generic, recipe, temperature, blend)
     weights = len(model.table.weights)
     print(
         f"final fit: {time.perf_counter() - started:.1f}s, {len(model.features)} features, "
@@ -207,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             # More data for mail nobody here wrote; the figures stored are those of the
             # same recipe fitted on the training part (this model has seen the held-out part but
             # the blind mails).
-            model = replace(_fit_weights(release_examples(corpus), generic, recipe), temperature=temperature)
+            model = fitted_model(release_examples(corpus), generic, recipe, temperature, blend)
             fitted_on = "training and held-out part but the blind mails (release): the metrics are of the training-part fit"
             # Which held-out figures are not held out for this model (`train` and
             # eval_categories say so), by name rather than by reading the sentence above.

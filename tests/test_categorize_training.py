@@ -101,11 +101,15 @@ def test_recategorize_then_train_apply_and_rollback(tmp_path: Path) -> None:
     model_file = data_dir / "models" / pointer["current"]
     stored = json.loads(model_file.read_text())
     assert stored["metrics"]["heldout"]["banking77"]["macro_f1"] > 0.5
+    # Refitted with its second opinion (format 4), the blend temperature fitted on folds.
+    assert stored["format"] == 4 and stored["network"]["hidden"] == 64
+    assert stored["network"]["blend_temperature"] > 0
     # The next start (any command, the daemon included) uses the applied model.
     assert load_config(config).rules.model.version == stored["version"] != shipped_model().version
     mail = tmp_path / "one.eml"
     mail.write_bytes(complaint("bo@customer.example", "被盗刷", "我的账户被盗刷了三笔，不是我本人操作的。"))
-    assert json.loads(cli(config, "classify", "--json", str(mail)).stdout)["model"] == stored["version"]
+    classified = json.loads(cli(config, "classify", "--json", str(mail)).stdout)
+    assert classified["model"] == stored["version"] and classified["second_opinion"]
 
     back = cli(config, "train", "--rollback")
     assert back.returncode == 0 and "shipped model" in back.stdout
