@@ -24,6 +24,7 @@ from inbox_agent.adapters.fresh_store import FreshStore
 from inbox_agent.adapters.imap import ImapMailbox
 from inbox_agent.adapters.maildir import MaildirMailbox
 from inbox_agent.adapters.model_store import ModelStore, append_correction, corrections_file
+from inbox_agent.adapters.process_memory import give_back_freed_memory
 from inbox_agent.adapters.quarantine_log import DroppedQuarantineFile
 from inbox_agent.adapters.sent_log import SentLog
 from inbox_agent.adapters.smtp import SmtpTransport
@@ -134,6 +135,7 @@ def build_runtime(
     progress: Callable[[int, int], None] | None = None,
 ) -> Runtime:
     clock = clock or SystemClock()
+    give_back_freed_memory()  # the daemon's memory goes back to the system (process_memory.py)
     store = open_store(config)
     mailbox = make_mailbox(config)
     sent_mailbox = make_sent_mailbox(config)
