@@ -1,0 +1,205 @@
+"""The category model's second opinion (issue 13): a small network beside the linear model.
+
+Checked against scikit-learn itself (the exported numbers decide as the fitted network
+does), through the model file (format 4, and format 3 still read for --rollback), and
+in what staff see (classify --json, the case's explanation)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import cli, complaint, write_config
+
+from inbox_agent.adapters.training_corpus import load_corpus
+from inbox_agent.config.categorizer import load_categorizer
+from inbox_agent.config.model_file import ModelFileError, model_to_json, parse_model, shipped_model
+from inbox_agent.config.rules import default_rules
+from inbox_agent.config.second_opinion import SecondOpinion
+from inbox_agent.services.model_eval import rules_for
+from inbox_agent.services.model_fit import (
+    Recipe,
+    _fit_network,
+    _fit_weights,
+    _mail_matrix,
+    fit_network_classifier,
+    network_inputs,
+)
+from inbox_agent.stages.categorize import categorize, parse_why_line, why_line
+from inbox_agent.stages.category_model import model_verdict
+from inbox_agent.stages.features import mail_features
+
+DATA = Path(__file__).resolve().parent / "data"
+GENERIC = default_rules().categorizer.generic_tokens
+
+
+@pytest.fixture(scope="module")
+def small_fit() -> tuple:
+    """A linear model, its network as scikit-learn fitted it and as exported, and some
+    held-out mails: fitted on a slice of the training part (seconds)."""
+    corpus = load_corpus(DATA, corrections_file=None)
+    examples = list(corpus.training)[::15]
+    recipe = replace(Recipe(), hidden=8, network_passes=8)
+    model = replace(_fit_weights(examples, GENERIC, recipe), temperature=0.5)
+    fitted, inputs = fit_network_classifier(model, examples, GENERIC, recipe)
+    (w1, w2), (b1, b2) = fitted.coefs_, fitted.intercepts_
+    network = SecondOpinion(inputs, w1, b1, w2, b2, 1.3).bind(len(model.table))
+    assert network == _fit_network(model, examples, GENERIC, recipe, 1.3)  # what train exports
+    return model, network, fitted, list(corpus.heldout)[::20]
+
+
+def test_the_exported_network_decides_as_scikit_learn_fitted_it(small_fit: tuple) -> None:
+    model, network, fitted, mails = small_fit
+    # scikit-learn asked about the mail vectors the daemon builds; ours differs only by
+    # the first layer's rounding to 16 bits.
+    expected = fitted.predict_proba(network_inputs(_mail_matrix(model, mails, GENERIC), network.inputs))
+    assert list(fitted.classes_) == list(model.classes)
+    for row, mail in enumerate(mails):
+        verdict = model_verdict(model, mail_features(mail.subject, mail.text, GENERIC))
+        assert np.allclose(network.class_probabilities(verdict.mail), expected[row], atol=2e-3)
+    assert len(mails) > 100
+
+
+def test_the_first_layer_reads_only_ngrams_seen_in_two_training_mails(small_fit: tuple) -> None:
+    model, network, _, _ = small_fit
+    assert 0 < len(network.inputs) < len(model.table)
+    assert network.w1.dtype == np.float16 and network.w1.shape == (len(network.inputs), 8)
+    assert list(network.position[network.inputs]) == list(range(len(network.inputs)))
+    assert (network.position >= 0).sum() == len(network.inputs)
+
+
+def test_a_model_with_a_network_is_format_4_and_reads_back_the_same(small_fit: tuple) -> None:
+    model, network, _, mails = small_fit
+    paired = replace(model, network=network)
+    text = model_to_json(paired)
+    assert json.loads(text)["format"] == 4
+    again = parse_model(text, "copy")
+    assert again.network == network
+    assert again.network is not None and again.network.blend_temperature == 1.3
+    rules, reread = rules_for(default_rules(), paired), rules_for(default_rules(), again)
+    for mail in mails:
+        assert categorize(mail.subject, mail.text, rules) == categorize(mail.subject, mail.text, reread)
+
+
+def test_a_model_without_a_network_is_still_format_3_and_decides_alone(small_fit: tuple) -> None:
+    model, network, _, mails = small_fit
+    text = model_to_json(model)
+    assert json.loads(text)["format"] == 3 and "network" not in json.loads(text)
+    alone = rules_for(default_rules(), parse_model(text, "old"))
+    paired = rules_for(default_rules(), replace(model, network=network))
+    differ = 0
+    for mail in mails:
+        mine, theirs = categorize(mail.subject, mail.text, alone), categorize(mail.subject, mail.text, paired)
+        assert mine.second_opinion == () and theirs.second_opinion
+        differ += mine.confidence != theirs.confidence
+    assert differ > len(mails) // 2  # the network takes part in every decision it is in
+
+
+def _broken(section: dict) -> str:
+    data = json.loads(model_to_json(replace(shipped_model(), network=None)))
+    network = json.loads(model_to_json(shipped_model())).get("network")
+    assert network, "the shipped model has a second opinion"
+    return json.dumps(data | {"format": 4, "network": network | section})
+
+
+def _packed(dtype: str, values: list[float]) -> dict:
+    import base64
+    import zlib
+
+    data = np.array(values, dtype=dtype).tobytes()
+    return {
+        "dtype": dtype,
+        "length": len(values),
+        "zlib_base64": base64.b64encode(zlib.compress(data)).decode(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("section", "reason"),
+    [
+        ({"hidden": 0}, "network.hidden: must be a whole number > 0"),
+        ({"blend_temperature": 0}, "network.blend_temperature: must be > 0"),
+        ({"blend_temperature": "1"}, "network.blend_temperature: must be a number"),
+        ({"w1": _packed("<f4", [0.5])}, "network.w1: dtype must be one of <f2"),
+        ({"b2": _packed("<f4", [0.5])}, "network.w2, b2: must be"),
+        ({"inputs": _packed("<i4", [3, 2])}, "network.w1, w2: must hold"),
+        ({"extra": 1}, "network: must hold b1, b2"),
+    ],
+)
+def test_a_broken_network_section_says_what_is_wrong(section: dict, reason: str) -> None:
+    with pytest.raises(ModelFileError, match=reason) as raised:
+        parse_model(_broken(section), "models/model-x.json")
+    assert "models/model-x.json" in str(raised.value)
+
+
+def test_network_inputs_out_of_order_or_range_or_nan_weights_are_refused() -> None:
+    network = shipped_model().network
+    assert network is not None
+    rows = network.inputs.tolist()
+    swapped = [rows[1], rows[0], *rows[2:]]
+    beyond = [*rows[:-1], len(shipped_model().table)]
+    for inputs in (swapped, beyond):
+        with pytest.raises(ModelFileError, match="network.inputs: must be table rows, in order, each once"):
+            parse_model(_broken({"inputs": _packed("<i4", inputs)}), "m.json")
+    b1 = network.b1.tolist()
+    with pytest.raises(ModelFileError, match="network: weights must be finite numbers"):
+        parse_model(_broken({"b1": _packed("<f4", [float("nan"), *b1[1:]])}), "m.json")
+
+
+def test_the_shipped_model_has_a_second_opinion_and_shows_it() -> None:
+    model = shipped_model()
+    assert model.network is not None and model.network.hidden == model.training["recipe"]["hidden"]
+    result = categorize("提现没到账", "三天前提现的钱到现在还没到账，一直显示处理中。", default_rules())
+    assert result.category == "funds_not_received"
+    assert result.second_opinion and result.second_opinion[0][0] == "funds_not_received"
+    assert 0.5 < result.second_opinion[0][1] <= 1.0
+    why = parse_why_line("by x; category funds_not_received; " + why_line(result))
+    assert why.second_opinion == result.second_opinion
+    assert [name for name, _ in why.features] == [name for name, _ in result.explanation]
+
+
+def test_a_disagreeing_second_opinion_names_both_categories() -> None:
+    # Whichever way the network leans, the decided category's share is shown with its top one.
+    rules = default_rules()
+    for text in ("I was charged twice but also my account is locked", "the app is slow and nobody answers"):
+        result = categorize("", text, rules)
+        shown = [category for category, _ in result.second_opinion]
+        assert shown[0] == max(shown, key=dict(result.second_opinion).__getitem__)
+        assert result.categories[0] in shown or result.needs_triage
+        assert len(shown) == len(set(shown)) <= 2
+
+
+def test_a_forged_second_opinion_segment_in_the_detail_is_not_a_category() -> None:
+    why = parse_why_line("by x; second opinion <script> 0.99, security 0.5")
+    assert why.second_opinion == (("security", 0.5),)
+
+
+def test_classify_json_shows_the_second_opinion(tmp_path: Path) -> None:
+    # show, show --json and the staff page: tests/test_categorize_explain.py; the web app's
+    # case page reads the same lines (views/explanation.py).
+    config = write_config(tmp_path)
+    mail = tmp_path / "mail.eml"
+    mail.write_bytes(
+        complaint("li@customer.example", "double charge", "You charged my card twice for one order.")
+    )
+    data = json.loads(cli(config, "classify", "--json", str(mail)).stdout)
+    assert data["category"] == "wrong_charge"
+    assert data["second_opinion"][0]["category"] == "wrong_charge"
+    assert 0 < data["second_opinion"][0]["probability"] <= 1
+
+
+def test_ops_can_leave_the_second_opinion_out_of_the_decision(small_fit: tuple) -> None:
+    model, network, _, mails = small_fit
+    rules = rules_for(default_rules(), replace(model, network=network))
+    off = replace(rules, categorizer=replace(rules.categorizer, second_opinion=False))
+    alone = rules_for(default_rules(), model)
+    for mail in mails[:40]:
+        decided = categorize(mail.subject, mail.text, off)
+        assert decided == categorize(mail.subject, mail.text, alone) and decided.second_opinion == ()
+    errors: list[str] = []
+    settings = load_categorizer({"second_opinion": True}, {"second_opinion": "no"}, errors)
+    assert errors == ["categorizer.second_opinion: must be true or false"] and settings.second_opinion
+    assert load_categorizer({}, {"second_opinion": False}, []).second_opinion is False
