@@ -18,7 +18,6 @@ it calls :func:`give_back_freed_memory` at start. Where the C library is not gli
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 
 # glibc's malloc.h
 _M_TRIM_THRESHOLD = -1
@@ -29,8 +28,10 @@ _LARGEST_INT = 2**31 - 1  # mallopt takes a C int
 
 
 def _libc() -> ctypes.CDLL | None:
+    """The C library's allocator calls, from the symbols the process already has
+    (``find_library`` would run ``ldconfig`` in a child process: a fork of the daemon)."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc = ctypes.CDLL(None)
         libc.mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
         libc.mallopt.restype = ctypes.c_int
         libc.malloc_trim.argtypes = (ctypes.c_size_t,)

@@ -2,23 +2,26 @@
 
 One hidden layer (ReLU) over the mail's n-grams as the linear model's table knows them
 (``FeatureTable.mail_vector``: sublinear tf-idf), those among its inputs scaled to
-length 1 over themselves, with the linear model's classes as outputs. Not capped at the
-linear model's 200 strongest n-grams and not scaled with the n-grams it cannot read:
-5-fold CV read it that way first and lost most of the gain (BANKING77 0.950, English
-0.915, Chinese 0.946 against 0.953 / 0.924 / 0.953 for its own n-gram vectors). Its category log-probabilities are added to the linear
-model's (with the curated terms' prior) and the sum is scaled by its own fitted
-temperature (``blend_temperature``), so the confidence stays calibrated.
+length 1 over themselves, with the linear model's classes as outputs. Its category
+log-probabilities are added to the linear model's (with the curated terms' prior) and
+the sum is scaled by its own fitted temperature (``blend_temperature``), so the
+confidence stays calibrated.
 
 Why a network: it weighs n-grams together, not one by one. Every linear variant tried
-on 5-fold CV stayed within the folds' noise; this sum raised macro-F1 on both fold
-seeds in every group (README, issue 13's twenty-fourth round; ``bench/second_opinion_cv.py``).
+on 5-fold CV stayed within the folds' noise; the sum raised macro-F1 in every group
+(README, issue 13's twenty-fourth and twenty-fifth rounds; ``bench/second_opinion_cv.py``).
+Why not the linear model's own vector (its 200 strongest n-grams, scaled with the
+n-grams the network cannot read): 5-fold CV read it that way first and lost most of the
+gain (BANKING77 0.950, English 0.915, Chinese 0.946 for the sum, against 0.952 / 0.926 /
+0.951 read as here; the linear model alone 0.947 / 0.913 / 0.948).
 
 Its first layer has a row only for the table's n-grams seen in at least two training
 mails (``inputs``, as table rows, in row order): it reads the table's rows through
 ``position`` (table row -> its row, -1 for none) and needs no n-gram names of its own.
-The first layer is kept as 16-bit floats (46,000 x 64 of them: 6 MB, not 12) and the
-arithmetic is done in 32-bit floats; the trainer rounds to the same 16 bits before it
-fits the temperature, so a model read from its file decides as the one just fitted.
+The first layer is kept as 16-bit floats (42,163 x 64 in the shipped model: 5.4 MB, not
+10.8) and the arithmetic is done in 32-bit floats; the trainer rounds to the same 16
+bits before it fits the blend temperature, so a model read from its file decides as
+the one just fitted.
 
 In the file (model format 4, ``config/model_file.py``)::
 
