@@ -291,7 +291,7 @@ def test_a_model_file_with_broken_columns_says_which(text: str, reason: str) -> 
     ("text", "reason"),
     [
         ("{", "not valid JSON"),
-        ('{"format": 5}', "not a category model of format 1, 2, 3 or 4"),
+        ('{"format": 6}', "not a category model of format 1, 2, 3, 4 or 5"),
         (
             '{"format":1,"classes":["a"],"class_category":["nope"],"intercepts":[0],"temperature":1,"features":{"w:x":[1,0,1]}}',
             "unknown categories",

@@ -1,8 +1,9 @@
 """The category model's second opinion (issue 13): a small network beside the linear model.
 
 Checked against scikit-learn itself (the exported numbers decide as the fitted network
-does), through the model file (format 4, and format 3 still read for --rollback), and
-in what staff see (classify --json, the case's explanation)."""
+does), through the model file (format 5, its first layer as 8-bit codes; format 4's
+16-bit layer and format 3 without a network still read for --rollback), and in what
+staff see (classify --json, the case's explanation)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import cli, complaint, write_config
+from hypothesis import given
+from hypothesis import strategies as st
 
 from inbox_agent.adapters.training_corpus import load_corpus
 from inbox_agent.config.categorizer import load_categorizer
 from inbox_agent.config.model_file import ModelFileError, model_to_json, parse_model, shipped_model
 from inbox_agent.config.rules import default_rules
-from inbox_agent.config.second_opinion import SecondOpinion
+from inbox_agent.config.second_opinion import SecondOpinion, eight_bit
 from inbox_agent.services.model_eval import rules_for
 from inbox_agent.services.model_fit import (
     Recipe,
@@ -46,7 +49,7 @@ def small_fit() -> tuple:
     model = replace(_fit_weights(examples, GENERIC, recipe), temperature=0.5)
     fitted, inputs = fit_network_classifier(model, examples, GENERIC, recipe)
     (w1, w2), (b1, b2) = fitted.coefs_, fitted.intercepts_
-    network = SecondOpinion(inputs, w1, b1, w2, b2, 1.3).bind(len(model.table))
+    network = SecondOpinion.fitted(inputs, w1, b1, w2, b2, 1.3).bind(len(model.table))
     assert network == _fit_network(model, examples, GENERIC, recipe, 1.3)  # what train exports
     return model, network, fitted, list(corpus.heldout)[::20]
 
@@ -54,7 +57,7 @@ def small_fit() -> tuple:
 def test_the_exported_network_decides_as_scikit_learn_fitted_it(small_fit: tuple) -> None:
     model, network, fitted, mails = small_fit
     # scikit-learn asked about the mail vectors the daemon builds; ours differs only by
-    # the first layer's rounding to 16 bits.
+    # the first layer's rounding to 8-bit codes.
     expected = fitted.predict_proba(network_inputs(_mail_matrix(model, mails, GENERIC), network.inputs))
     assert list(fitted.classes_) == list(model.classes)
     for row, mail in enumerate(mails):
@@ -66,22 +69,61 @@ def test_the_exported_network_decides_as_scikit_learn_fitted_it(small_fit: tuple
 def test_the_first_layer_reads_only_ngrams_seen_in_two_training_mails(small_fit: tuple) -> None:
     model, network, _, _ = small_fit
     assert 0 < len(network.inputs) < len(model.table)
-    assert network.w1.dtype == np.float16 and network.w1.shape == (len(network.inputs), 8)
+    assert network.w1.dtype == np.int8 and network.w1.shape == (len(network.inputs), 8)
     assert list(network.position[network.inputs]) == list(range(len(network.inputs)))
     assert (network.position >= 0).sum() == len(network.inputs)
 
 
-def test_a_model_with_a_network_is_format_4_and_reads_back_the_same(small_fit: tuple) -> None:
+@given(st.lists(st.lists(st.floats(-8, 8, width=32), min_size=4, max_size=4), min_size=1, max_size=6))
+def test_eight_bit_codes_are_within_half_a_step_of_every_weight(rows: list[list[float]]) -> None:
+    layer = np.array(rows, dtype=np.float32)  # inputs x 4 hidden units
+    codes, scale = eight_bit(layer)
+    assert codes.dtype == np.int8 and int(np.abs(codes).max(initial=0)) <= 127
+    assert scale.shape == (4,) and bool((scale > 0).all())
+    assert bool((np.abs(codes * scale - layer) <= scale / 2 * 1.0001 + 1e-12).all())
+    # A unit's largest weight takes the whole range: no step is wider than it must be
+    # (a unit of zeros, or of weights below a 32-bit step, is all code 0).
+    used = np.abs(codes).max(axis=0) == 127
+    assert list(used) == list(np.abs(layer).max(axis=0) / 127 >= np.finfo(np.float32).tiny)
+
+
+def test_a_model_with_a_network_is_format_5_and_reads_back_the_same(small_fit: tuple) -> None:
     model, network, _, mails = small_fit
     paired = replace(model, network=network)
     text = model_to_json(paired)
-    assert json.loads(text)["format"] == 4
+    assert json.loads(text)["format"] == 5
+    assert json.loads(text)["network"]["w1"]["dtype"] == "<i1"
     again = parse_model(text, "copy")
     assert again.network == network
     assert again.network is not None and again.network.blend_temperature == 1.3
     rules, reread = rules_for(default_rules(), paired), rules_for(default_rules(), again)
     for mail in mails:
         assert categorize(mail.subject, mail.text, rules) == categorize(mail.subject, mail.text, reread)
+
+
+def test_a_format_4_model_with_a_16_bit_layer_is_read_and_written_as_it_was(small_fit: tuple) -> None:
+    # The release before wrote its first layer as 16-bit floats, no scale: an applied
+    # model of that release still decides as it did (and --rollback can go back to it).
+    model, network, fitted, mails = small_fit
+    half = fitted.coefs_[0].astype(np.float16)
+    older = SecondOpinion(network.inputs, half, np.ones(8), network.b1, network.w2, network.b2, 1.3)
+    text = model_to_json(replace(model, network=older.bind(len(model.table))))
+    data = json.loads(text)
+    assert (
+        data["format"] == 4 and data["network"]["w1"]["dtype"] == "<f2" and "w1_scale" not in data["network"]
+    )
+    again = parse_model(text, "older")
+    assert again.network == older and again.network is not None and not again.network.eight_bit
+    assert model_to_json(again) == text
+    rules, paired = (
+        rules_for(default_rules(), again),
+        rules_for(default_rules(), replace(model, network=network)),
+    )
+    same = sum(
+        categorize(m.subject, m.text, rules).category == categorize(m.subject, m.text, paired).category
+        for m in mails
+    )
+    assert same >= len(mails) - 1  # 16-bit and 8-bit layers: the same decisions
 
 
 def test_a_model_without_a_network_is_still_format_3_and_decides_alone(small_fit: tuple) -> None:
@@ -102,7 +144,7 @@ def _broken(section: dict) -> str:
     data = json.loads(model_to_json(replace(shipped_model(), network=None)))
     network = json.loads(model_to_json(shipped_model())).get("network")
     assert network, "the shipped model has a second opinion"
-    return json.dumps(data | {"format": 4, "network": network | section})
+    return json.dumps(data | {"format": 5, "network": network | section})
 
 
 def _packed(dtype: str, values: list[float]) -> dict:
@@ -123,10 +165,13 @@ def _packed(dtype: str, values: list[float]) -> dict:
         ({"hidden": 0}, "network.hidden: must be a whole number > 0"),
         ({"blend_temperature": 0}, "network.blend_temperature: must be > 0"),
         ({"blend_temperature": "1"}, "network.blend_temperature: must be a number"),
-        ({"w1": _packed("<f4", [0.5])}, "network.w1: dtype must be one of <f2"),
+        ({"w1": _packed("<f4", [0.5])}, "network.w1: dtype must be one of <i1"),
+        ({"w1_scale": _packed("<f4", [0.5])}, "network.w1_scale: must be 64 numbers > 0"),
+        ({"w1_scale": _packed("<f4", [0.0] * 64)}, "network.w1_scale: must be 64 numbers > 0"),
         ({"b2": _packed("<f4", [0.5])}, "network.w2, b2: must be"),
         ({"inputs": _packed("<i4", [3, 2])}, "network.w1, w2: must hold"),
         ({"extra": 1}, "network: must hold b1, b2"),
+        ({"w1_scale": None}, "network.w1_scale: must be a packed array"),
     ],
 )
 def test_a_broken_network_section_says_what_is_wrong(section: dict, reason: str) -> None:

@@ -21,9 +21,11 @@ zlib-compressed, base64: ``config/packed_arrays.py``)::
 listed name after name in ``classes`` (the class index of each) and ``weights``. The
 shipped model reads in 0.07 s of CPU this way, against 0.23 s for the same numbers as
 JSON lists (format 2).
-Format 4 is format 3 with a ``"network"`` section: the second opinion, a small neural
-network beside the linear model (``config/second_opinion.py``). A model without one
-is still written as format 3, which versions before the network read too.
+Format 5 is format 3 with a ``"network"`` section: the second opinion, a small neural
+network beside the linear model (``config/second_opinion.py``), its first layer as
+8-bit codes. Format 4 (the release before) is the same with that layer as 16-bit
+floats; it is still read, and written back as it was. A model without a network is
+still written as format 3, which versions before the network read too.
 Formats 1 and 2 (files written before, e.g. applied models in a data directory) are
 still read: format 2 has the same columns as plain JSON lists; format 1 is rows,
 ``"features": {"w:frozen": [idf, class, weight, class, weight, ...], ...}``.
@@ -55,8 +57,9 @@ if TYPE_CHECKING:  # numpy is imported with the first model read, not by every c
 
 SHIPPED_MODEL_FILE = "category_model.json"
 FORMAT = 3  # written for a model without a second opinion (older versions read it too)
-FORMAT_WITH_NETWORK = 4  # format 3 and a "network" section (config/second_opinion.py)
-READABLE_FORMATS = (1, 2, 3, 4)
+FORMAT_WITH_NETWORK = 5  # format 3 and a "network" section (config/second_opinion.py)
+FORMAT_WITH_16_BIT_NETWORK = 4  # the same, its first layer as 16-bit floats (read, not fitted)
+READABLE_FORMATS = (1, 2, 3, 4, 5)
 
 Row = tuple[float, dict[int, float]]  # a feature's idf and its {class index: weight}
 
@@ -87,7 +90,7 @@ class CategoryModel:
     features: Mapping[str, Row] = field(repr=False)
     metrics: Mapping[str, Any] = field(default_factory=dict, repr=False)
     training: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    # The network beside the linear model (format 4), None in older files: then the
+    # The network beside the linear model (formats 4 and 5), None in older files: then the
     # linear model decides alone, as it did when they were written.
     network: SecondOpinion | None = field(default=None, repr=False)
 
@@ -158,16 +161,18 @@ _FEATURE_READERS = {
     2: _feature_columns,
     3: partial(_feature_columns, packed=True),
     4: partial(_feature_columns, packed=True),
+    5: partial(_feature_columns, packed=True),
 }
 
 
 def _network(data: Mapping[str, Any], table: FeatureTable, classes: int) -> SecondOpinion | None:
-    if data["format"] < FORMAT_WITH_NETWORK:
+    if data["format"] < FORMAT_WITH_16_BIT_NETWORK:
         return None
     from inbox_agent.config.second_opinion import SecondOpinion
 
+    eight_bit = data["format"] == FORMAT_WITH_NETWORK
     try:
-        return SecondOpinion.from_file(data.get("network"), len(table), classes)
+        return SecondOpinion.from_file(data.get("network"), len(table), classes, eight_bit)
     except ValueError as exc:
         raise ModelFileError(str(exc)) from None
 
@@ -215,10 +220,16 @@ def parse_model(text: str, source: str) -> CategoryModel:
         raise ModelFileError(f"{source}: {exc}") from None
 
 
+def _format(model: CategoryModel) -> int:
+    if model.network is None:
+        return FORMAT
+    return FORMAT_WITH_NETWORK if model.network.eight_bit else FORMAT_WITH_16_BIT_NETWORK
+
+
 def model_to_json(model: CategoryModel) -> str:
     """The file text of ``model``; :func:`parse_model` reads it back unchanged."""
     data = {
-        "format": FORMAT if model.network is None else FORMAT_WITH_NETWORK,
+        "format": _format(model),
         "version": model.version,
         "classes": list(model.classes),
         "class_category": list(model.class_category),

@@ -197,7 +197,7 @@ def _fit_network(
     if tuple(str(c) for c in network.classes_) != model.classes:
         raise ValueError("the network's classes differ from the linear model's")  # same labels: a bug
     (w1, w2), (b1, b2) = network.coefs_, network.intercepts_
-    return SecondOpinion(inputs, w1, b1, w2, b2, blend).bind(len(model.table))
+    return SecondOpinion.fitted(inputs, w1, b1, w2, b2, blend).bind(len(model.table))
 
 
 def fit_network_classifier(
