@@ -16,7 +16,7 @@ Needs scikit-learn (``pip install -e '.[train]'``); the daemon does not.
    the curated rules (off, prior with several weights, override); the rule weight is
    chosen here, on CV (or fixed with ``--rules``; ``metrics.rules_from`` says which),
    and the softmax temperature is fitted on the same folds; so is the second opinion
-   (``--hidden`` units, 0 for none): a network per fold beside the fold's linear
+   (``--networks`` networks of ``--hidden`` units averaged, 0 units for none): a network per fold beside the fold's linear
    model, and the blend temperature of their sum fitted on the held folds.
 3. The final model is fitted on the whole training part, measured on the held-out
    sets, and written (with its metrics) to inbox_agent/config/category_model.json;
@@ -155,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         "--hidden", type=int, default=Recipe().hidden, help="the second opinion's units; 0: none"
     )
     parser.add_argument(
+        "--networks",
+        type=int,
+        default=Recipe().networks,
+        help="networks from different random starts, averaged (each of --hidden units)",
+    )
+    parser.add_argument(
         "--rules",
         metavar="MODE:WEIGHT",
         help="use this rules mode (e.g. prior:0.2, the shipped [categorizer] setting) instead of the one chosen on CV",
@@ -183,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         min_contribution=args.min_contribution,
         prune=args.prune,
         hidden=args.hidden,
+        networks=args.networks,
     )
     keep_freed_memory()  # the fits reuse freed memory instead of faulting it in again
     corpus = load_corpus(args.data, corrections_file=None)

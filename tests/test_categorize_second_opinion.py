@@ -28,7 +28,7 @@ from inbox_agent.services.model_fit import (
     _fit_network,
     _fit_weights,
     _mail_matrix,
-    fit_network_classifier,
+    fit_network_classifiers,
     network_inputs,
 )
 from inbox_agent.stages.categorize import categorize, parse_why_line, why_line
@@ -47,7 +47,7 @@ def small_fit() -> tuple:
     examples = list(corpus.training)[::15]
     recipe = replace(Recipe(), hidden=8, network_passes=8)
     model = replace(_fit_weights(examples, GENERIC, recipe), temperature=0.5)
-    fitted, inputs = fit_network_classifier(model, examples, GENERIC, recipe)
+    (fitted,), inputs = fit_network_classifiers(model, examples, GENERIC, recipe)
     (w1, w2), (b1, b2) = fitted.coefs_, fitted.intercepts_
     network = SecondOpinion.fitted(inputs, w1, b1, w2, b2, 1.3).bind(len(model.table))
     assert network == _fit_network(model, examples, GENERIC, recipe, 1.3)  # what train exports
@@ -64,6 +64,29 @@ def test_the_exported_network_decides_as_scikit_learn_fitted_it(small_fit: tuple
         verdict = model_verdict(model, mail_features(mail.subject, mail.text, GENERIC))
         assert np.allclose(network.class_probabilities(verdict.mail), expected[row], atol=2e-3)
     assert len(mails) > 100
+
+
+def test_networks_from_several_random_starts_decide_as_their_average(small_fit: tuple) -> None:
+    # ``Recipe.networks`` > 1: kept as one wider network whose outputs are the mean of
+    # theirs, i.e. the softmax of the mean of each one's log-probabilities as
+    # scikit-learn computes them.
+    model, _, _, mails = small_fit
+    corpus = load_corpus(DATA, corrections_file=None)
+    examples = list(corpus.training)[::15]
+    recipe = replace(Recipe(), hidden=8, network_passes=8, networks=3)
+    fitted, inputs = fit_network_classifiers(model, examples, GENERIC, recipe)
+    network = _fit_network(model, examples, GENERIC, recipe, 1.3)
+    assert network.w1.shape == (len(inputs), 24) and network.w2.shape == (24, len(model.classes))
+    assert len({tuple(np.round(f.coefs_[1][0], 6)) for f in fitted}) == 3  # three different starts
+    vectors = network_inputs(_mail_matrix(model, mails, GENERIC), inputs)
+    mean_log = np.mean([np.log(np.maximum(f.predict_proba(vectors), 1e-300)) for f in fitted], axis=0)
+    expected = np.exp(mean_log - mean_log.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    for row, mail in enumerate(mails):
+        verdict = model_verdict(model, mail_features(mail.subject, mail.text, GENERIC))
+        assert np.allclose(network.class_probabilities(verdict.mail), expected[row], atol=2e-3)
+    again = parse_model(model_to_json(replace(model, network=network)), "copy")
+    assert again.network == network  # the file needs nothing new: it is one network
 
 
 def test_the_first_layer_reads_only_ngrams_seen_in_two_training_mails(small_fit: tuple) -> None:
@@ -196,7 +219,8 @@ def test_network_inputs_out_of_order_or_range_or_nan_weights_are_refused() -> No
 
 def test_the_shipped_model_has_a_second_opinion_and_shows_it() -> None:
     model = shipped_model()
-    assert model.network is not None and model.network.hidden == model.training["recipe"]["hidden"]
+    recipe = model.training["recipe"]  # networks averaged are kept as one: units side by side
+    assert model.network is not None and model.network.hidden == recipe["hidden"] * recipe.get("networks", 1)
     result = categorize("提现没到账", "三天前提现的钱到现在还没到账，一直显示处理中。", default_rules())
     assert result.category == "funds_not_received"
     assert result.second_opinion and result.second_opinion[0][0] == "funds_not_received"

@@ -9,7 +9,7 @@ confidence stays calibrated.
 
 Why a network: it weighs n-grams together, not one by one. Every linear variant tried
 on 5-fold CV stayed within the folds' noise; the sum raised macro-F1 in every group
-(README, issue 13's twenty-fourth and twenty-fifth rounds; ``bench/second_opinion_cv.py``).
+(docs/MEASUREMENTS.md, issue 13's twenty-fourth and twenty-fifth rounds; ``bench/second_opinion_cv.py``).
 Why not the linear model's own vector (its 200 strongest n-grams, scaled with the
 n-grams the network cannot read): 5-fold CV read it that way first and lost most of the
 gain (BANKING77 0.950, English 0.915, Chinese 0.946 for the sum, against 0.952 / 0.926 /
@@ -22,7 +22,7 @@ The first layer is kept as 8-bit codes with a 32-bit scale per hidden unit (42,1
 in the shipped model: 2.7 MB, not 5.4 as 16-bit floats or 10.8 as 32-bit), and the
 arithmetic is done in 32-bit floats. The release before's 16-bit layer, re-coded so,
 decided all 9,152 mails of its data as before, no confidence moving by more than
-0.001 (issue 13's twenty-sixth round in the README). The trainer rounds to the same codes before it fits the blend temperature,
+0.001 (docs/MEASUREMENTS.md, issue 13's twenty-sixth round). The trainer rounds to the same codes before it fits the blend temperature,
 so a model read from its file decides as the one just fitted.
 
 In the file (model format 5, ``config/model_file.py``)::
@@ -37,7 +37,7 @@ Format 4 (the release before) held the first layer as 16-bit floats and no
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -106,6 +106,25 @@ class SecondOpinion:
         first layer rounded to the 8-bit codes the file keeps: fitted and read decide alike."""
         codes, scale = eight_bit(weights)
         return cls(inputs, codes, scale, b1, w2, b2, blend_temperature)
+
+    @classmethod
+    def averaged(
+        cls,
+        inputs: NDArray[Any],
+        networks: Sequence[tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]],
+        blend_temperature: float,
+    ) -> SecondOpinion:
+        """Networks over the same ``inputs`` (each ``(w1, b1, w2, b2)``, as fitted) as one
+        network whose outputs are the mean of theirs: their hidden units side by side,
+        the second layer each one's divided by their number. The mean of their outputs
+        (before the softmax) is the softmax of the mean of their log-probabilities, so
+        the decision is theirs averaged, at the cost of one wider network."""
+        count = len(networks)
+        w1 = np.hstack([np.asarray(n[0]) for n in networks])
+        b1 = np.concatenate([np.asarray(n[1]) for n in networks])
+        w2 = np.vstack([np.asarray(n[2]) for n in networks]) / count
+        b2 = np.mean([np.asarray(n[3]) for n in networks], axis=0)
+        return cls.fitted(inputs, w1, b1, w2, b2, blend_temperature)
 
     @property
     def arrays(self) -> tuple[NDArray[Any], ...]:
