@@ -172,3 +172,18 @@ def test_the_second_opinion_is_measured_held_out_per_group() -> None:
     assert int(rows["banking77"][0]) > 1500  # the held-out part is never sampled
     assert 0.7 < float(rows["banking77"][1]) <= 1.0, rows["banking77"]
     assert all(0.0 <= float(cell) <= 1.0 for cells in rows.values() for cell in cells[1:]), rows
+
+
+def test_a_learning_curve_fits_each_fold_on_a_stratified_share_of_its_mails() -> None:
+    # `second_opinion_cv.py --fit-share 0.8`: the held folds stay, each fold's training
+    # mails lose a fifth, every label about the same share of itself.
+    from bench.second_opinion_cv import Example, fitted_share
+
+    inner = [Example("", f"text {n}", label, label, "en", "banking77") for label in "abc" for n in range(50)]
+    for share, kept in ((1.0, 150), (0.8, 120), (0.6, 90), (0.2, 30)):
+        fitted = fitted_share(inner, share, 77)
+        assert len(fitted) == kept and set(fitted) <= set(inner)
+        assert Counter(e.label for e in fitted) == {label: kept // 3 for label in "abc"}
+    assert fitted_share(inner, 0.8, 77) == fitted_share(inner, 0.8, 77)  # the same mails each run
+    with pytest.raises(SystemExit, match="--fit-share 0.1"):
+        fitted_share(inner, 0.1, 77)
