@@ -2,7 +2,7 @@
 
 Why one file per batch and not one per blob: creating a file is the dearest thing the
 daemon asks of the kernel. On ext4 without a journal, right after many files were
-deleted, each new inode costs 0.3-0.6 ms of kernel CPU (README, Performance); a batch
+deleted, each new inode costs 0.3-0.6 ms of kernel CPU (docs/MEASUREMENTS.md, issue 16's ninth round); a batch
 of 200 mails wrote some 400 files. A pack is written like every store file: a temp
 file, synced, renamed, synced, so it is whole or absent, and nothing refers to its
 blobs until the commit after it.

@@ -51,7 +51,7 @@ def unjournaled_file_system(
 
     The crash guarantees rest on a renamed file surviving a power cut whole, which a
     journal provides; and without one ext4 will not reuse an inode freed in the last
-    minutes, checking each such inode on every allocation (README, Performance)."""
+    minutes, checking each such inode on every allocation (docs/MEASUREMENTS.md, issue 16's ninth round)."""
     try:
         lines = mountinfo.read_text(encoding="utf-8", errors="replace").splitlines()
         where = str(root.resolve())
