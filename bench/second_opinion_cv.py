@@ -20,9 +20,9 @@ recipe as ``inbox-agent train`` fits it) and measured on every held-out group.
 Why a network: every linear variant tried on CV (docs/MEASUREMENTS.md, issue 13) stayed
 within the folds' noise; a model that weighs n-grams together, not one by one, raised
 every group on two fold seeds. ``--fit-share``: each fold is fitted on a stratified
-share of its training mails (0.2 steps), its held mails unchanged: what more training
-text gives (a learning curve; the shipped model is fitted on 25 % more BANKING77 text
-than the one measured held out). ``--sample``: a stratified share of the training part,
+share of its training mails (0.2 steps), its held mails unchanged, or with ``--heldout``
+the training part is: what more training text gives (a learning curve; the shipped
+model is fitted on 25 % more BANKING77 text than the one measured held out). ``--sample``: a stratified share of the training part,
 to try the script quickly.
 """
 
@@ -210,7 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sample", type=float, default=1.0, help="share of the training part used")
     parser.add_argument(
-        "--fit-share", type=float, default=1.0, help="share of each fold's training mails fitted on (CV)"
+        "--fit-share",
+        type=float,
+        default=1.0,
+        help="share of each fold's training mails fitted on (CV), or of the training part (--heldout)",
     )
     parser.add_argument(
         "--heldout", action="store_true", help="fit on the training part, measure held out (no CV)"
@@ -220,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()  # the process exits when done (adapters/process_memory.py)
     corpus = load_corpus(args.data, corrections_file=None)
     examples = sample(list(corpus.training), args.sample, args.seed)
-    if args.heldout:
+    if args.heldout:  # --fit-share: the training part fitted on is a stratified share of it
+        examples = fitted_share(examples, args.fit_share, args.seed)
         print(f"{len(examples)} training examples, {len(corpus.heldout)} held out", flush=True)
         print_held_out(held_out(examples, list(corpus.heldout), recipe))
         return 0
