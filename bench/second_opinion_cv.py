@@ -22,8 +22,8 @@ within the folds' noise; a model that weighs n-grams together, not one by one, r
 every group on two fold seeds. ``--fit-share``: each fold is fitted on a stratified
 share of its training mails (0.2 steps), its held mails unchanged, or with ``--heldout``
 the training part is: what more training text gives (a learning curve; the shipped
-model is fitted on 25 % more BANKING77 text than the one measured held out). ``--sample``: a stratified share of the training part,
-to try the script quickly.
+model is fitted on 25 % more BANKING77 text than the one measured held out).
+``--sample``: a stratified share of the training part, to try the script quickly.
 """
 
 from __future__ import annotations

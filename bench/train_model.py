@@ -16,8 +16,9 @@ Needs scikit-learn (``pip install -e '.[train]'``); the daemon does not.
    the curated rules (off, prior with several weights, override); the rule weight is
    chosen here, on CV (or fixed with ``--rules``; ``metrics.rules_from`` says which),
    and the softmax temperature is fitted on the same folds; so is the second opinion
-   (``--networks`` networks of ``--hidden`` units averaged, 0 units for none): a network per fold beside the fold's linear
-   model, and the blend temperature of their sum fitted on the held folds.
+   (``--hidden`` units, 0 for none; ``--networks`` such networks averaged): a network
+   per fold beside the fold's linear model, and the blend temperature of their sum
+   fitted on the held folds.
 3. The final model is fitted on the whole training part, measured on the held-out
    sets, and written (with its metrics) to inbox_agent/config/category_model.json;
    with ``--release`` the file written is the same recipe refitted on the training

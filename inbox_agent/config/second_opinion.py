@@ -116,9 +116,9 @@ class SecondOpinion:
     ) -> SecondOpinion:
         """Networks over the same ``inputs`` (each ``(w1, b1, w2, b2)``, as fitted) as one
         network whose outputs are the mean of theirs: their hidden units side by side,
-        the second layer each one's divided by their number. The mean of their outputs
-        (before the softmax) is the softmax of the mean of their log-probabilities, so
-        the decision is theirs averaged, at the cost of one wider network."""
+        the second layer each one's divided by their number. The softmax of the mean of
+        their outputs (before their softmax) equals the softmax of the mean of their
+        log-probabilities: their average, at the cost of one wider network."""
         count = len(networks)
         w1 = np.hstack([np.asarray(n[0]) for n in networks])
         b1 = np.concatenate([np.asarray(n[1]) for n in networks])
