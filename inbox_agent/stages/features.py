@@ -47,18 +47,21 @@ _NON_CJK_RUN = re.compile(f"[^{_CJK}]+")
 
 
 def without_generic(tokens: list[str], generic: Sequence[tuple[str, ...]]) -> list[str]:
-    """``tokens`` with every occurrence of a generic phrase cut out."""
-    starts = _phrase_starts(tuple(generic))
-    if starts.isdisjoint(tokens):
+    """``tokens`` with every occurrence of a generic phrase cut out (at one position,
+    the first phrase of ``generic`` that is there: longest first)."""
+    by_first = _phrases_by_first_token(tuple(generic))
+    if by_first.keys().isdisjoint(tokens):
         return tokens
-    # Only where a phrase can start is a phrase looked for; the runs between are kept
-    # by slices (most mails hold "please" or "help", few hold many of them).
+    # Only where a phrase can start is a phrase looked for, and only the phrases that
+    # start with that token; the runs between are kept by slices (most mails hold
+    # "please" or "help", few hold many of them).
     kept: list[str] = []
     resume = 0  # the first token not yet kept or cut
-    for index in [i for i, token in enumerate(tokens) if token in starts]:
+    for index in [i for i, token in enumerate(tokens) if token in by_first]:
         if index < resume:  # inside a phrase just cut
             continue
-        phrase = next((p for p in generic if tuple(tokens[index : index + len(p)]) == p), None)
+        phrases = by_first[tokens[index]]
+        phrase = next((p for p in phrases if tuple(tokens[index : index + len(p)]) == p), None)
         if phrase is not None:
             kept += tokens[resume:index]
             resume = index + len(phrase)
@@ -67,8 +70,12 @@ def without_generic(tokens: list[str], generic: Sequence[tuple[str, ...]]) -> li
 
 
 @lru_cache(maxsize=8)
-def _phrase_starts(generic: tuple[tuple[str, ...], ...]) -> frozenset[str]:
-    return frozenset(phrase[0] for phrase in generic)
+def _phrases_by_first_token(generic: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """The phrases grouped by their first token, each group in the order of ``generic``."""
+    grouped: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in generic:
+        grouped.setdefault(phrase[0], []).append(phrase)
+    return {first: tuple(phrases) for first, phrases in grouped.items()}
 
 
 def _char_string(tokens: list[str]) -> str:
@@ -79,17 +86,18 @@ def _char_string(tokens: list[str]) -> str:
     return f" {_CJK_GAP.sub('', ' '.join(tokens))} "
 
 
-def _grams_with_cjk(chars: str, size: int) -> list[str]:
-    """Every ``size``-gram of ``chars`` holding a CJK character, in order: all windows
-    but those lying inside a run of other characters (no per-window test)."""
+def _grams_with_cjk(chars: str, size: int, prefix: str = "") -> list[str]:
+    """Every ``size``-gram of ``chars`` holding a CJK character, in order, after
+    ``prefix``: all windows but those lying inside a run of other characters (no
+    per-window test)."""
     grams: list[str] = []
     end = size  # the next window end not yet taken or skipped
     for run in _NON_CJK_RUN.finditer(chars):
         first, last = run.span()
         if last - first >= size:  # windows ending in first+size..last lie inside the run
-            grams += [chars[stop - size : stop] for stop in range(end, first + size)]
+            grams += [prefix + chars[stop - size : stop] for stop in range(end, first + size)]
             end = last + 1
-    grams += [chars[stop - size : stop] for stop in range(end, len(chars) + 1)]
+    grams += [prefix + chars[stop - size : stop] for stop in range(end, len(chars) + 1)]
     return grams
 
 
@@ -110,7 +118,7 @@ def _part(text: str, generic: Sequence[tuple[str, ...]], counts: Counter[str]) -
         if size in LATIN_CHAR_SIZES:
             counts.update(["c:" + chars[end - size : end] for end in ends])
         elif chinese:  # Latin n-grams of this size are left out
-            counts.update(["c:" + gram for gram in _grams_with_cjk(chars, size)])
+            counts.update(_grams_with_cjk(chars, size, "c:"))
 
 
 def mail_features(subject: str, text: str, generic: Sequence[tuple[str, ...]] = ()) -> Counter[str]:
