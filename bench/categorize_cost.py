@@ -1,7 +1,7 @@
 """What ``categorize`` costs per mail on unlabelled mail, per language.
 
     python bench/categorize_cost.py [--mails N] [--rounds R]   # the benchmark corpus (bench/corpus.py)
-    python bench/categorize_cost.py PATH [PATH ...]             # your own mail: .eml folders or mbox files
+    python bench/categorize_cost.py PATH [PATH ...]             # your own mail: .eml files or folders, mbox files
     python bench/categorize_cost.py --stages [PATH ...]         # and every analysis stage's cost per mail
 
 ``bench/eval_categories.py`` times the categorizer on labelled sets, which are short
@@ -57,11 +57,14 @@ Text = tuple[str, str]  # (subject, new text)
 
 
 def raw_mails(paths: Sequence[Path]) -> Iterator[bytes]:
-    """Every mail of the .eml files under each folder (in name order) or of each mbox file."""
+    """Every mail of each path: an .eml file, the .eml files under a folder (in name
+    order), or an mbox file."""
     for path in paths:
         if path.is_dir():
             for file in sorted(path.rglob("*.eml")):
                 yield file.read_bytes()
+        elif path.suffix.lower() == ".eml":
+            yield path.read_bytes()
         else:
             for message in mailbox.mbox(path, create=False):
                 yield message.as_bytes()
@@ -130,7 +133,10 @@ def report(groups: dict[str, list[Text]], rules: Rules, rounds: int) -> list[dic
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
-        "paths", nargs="*", type=Path, help=".eml folders or mbox files (default: the benchmark corpus)"
+        "paths",
+        nargs="*",
+        type=Path,
+        help=".eml files or folders, mbox files (default: the benchmark corpus)",
     )
     parser.add_argument("--mails", type=int, default=1000, help="benchmark corpus mails (without PATHs)")
     parser.add_argument("--rounds", type=int, default=5, help="passes over the mails; the fastest counts")

@@ -67,6 +67,11 @@ def test_an_mbox_is_read_mail_by_mail_and_empty_mails_are_left_out(
     assert rows["zh"][0] == "1" and rows["en"][0] == "1"
 
 
+def test_single_eml_files_are_read_as_one_mail_each() -> None:
+    files = sorted(LABELLED.glob("*.eml"))[:2]
+    assert list(raw_mails(files)) == [file.read_bytes() for file in files]
+
+
 def test_no_mail_with_text_is_a_clear_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "empty").mkdir()
     assert main([str(tmp_path / "empty")]) == 1
