@@ -39,6 +39,7 @@ if str(PROJECT) not in sys.path:
     sys.path.insert(0, str(PROJECT))
 
 from bench.corpus import generate_corpus  # noqa: E402
+from inbox_agent.config.char_grams import CHAR_GRAMS  # noqa: E402
 from inbox_agent.config.loader import load_config  # noqa: E402
 from inbox_agent.config.rules import Rules, default_rules  # noqa: E402
 from inbox_agent.domain.languages import is_chinese  # noqa: E402
@@ -116,6 +117,7 @@ def stage_ms_per_mail(raws: Sequence[bytes]) -> dict[str, float]:
 
 def report(groups: dict[str, list[Text]], rules: Rules, rounds: int) -> list[dict[str, float | str]]:
     generic = rules.categorizer.generic_tokens
+    grams = rules.model.char_grams if rules.model is not None else CHAR_GRAMS  # those it reads
     rows: list[dict[str, float | str]] = []
     for language, texts in sorted(groups.items(), key=lambda item: item[0] != "zh"):
         rows.append(
@@ -123,7 +125,7 @@ def report(groups: dict[str, list[Text]], rules: Rules, rounds: int) -> list[dic
                 "language": language,
                 "mails": len(texts),
                 "characters": sum(len(s) + len(t) for s, t in texts) / len(texts),
-                "ngrams": sum(len(mail_features(s, t, generic)) for s, t in texts) / len(texts),
+                "ngrams": sum(len(mail_features(s, t, generic, grams)) for s, t in texts) / len(texts),
                 "ms": cpu_ms_per_mail(texts, rules, rounds),
             }
         )

@@ -55,8 +55,7 @@ from inbox_agent.services.model_fit import (  # noqa: E402
 )
 from inbox_agent.services.training import Corpus  # noqa: E402
 from inbox_agent.stages.categorize import decide_with_model, score_terms  # noqa: E402
-from inbox_agent.stages.category_model import model_verdict, second_opinion_logits  # noqa: E402
-from inbox_agent.stages.features import mail_features  # noqa: E402
+from inbox_agent.stages.category_model import mail_verdict, second_opinion_logits  # noqa: E402
 
 RULE_WEIGHT = 0.2  # the linear recipe's (`[categorizer] rule_weight`)
 BLEND_WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0)  # 0.0: the linear recipe alone
@@ -102,7 +101,7 @@ def network_scores(
     paired = replace(model, network=network)
     rows = []
     for example in held:
-        verdict = model_verdict(paired, mail_features(example.subject, example.text, generic))
+        verdict = mail_verdict(paired, example.subject, example.text, generic)
         logs = second_opinion_logits(paired, verdict) or {}
         rows.append([logs[c] for c in CATEGORIES])
     return rows

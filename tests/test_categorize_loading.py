@@ -79,7 +79,7 @@ def test_a_model_that_cannot_be_parsed_is_never_applied(tmp_path: Path) -> None:
     store = ModelStore(tmp_path / "data")
     name = store.save(replace(shipped_model(), version="broken"))
     path = tmp_path / "data" / "models" / name
-    path.write_text(model_to_json(shipped_model()).replace('"format":5', '"format":99', 1))
+    path.write_text(model_to_json(shipped_model()).replace('"format":6', '"format":99', 1))
     with pytest.raises(ModelFileError, match="format"):
         store.apply(name)
     assert store.current() is None

@@ -18,9 +18,17 @@ import pytest
 from helpers import cli, complaint, write_config
 
 from inbox_agent.config.categorizer import load_categorizer
+from inbox_agent.config.char_grams import CHAR_GRAMS, LEGACY_CHAR_GRAMS, CharGrams
 from inbox_agent.config.loader import ConfigError, load_config
-from inbox_agent.config.model_file import ModelFileError, model_to_json, parse_model, shipped_model
+from inbox_agent.config.model_file import (
+    CategoryModel,
+    ModelFileError,
+    model_to_json,
+    parse_model,
+    shipped_model,
+)
 from inbox_agent.config.rules import default_rules
+from inbox_agent.services.model_eval import rules_for
 from inbox_agent.stages.categorize import categorize
 from inbox_agent.stages.features import generic_phrases, mail_features
 
@@ -170,10 +178,12 @@ def test_the_model_file_reads_back_what_was_written() -> None:
 
 
 def test_model_files_of_formats_1_and_2_read_as_the_same_model() -> None:
-    """Models applied before format 3 (format 1: rows; format 2: number lists) stay usable."""
-    model = replace(shipped_model(), network=None)  # formats before 4 have no second opinion
+    """Models applied before format 3 (format 1: rows; format 2: number lists) stay usable,
+    with the character n-grams they were fitted on."""
+    model = replace(shipped_model(), network=None, char_grams=LEGACY_CHAR_GRAMS)  # no network before 4
     data = json.loads(model_to_json(model))
-    assert data["format"] == 3
+    assert data["format"] == 6
+    del data["char_ngrams"]
     data["format"] = 2
     table = model.table
     data["features"] = {
@@ -190,6 +200,51 @@ def test_model_files_of_formats_1_and_2_read_as_the_same_model() -> None:
         for name, (idf, weights) in model.features.items()
     }
     assert parse_model(json.dumps(data), "old") == model
+
+
+def _chinese_pair_model(char_grams: CharGrams) -> CategoryModel:
+    """One n-gram only, the Chinese 2-gram "c:冻结", which models before format 6 read."""
+    return CategoryModel(
+        version="pair",
+        classes=("locked", "rest"),
+        class_category=("account_locked", "other"),
+        intercepts=(0.0, 0.5),
+        temperature=1.0,
+        features={"c:冻结": (2.0, {0: 3.0})},
+        char_grams=char_grams,
+    )
+
+
+def test_an_applied_model_from_before_reads_the_ngrams_it_was_fitted_on(tmp_path: Path) -> None:
+    # A model applied with `train --apply` before the n-grams changed (formats 1-5 have
+    # no char_ngrams; 3 is the one without a network) still finds its Chinese 2-grams.
+    data = json.loads(model_to_json(_chinese_pair_model(LEGACY_CHAR_GRAMS)))
+    assert data["char_ngrams"] == {"chinese": [2, 3, 4], "latin": [4]}
+    del data["char_ngrams"]
+    older = parse_model(json.dumps(data | {"format": 3}), "models/model-old.json")
+    assert older.char_grams == LEGACY_CHAR_GRAMS
+    result = categorize("", "账户冻结了", rules_for(default_rules(), older))
+    assert result.category == "account_locked" and result.explanation == (("c:冻结", 3.0),)
+    # The same weights read with today's n-grams would never see that 2-gram (the curated
+    # term 冻结 alone decides, less sure).
+    today = categorize("", "账户冻结了", rules_for(default_rules(), _chinese_pair_model(CHAR_GRAMS)))
+    assert today.explanation == () and today.confidence < result.confidence
+
+
+@pytest.mark.parametrize(
+    "char_ngrams",
+    [None, [3], {"chinese": [3]}, {"chinese": [3], "latin": [4], "x": []}, {"chinese": [0], "latin": [4]},
+     {"chinese": [9], "latin": [4]}, {"chinese": [4, 3], "latin": [4]}, {"chinese": [3, 3], "latin": [4]},
+     {"chinese": ["3"], "latin": [4]}, {"chinese": [True], "latin": [4]}, {"chinese": 3, "latin": [4]}],
+)  # fmt: skip
+def test_a_format_6_file_names_its_char_ngrams_or_is_refused(char_ngrams: object) -> None:
+    data = json.loads(model_to_json(_chinese_pair_model(CHAR_GRAMS)))
+    data["char_ngrams"] = char_ngrams
+    with pytest.raises(ModelFileError, match=r"models/m\.json: char_ngrams"):
+        parse_model(json.dumps(data), "models/m.json")
+    del data["char_ngrams"]
+    with pytest.raises(ModelFileError, match="char_ngrams: must hold chinese and latin"):
+        parse_model(json.dumps(data), "models/m.json")
 
 
 def test_the_packed_columns_hold_the_same_numbers_bit_for_bit() -> None:
@@ -291,7 +346,7 @@ def test_a_model_file_with_broken_columns_says_which(text: str, reason: str) -> 
     ("text", "reason"),
     [
         ("{", "not valid JSON"),
-        ('{"format": 6}', "not a category model of format 1, 2, 3, 4 or 5"),
+        ('{"format": 7}', "not a category model of format 1, 2, 3, 4, 5 or 6"),
         (
             '{"format":1,"classes":["a"],"class_category":["nope"],"intercepts":[0],"temperature":1,"features":{"w:x":[1,0,1]}}',
             "unknown categories",
@@ -333,11 +388,13 @@ def test_classify_json_shows_the_explanation(tmp_path: Path) -> None:
     assert 0 < data["confidence"] <= 1
 
 
-def test_latin_character_ngrams_are_four_long_and_chinese_ones_two_to_four() -> None:
+def test_latin_character_ngrams_are_four_long_and_chinese_ones_three() -> None:
     features = mail_features("", "the account 账户冻结")
     chars = [name[2:] for name in features if name.startswith("c:")]
-    assert "acco" in chars and "账户" in chars and "账户冻" in chars and "账户冻结" in chars
+    assert "acco" in chars and " 账户" in chars and "账户冻" in chars and "冻结 " in chars
     assert all(len(gram) == 4 for gram in chars if max(gram) < "\u3400")  # no "th", " th"
+    assert all(len(gram) == 3 for gram in chars if max(gram) >= "\u3400")  # pairs are b:
+    assert "b:账 户" in features and "b:account 账" in features
     assert "w:the" in features and "b:the account" in features  # words are all kept
 
 

@@ -1,7 +1,7 @@
 """The category model's second opinion (issue 13): a small network beside the linear model.
 
 Checked against scikit-learn itself (the exported numbers decide as the fitted network
-does), through the model file (format 5, its first layer as 8-bit codes; format 4's
+does), through the model file (format 6, its first layer as 8-bit codes; format 5, format 4's
 16-bit layer and format 3 without a network still read for --rollback), and in what
 staff see (classify --json, the case's explanation)."""
 
@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from inbox_agent.adapters.training_corpus import load_corpus
 from inbox_agent.config.categorizer import load_categorizer
+from inbox_agent.config.char_grams import CHAR_GRAMS, LEGACY_CHAR_GRAMS
 from inbox_agent.config.model_file import ModelFileError, model_to_json, parse_model, shipped_model
 from inbox_agent.config.rules import default_rules
 from inbox_agent.config.second_opinion import SecondOpinion, eight_bit
@@ -110,11 +111,12 @@ def test_eight_bit_codes_are_within_half_a_step_of_every_weight(rows: list[list[
     assert list(used) == list(np.abs(layer).max(axis=0) / 127 >= np.finfo(np.float32).tiny)
 
 
-def test_a_model_with_a_network_is_format_5_and_reads_back_the_same(small_fit: tuple) -> None:
+def test_a_model_with_a_network_is_format_6_and_reads_back_the_same(small_fit: tuple) -> None:
     model, network, _, mails = small_fit
     paired = replace(model, network=network)
     text = model_to_json(paired)
-    assert json.loads(text)["format"] == 5
+    assert json.loads(text)["format"] == 6
+    assert json.loads(text)["char_ngrams"] == {"chinese": [3], "latin": [4]} == CHAR_GRAMS.to_file()
     assert json.loads(text)["network"]["w1"]["dtype"] == "<i1"
     again = parse_model(text, "copy")
     assert again.network == network
@@ -124,20 +126,23 @@ def test_a_model_with_a_network_is_format_5_and_reads_back_the_same(small_fit: t
         assert categorize(mail.subject, mail.text, rules) == categorize(mail.subject, mail.text, reread)
 
 
-def test_a_format_4_model_with_a_16_bit_layer_is_read_and_written_as_it_was(small_fit: tuple) -> None:
-    # The release before wrote its first layer as 16-bit floats, no scale: an applied
+def test_a_format_4_model_with_a_16_bit_layer_is_read_and_kept_as_it_was(small_fit: tuple) -> None:
+    # An older release wrote its first layer as 16-bit floats, no scale: an applied
     # model of that release still decides as it did (and --rollback can go back to it).
     model, network, fitted, mails = small_fit
     half = fitted.coefs_[0].astype(np.float16)
     older = SecondOpinion(network.inputs, half, np.ones(8), network.b1, network.w2, network.b2, 1.3)
     text = model_to_json(replace(model, network=older.bind(len(model.table))))
     data = json.loads(text)
-    assert (
-        data["format"] == 4 and data["network"]["w1"]["dtype"] == "<f2" and "w1_scale" not in data["network"]
-    )
+    assert data["network"]["w1"]["dtype"] == "<f2" and "w1_scale" not in data["network"]
     again = parse_model(text, "older")
     assert again.network == older and again.network is not None and not again.network.eight_bit
     assert model_to_json(again) == text
+    # As that release wrote it: format 4, no char_ngrams (its n-grams: the legacy ones).
+    del data["char_ngrams"]
+    as_written = parse_model(json.dumps(data | {"format": 4}), "format 4")
+    assert as_written == replace(again, char_grams=LEGACY_CHAR_GRAMS)
+    assert as_written.network is not None and not as_written.network.eight_bit
     rules, paired = (
         rules_for(default_rules(), again),
         rules_for(default_rules(), replace(model, network=network)),
@@ -149,10 +154,11 @@ def test_a_format_4_model_with_a_16_bit_layer_is_read_and_written_as_it_was(smal
     assert same >= len(mails) - 1  # 16-bit and 8-bit layers: the same decisions
 
 
-def test_a_model_without_a_network_is_still_format_3_and_decides_alone(small_fit: tuple) -> None:
+def test_a_model_without_a_network_has_no_network_section_and_decides_alone(small_fit: tuple) -> None:
     model, network, _, mails = small_fit
     text = model_to_json(model)
-    assert json.loads(text)["format"] == 3 and "network" not in json.loads(text)
+    assert json.loads(text)["format"] == 6 and "network" not in json.loads(text)
+    assert parse_model(text, "again") == model
     alone = rules_for(default_rules(), parse_model(text, "old"))
     paired = rules_for(default_rules(), replace(model, network=network))
     differ = 0

@@ -101,8 +101,10 @@ def test_recategorize_then_train_apply_and_rollback(tmp_path: Path) -> None:
     model_file = data_dir / "models" / pointer["current"]
     stored = json.loads(model_file.read_text())
     assert stored["metrics"]["heldout"]["banking77"]["macro_f1"] > 0.5
-    # Refitted with its second opinion (format 5), the blend temperature fitted on folds.
-    assert stored["format"] == 5 and stored["network"]["hidden"] == 64
+    # Refitted with its second opinion (format 6, which names its n-grams), the blend
+    # temperature fitted on folds.
+    assert stored["format"] == 6 and stored["char_ngrams"] == {"chinese": [3], "latin": [4]}
+    assert stored["network"]["hidden"] == 64
     assert stored["network"]["w1"]["dtype"] == "<i1" and stored["network"]["w1_scale"]["length"] == 64
     assert stored["network"]["blend_temperature"] > 0
     # The next start (any command, the daemon included) uses the applied model.

@@ -19,6 +19,7 @@ from inbox_agent.stages.category_model import (
     best_class,
     category_logits,
     contributions,
+    mail_verdict,
     model_verdict,
 )
 from inbox_agent.stages.features import mail_features
@@ -50,7 +51,7 @@ def test_scores_are_those_of_the_plain_loop_on_long_and_short_mail() -> None:
     mails += [(e.subject, e.text) for e in corpus.heldout[::40]]
     capped = 0
     for subject, text in mails:
-        counts = mail_features(subject, text, generic)
+        counts = mail_features(subject, text, generic, model.char_grams)
         verdict = model_verdict(model, counts)
         plain = _plain_scores(model, counts)
         assert max(abs(a - b) for a, b in zip(verdict.scores, plain, strict=True)) < 1e-9
@@ -75,7 +76,7 @@ def test_category_probabilities_and_best_classes_are_those_of_the_plain_loops() 
     assert model is not None
     mails = [(m.subject, m.text) for m in labelled_mails(DATA / "labelled")] + [("", "")]
     for subject, text in mails:
-        verdict = model_verdict(model, mail_features(subject, text, rules.categorizer.generic_tokens))
+        verdict = mail_verdict(model, subject, text, rules.categorizer.generic_tokens)
         scores = [float(s) for s in verdict.scores]
         logits = category_logits(model, verdict)
         plain = _plain_category_logits(model, scores)
@@ -128,7 +129,7 @@ def test_the_explanation_is_the_top_of_every_share_sorted() -> None:
     mails = [(m.subject, m.text) for m in labelled_mails(DATA / "labelled")]
     mails += [("", ""), ("x", "zzzz qqqq")]  # nothing known: nothing to explain
     for subject, text in mails:
-        verdict = model_verdict(model, mail_features(subject, text, rules.categorizer.generic_tokens))
+        verdict = mail_verdict(model, subject, text, rules.categorizer.generic_tokens)
         for index in range(0, len(model.classes), 7):
             for top in (0, 1, 5, 12):
                 expected = _plain_contributions(model, verdict.vector, index, top)

@@ -21,13 +21,16 @@ zlib-compressed, base64: ``config/packed_arrays.py``)::
 listed name after name in ``classes`` (the class index of each) and ``weights``. The
 shipped model reads in 0.07 s of CPU this way, against 0.23 s for the same numbers as
 JSON lists (format 2).
-Format 5 is format 3 with a ``"network"`` section: the second opinion, a small neural
+Format 6, the one written, is format 3 with ``"char_ngrams": {"chinese": [3], "latin":
+[4]}``, the character n-grams the model was fitted on (``config/char_grams.py``), and,
+when the model has one, a ``"network"`` section: the second opinion, a small neural
 network beside the linear model (``config/second_opinion.py``), its first layer as
-8-bit codes. Format 4 (the release before) is the same with that layer as 16-bit
-floats; it is still read, and written back as it was. A model without a network is
-still written as format 3, which versions before the network read too.
-Formats 1 and 2 (files written before, e.g. applied models in a data directory) are
-still read: format 2 has the same columns as plain JSON lists; format 1 is rows,
+8-bit codes (or 16-bit floats, kept so when read from a format 4 file). Versions before
+format 6 refuse it: they would form other n-grams than the model was fitted on.
+Formats 1-5 (files written before, e.g. applied models in a data directory) are still
+read, with the n-grams they were fitted on (``LEGACY_CHAR_GRAMS``): format 5 is format
+3 with an 8-bit network, format 4 with a 16-bit one; format 2 has format 3's columns as
+plain JSON lists; format 1 is rows,
 ``"features": {"w:frozen": [idf, class, weight, class, weight, ...], ...}``.
 
 A class is a BANKING77 intent or a category (the complaint mails are labelled by
@@ -49,6 +52,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from inbox_agent.config.char_grams import CHAR_GRAMS, LEGACY_CHAR_GRAMS, CharGrams
 from inbox_agent.domain.model import CATEGORIES
 
 if TYPE_CHECKING:  # numpy is imported with the first model read, not by every command
@@ -56,10 +60,10 @@ if TYPE_CHECKING:  # numpy is imported with the first model read, not by every c
     from inbox_agent.config.second_opinion import SecondOpinion
 
 SHIPPED_MODEL_FILE = "category_model.json"
-FORMAT = 3  # written for a model without a second opinion (older versions read it too)
+FORMAT = 6  # written: format 3, the model's char_ngrams and its network if it has one
 FORMAT_WITH_NETWORK = 5  # format 3 and a "network" section (config/second_opinion.py)
 FORMAT_WITH_16_BIT_NETWORK = 4  # the same, its first layer as 16-bit floats (read, not fitted)
-READABLE_FORMATS = (1, 2, 3, 4, 5)
+READABLE_FORMATS = (1, 2, 3, 4, 5, 6)
 
 Row = tuple[float, dict[int, float]]  # a feature's idf and its {class index: weight}
 
@@ -93,6 +97,8 @@ class CategoryModel:
     # The network beside the linear model (formats 4 and 5), None in older files: then the
     # linear model decides alone, as it did when they were written.
     network: SecondOpinion | None = field(default=None, repr=False)
+    # The character n-grams it was fitted on: what stages/features.py forms for it.
+    char_grams: CharGrams = CHAR_GRAMS
 
     def __post_init__(self) -> None:
         from inbox_agent.config.feature_table import FeatureTable
@@ -162,17 +168,31 @@ _FEATURE_READERS = {
     3: partial(_feature_columns, packed=True),
     4: partial(_feature_columns, packed=True),
     5: partial(_feature_columns, packed=True),
+    6: partial(_feature_columns, packed=True),
 }
 
 
 def _network(data: Mapping[str, Any], table: FeatureTable, classes: int) -> SecondOpinion | None:
-    if data["format"] < FORMAT_WITH_16_BIT_NETWORK:
+    version = data["format"]
+    if version < FORMAT_WITH_16_BIT_NETWORK or (version == FORMAT and "network" not in data):
         return None
     from inbox_agent.config.second_opinion import SecondOpinion
 
-    eight_bit = data["format"] == FORMAT_WITH_NETWORK
+    section = data.get("network")
+    # Format 6 holds either layer; the 8-bit one has its scales beside it.
+    scaled = isinstance(section, Mapping) and "w1_scale" in section
+    eight_bit = version == FORMAT_WITH_NETWORK or (version == FORMAT and scaled)
     try:
-        return SecondOpinion.from_file(data.get("network"), len(table), classes, eight_bit)
+        return SecondOpinion.from_file(section, len(table), classes, eight_bit)
+    except ValueError as exc:
+        raise ModelFileError(str(exc)) from None
+
+
+def _char_grams(data: Mapping[str, Any]) -> CharGrams:
+    if data["format"] < FORMAT:
+        return LEGACY_CHAR_GRAMS
+    try:
+        return CharGrams.from_file(data.get("char_ngrams"))
     except ValueError as exc:
         raise ModelFileError(str(exc)) from None
 
@@ -213,6 +233,7 @@ def parse_model(text: str, source: str) -> CategoryModel:
             metrics=MappingProxyType(metrics),
             training=MappingProxyType(training),
             network=_network(data, table, len(classes)),
+            char_grams=_char_grams(data),
         )
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{source}: not valid JSON: {exc}") from None
@@ -220,16 +241,10 @@ def parse_model(text: str, source: str) -> CategoryModel:
         raise ModelFileError(f"{source}: {exc}") from None
 
 
-def _format(model: CategoryModel) -> int:
-    if model.network is None:
-        return FORMAT
-    return FORMAT_WITH_NETWORK if model.network.eight_bit else FORMAT_WITH_16_BIT_NETWORK
-
-
 def model_to_json(model: CategoryModel) -> str:
-    """The file text of ``model``; :func:`parse_model` reads it back unchanged."""
+    """The file text of ``model`` (format 6); :func:`parse_model` reads it back unchanged."""
     data = {
-        "format": _format(model),
+        "format": FORMAT,
         "version": model.version,
         "classes": list(model.classes),
         "class_category": list(model.class_category),
@@ -238,6 +253,7 @@ def model_to_json(model: CategoryModel) -> str:
         "metrics": dict(model.metrics),
         "training": dict(model.training),
         "features": model.table.packed_columns(),
+        "char_ngrams": model.char_grams.to_file(),
     }
     if model.network is not None:
         data["network"] = model.network.to_file()

@@ -25,7 +25,7 @@ from typing import Any
 
 from inbox_agent.config.model_file import CategoryModel
 from inbox_agent.config.second_opinion import SecondOpinion
-from inbox_agent.stages.category_model import MAX_FEATURES, blended_logits, category_logits, model_verdict
+from inbox_agent.stages.category_model import blended_logits, category_logits, mail_verdict
 from inbox_agent.stages.features import mail_features
 
 TRAIN_EXTRA_HINT = "pip install 'inbox-agent[train]'  (scikit-learn and numpy)"
@@ -173,9 +173,7 @@ def _mail_matrix(
     from scipy.sparse import csr_matrix
 
     numpy = _sklearn()[0]
-    vectors = [
-        model.table.mail_vector(mail_features(e.subject, e.text, generic), MAX_FEATURES) for e in examples
-    ]
+    vectors = [mail_verdict(model, e.subject, e.text, generic).mail for e in examples]
     starts = numpy.cumsum([0] + [len(v.known_rows) for v in vectors])
     rows = numpy.concatenate([v.known_rows for v in vectors]) if vectors else numpy.zeros(0, dtype=int)
     values = numpy.concatenate([v.known_values for v in vectors]) if vectors else numpy.zeros(0)
@@ -246,7 +244,7 @@ def fit_blend_temperature(
     sums, gold = [], []
     for model, held in folds:
         for e in held:
-            verdict = model_verdict(model, mail_features(e.subject, e.text, generic))
+            verdict = mail_verdict(model, e.subject, e.text, generic)
             logits = blended_logits(model, verdict, category_logits(model, verdict))
             sums.append([logits[c] for c in model.head.categories])
             gold.append(model.head.categories.index(e.category))
@@ -282,7 +280,7 @@ def fit_temperature(
     """The softmax temperature that makes out-of-fold category probabilities calibrated
     (least negative log-likelihood; a coarse-to-fine search over a log grid)."""
     scored = [
-        (model, [(model_verdict(model, mail_features(e.subject, e.text, generic)), e.category) for e in held])
+        (model, [(mail_verdict(model, e.subject, e.text, generic), e.category) for e in held])
         for model, held in folds
     ]
 

@@ -23,12 +23,11 @@ from inbox_agent.stages.category_model import (
     best_class,
     category_logits,
     contributions,
-    model_verdict,
+    mail_verdict,
     second_opinion_logits,
     softmax,
 )
 from inbox_agent.stages.evidence import Amount, find_amounts
-from inbox_agent.stages.features import mail_features
 
 OTHER = "other"
 
@@ -155,7 +154,7 @@ def decide_with_model(
 ) -> ModelDecision:
     """The category the model and the curated terms settle on, per ``[categorizer] rules``."""
     settings = rules.categorizer
-    verdict = model_verdict(model, mail_features(subject, text, settings.generic_tokens))
+    verdict = mail_verdict(model, subject, text, settings.generic_tokens)
     logits = category_logits(model, verdict)
     if settings.rules == "prior":
         logits = {c: v + settings.rule_weight * scores.terms.get(c, 0.0) for c, v in logits.items()}

@@ -7,7 +7,7 @@ Where it is stored (the web app reads it the same way, through :func:`case_expla
 - the n-grams that decided, the model's guess for a triaged case and the model
   version are in the detail of the case's ``opened`` event, written by
   ``stages.categorize.why_line`` and read back by ``parse_why_line``:
-  ``"...; confidence 0.92; n-grams w:frozen +0.31, c:冻结 +0.20;
+  ``"...; confidence 0.92; n-grams w:frozen +0.31, b:冻 结 +0.20;
   second opinion account_locked 0.97; terms ...;
   needs triage (model's guess security); model 2026-12-01T...-1a2b3c4d"``.
 
