@@ -146,7 +146,10 @@ def second_opinion_table(*args: str, title: str) -> list[str]:
 
 def test_the_second_opinion_is_measured_on_the_same_folds_as_the_linear_recipe() -> None:
     """3-fold CV: every row a real fit per fold; the linear recipe's row is read as
-    `train_model.py` reads it (a fold or label mix-up reads far below 0.7 even on a tenth)."""
+    `train_model.py` reads it (a fold or label mix-up reads near chance, 1/8 of the
+    categories, far below 0.5). A tenth holds 54 hand-written Chinese mails, 18 a fold:
+    0.66-0.78 on fold seeds 77 and 78 with the shipped n-grams, 0.72-0.78 with the ones
+    before (on a fifth 0.815 against 0.818; on the whole part, docs/MEASUREMENTS.md)."""
     header, *lines = second_opinion_table("--folds", "3", title="CV macro-F1")
     assert header.split()[2:] == ["banking77", "written_en", "written_zh"]
     table = {line[:24].strip(): [float(cell) for cell in line[24:].split()] for line in lines}
@@ -158,7 +161,7 @@ def test_the_second_opinion_is_measured_on_the_same_folds_as_the_linear_recipe()
         "linear + 1.5 x network",
         "linear + 2.0 x network",
     ]
-    assert all(0.7 < cell <= 1.0 for cell in table["linear recipe"]), table
+    assert all(0.5 < cell <= 1.0 for cell in table["linear recipe"]), table
     assert all(0.0 <= cell <= 1.0 for cells in table.values() for cell in cells), table
 
 

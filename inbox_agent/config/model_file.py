@@ -94,8 +94,8 @@ class CategoryModel:
     features: Mapping[str, Row] = field(repr=False)
     metrics: Mapping[str, Any] = field(default_factory=dict, repr=False)
     training: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    # The network beside the linear model (formats 4 and 5), None in older files: then the
-    # linear model decides alone, as it did when they were written.
+    # The network beside the linear model (formats 4 to 6), None in older files and in a
+    # model fitted without one: then the linear model decides alone.
     network: SecondOpinion | None = field(default=None, repr=False)
     # The character n-grams it was fitted on: what stages/features.py forms for it.
     char_grams: CharGrams = CHAR_GRAMS

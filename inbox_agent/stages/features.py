@@ -20,13 +20,13 @@ lightly stemmed, every CJK character a token), then:
   zh: 0.942 / 0.891 / 0.948 with Latin 3- and 4-grams, 0.941 / 0.898 / 0.948 with
   4-grams only, 0.935 / 0.916 / 0.940 with none).
   Chinese 2- and 4-grams are left out too: a Chinese 2-gram repeats the ``b:`` pair
-  of its two characters, and the model had a weight for one in thirteen of a
-  Chinese mail's 4-grams; with both, a Chinese character made five n-grams, now three, and longer
-  Chinese mail cost more than issue 13's 1 ms. 5-fold CV on the training part, the
-  linear model plus its network, macro-F1 BANKING77 / hand-written en / zh, fold
+  of its two characters, and the model had a weight for one in thirteen of a Chinese
+  mail's 4-grams; with both, a Chinese character made five n-grams, now three, and
+  longer Chinese mail cost more than issue 13's 1 ms. 5-fold CV on the training part,
+  the linear model plus its network, macro-F1 BANKING77 / hand-written en / zh, fold
   seeds 77 and 78: 0.951 / 0.923 / 0.957 and 0.950 / 0.922 / 0.960 without them,
-  0.952 / 0.926 / 0.951 and 0.950 / 0.922 / 0.950 with them. The sizes are the model's
-  (``config/char_grams.py``): a model fitted before reads its own.
+  0.952 / 0.926 / 0.951 and 0.950 / 0.922 / 0.950 with them. The sizes are the
+  model's (``config/char_grams.py``): a model fitted before reads its own.
 
 Generic words ("help", "urgent", "紧急", "please", "Re:") are removed before any
 n-gram is formed: they say how the customer feels, not what went wrong, and must
