@@ -864,7 +864,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.markdown:
-        print(markdown(json.loads(args.markdown.read_text(encoding="utf-8"))))
+        try:
+            earlier = json.loads(args.markdown.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8
+            parser.error(f"--markdown {args.markdown}: not the --json file of an earlier run ({exc})")
+        print(markdown(earlier))
         return 0
     args.json.parent.mkdir(parents=True, exist_ok=True)
     report = run(

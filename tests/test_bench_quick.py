@@ -167,3 +167,25 @@ def test_cpu_per_mail_is_split_by_side_and_adds_up(quick_report: dict[str, Any])
         assert row["e2e_cpu_ms_per_mail_for_0_6_fetch_parse"] == round(
             row["cores"] * 1000 / (0.6 * parse_rate), 3
         )
+
+
+def test_markdown_of_an_earlier_run_prints_its_tables_and_names_a_bad_file(
+    quick_report: dict[str, Any], tmp_path: Path
+) -> None:
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps(quick_report), encoding="utf-8")
+    printed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--markdown", str(earlier)], capture_output=True, text=True, check=False
+    )
+    assert printed.returncode == 0 and "| target | measured | result |" in printed.stdout, printed.stderr
+    (tmp_path / "notes.txt").write_text("not a report", encoding="utf-8")
+    for bad, reason in (
+        (tmp_path / "missing.json", "No such file"),
+        (tmp_path / "notes.txt", "Expecting value"),
+    ):
+        refused = subprocess.run(
+            [sys.executable, str(SCRIPT), "--markdown", str(bad)], capture_output=True, text=True, check=False
+        )
+        assert refused.returncode == 2 and refused.stdout == ""
+        assert f"--markdown {bad}: not the --json file of an earlier run" in refused.stderr
+        assert reason in refused.stderr and "Traceback" not in refused.stderr
